@@ -1,0 +1,88 @@
+"""Who sees what (SPEC §4), as owner-id subqueries every model's queryset builds on.
+
+- A rep reads what they own and what members of their own teams own; writes only their own.
+- A manager reads and writes what members of the teams they manage own.
+- An admin reads and writes everything.
+The subqueries are lazy, so a visibility filter adds no query of its own.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Q, QuerySet
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+def _user_model():  # avoid an import cycle with accounts.models at import time
+    from accounts.models import User
+
+    return User
+
+
+def readable_owner_ids(user: User) -> QuerySet:
+    """Ids of the users whose records `user` may read (not meaningful for admins: no filter)."""
+    User = _user_model()
+    return (
+        User.objects.filter(
+            Q(pk=user.pk)
+            | Q(teams__members=user)
+            | Q(teams__managers=user)
+        )
+        .values("pk")
+        .distinct()
+    )
+
+
+def writable_owner_ids(user: User) -> QuerySet:
+    """Ids of the users whose records `user` may change."""
+    User = _user_model()
+    return (
+        User.objects.filter(Q(pk=user.pk) | Q(teams__managers=user)).values("pk").distinct()
+    )
+
+
+def is_admin(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_admin)
+
+
+def can_write_owned_by(user, owner_id: int | None) -> bool:
+    """Python-side twin of `writable_owner_ids`, for one already-loaded record."""
+    if not (user and user.is_authenticated):
+        return False
+    if is_admin(user):
+        return True
+    if owner_id is None:
+        return False
+    return writable_owner_ids(user).filter(pk=owner_id).exists()
+
+
+class OwnedQuerySet(QuerySet):
+    """The one visibility rule for records that have an `owner`."""
+
+    owner_field = "owner"
+
+    def visible_to(self, user) -> OwnedQuerySet:
+        if not (user and user.is_authenticated):
+            return self.none()
+        if is_admin(user):
+            return self
+        return self.filter(**{f"{self.owner_field}__in": readable_owner_ids(user)})
+
+    def writable_by(self, user) -> OwnedQuerySet:
+        if not (user and user.is_authenticated):
+            return self.none()
+        if is_admin(user):
+            return self
+        return self.filter(**{f"{self.owner_field}__in": writable_owner_ids(user)})
+
+
+class SharedReadQuerySet(OwnedQuerySet):
+    """Companies and contacts: every signed-in user reads them; writes follow the owner rule."""
+
+    def visible_to(self, user) -> SharedReadQuerySet:
+        if not (user and user.is_authenticated):
+            return self.none()
+        return self

@@ -1,0 +1,228 @@
+"""Business rules for companies, contacts and leads. Every function is one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.visibility import can_write_owned_by, is_admin, writable_owner_ids
+from contacts.models import Company, Contact, Lead
+from deals.errors import DomainError, InvalidTransition, NotAllowed
+from deals.models import Deal, Pipeline
+
+# Addresses at these domains say nothing about the buyer's company.
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "hotmail.com",
+        "outlook.com",
+        "live.com",
+        "icloud.com",
+        "me.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.com",
+        "gmx.de",
+        "web.de",
+        "mail.com",
+    }
+)
+
+Owned = TypeVar("Owned", Company, Contact, Lead)
+
+
+def _require_write(by: User, record: models.Model, what: str) -> None:
+    if not can_write_owned_by(by, getattr(record, "owner_id", None)):
+        raise NotAllowed(f"You may view this {what} but not change it.")
+
+
+def _check_owner_assignable(by: User, owner: User) -> None:
+    if is_admin(by) or owner.pk == by.pk:
+        return
+    if not writable_owner_ids(by).filter(pk=owner.pk).exists():
+        raise DomainError("You cannot give records to this user.", field="owner")
+
+
+def _save_unique(record: models.Model) -> None:
+    """Save, turning a unique-constraint clash (e-mail, domain) into a field error."""
+    try:
+        with transaction.atomic():
+            record.save()
+    except IntegrityError as exc:
+        text = str(exc).lower()
+        field = "email" if "email" in text else "domain" if "domain" in text else "detail"
+        raise DomainError(f"Another record already uses this {field}.", field=field) from exc
+
+
+@transaction.atomic
+def create_record(model: type[Owned], *, by: User, fields: Mapping[str, Any]) -> Owned:
+    """Create a company, contact or lead owned by `fields['owner']` or the caller."""
+    owner = fields.get("owner") or by
+    _check_owner_assignable(by, owner)
+    record = model(**{**fields, "owner": owner})
+    _save_unique(record)
+    if isinstance(record, Lead):
+        refresh_lead_score(lead=record)
+    return record
+
+
+@transaction.atomic
+def update_record(record: Owned, *, by: User, changes: Mapping[str, Any]) -> Owned:
+    what = record._meta.verbose_name
+    _require_write(by, record, what)
+    if "owner" in changes and changes["owner"].pk != record.owner_id:
+        _check_owner_assignable(by, changes["owner"])
+    for name, value in changes.items():
+        setattr(record, name, value)
+    _save_unique(record)
+    if isinstance(record, Lead):
+        refresh_lead_score(lead=record)
+    return record
+
+
+@transaction.atomic
+def delete_record(record: models.Model, *, by: User) -> None:
+    _require_write(by, record, record._meta.verbose_name)
+    record.delete()
+
+
+# --- lead scoring -------------------------------------------------------------------------------
+
+SOURCE_POINTS = {
+    Lead.Source.REFERRAL: 20,
+    Lead.Source.WEB_FORM: 15,
+    Lead.Source.EVENT: 12,
+    Lead.Source.EMAIL_CAMPAIGN: 8,
+    Lead.Source.SOCIAL: 6,
+    Lead.Source.COLD_CALL: 4,
+    Lead.Source.IMPORT: 2,
+    Lead.Source.OTHER: 2,
+}
+
+
+def score_lead(lead: Lead) -> tuple[int, dict[str, int]]:
+    """Score 0–100 from the qualification facts (BANT) and the source, with its breakdown."""
+    breakdown = {
+        "need": 20 if lead.need.strip() else 0,
+        "budget": 0,
+        "authority": 20 if lead.authority else 0,
+        "timeline": 0,
+        "source": SOURCE_POINTS.get(lead.source, 0),
+        "contactable": 10 if (lead.email or lead.phone) else 0,
+    }
+    if lead.budget is not None and lead.budget > 0:
+        breakdown["budget"] = 20 if lead.budget >= Decimal("10000") else 10
+    if lead.timeline is not None:
+        days = (lead.timeline - timezone.localdate()).days
+        breakdown["timeline"] = 10 if 0 <= days <= 90 else 5 if days > 90 else 0
+    return min(100, sum(breakdown.values())), breakdown
+
+
+def refresh_lead_score(*, lead: Lead) -> Lead:
+    score, breakdown = score_lead(lead)
+    if score != lead.score or breakdown != lead.score_breakdown:
+        Lead.objects.filter(pk=lead.pk).update(score=score, score_breakdown=breakdown)
+        lead.score, lead.score_breakdown = score, breakdown
+    return lead
+
+
+# --- convert and disqualify ---------------------------------------------------------------------
+
+
+def email_domain(email: str) -> str:
+    domain = email.rpartition("@")[2].strip().lower() if "@" in (email or "") else ""
+    return "" if domain in FREE_MAIL_DOMAINS else domain
+
+
+def _company_for(lead: Lead, owner: User) -> Company | None:
+    domain = email_domain(lead.email)
+    if domain:
+        existing = Company.objects.filter(domain__iexact=domain).first()
+        if existing:
+            return existing
+    name = lead.company_name.strip()
+    if name:
+        existing = Company.objects.filter(name__iexact=name).first()
+        if existing and (not domain or not existing.domain):
+            return existing
+        return Company.objects.create(name=name, domain=domain, owner=owner)
+    if domain:
+        return Company.objects.create(name=domain, domain=domain, owner=owner)
+    return None
+
+
+def _contact_for(lead: Lead, company: Company | None, owner: User) -> Contact | None:
+    if lead.email:
+        existing = Contact.objects.filter(email__iexact=lead.email).first()
+        if existing:
+            return existing
+    if not (lead.first_name or lead.last_name or lead.email):
+        return None
+    return Contact.objects.create(
+        first_name=lead.first_name or lead.email.partition("@")[0],
+        last_name=lead.last_name,
+        email=lead.email,
+        phone=lead.phone,
+        company=company,
+        owner=owner,
+    )
+
+
+@transaction.atomic
+def convert_lead(
+    *,
+    lead: Lead,
+    by: User,
+    pipeline: Pipeline | None = None,
+    title: str = "",
+    amount: Decimal | None = None,
+) -> Deal:
+    """Turn a lead into a deal, reusing a company (by domain) and contact (by e-mail)."""
+    from deals.services import create_deal
+
+    _require_write(by, lead, "lead")
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.status == Lead.Status.DISQUALIFIED:
+        raise InvalidTransition("This lead is disqualified; it cannot be converted.")
+    if lead.converted_at is not None:
+        raise InvalidTransition("This lead was already converted.")
+    owner = lead.owner
+    company = _company_for(lead, owner)
+    contact = _contact_for(lead, company, owner)
+    deal = create_deal(
+        by=by,
+        owner=owner,
+        title=(title or lead.company_name or lead.full_name or f"Lead {lead.pk}")[:200],
+        pipeline=pipeline,
+        amount=amount if amount is not None else lead.budget,
+        company=company,
+        contact=contact,
+        lead=lead,
+    )
+    lead.status = Lead.Status.QUALIFIED
+    lead.converted_at = timezone.now()
+    lead.save(update_fields=["status", "converted_at", "updated_at"])
+    return deal
+
+
+@transaction.atomic
+def disqualify_lead(*, lead: Lead, by: User, reason: str) -> Lead:
+    _require_write(by, lead, "lead")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Say why the lead is disqualified.", field="reason")
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.converted_at is not None:
+        raise InvalidTransition("This lead was already converted into a deal.")
+    lead.status = Lead.Status.DISQUALIFIED
+    lead.disqualified_reason = reason[:300]
+    lead.save(update_fields=["status", "disqualified_reason", "updated_at"])
+    return lead

@@ -1,0 +1,334 @@
+"""Pipelines, stages, deals, their history, activities and notifications (SPEC §2, §3).
+
+Nothing here changes the pipeline: the rules live in `deals.services`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Case, F, Q, When
+
+from accounts.visibility import OwnedQuerySet
+
+PERCENT = [MinValueValidator(0), MaxValueValidator(100)]
+
+
+class Pipeline(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_pipeline"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def default(cls) -> Pipeline | None:
+        return cls.objects.filter(is_default=True).first() or cls.objects.first()
+
+
+class Stage(models.Model):
+    class Kind(models.TextChoices):
+        OPEN = "open", "Open"
+        WON = "won", "Won"
+        POST_SALE = "post_sale", "Post-sale"
+
+    # Deal fields an admin may require before a deal enters a stage.
+    REQUIRABLE_FIELDS = ("amount", "expected_close_date", "company", "contact", "next_step")
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
+    name = models.CharField(max_length=80)
+    order = models.PositiveIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.OPEN)
+    probability = models.PositiveSmallIntegerField(default=10, validators=PERCENT)
+    stall_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Days without a move or activity before a deal stalls."
+    )
+    required_fields = models.JSONField(default=list, blank=True)
+    guidance = models.TextField(blank=True, default="")
+    is_commit = models.BooleanField(
+        default=False, help_text="Count open deals here as commit whatever their probability."
+    )
+
+    class Meta:
+        ordering = ["pipeline", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["pipeline", "order"], name="stage_order_unique"),
+            models.CheckConstraint(
+                condition=Q(probability__gte=0, probability__lte=100),
+                name="stage_probability_0_100",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_won(self) -> bool:
+        return self.kind == self.Kind.WON
+
+
+class DealQuerySet(OwnedQuerySet):
+    def open(self) -> DealQuerySet:
+        return self.filter(status=Deal.Status.OPEN)
+
+    def with_effective_probability(self) -> DealQuerySet:
+        """Annotate `effective_probability`: the override, else the stage's configured one."""
+        return self.annotate(
+            effective_probability=Case(
+                When(probability_override__isnull=False, then=F("probability_override")),
+                default=F("stage__probability"),
+            )
+        )
+
+    def for_board(self) -> DealQuerySet:
+        return self.select_related("company", "owner", "stage").order_by("position", "id")
+
+
+class Deal(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    title = models.CharField(max_length=200)
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="deals")
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals")
+    status = models.CharField(max_length=4, choices=Status.choices, default=Status.OPEN)
+    amount = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    currency = models.CharField(max_length=3, default=settings.DEFAULT_CURRENCY)
+    expected_close_date = models.DateField(null=True, blank=True)
+    probability_override = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=PERCENT
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deals"
+    )
+    company = models.ForeignKey(
+        "contacts.Company", on_delete=models.SET_NULL, null=True, blank=True, related_name="deals"
+    )
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.SET_NULL, null=True, blank=True, related_name="deals"
+    )
+    lead = models.ForeignKey(
+        "contacts.Lead", on_delete=models.SET_NULL, null=True, blank=True, related_name="deals"
+    )
+    # Sort key within the column: smaller is higher; gaps let a move land between two cards.
+    position = models.BigIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1)
+    stage_entered_at = models.DateTimeField()
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    won_at = models.DateTimeField(null=True, blank=True)
+    lost_at = models.DateTimeField(null=True, blank=True)
+    lost_reason = models.CharField(max_length=300, blank=True, default="")
+    next_step = models.CharField(max_length=300, blank=True, default="")
+    stalled = models.BooleanField(default=False)
+    stall_reasons = models.JSONField(default=list, blank=True)
+    stalled_since = models.DateTimeField(null=True, blank=True)
+    close_date_pushes = models.PositiveIntegerField(
+        default=0, help_text="How often the expected close date was moved later."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DealQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gte=0), name="deal_amount_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(probability_override__isnull=True)
+                | Q(probability_override__gte=0, probability_override__lte=100),
+                name="deal_probability_override_0_100",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["stage", "status", "position", "id"], name="deal_column_idx"),
+            models.Index(fields=["owner", "status"], name="deal_owner_status_idx"),
+            models.Index(fields=["pipeline", "status", "expected_close_date"], name="deal_close_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def probability(self) -> int:
+        """Effective probability: the deal's override, else its stage's."""
+        if self.probability_override is not None:
+            return self.probability_override
+        return self.stage.probability
+
+    @property
+    def weighted_amount(self) -> Decimal:
+        return (self.amount or Decimal("0")) * self.probability / Decimal(100)
+
+
+class StageChange(models.Model):
+    """Append-only: one row per move. Funnel and time-in-stage are computed from it."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes")
+    # A deleted stage leaves its name behind, so history never loses a step.
+    from_stage = models.ForeignKey(
+        Stage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    to_stage = models.ForeignKey(
+        Stage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    from_stage_name = models.CharField(max_length=80, blank=True, default="")
+    to_stage_name = models.CharField(max_length=80, blank=True, default="")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["deal", "at"], name="stagechange_deal_at_idx"),
+            models.Index(fields=["to_stage", "at"], name="stagechange_to_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id}: {self.from_stage_id} → {self.to_stage_id}"
+
+
+class FieldChange(models.Model):
+    """Append-only: changes of amount, close date, probability, owner and status."""
+
+    TRACKED_FIELDS = ("amount", "expected_close_date", "probability_override", "owner", "status")
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="field_changes")
+    field = models.CharField(max_length=40)
+    old_value = models.CharField(max_length=200, blank=True, default="")
+    new_value = models.CharField(max_length=200, blank=True, default="")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["deal", "field", "at"], name="fieldchange_deal_idx")]
+
+
+class Activity(models.Model):
+    class Kind(models.TextChoices):
+        CALL = "call", "Call"
+        EMAIL = "email", "E-mail"
+        MEETING = "meeting", "Meeting"
+        TASK = "task", "Task"
+        NOTE = "note", "Note"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TASK)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(blank=True, default="")
+    due_at = models.DateTimeField(null=True, blank=True)
+    remind_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    # Set in the same transaction as the reminder's notification: never reminded twice.
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="activities"
+    )
+    deal = models.ForeignKey(
+        Deal, on_delete=models.CASCADE, null=True, blank=True, related_name="activities"
+    )
+    contact = models.ForeignKey(
+        "contacts.Contact",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="activities",
+    )
+    lead = models.ForeignKey(
+        "contacts.Lead", on_delete=models.CASCADE, null=True, blank=True, related_name="activities"
+    )
+    company = models.ForeignKey(
+        "contacts.Company",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="activities",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "activities"
+        indexes = [
+            models.Index(
+                fields=["remind_at"],
+                condition=Q(done_at__isnull=True, reminded_at__isnull=True, remind_at__isnull=False),
+                name="activity_reminder_due_idx",
+            ),
+            models.Index(fields=["deal", "done_at", "due_at"], name="activity_deal_next_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    @property
+    def is_planned(self) -> bool:
+        return self.done_at is None
+
+
+class NotificationQuerySet(models.QuerySet):
+    def visible_to(self, user) -> NotificationQuerySet:
+        if not (user and user.is_authenticated):
+            return self.none()
+        return self.filter(user=user)
+
+    def unread(self) -> NotificationQuerySet:
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", "Reminder"
+        STALLED = "stalled", "Stalled deal"
+        ASSIGNED = "assigned", "Assignment"
+        DIGEST = "digest", "Digest"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    message = models.CharField(max_length=500)
+    deal = models.ForeignKey(
+        Deal, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    # The same event never notifies twice: e.g. "reminder:<activity id>:<remind_at>".
+    dedupe_key = models.CharField(max_length=200, unique=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_unread_idx")]
+
+    def __str__(self) -> str:
+        return self.message

@@ -1,0 +1,12 @@
+"""/api/: one router for every app's viewsets, token login, schema and docs."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("", include("deals.api_urls")),
+    path("", include("contacts.api_urls")),
+    path("", include("forecasting.api_urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from pipeline_crm import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    path("api/", include("pipeline_crm.api_urls")),
+    path("", include("deals.urls")),
+    path("", include("contacts.urls")),
+    path("", include("forecasting.urls")),
+]

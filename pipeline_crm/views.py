@@ -1,0 +1,55 @@
+"""Project-level pages: the signed-in home and the health check."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from pipeline_crm.tasks import BEAT_TICK_KEY
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("board")
+
+
+def _database_status() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return "ok"
+    except Exception:
+        return "error"
+
+
+def _broker_status() -> str:
+    from pipeline_crm.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return "ok"
+    except Exception:
+        return "error"
+
+
+def _beat_age_seconds() -> float | None:
+    try:
+        raw = cache.get(BEAT_TICK_KEY)
+    except Exception:
+        return None
+    tick = parse_datetime(raw) if raw else None
+    return round((timezone.now() - tick).total_seconds(), 1) if tick else None
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Database and broker reachability; 503 when the database does not answer."""
+    body = {
+        "database": _database_status(),
+        "broker": _broker_status(),
+        "beat_last_tick_seconds_ago": _beat_age_seconds(),
+    }
+    return JsonResponse(body, status=200 if body["database"] == "ok" else 503)

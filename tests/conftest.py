@@ -1,0 +1,76 @@
+"""The people that matter (SPEC §4) and a signed-in API client for each.
+
+Team A: managed by `manager`, members `rep` and `teammate`.
+Team B: managed by `other_manager`, member `outsider`.
+"""
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import TeamFactory, UserFactory
+
+
+@pytest.fixture
+def rep(db):
+    return UserFactory(username="rep", role="rep")
+
+
+@pytest.fixture
+def teammate(db):
+    return UserFactory(username="teammate", role="rep")
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory(username="outsider", role="rep")
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(username="manager", role="manager")
+
+
+@pytest.fixture
+def other_manager(db):
+    return UserFactory(username="other_manager", role="manager")
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="admin", role="admin")
+
+
+@pytest.fixture
+def team_a(rep, teammate, manager):
+    return TeamFactory(name="Team A", members=[rep, teammate], managers=[manager])
+
+
+@pytest.fixture
+def team_b(outsider, other_manager):
+    return TeamFactory(name="Team B", members=[outsider], managers=[other_manager])
+
+
+@pytest.fixture
+def people(rep, teammate, outsider, manager, other_manager, admin_user, team_a, team_b):
+    """Everyone, with both teams in place."""
+    return {
+        "rep": rep,
+        "teammate": teammate,
+        "outsider": outsider,
+        "manager": manager,
+        "other_manager": other_manager,
+        "admin": admin_user,
+    }
+
+
+@pytest.fixture
+def api_for():
+    """api_for(user) -> an APIClient signed in as that user (None: anonymous)."""
+
+    def make(user=None):
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user=user)
+        return client
+
+    return make

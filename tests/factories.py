@@ -1,0 +1,153 @@
+"""factory_boy factories for every model tests build."""
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from accounts.models import Team, User
+from contacts.models import Company, Contact, Lead
+from deals.models import Activity, Deal, Notification, Pipeline, Stage, StageChange
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("pw-for-tests-1")
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+    @factory.post_generation
+    def members(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.members.add(*extracted)
+
+    @factory.post_generation
+    def managers(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.managers.add(*extracted)
+
+
+class CompanyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Company
+
+    name = factory.Sequence(lambda n: f"Company {n}")
+    domain = factory.Sequence(lambda n: f"company{n}.example")
+    owner = factory.SubFactory(UserFactory)
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Sequence(lambda n: f"contact{n}@example.com")
+    company = factory.SubFactory(CompanyFactory)
+    owner = factory.SubFactory(UserFactory)
+
+
+class LeadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Lead
+
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Sequence(lambda n: f"lead{n}@lead{n}.example")
+    company_name = factory.Sequence(lambda n: f"Lead Co {n}")
+    source = Lead.Source.REFERRAL
+    owner = factory.SubFactory(UserFactory)
+
+
+class PipelineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Pipeline
+
+    name = factory.Sequence(lambda n: f"Pipeline {n}")
+
+
+class StageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Stage
+
+    pipeline = factory.SubFactory(PipelineFactory)
+    name = factory.Sequence(lambda n: f"Stage {n}")
+    order = factory.Sequence(lambda n: n + 1)
+    kind = Stage.Kind.OPEN
+    probability = 20
+    stall_days = 14
+
+
+def default_pipeline() -> Pipeline:
+    """The migration-seeded pipeline of SPEC §2."""
+    return Pipeline.objects.get(is_default=True)
+
+
+def stage_named(name: str, pipeline: Pipeline | None = None) -> Stage:
+    return (pipeline or default_pipeline()).stages.get(name=name)
+
+
+class DealFactory(factory.django.DjangoModelFactory):
+    """A deal in the default pipeline's first stage unless told otherwise (no history rows)."""
+
+    class Meta:
+        model = Deal
+
+    title = factory.Sequence(lambda n: f"Deal {n}")
+    pipeline = factory.LazyFunction(default_pipeline)
+    stage = factory.LazyAttribute(lambda d: d.pipeline.stages.order_by("order").first())
+    status = Deal.Status.OPEN
+    amount = Decimal("1000.00")
+    expected_close_date = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=30))
+    owner = factory.SubFactory(UserFactory)
+    position = factory.Sequence(lambda n: n * 1024)
+    stage_entered_at = factory.LazyFunction(timezone.now)
+
+
+class StageChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StageChange
+
+    deal = factory.SubFactory(DealFactory)
+    to_stage = factory.LazyAttribute(lambda c: c.deal.stage)
+    to_stage_name = factory.LazyAttribute(lambda c: c.to_stage.name)
+    at = factory.LazyFunction(timezone.now)
+
+
+class ActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Activity
+
+    kind = Activity.Kind.CALL
+    subject = factory.Sequence(lambda n: f"Follow-up {n}")
+    owner = factory.SubFactory(UserFactory)
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Notification
+
+    user = factory.SubFactory(UserFactory)
+    kind = Notification.Kind.REMINDER
+    message = "Something happened"
+    dedupe_key = factory.Sequence(lambda n: f"test:{n}")
