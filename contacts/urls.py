@@ -1,3 +1,16 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import path
 
-urlpatterns: list = []
+
+@login_required
+def placeholder(request: HttpRequest) -> HttpResponse:
+    return render(request, "base.html")
+
+
+urlpatterns = [
+    path("leads/", placeholder, name="leads"),
+    path("contacts/", placeholder, name="contacts"),
+    path("companies/", placeholder, name="companies"),
+]

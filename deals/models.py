@@ -166,6 +166,11 @@ class Deal(models.Model):
             models.Index(fields=["stage", "status", "position", "id"], name="deal_column_idx"),
             models.Index(fields=["owner", "status"], name="deal_owner_status_idx"),
             models.Index(fields=["pipeline", "status", "expected_close_date"], name="deal_close_idx"),
+            # Column totals (count, sum, weighted sum) from the index alone, without the table.
+            models.Index(
+                fields=["pipeline", "stage", "status", "owner", "amount", "probability_override"],
+                name="deal_board_totals_idx",
+            ),
         ]
 
     def __str__(self) -> str:
