@@ -337,3 +337,57 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+
+class EmailOutboxQuerySet(models.QuerySet):
+    def pending(self, now) -> EmailOutboxQuerySet:
+        return self.filter(
+            sent_at__isnull=True,
+            attempts__lt=EmailOutbox.MAX_ATTEMPTS,
+            next_attempt_at__lte=now,
+        )
+
+
+class EmailOutbox(models.Model):
+    """An e-mail to send, written in the same transaction as the event that causes it.
+
+    The unique `key` (e.g. "reminder:<activity id>:<remind_at>") makes the event produce one row
+    however often it is processed; delivery claims a row, sends it and marks it sent in one
+    transaction, so a crashed sender leaves it pending for the next sweep.
+    """
+
+    MAX_ATTEMPTS = 8
+
+    key = models.CharField(max_length=200, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    to = models.CharField(max_length=254)
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    html_body = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    next_attempt_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EmailOutboxQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "e-mail outbox"
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(sent_at__isnull=True),
+                name="outbox_pending_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.to}: {self.subject}"
