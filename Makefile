@@ -1,0 +1,101 @@
+# Pipeline CRM: the two commands of the README, and the steps they are made of.
+#
+#   make run    install, migrate, load demo data once, then web + Celery worker + beat (honcho)
+#   make test   install, then ruff, ruff format --check, mypy and the whole pytest suite
+#
+# Without DATABASE_URL / REDIS_URL the app uses SQLite and a file-based Celery broker;
+# with them, PostgreSQL and Redis (the same variables the tests and docker-compose read).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+# pip runs again only when pyproject.toml is newer than this stamp (it lives in the venv, so a
+# deleted venv also forgets it).
+PIP_STAMP := $(VENV)/.pyproject-installed
+# npm ci writes this file; it is newer than the lock file exactly when node_modules is current.
+NPM_STAMP := node_modules/.package-lock.json
+VENDOR_SOURCES := node_modules/htmx.org/dist/htmx.min.js \
+                  node_modules/sortablejs/Sortable.min.js \
+                  node_modules/chart.js/dist/chart.umd.min.js
+
+# The venv's tools (python, celery, honcho) come first for every recipe and for honcho's processes.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help install vendor run test lint format typecheck pytest migrate seed clean
+
+help:
+	@echo "make run    - install, migrate, demo data once, web on http://127.0.0.1:8000 + worker + beat"
+	@echo "make test   - install, then ruff, ruff format --check, mypy and pytest"
+	@echo "make install | lint | format | typecheck | pytest | migrate | seed | clean"
+
+# --- installation ---------------------------------------------------------------------------------
+
+$(PY):
+	@python="$$(scripts/find-python)"; \
+	  echo "Creating $(VENV) with $$python ($$("$$python" --version))"; \
+	  "$$python" -m venv $(VENV)
+
+$(PIP_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+$(NPM_STAMP): package-lock.json package.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# Front-end libraries are served by Django from static/vendor (gitignored), copied from npm.
+vendor: $(NPM_STAMP)
+	@mkdir -p static/vendor
+	@cp -p $(VENDOR_SOURCES) static/vendor/
+
+install: $(PIP_STAMP) vendor
+
+# --- the two commands -----------------------------------------------------------------------------
+
+# DEBUG is on for development unless the caller says otherwise.
+run: export DEBUG ?= true
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo --once
+	@echo
+	@echo "Pipeline CRM is starting: open http://127.0.0.1:$${RUN_PORT:-8000}/ and sign in with a demo login above."
+	@echo "Stop everything with Ctrl-C."
+	@echo
+	$(BIN)/honcho start -f Procfile
+
+test: install lint typecheck pytest
+
+# --- the steps of `make test` ---------------------------------------------------------------------
+
+lint: $(PIP_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(PIP_STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# The django-stubs plugin imports the settings, which insist on SECRET_KEY unless DEBUG is on.
+typecheck: $(PIP_STAMP)
+	DEBUG=true $(BIN)/mypy .
+
+pytest: $(PIP_STAMP) vendor
+	$(BIN)/pytest
+
+# --- conveniences ---------------------------------------------------------------------------------
+
+migrate: export DEBUG ?= true
+migrate: $(PIP_STAMP)
+	$(PY) manage.py migrate --noinput
+
+seed: export DEBUG ?= true
+seed: $(PIP_STAMP)
+	$(PY) manage.py seed_demo
+
+clean:
+	rm -rf staticfiles .celery-broker .celerybeat-schedule* .pytest_cache .mypy_cache .ruff_cache
