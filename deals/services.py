@@ -55,8 +55,12 @@ def _require_write(user: User, owner_id: int | None, what: str = "deal") -> None
 
 
 def _lock(deal: Deal) -> Deal:
-    """Re-read the deal under a row lock: concurrent writers queue here, then see the new version."""
-    return Deal.objects.select_for_update().select_related("stage", "pipeline").get(pk=deal.pk)
+    """Re-read the deal under a row lock: concurrent writers queue here, then see the new version.
+
+    No joins in the locking query: PostgreSQL re-checks a join against the row a concurrent
+    move just changed and would drop it (DoesNotExist) instead of returning the new version.
+    """
+    return Deal.objects.select_for_update().get(pk=deal.pk)
 
 
 def _check_version(deal: Deal, version: int | None) -> None:
