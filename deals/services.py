@@ -562,6 +562,33 @@ def create_pipeline(*, by: User, name: str, is_default: bool = False) -> Pipelin
 
 
 @transaction.atomic
+def update_pipeline(*, pipeline: Pipeline, by: User, changes: Mapping[str, Any]) -> Pipeline:
+    """Rename a pipeline or make it the default (the previous default stops being one)."""
+    _require_admin(by)
+    pipeline = Pipeline.objects.select_for_update().get(pk=pipeline.pk)
+    for name, value in changes.items():
+        if name not in ("name", "is_default"):
+            raise DomainError(f"“{name}” cannot be changed here.", field=name)
+        setattr(pipeline, name, value)
+    if changes.get("is_default"):
+        Pipeline.objects.filter(is_default=True).exclude(pk=pipeline.pk).update(is_default=False)
+    pipeline.save()
+    return pipeline
+
+
+@transaction.atomic
+def delete_pipeline(*, pipeline: Pipeline, by: User) -> None:
+    """Delete an empty pipeline with its stages; one holding deals stays (no orphans)."""
+    _require_admin(by)
+    held = Deal.objects.filter(pipeline=pipeline).count()
+    if held:
+        raise DomainError(
+            f"“{pipeline.name}” holds {held} deal(s): move or delete them first.", field="detail"
+        )
+    pipeline.delete()
+
+
+@transaction.atomic
 def create_stage(
     *,
     by: User,
