@@ -143,13 +143,31 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 
-# --- E-mail: console in development, EMAIL_URL (smtp://user:pass@host:587/?tls=True) in production
-if env.str("EMAIL_URL", default=""):
-    vars().update(env.email_url("EMAIL_URL"))
-else:
-    EMAIL_BACKEND = env.str(
-        "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
-    )
+# --- E-mail (Django 6.1 MAILERS): console in development; production sets EMAIL_URL, e.g.
+# smtp+tls://user:password@smtp.example.com:587 ; EMAIL_BACKEND picks another backend by path.
+def _mailer_from_environment() -> dict[str, object]:
+    if env.str("EMAIL_URL", default=""):
+        parsed = env.email_url("EMAIL_URL")
+        return {
+            "BACKEND": parsed["EMAIL_BACKEND"],
+            "OPTIONS": {
+                "host": parsed.get("EMAIL_HOST"),
+                "port": parsed.get("EMAIL_PORT"),
+                "username": parsed.get("EMAIL_HOST_USER") or None,
+                "password": parsed.get("EMAIL_HOST_PASSWORD") or None,
+                "use_tls": bool(parsed.get("EMAIL_USE_TLS")),
+                "use_ssl": bool(parsed.get("EMAIL_USE_SSL")),
+                "timeout": env.int("EMAIL_TIMEOUT", default=10),
+            },
+        }
+    backend = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+    options: dict[str, object] = {}
+    if backend.endswith("filebased.EmailBackend"):
+        options["file_path"] = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "sent-mail"))
+    return {"BACKEND": backend, "OPTIONS": options}
+
+
+MAILERS = {"default": _mailer_from_environment()}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Pipeline CRM <crm@localhost>")
 
 # --- Cache: Redis when available (shared by web processes), local memory otherwise
