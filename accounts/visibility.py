@@ -26,11 +26,7 @@ def readable_owner_ids(user: User) -> QuerySet:
     """Ids of the users whose records `user` may read (not meaningful for admins: no filter)."""
     User = _user_model()
     return (
-        User.objects.filter(
-            Q(pk=user.pk)
-            | Q(teams__members=user)
-            | Q(teams__managers=user)
-        )
+        User.objects.filter(Q(pk=user.pk) | Q(teams__members=user) | Q(teams__managers=user))
         .values("pk")
         .distinct()
     )
@@ -39,9 +35,7 @@ def readable_owner_ids(user: User) -> QuerySet:
 def writable_owner_ids(user: User) -> QuerySet:
     """Ids of the users whose records `user` may change."""
     User = _user_model()
-    return (
-        User.objects.filter(Q(pk=user.pk) | Q(teams__managers=user)).values("pk").distinct()
-    )
+    return User.objects.filter(Q(pk=user.pk) | Q(teams__managers=user)).values("pk").distinct()
 
 
 def is_admin(user) -> bool:

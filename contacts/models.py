@@ -134,9 +134,9 @@ class Lead(models.Model):
         ]
         indexes = [models.Index(fields=["owner", "status"])]
 
+    def __str__(self) -> str:
+        return self.full_name or self.company_name or f"Lead {self.pk}"
+
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
-
-    def __str__(self) -> str:
-        return self.full_name or self.company_name or f"Lead {self.pk}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
@@ -36,7 +36,6 @@ FREE_MAIL_DOMAINS = frozenset(
     }
 )
 
-Owned = TypeVar("Owned", Company, Contact, Lead)
 
 
 def _require_write(by: User, record: models.Model, what: str) -> None:
@@ -63,7 +62,9 @@ def _save_unique(record: models.Model) -> None:
 
 
 @transaction.atomic
-def create_record(model: type[Owned], *, by: User, fields: Mapping[str, Any]) -> Owned:
+def create_record[Owned: (Company, Contact, Lead)](
+    model: type[Owned], *, by: User, fields: Mapping[str, Any]
+) -> Owned:
     """Create a company, contact or lead owned by `fields['owner']` or the caller."""
     owner = fields.get("owner") or by
     _check_owner_assignable(by, owner)
@@ -75,9 +76,10 @@ def create_record(model: type[Owned], *, by: User, fields: Mapping[str, Any]) ->
 
 
 @transaction.atomic
-def update_record(record: Owned, *, by: User, changes: Mapping[str, Any]) -> Owned:
-    what = record._meta.verbose_name
-    _require_write(by, record, what)
+def update_record[Owned: (Company, Contact, Lead)](
+    record: Owned, *, by: User, changes: Mapping[str, Any]
+) -> Owned:
+    _require_write(by, record, str(record._meta.verbose_name))
     if "owner" in changes and changes["owner"].pk != record.owner_id:
         _check_owner_assignable(by, changes["owner"])
     for name, value in changes.items():
@@ -90,13 +92,13 @@ def update_record(record: Owned, *, by: User, changes: Mapping[str, Any]) -> Own
 
 @transaction.atomic
 def delete_record(record: models.Model, *, by: User) -> None:
-    _require_write(by, record, record._meta.verbose_name)
+    _require_write(by, record, str(record._meta.verbose_name))
     record.delete()
 
 
 # --- lead scoring -------------------------------------------------------------------------------
 
-SOURCE_POINTS = {
+SOURCE_POINTS: dict[str, int] = {
     Lead.Source.REFERRAL: 20,
     Lead.Source.WEB_FORM: 15,
     Lead.Source.EVENT: 12,
@@ -115,7 +117,7 @@ def score_lead(lead: Lead) -> tuple[int, dict[str, int]]:
         "budget": 0,
         "authority": 20 if lead.authority else 0,
         "timeline": 0,
-        "source": SOURCE_POINTS.get(lead.source, 0),
+        "source": SOURCE_POINTS.get(str(lead.source), 0),
         "contactable": 10 if (lead.email or lead.phone) else 0,
     }
     if lead.budget is not None and lead.budget > 0:

@@ -165,7 +165,9 @@ class Deal(models.Model):
         indexes = [
             models.Index(fields=["stage", "status", "position", "id"], name="deal_column_idx"),
             models.Index(fields=["owner", "status"], name="deal_owner_status_idx"),
-            models.Index(fields=["pipeline", "status", "expected_close_date"], name="deal_close_idx"),
+            models.Index(
+                fields=["pipeline", "status", "expected_close_date"], name="deal_close_idx"
+            ),
             # Column totals (count, sum, weighted sum) from the index alone, without the table.
             models.Index(
                 fields=["pipeline", "stage", "status", "owner", "amount", "probability_override"],
@@ -235,6 +237,9 @@ class FieldChange(models.Model):
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["deal", "field", "at"], name="fieldchange_deal_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.deal_id}: {self.field} {self.old_value} → {self.new_value}"
+
 
 class Activity(models.Model):
     class Kind(models.TextChoices):
@@ -285,7 +290,9 @@ class Activity(models.Model):
         indexes = [
             models.Index(
                 fields=["remind_at"],
-                condition=Q(done_at__isnull=True, reminded_at__isnull=True, remind_at__isnull=False),
+                condition=Q(
+                    done_at__isnull=True, reminded_at__isnull=True, remind_at__isnull=False
+                ),
                 name="activity_reminder_due_idx",
             ),
             models.Index(fields=["deal", "done_at", "due_at"], name="activity_deal_next_idx"),

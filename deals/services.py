@@ -129,7 +129,9 @@ def _bottom_position(stage: Stage) -> int:
 
 def _renumber_column(stage: Stage) -> None:
     """Spread a column's sort keys out again when two neighbours have no gap left (rare)."""
-    ids = list(Deal.objects.filter(stage=stage).order_by("position", "id").values_list("pk", flat=True))
+    ids = list(
+        Deal.objects.filter(stage=stage).order_by("position", "id").values_list("pk", flat=True)
+    )
     rows = [Deal(pk=pk, position=(i + 1) * POSITION_GAP) for i, pk in enumerate(ids)]
     Deal.objects.bulk_update(rows, ["position"], batch_size=1000)
 
@@ -449,7 +451,13 @@ def _touch_deal(deal_id: int, at: dt.datetime) -> None:
         deal.last_activity_at = at
     _clear_stall(deal)
     deal.save(
-        update_fields=["last_activity_at", "stalled", "stall_reasons", "stalled_since", "updated_at"]
+        update_fields=[
+            "last_activity_at",
+            "stalled",
+            "stall_reasons",
+            "stalled_since",
+            "updated_at",
+        ]
     )
 
 
@@ -617,7 +625,9 @@ def create_stage(
         is_commit=is_commit,
     )
     if order is not None and order <= last:
-        ids = list(pipeline.stages.exclude(pk=stage.pk).order_by("order").values_list("pk", flat=True))
+        ids = list(
+            pipeline.stages.exclude(pk=stage.pk).order_by("order").values_list("pk", flat=True)
+        )
         ids.insert(max(order - 1, 0), stage.pk)
         _write_stage_order(pipeline, ids)
         stage.refresh_from_db()
@@ -628,7 +638,15 @@ def create_stage(
 def update_stage(*, stage: Stage, by: User, changes: Mapping[str, Any]) -> Stage:
     """Rename or reconfigure a stage; a change of stall days re-checks stalls right after."""
     _require_admin(by)
-    allowed = {"name", "kind", "probability", "stall_days", "required_fields", "guidance", "is_commit"}
+    allowed = {
+        "name",
+        "kind",
+        "probability",
+        "stall_days",
+        "required_fields",
+        "guidance",
+        "is_commit",
+    }
     stage = Stage.objects.select_for_update().get(pk=stage.pk)
     stall_days_changed = False
     for name, value in changes.items():
@@ -646,11 +664,10 @@ def update_stage(*, stage: Stage, by: User, changes: Mapping[str, Any]) -> Stage
 
 
 def _queue_stall_check(stage_id: int) -> None:
-    from deals import tasks
+    """Stall thresholds changed: re-check stalls right after this transaction commits."""
+    from deals.tasks import detect_stalled_deals
 
-    detect = getattr(tasks, "detect_stalled_deals", None)
-    if detect is not None:
-        detect.delay_on_commit()
+    detect_stalled_deals.delay_on_commit()
 
 
 def _write_stage_order(pipeline: Pipeline, stage_ids: list[int]) -> None:
@@ -689,11 +706,11 @@ def delete_stage(*, stage: Stage, by: User, destination: Stage | None = None) ->
                 field="destination",
             )
         if destination.pk == stage.pk or destination.pipeline_id != stage.pipeline_id:
-            raise DomainError(
-                "Choose another stage of the same pipeline.", field="destination"
-            )
+            raise DomainError("Choose another stage of the same pipeline.", field="destination")
         _move_all(deals, stage, destination, by)
-    remaining = list(stage.pipeline.stages.exclude(pk=stage.pk).order_by("order").values_list("pk", flat=True))
+    remaining = list(
+        stage.pipeline.stages.exclude(pk=stage.pk).order_by("order").values_list("pk", flat=True)
+    )
     pipeline = stage.pipeline
     stage.delete()
     _write_stage_order(pipeline, remaining)
@@ -726,7 +743,9 @@ def _move_all(deals: list[Deal], stage: Stage, destination: Stage, by: User) -> 
             deal.won_at = now if status == Deal.Status.WON else None
     StageChange.objects.bulk_create(history)
     Deal.objects.bulk_update(
-        deals, ["stage", "position", "stage_entered_at", "version", "status", "won_at"], batch_size=500
+        deals,
+        ["stage", "position", "stage_entered_at", "version", "status", "won_at"],
+        batch_size=500,
     )
 
 

@@ -73,3 +73,6 @@ class ForecastSnapshot(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["taken_on", "deal"], name="snapshot_once_per_day")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.taken_on} deal {self.deal_id}"

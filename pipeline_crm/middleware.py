@@ -12,8 +12,10 @@ class HtmxLoginRedirectMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         is_htmx = request.headers.get("HX-Request") == "true"
-        if is_htmx and response.status_code == 302 and "/accounts/login/" in response.get(
-            "Location", ""
+        if (
+            is_htmx
+            and response.status_code == 302
+            and "/accounts/login/" in response.get("Location", "")
         ):
             # htmx follows a 302 inside the swap target; HX-Redirect reloads the whole page.
             redirect = HttpResponse(status=204)

@@ -143,6 +143,7 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 
+
 # --- E-mail (Django 6.1 MAILERS): console in development; production sets EMAIL_URL, e.g.
 # smtp+tls://user:password@smtp.example.com:587 ; EMAIL_BACKEND picks another backend by path.
 def _mailer_from_environment() -> dict[str, object]:
@@ -173,8 +174,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Pipeline CRM <crm@lo
 # --- Cache: Redis when available (shared by web processes), local memory otherwise
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -248,7 +250,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "contacts.tasks.recompute_lead_scores",
         "schedule": crontab(hour=2, minute=0),
     },
-    "daily-digest": {"task": "deals.tasks.send_daily_digests", "schedule": crontab(hour=6, minute=0)},
+    "daily-digest": {
+        "task": "deals.tasks.send_daily_digests",
+        "schedule": crontab(hour=6, minute=0),
+    },
     "forecast-snapshot": {
         "task": "forecasting.tasks.take_forecast_snapshot",
         "schedule": crontab(hour=0, minute=15),

@@ -28,9 +28,7 @@ def test_twenty_simultaneous_moves_with_one_version_let_exactly_one_through(rep,
 
         try:
             barrier.wait()
-            services.move_deal(
-                deal=Deal.objects.get(pk=deal.pk), by=rep, stage=target, version=1
-            )
+            services.move_deal(deal=Deal.objects.get(pk=deal.pk), by=rep, stage=target, version=1)
             result = "moved"
         except StaleVersion:
             result = "conflict"

@@ -191,7 +191,7 @@ def test_move_without_position_puts_the_card_on_top(rep, team_a):
 
 def test_reorder_within_a_column(rep, team_a):
     stage = stage_named("Prospecting")
-    a, b, c = (DealFactory(owner=rep, title=t) for t in "ABC")
+    a, _b, c = (DealFactory(owner=rep, title=t) for t in "ABC")
 
     services.reorder_deal(deal=c, by=rep, version=1, position=0)
     services.reorder_deal(deal=a, by=rep, version=1, position=2)
@@ -364,9 +364,7 @@ def test_completing_a_planned_activity_marks_it_done_and_touches_the_deal(rep, t
 
 
 def test_rescheduling_a_reminder_arms_it_again(rep, team_a):
-    activity = ActivityFactory(
-        owner=rep, remind_at=timezone.now(), reminded_at=timezone.now()
-    )
+    activity = ActivityFactory(owner=rep, remind_at=timezone.now(), reminded_at=timezone.now())
 
     later = timezone.now() + dt.timedelta(days=1)
     updated = services.update_activity(activity=activity, by=rep, changes={"remind_at": later})
