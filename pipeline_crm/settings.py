@@ -171,14 +171,23 @@ def _mailer_from_environment() -> dict[str, object]:
 MAILERS = {"default": _mailer_from_environment()}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Pipeline CRM <crm@localhost>")
 
-# --- Cache: Redis when available (shared by web processes), local memory otherwise
+# --- Cache: Redis when available (shared by every process), else files (memory under tests)
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
-else:
+elif TESTING:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    # Files, not per-process memory: web, worker and beat must share it (e.g. the beat tick
+    # that /healthz reports) when development runs without Redis.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": env.str("CACHE_DIR", default=str(BASE_DIR / ".django-cache")),
+        }
+    }
 
 # --- REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -241,11 +250,31 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = env.str(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / ".celerybeat-schedule")
 )
-# The beat schedule lives here so each deployment can edit it.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# One queue name per deployment (tests give their real worker a queue of its own).
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# The beat schedule lives here so each deployment can edit it; the intervals (seconds) of the
+# frequent jobs also come from the environment (a test runs beat with a 2-second reminder sweep).
+_reminder_interval = env.float("CELERY_REMINDER_INTERVAL", default=60.0)
+_stall_interval = env.float("CELERY_STALL_INTERVAL", default=3600.0)
+_heartbeat_interval = env.float("CELERY_HEARTBEAT_INTERVAL", default=30.0)
 CELERY_BEAT_SCHEDULE = {
-    "send-due-reminders": {"task": "deals.tasks.send_due_reminders", "schedule": 60.0},
-    "detect-stalled-deals": {"task": "deals.tasks.detect_stalled_deals", "schedule": 3600.0},
-    "beat-heartbeat": {"task": "pipeline_crm.tasks.beat_heartbeat", "schedule": 30.0},
+    "send-due-reminders": {
+        "task": "deals.tasks.send_due_reminders",
+        "schedule": _reminder_interval,
+        # A sweep that could not start in time is pointless: the next one finds the same rows.
+        "options": {"expires": _reminder_interval},
+    },
+    "detect-stalled-deals": {
+        "task": "deals.tasks.detect_stalled_deals",
+        "schedule": _stall_interval,
+        "options": {"expires": _stall_interval},
+    },
+    "beat-heartbeat": {
+        "task": "pipeline_crm.tasks.beat_heartbeat",
+        "schedule": _heartbeat_interval,
+        "options": {"expires": _heartbeat_interval},
+    },
     "recompute-lead-scores": {
         "task": "contacts.tasks.recompute_lead_scores",
         "schedule": crontab(hour=2, minute=0),
@@ -259,6 +288,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=0, minute=15),
     },
 }
+
+# Absolute links in e-mails and the calendar feed (jobs have no request to build them from).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="USD")
 BOARD_PAGE_SIZE = env.int("BOARD_PAGE_SIZE", default=30)
