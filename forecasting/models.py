@@ -7,6 +7,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from accounts.visibility import OwnedQuerySet
+
 
 class Quota(models.Model):
     class Period(models.TextChoices):
@@ -68,6 +70,9 @@ class ForecastSnapshot(models.Model):
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True)
     probability = models.PositiveSmallIntegerField()
     expected_close_date = models.DateField(null=True)
+
+    # Visible by the owner the deal had that day, like every owned record.
+    objects = OwnedQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -1,0 +1,1074 @@
+"""Forecast and pipeline analytics (SPEC §7): read-only functions over visible querysets.
+
+Every figure is aggregated in the database; Python only adds up a handful of per-group rows,
+divides and rounds. The dashboard, its CSV exports and the API all call these functions, so
+they always agree.
+
+Rules worth knowing:
+- A deal's probability is its override, else its stage's probability: the configured one, or
+  the learned one (share of closed deals that reached the stage and were won) when asked for
+  and when at least `MIN_LEARNED_SAMPLE` closed deals stand behind it.
+- Categories of open deals (disjoint, so they stack): commit = probability ≥ 70 % or a stage
+  flagged commit; best case = probability ≥ 40 %; pipeline = the rest. Category figures are
+  plain amounts; `weighted` is Σ amount × probability.
+- Money is summed per currency: a scope covers one currency (the default one unless chosen).
+- Open deals without a close date are left out of the periods and reported as `unscheduled`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    DateField,
+    DecimalField,
+    DurationField,
+    Exists,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, NullIf, TruncMonth, TruncQuarter
+from django.utils import timezone
+
+from accounts.models import Team, User
+from accounts.visibility import is_admin
+from deals.models import Deal, FieldChange, Pipeline, Stage, StageChange
+from forecasting import periods
+from forecasting.models import ForecastSnapshot, Quota
+
+CENT = Decimal("0.01")
+HUNDRED = Decimal(100)
+COMMIT_MIN_PROBABILITY = 70
+BEST_CASE_MIN_PROBABILITY = 40
+MIN_LEARNED_SAMPLE = 30
+DEFAULT_FUNNEL_DAYS = 90
+WATCHLIST_LIMIT = 25
+SECONDS_PER_DAY = 86400
+
+PRODUCT = DecimalField(max_digits=30, decimal_places=6)
+PERCENT = DecimalField(max_digits=9, decimal_places=4)
+
+
+def money(value: Decimal | int | None) -> Decimal:
+    """Round to cents (half up), the way money is shown and sent."""
+    return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def rate(numerator: int | Decimal, denominator: int | Decimal) -> float | None:
+    """A share 0–1 rounded to four places, or None when there is nothing to divide by."""
+    if not denominator:
+        return None
+    return float((Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001")))
+
+
+# --- scope: who looks at which deals -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The viewer and the dashboard's filters. Every query starts from what `user` may see."""
+
+    user: User
+    pipeline: Pipeline | None = None
+    team: Team | None = None
+    owner: User | None = None
+    currency: str = ""
+
+    @property
+    def currency_code(self) -> str:
+        return self.currency or settings.DEFAULT_CURRENCY
+
+
+def scoped_deals(scope: Scope) -> QuerySet[Deal]:
+    """Deals the viewer may see, narrowed by pipeline, team, owner and currency."""
+    deals = Deal.objects.visible_to(scope.user).filter(currency=scope.currency_code)
+    if scope.pipeline is not None:
+        deals = deals.filter(pipeline=scope.pipeline)
+    if scope.team is not None:
+        deals = deals.filter(owner__in=scope.team.members.values("pk"))
+    if scope.owner is not None:
+        deals = deals.filter(owner=scope.owner)
+    return deals.order_by()
+
+
+def scoped_snapshots(scope: Scope) -> QuerySet[ForecastSnapshot]:
+    """Snapshots under the same rule, using the owner and pipeline the deal had that day."""
+    snapshots = ForecastSnapshot.objects.visible_to(scope.user).filter(
+        deal__currency=scope.currency_code
+    )
+    if scope.pipeline is not None:
+        snapshots = snapshots.filter(pipeline=scope.pipeline)
+    if scope.team is not None:
+        snapshots = snapshots.filter(owner__in=scope.team.members.values("pk"))
+    if scope.owner is not None:
+        snapshots = snapshots.filter(owner=scope.owner)
+    return snapshots.order_by()
+
+
+def visible_teams(user: User) -> QuerySet[Team]:
+    """Teams a user may pick on the dashboard: all for admins, else the ones they manage or join."""
+    if is_admin(user):
+        return Team.objects.all()
+    ids = Team.objects.filter(Q(managers=user) | Q(members=user)).values("pk")
+    return Team.objects.filter(pk__in=ids)
+
+
+def day_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[start of `first`, start of the day after `last`) in the current time zone."""
+    tz = timezone.get_current_timezone()
+    start = dt.datetime.combine(first, dt.time.min, tzinfo=tz)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return start, end
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return value
+
+
+def _trunc(kind: str):
+    return TruncQuarter if kind == "quarter" else TruncMonth
+
+
+# --- probabilities -------------------------------------------------------------------------------
+
+
+@dataclass
+class StageProbability:
+    stage_id: int
+    stage: str
+    pipeline: str
+    order: int
+    configured: int
+    closed: int
+    won: int
+
+    @property
+    def learned(self) -> Decimal | None:
+        """Share won (0–1, four places) when enough closed deals stand behind the stage."""
+        if self.closed < MIN_LEARNED_SAMPLE:
+            return None
+        return (Decimal(self.won) / Decimal(self.closed)).quantize(
+            Decimal("0.0001"), rounding=ROUND_HALF_UP
+        )
+
+    @property
+    def learned_percent(self) -> Decimal | None:
+        return None if self.learned is None else self.learned * HUNDRED
+
+
+def stage_probabilities(scope: Scope) -> list[StageProbability]:
+    """Configured and learned probability of every stage in scope, with the sample behind it.
+
+    A closed deal (won or lost) counts for every stage its history shows it reached.
+    """
+    stages = Stage.objects.select_related("pipeline").order_by("pipeline__name", "order")
+    if scope.pipeline is not None:
+        stages = stages.filter(pipeline=scope.pipeline)
+    closed = scoped_deals(scope).filter(status__in=[Deal.Status.WON, Deal.Status.LOST])
+    counts = {
+        row["to_stage"]: row
+        for row in StageChange.objects.filter(deal__in=closed.values("pk"), to_stage__isnull=False)
+        .values("to_stage")
+        .annotate(
+            closed=Count("deal", distinct=True),
+            won=Count("deal", distinct=True, filter=Q(deal__status=Deal.Status.WON)),
+        )
+        .order_by()
+    }
+    result = []
+    for stage in stages:
+        row = counts.get(stage.pk, {})
+        result.append(
+            StageProbability(
+                stage_id=stage.pk,
+                stage=stage.name,
+                pipeline=stage.pipeline.name,
+                order=stage.order,
+                configured=stage.probability,
+                closed=row.get("closed", 0),
+                won=row.get("won", 0),
+            )
+        )
+    return result
+
+
+def learned_percents(scope: Scope) -> dict[int, Decimal]:
+    """{stage id: learned probability in percent} for the stages with enough history."""
+    return {
+        p.stage_id: p.learned_percent
+        for p in stage_probabilities(scope)
+        if p.learned_percent is not None
+    }
+
+
+def probability_expression(learned: Mapping[int, Decimal] | None = None) -> Case:
+    """SQL for a deal's probability in percent: override, else learned (if given), else stage's."""
+    whens = [When(probability_override__isnull=False, then=F("probability_override"))]
+    for stage_id, percent in (learned or {}).items():
+        whens.append(When(stage_id=stage_id, then=Value(percent, output_field=PERCENT)))
+    return Case(*whens, default=F("stage__probability"), output_field=PERCENT)
+
+
+def _category_filters() -> dict[str, Q]:
+    """Disjoint categories of open deals, over the `prob` annotation."""
+    commit = Q(stage__is_commit=True) | Q(prob__gte=COMMIT_MIN_PROBABILITY)
+    best_case = ~commit & Q(prob__gte=BEST_CASE_MIN_PROBABILITY)
+    pipeline = ~commit & Q(prob__lt=BEST_CASE_MIN_PROBABILITY)
+    return {"commit": commit, "best_case": best_case, "pipeline": pipeline}
+
+
+def _open_figures() -> dict[str, Any]:
+    """Aggregates of open deals annotated with `prob`."""
+    figures: dict[str, Any] = {
+        "weighted_x100": Sum(F("amount") * F("prob"), output_field=PRODUCT),
+        "deals": Count("id"),
+    }
+    for name, condition in _category_filters().items():
+        figures[name] = Sum("amount", filter=condition)
+    return figures
+
+
+# --- quotas --------------------------------------------------------------------------------------
+
+
+def _quota_rows(scope: Scope, first: dt.date, last: dt.date) -> list[Quota]:
+    """Quotas that may count for the scope: the owner's, else its teams' and their members'."""
+    window = Q(period_start__gte=periods.period_start(first, "quarter"), period_start__lte=last)
+    if scope.owner is not None:
+        return list(Quota.objects.filter(window, user=scope.owner))
+    if scope.team is not None:
+        teams: QuerySet = Team.objects.filter(pk=scope.team.pk).values("pk")
+    else:
+        teams = visible_teams(scope.user).values("pk")
+    members = User.objects.filter(teams__in=teams).values("pk")
+    return list(Quota.objects.filter(window).filter(Q(team__in=teams) | Q(user__in=members)))
+
+
+def _sum_quota(rows: Iterable[Quota], start: dt.date, kind: str) -> Decimal | None:
+    rows = list(rows)
+    exact = [q.amount for q in rows if q.period == kind and q.period_start == start]
+    if exact:
+        return sum(exact, Decimal(0))
+    if kind == "quarter":
+        end = periods.period_end(start, kind)
+        months = [q.amount for q in rows if q.period == "month" and start <= q.period_start <= end]
+        if months:
+            return sum(months, Decimal(0))
+    return None
+
+
+def quota_for(rows: Sequence[Quota], start: dt.date, kind: str) -> Decimal | None:
+    """Team quotas when set for the period (a quarter falls back to its months), else the
+    people's quotas, else None."""
+    team_level = _sum_quota((q for q in rows if q.team_id), start, kind)
+    if team_level is not None:
+        return team_level
+    return _sum_quota((q for q in rows if q.user_id), start, kind)
+
+
+# --- forecast by period --------------------------------------------------------------------------
+
+
+@dataclass
+class PeriodFigures:
+    period: str | None
+    start: dt.date | None
+    weighted: Decimal = Decimal(0)
+    commit: Decimal = Decimal(0)
+    best_case: Decimal = Decimal(0)
+    pipeline: Decimal = Decimal(0)
+    won: Decimal = Decimal(0)
+    quota: Decimal | None = None
+    deals: int = 0
+    won_deals: int = 0
+
+    @property
+    def gap(self) -> Decimal | None:
+        """What is still to close to reach quota (negative: beyond quota)."""
+        return None if self.quota is None else money(self.quota - self.won)
+
+    @property
+    def attainment(self) -> float | None:
+        return rate(self.won, self.quota) if self.quota else None
+
+    def add(self, other: PeriodFigures) -> None:
+        for name in ("weighted", "commit", "best_case", "pipeline", "won"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.deals += other.deals
+        self.won_deals += other.won_deals
+        if other.quota is not None:
+            self.quota = (self.quota or Decimal(0)) + other.quota
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "weighted": str(money(self.weighted)),
+            "commit": str(money(self.commit)),
+            "best_case": str(money(self.best_case)),
+            "pipeline": str(money(self.pipeline)),
+            "won": str(money(self.won)),
+            "quota": None if self.quota is None else str(money(self.quota)),
+            "gap": None if self.gap is None else str(self.gap),
+            "attainment": self.attainment,
+            "deals": self.deals,
+            "won_deals": self.won_deals,
+        }
+
+
+@dataclass
+class Forecast:
+    period: str
+    probabilities: str
+    currency: str
+    first: dt.date
+    last: dt.date
+    periods: list[PeriodFigures]
+    totals: PeriodFigures
+    unscheduled: PeriodFigures
+    current: PeriodFigures
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "probabilities": self.probabilities,
+            "currency": self.currency,
+            "since": self.first.isoformat(),
+            "until": self.last.isoformat(),
+            "periods": [p.as_dict() for p in self.periods],
+            "totals": self.totals.as_dict(),
+            "unscheduled": self.unscheduled.as_dict(),
+        }
+
+
+def forecast(
+    scope: Scope,
+    *,
+    period: str = "month",
+    probabilities: str = "configured",
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    today: dt.date | None = None,
+) -> Forecast:
+    """Weighted pipeline, categories, won actuals and quota per close period (4–5 queries)."""
+    today = today or timezone.localdate()
+    first, last = periods.default_window(today, period)
+    first = periods.period_start(since, period) if since else first
+    last = periods.period_end(periods.period_start(until, period), period) if until else last
+    learned = learned_percents(scope) if probabilities == "learned" else None
+    deals = scoped_deals(scope)
+    trunc = _trunc(period)
+
+    by_start: dict[dt.date, PeriodFigures] = {
+        start: PeriodFigures(periods.label(start, period), start)
+        for start in periods.starts_between(first, last, period)
+    }
+    unscheduled = PeriodFigures(None, None)
+    open_rows = (
+        deals.filter(status=Deal.Status.OPEN)
+        .filter(Q(expected_close_date__range=(first, last)) | Q(expected_close_date__isnull=True))
+        .annotate(prob=probability_expression(learned), bucket=trunc("expected_close_date"))
+        .values("bucket")
+        .annotate(**_open_figures())
+        .order_by()
+    )
+    for row in open_rows:
+        bucket = _as_date(row["bucket"])
+        figures = unscheduled if bucket is None else by_start[bucket]
+        figures.weighted = (row["weighted_x100"] or Decimal(0)) / HUNDRED
+        for name in ("commit", "best_case", "pipeline"):
+            setattr(figures, name, row[name] or Decimal(0))
+        figures.deals = row["deals"]
+
+    start_at, end_at = day_bounds(first, last)
+    won_rows = (
+        deals.filter(status=Deal.Status.WON, won_at__gte=start_at, won_at__lt=end_at)
+        .annotate(bucket=trunc("won_at"))
+        .values("bucket")
+        .annotate(won=Sum("amount"), won_deals=Count("id"))
+        .order_by()
+    )
+    for row in won_rows:
+        figures = by_start[_as_date(row["bucket"])]
+        figures.won = row["won"] or Decimal(0)
+        figures.won_deals = row["won_deals"]
+
+    quotas = _quota_rows(scope, first, last)
+    totals = PeriodFigures("total", None)
+    for start, figures in by_start.items():
+        figures.quota = quota_for(quotas, start, period)
+        totals.add(figures)
+    current_start = periods.period_start(today, period)
+    current = by_start.get(current_start) or PeriodFigures(
+        periods.label(current_start, period), current_start
+    )
+    return Forecast(
+        period=period,
+        probabilities=probabilities,
+        currency=scope.currency_code,
+        first=first,
+        last=last,
+        periods=list(by_start.values()),
+        totals=totals,
+        unscheduled=unscheduled,
+        current=current,
+    )
+
+
+# --- funnel and time in stage --------------------------------------------------------------------
+
+
+@dataclass
+class FunnelStage:
+    stage_id: int
+    name: str
+    order: int
+    kind: str
+    entered: int = 0
+    advanced: int = 0
+    lost: int = 0
+    median_days: float | None = None
+    p90_days: float | None = None
+    stays: int = 0
+
+    @property
+    def conversion(self) -> float | None:
+        return rate(self.advanced, self.entered)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage_id,
+            "name": self.name,
+            "entered": self.entered,
+            "advanced": self.advanced,
+            "conversion": self.conversion,
+            "lost": self.lost,
+            "median_days": self.median_days,
+            "p90_days": self.p90_days,
+        }
+
+
+@dataclass
+class Funnel:
+    pipeline: Pipeline | None
+    since: dt.date
+    until: dt.date
+    currency: str
+    stages: list[FunnelStage]
+    won: int
+    lost: int
+    open_deals: int
+    average_deal_size: Decimal | None
+    cycle_days: float | None
+    velocity: Decimal | None
+    lost_reasons: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def win_rate(self) -> float | None:
+        return rate(self.won, self.won + self.lost)
+
+    @property
+    def bottleneck(self) -> FunnelStage | None:
+        """The stage where deals wait longest (by median time in stage)."""
+        timed = [s for s in self.stages if s.median_days is not None]
+        return max(timed, key=lambda s: s.median_days or 0) if timed else None
+
+    def as_dict(self) -> dict[str, Any]:
+        bottleneck = self.bottleneck
+        return {
+            "pipeline": self.pipeline.pk if self.pipeline else None,
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "currency": self.currency,
+            "stages": [s.as_dict() for s in self.stages],
+            "win_rate": self.win_rate,
+            "won": self.won,
+            "lost": self.lost,
+            "open_deals": self.open_deals,
+            "average_deal_size": _money_or_none(self.average_deal_size),
+            "cycle_days": self.cycle_days,
+            "velocity": _money_or_none(self.velocity),
+            "bottleneck": bottleneck.stage_id if bottleneck else None,
+            "lost_reasons": self.lost_reasons,
+        }
+
+
+def _money_or_none(value: Decimal | None) -> str | None:
+    return None if value is None else str(money(value))
+
+
+def default_funnel_range(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    today = today or timezone.localdate()
+    return today - dt.timedelta(days=DEFAULT_FUNNEL_DAYS), today
+
+
+def funnel(
+    scope: Scope,
+    *,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> Funnel:
+    """Stage funnel of one pipeline over moves made between `since` and `until` (inclusive)."""
+    default_since, default_until = default_funnel_range()
+    since, until = since or default_since, until or default_until
+    pipeline = scope.pipeline or Pipeline.default()
+    stages = {
+        s.pk: FunnelStage(s.pk, s.name, s.order, s.kind)
+        for s in Stage.objects.filter(pipeline=pipeline).order_by("order")
+    }
+    deals = scoped_deals(scope).filter(pipeline=pipeline)
+    start, end = day_bounds(since, until)
+    _count_entries(stages, pipeline, deals, start, end)
+    lost_rows = deals.filter(status=Deal.Status.LOST, lost_at__gte=start, lost_at__lt=end)
+    for row in lost_rows.values("stage").annotate(n=Count("id")).order_by():
+        if row["stage"] in stages:
+            stages[row["stage"]].lost = row["n"]
+    reasons = [
+        {"reason": row["lost_reason"], "count": row["n"]}
+        for row in lost_rows.values("lost_reason")
+        .annotate(n=Count("id"))
+        .order_by("-n", "lost_reason")
+    ]
+    _time_in_stage(stages, deals, start, end)
+    closed = _closed_figures(deals, start, end)
+    return Funnel(
+        pipeline=pipeline,
+        since=since,
+        until=until,
+        currency=scope.currency_code,
+        stages=list(stages.values()),
+        lost_reasons=reasons,
+        **closed,
+    )
+
+
+def _count_entries(
+    stages: dict[int, FunnelStage],
+    pipeline: Pipeline | None,
+    deals: QuerySet[Deal],
+    start: dt.datetime,
+    end: dt.datetime,
+) -> None:
+    """Deals that entered each stage in the range, and how many of them later went further."""
+    later = StageChange.objects.filter(
+        deal=OuterRef("deal"),
+        to_stage__pipeline=pipeline,
+        to_stage__order__gt=OuterRef("to_stage__order"),
+        at__gte=OuterRef("at"),
+    )
+    rows = (
+        StageChange.objects.filter(
+            deal__in=deals.values("pk"), to_stage__pipeline=pipeline, at__gte=start, at__lt=end
+        )
+        .values("to_stage")
+        .annotate(
+            entered=Count("deal", distinct=True),
+            advanced=Count("deal", distinct=True, filter=Exists(later)),
+        )
+        .order_by()
+    )
+    for row in rows:
+        stage = stages.get(row["to_stage"])
+        if stage is not None:
+            stage.entered, stage.advanced = row["entered"], row["advanced"]
+
+
+def _closed_figures(deals: QuerySet[Deal], start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
+    """Win rate inputs, average won deal size, sales-cycle length and pipeline velocity."""
+    won = Q(status=Deal.Status.WON, won_at__gte=start, won_at__lt=end)
+    lost = Q(status=Deal.Status.LOST, lost_at__gte=start, lost_at__lt=end)
+    figures = deals.aggregate(
+        won=Count("id", filter=won),
+        lost=Count("id", filter=lost),
+        open_deals=Count("id", filter=Q(status=Deal.Status.OPEN)),
+        won_amount=Sum("amount", filter=won),
+        won_with_amount=Count("amount", filter=won),
+        cycle=Avg(F("won_at") - F("created_at"), filter=won, output_field=DurationField()),
+    )
+    average = (
+        figures["won_amount"] / figures["won_with_amount"] if figures["won_with_amount"] else None
+    )
+    cycle: dt.timedelta | None = figures["cycle"]
+    cycle_days = Decimal(cycle.total_seconds()) / SECONDS_PER_DAY if cycle is not None else None
+    velocity = None
+    closed = figures["won"] + figures["lost"]
+    if average is not None and cycle_days and closed:
+        win_share = Decimal(figures["won"]) / Decimal(closed)
+        velocity = figures["open_deals"] * win_share * average / cycle_days
+    return {
+        "won": figures["won"],
+        "lost": figures["lost"],
+        "open_deals": figures["open_deals"],
+        "average_deal_size": average,
+        "cycle_days": None if cycle_days is None else round(float(cycle_days), 1),
+        "velocity": velocity,
+    }
+
+
+def percentile(values: Sequence[float], fraction: float) -> float | None:
+    """Continuous percentile with linear interpolation, exactly as SQL's percentile_cont."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _days(value: float | None) -> float | None:
+    return None if value is None else round(value / SECONDS_PER_DAY, 1)
+
+
+def _time_in_stage(
+    stages: dict[int, FunnelStage], deals: QuerySet[Deal], start: dt.datetime, end: dt.datetime
+) -> None:
+    """Median and 90th percentile of completed stays that began in the range.
+
+    A stay ends with the deal's next move, or when the deal was lost there.
+    """
+    if not stages:
+        return
+    if connection.vendor == "postgresql":
+        rows = _time_in_stage_sql(list(stages), deals, start, end)
+    else:
+        rows = _time_in_stage_python(list(stages), deals, start, end)
+    for stage_id, median, p90, count in rows:
+        stage = stages[stage_id]
+        stage.median_days, stage.p90_days, stage.stays = _days(median), _days(p90), count
+
+
+def _time_in_stage_sql(
+    stage_ids: list[int], deals: QuerySet[Deal], start: dt.datetime, end: dt.datetime
+) -> list[tuple[int, float, float, int]]:
+    """PostgreSQL: LEAD() finds each stay's end, percentile_cont() the quantiles."""
+    moved_in_range = StageChange.objects.filter(
+        deal__in=deals.values("pk"), at__gte=start, at__lt=end
+    ).values("deal_id")
+    deal_sql, deal_params = moved_in_range.query.sql_with_params()
+    changes, deal_table = StageChange._meta.db_table, Deal._meta.db_table
+    sql = f"""
+        WITH stays AS (
+            SELECT sc.to_stage_id AS stage_id, sc.at AS entered_at,
+                   COALESCE(LEAD(sc.at) OVER (PARTITION BY sc.deal_id ORDER BY sc.at, sc.id),
+                            d.lost_at) AS left_at
+            FROM {changes} sc JOIN {deal_table} d ON d.id = sc.deal_id
+            WHERE sc.deal_id IN ({deal_sql})
+        ), durations AS (
+            SELECT stage_id, EXTRACT(EPOCH FROM (left_at - entered_at))::float8 AS seconds
+            FROM stays
+            WHERE stage_id = ANY(%s) AND entered_at >= %s AND entered_at < %s
+              AND left_at IS NOT NULL
+        )
+        SELECT stage_id,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds),
+               percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds),
+               COUNT(*)
+        FROM durations GROUP BY stage_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*deal_params, stage_ids, start, end])
+        return list(cursor.fetchall())
+
+
+def _time_in_stage_python(
+    stage_ids: list[int], deals: QuerySet[Deal], start: dt.datetime, end: dt.datetime
+) -> list[tuple[int, float, float, int]]:
+    """Fallback for databases without percentile_cont (SQLite): same rule, quantiles in Python."""
+    moved = StageChange.objects.filter(deal__in=deals.values("pk"), at__gte=start, at__lt=end)
+    changes = (
+        StageChange.objects.filter(deal__in=moved.values("deal_id"))
+        .order_by("deal_id", "at", "id")
+        .values_list("deal_id", "to_stage_id", "at", "deal__lost_at")
+    )
+    durations: dict[int, list[float]] = defaultdict(list)
+    rows = list(changes)
+    for index, (deal_id, stage_id, entered_at, lost_at) in enumerate(rows):
+        following = rows[index + 1] if index + 1 < len(rows) else None
+        left_at = following[2] if following and following[0] == deal_id else lost_at
+        if stage_id in stage_ids and left_at and start <= entered_at < end:
+            durations[stage_id].append((left_at - entered_at).total_seconds())
+    return [
+        (stage_id, percentile(values, 0.5), percentile(values, 0.9), len(values))
+        for stage_id, values in durations.items()
+    ]
+
+
+# --- people: per-rep figures and the watchlist ---------------------------------------------------
+
+
+@dataclass
+class RepFigures:
+    owner_id: int
+    name: str
+    open_deals: int
+    pipeline: Decimal
+    weighted: Decimal
+    won: Decimal
+    won_deals: int
+    closed_won: int
+    closed_lost: int
+    stalled: int
+    quota: Decimal | None = None
+
+    @property
+    def win_rate(self) -> float | None:
+        return rate(self.closed_won, self.closed_won + self.closed_lost)
+
+    @property
+    def gap(self) -> Decimal | None:
+        return None if self.quota is None else money(self.quota - self.won)
+
+    @property
+    def attainment(self) -> float | None:
+        return rate(self.won, self.quota) if self.quota else None
+
+
+def rep_figures(
+    scope: Scope,
+    *,
+    period: str = "month",
+    probabilities: str = "configured",
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    today: dt.date | None = None,
+) -> list[RepFigures]:
+    """Per owner: open pipeline, weighted, won this period vs quota, win rate, stalled deals."""
+    today = today or timezone.localdate()
+    default_since, default_until = default_funnel_range(today)
+    range_start, range_end = day_bounds(since or default_since, until or default_until)
+    current = periods.period_start(today, period)
+    period_start_at, period_end_at = day_bounds(current, periods.period_end(current, period))
+    learned = learned_percents(scope) if probabilities == "learned" else None
+    is_open = Q(status=Deal.Status.OPEN)
+    won_now = Q(status=Deal.Status.WON, won_at__gte=period_start_at, won_at__lt=period_end_at)
+    rows = (
+        scoped_deals(scope)
+        .annotate(prob=probability_expression(learned))
+        .values("owner", "owner__username", "owner__first_name", "owner__last_name")
+        .annotate(
+            open_deals=Count("id", filter=is_open),
+            pipeline=Sum("amount", filter=is_open),
+            weighted_x100=Sum(F("amount") * F("prob"), filter=is_open, output_field=PRODUCT),
+            won=Sum("amount", filter=won_now),
+            won_deals=Count("id", filter=won_now),
+            closed_won=Count(
+                "id",
+                filter=Q(status=Deal.Status.WON, won_at__gte=range_start, won_at__lt=range_end),
+            ),
+            closed_lost=Count(
+                "id",
+                filter=Q(status=Deal.Status.LOST, lost_at__gte=range_start, lost_at__lt=range_end),
+            ),
+            stalled=Count("id", filter=Q(stalled=True) & ~Q(status=Deal.Status.LOST)),
+        )
+        .order_by()
+    )
+    reps = [
+        RepFigures(
+            owner_id=row["owner"],
+            name=" ".join(p for p in (row["owner__first_name"], row["owner__last_name"]) if p)
+            or row["owner__username"],
+            open_deals=row["open_deals"],
+            pipeline=row["pipeline"] or Decimal(0),
+            weighted=(row["weighted_x100"] or Decimal(0)) / HUNDRED,
+            won=row["won"] or Decimal(0),
+            won_deals=row["won_deals"],
+            closed_won=row["closed_won"],
+            closed_lost=row["closed_lost"],
+            stalled=row["stalled"],
+        )
+        for row in rows
+    ]
+    quotas = Quota.objects.filter(
+        user__in=[r.owner_id for r in reps],
+        period_start__gte=periods.period_start(current, "quarter"),
+        period_start__lte=periods.period_end(current, period),
+    )
+    by_user: dict[int, list[Quota]] = defaultdict(list)
+    for quota in quotas:
+        by_user[quota.user_id].append(quota)
+    for rep in reps:
+        rep.quota = _sum_quota(by_user.get(rep.owner_id, []), current, period)
+    return sorted(reps, key=lambda r: (-r.weighted, r.name))
+
+
+AT_RISK_SOON_DAYS = 14
+AT_RISK_LOW_PROBABILITY = 50
+AT_RISK_PUSHES = 2
+
+
+@dataclass
+class WatchedDeal:
+    deal: Deal
+    probability: Decimal
+    reasons: list[str]
+
+
+def watchlist(scope: Scope, *, today: dt.date | None = None) -> dict[str, list[WatchedDeal]]:
+    """Stalled deals, and open deals at risk: overdue close date, close date pushed back
+    repeatedly, or closing soon at a low probability. Largest first."""
+    today = today or timezone.localdate()
+    base = (
+        scoped_deals(scope)
+        .annotate(prob=probability_expression())
+        .select_related("owner", "stage", "company")
+        .order_by(F("amount").desc(nulls_last=True), "id")
+    )
+    stalled = base.filter(stalled=True).exclude(status=Deal.Status.LOST)[:WATCHLIST_LIMIT]
+    soon = today + dt.timedelta(days=AT_RISK_SOON_DAYS)
+    at_risk = base.filter(status=Deal.Status.OPEN, stalled=False).filter(
+        Q(expected_close_date__lt=today)
+        | Q(close_date_pushes__gte=AT_RISK_PUSHES)
+        | Q(expected_close_date__lte=soon, prob__lt=AT_RISK_LOW_PROBABILITY)
+    )[:WATCHLIST_LIMIT]
+    return {
+        "stalled": [
+            WatchedDeal(d, d.prob, list(d.stall_reasons or []) or ["stalled"]) for d in stalled
+        ],
+        "at_risk": [WatchedDeal(d, d.prob, _risk_reasons(d, today, soon)) for d in at_risk],
+    }
+
+
+def _risk_reasons(deal: Deal, today: dt.date, soon: dt.date) -> list[str]:
+    reasons = []
+    close = deal.expected_close_date
+    if close and close < today:
+        reasons.append("close date passed")
+    if deal.close_date_pushes >= AT_RISK_PUSHES:
+        reasons.append(f"close date pushed {deal.close_date_pushes}×")
+    if close and today <= close <= soon and deal.prob < AT_RISK_LOW_PROBABILITY:  # type: ignore[attr-defined]
+        reasons.append("closing soon at low probability")
+    return reasons
+
+
+# --- history: the pipeline as of a date, movement since, forecast accuracy ----------------------
+
+
+@dataclass
+class StageSnapshot:
+    stage_id: int | None
+    name: str
+    deals: int
+    amount: Decimal
+    weighted: Decimal
+
+
+@dataclass
+class PipelineAsOf:
+    day: dt.date
+    source: str  # "snapshot" (exact amounts that day) or "history" (stages from moves)
+    stages: list[StageSnapshot]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((s.amount for s in self.stages), Decimal(0))
+
+    @property
+    def weighted(self) -> Decimal:
+        return sum((s.weighted for s in self.stages), Decimal(0))
+
+
+def pipeline_as_of(scope: Scope, day: dt.date) -> PipelineAsOf:
+    """Open deals per stage at the end of `day`.
+
+    From that day's snapshots when they exist (amounts, probabilities as they were); else rebuilt
+    from history: the stage each deal had last entered by then, lost ones left out, today's
+    amounts and probabilities.
+    """
+    names = dict(Stage.objects.values_list("pk", "name"))
+    snap_rows = list(
+        scoped_snapshots(scope)
+        .filter(taken_on=day, status=Deal.Status.OPEN)
+        .values("stage")
+        .annotate(
+            deals=Count("id"),
+            amount=Sum("amount"),
+            weighted_x100=Sum(F("amount") * F("probability"), output_field=PRODUCT),
+        )
+        .order_by()
+    )
+    source = "snapshot"
+    if not snap_rows:
+        source, snap_rows = "history", _as_of_from_history(scope, day)
+    stages = [
+        StageSnapshot(
+            stage_id=row["stage"],
+            name=names.get(row["stage"], "(deleted stage)"),
+            deals=row["deals"],
+            amount=row["amount"] or Decimal(0),
+            weighted=(row["weighted_x100"] or Decimal(0)) / HUNDRED,
+        )
+        for row in snap_rows
+    ]
+    order = dict(Stage.objects.values_list("pk", "order"))
+    stages.sort(key=lambda s: (order.get(s.stage_id, 10**6), s.name))
+    return PipelineAsOf(day=day, source=source, stages=stages)
+
+
+def _as_of_from_history(scope: Scope, day: dt.date) -> list[dict[str, Any]]:
+    _, end = day_bounds(day, day)
+    last_stage = StageChange.objects.filter(deal=OuterRef("pk"), at__lt=end).order_by("-at", "-id")
+    last_status = FieldChange.objects.filter(
+        deal=OuterRef("pk"), field="status", at__lt=end
+    ).order_by("-at", "-id")
+    open_stages = Stage.objects.filter(kind=Stage.Kind.OPEN).values("pk")
+    return list(
+        scoped_deals(scope)
+        .filter(created_at__lt=end)
+        .annotate(
+            stage_then=Subquery(last_stage.values("to_stage")[:1]),
+            status_then=Subquery(last_status.values("new_value")[:1]),
+            prob=probability_expression(),
+        )
+        .filter(stage_then__in=open_stages)
+        .filter(Q(status_then__isnull=True) | ~Q(status_then=Deal.Status.LOST))
+        .values(stage=F("stage_then"))
+        .annotate(
+            deals=Count("id"),
+            amount=Sum("amount"),
+            weighted_x100=Sum(F("amount") * F("prob"), output_field=PRODUCT),
+        )
+        .order_by()
+    )
+
+
+@dataclass
+class Movement:
+    since: dt.date
+    kind: str
+    counts: dict[str, int]
+    amounts: dict[str, Decimal]
+
+    MOVES = ("new", "advanced", "slipped", "won", "lost")
+
+    def rows(self) -> list[tuple[str, int, Decimal]]:
+        return [(name, self.counts[name], self.amounts[name]) for name in self.MOVES]
+
+
+def movement_since(scope: Scope, since: dt.date, *, period: str = "month") -> Movement:
+    """What changed since `since`: deals created, advanced to a later stage, whose close date
+    slipped into a later period, won and lost. One query."""
+    start, _ = day_bounds(since, since)
+    advanced = StageChange.objects.filter(
+        deal=OuterRef("pk"),
+        at__gte=start,
+        from_stage__isnull=False,
+        to_stage__order__gt=F("from_stage__order"),
+        to_stage__pipeline=F("from_stage__pipeline"),
+    )
+    trunc = _trunc(period)
+    slipped = (
+        FieldChange.objects.filter(deal=OuterRef("pk"), field="expected_close_date", at__gte=start)
+        .annotate(
+            old_period=trunc(Cast(NullIf("old_value", Value("")), DateField())),
+            new_period=trunc(Cast(NullIf("new_value", Value("")), DateField())),
+        )
+        .filter(new_period__gt=F("old_period"))
+    )
+    conditions = {
+        "new": Q(created_at__gte=start),
+        "advanced": Q(Exists(advanced)),
+        "slipped": Q(Exists(slipped)),
+        "won": Q(status=Deal.Status.WON, won_at__gte=start),
+        "lost": Q(status=Deal.Status.LOST, lost_at__gte=start),
+    }
+    aggregates: dict[str, Any] = {}
+    for name, condition in conditions.items():
+        aggregates[f"{name}_count"] = Count("id", filter=condition)
+        aggregates[f"{name}_amount"] = Sum("amount", filter=condition)
+    figures = scoped_deals(scope).aggregate(**aggregates)
+    return Movement(
+        since=since,
+        kind=period,
+        counts={name: figures[f"{name}_count"] for name in conditions},
+        amounts={name: figures[f"{name}_amount"] or Decimal(0) for name in conditions},
+    )
+
+
+@dataclass
+class AccuracyRow:
+    period: str
+    start: dt.date
+    snapshot_day: dt.date | None
+    forecast: Decimal | None
+    commit: Decimal | None
+    won: Decimal
+
+    @property
+    def accuracy(self) -> float | None:
+        """Won as a share of what was forecast (1.0 = spot on)."""
+        return rate(self.won, self.forecast) if self.forecast else None
+
+
+def forecast_accuracy(
+    scope: Scope, *, period: str = "month", count: int = 6, today: dt.date | None = None
+) -> list[AccuracyRow]:
+    """For each of the last `count` periods (and the current one): the weighted forecast of the
+    deals due in it, as the first snapshot taken in the period said, beside what was won."""
+    today = today or timezone.localdate()
+    current = periods.period_start(today, period)
+    first = periods.shift(current, period, -count)
+    last = periods.period_end(current, period)
+    trunc = _trunc(period)
+    snapshots = scoped_snapshots(scope)
+    first_days = {
+        _as_date(row["bucket"]): row["first"]
+        for row in snapshots.filter(taken_on__range=(first, last))
+        .annotate(bucket=trunc("taken_on"))
+        .values("bucket")
+        .annotate(first=Min("taken_on"))
+        .order_by()
+    }
+    commit = Q(stage__is_commit=True) | Q(probability__gte=COMMIT_MIN_PROBABILITY)
+    said = {
+        row["taken_on"]: row
+        for row in snapshots.filter(taken_on__in=list(first_days.values()), status="open")
+        .annotate(taken_period=trunc("taken_on"), close_period=trunc("expected_close_date"))
+        .filter(close_period=F("taken_period"))
+        .values("taken_on")
+        .annotate(
+            weighted_x100=Sum(F("amount") * F("probability"), output_field=PRODUCT),
+            commit=Sum("amount", filter=commit),
+        )
+        .order_by()
+    }
+    actual = forecast(scope, period=period, since=first, until=last, today=today)
+    rows = []
+    for figures in actual.periods:
+        assert figures.start is not None
+        day = first_days.get(figures.start)
+        forecast_value = commit_value = None
+        if day is not None:
+            row = said.get(day) or {}
+            forecast_value = (row.get("weighted_x100") or Decimal(0)) / HUNDRED
+            commit_value = row.get("commit") or Decimal(0)
+        rows.append(
+            AccuracyRow(
+                period=figures.period or "",
+                start=figures.start,
+                snapshot_day=day,
+                forecast=forecast_value,
+                commit=commit_value,
+                won=figures.won,
+            )
+        )
+    return rows

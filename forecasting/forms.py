@@ -1,0 +1,126 @@
+"""Dashboard and API filters (one form for both, so both read the same numbers) and quotas."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.core.validators import RegexValidator
+
+from accounts.models import Team, User
+from accounts.visibility import is_admin, readable_owner_ids
+from deals.models import Pipeline
+from forecasting import periods
+from forecasting.analytics import Scope, visible_teams
+from forecasting.models import Quota
+
+
+def visible_people(user: User):
+    """People whose deals `user` may read: everyone for admins."""
+    people = User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
+    return people if is_admin(user) else people.filter(pk__in=readable_owner_ids(user))
+
+
+class ForecastFilterForm(forms.Form):
+    pipeline = forms.ModelChoiceField(Pipeline.objects.all(), required=False, empty_label="All")
+    team = forms.ModelChoiceField(Team.objects.none(), required=False, empty_label="All")
+    owner = forms.ModelChoiceField(
+        User.objects.none(), required=False, empty_label="All", label="Rep"
+    )
+    period = forms.ChoiceField(choices=[("month", "Month"), ("quarter", "Quarter")], required=False)
+    probabilities = forms.ChoiceField(
+        choices=[("configured", "Configured"), ("learned", "Learned")], required=False
+    )
+    currency = forms.CharField(
+        required=False,
+        max_length=3,
+        validators=[RegexValidator(r"^[A-Za-z]{3}$", "Use a three-letter currency code.")],
+    )
+    since = forms.DateField(required=False, label="From")
+    until = forms.DateField(required=False, label="To")
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        team_field = self.fields["team"]
+        owner_field = self.fields["owner"]
+        assert isinstance(team_field, forms.ModelChoiceField)
+        assert isinstance(owner_field, forms.ModelChoiceField)
+        team_field.queryset = visible_teams(user)
+        owner_field.queryset = visible_people(user)
+        owner_field.label_from_instance = lambda u: u.get_full_name() or u.username
+
+    def clean_currency(self) -> str:
+        return (self.cleaned_data.get("currency") or "").upper()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", "The end date must be on or after the start date.")
+        if since and until and (until - since).days > 366 * 5:
+            self.add_error("since", "Choose a range of at most five years.")
+        return data
+
+    def value(self, name: str, default: Any = None) -> Any:
+        if not self.is_bound or not self.is_valid():
+            return default
+        return self.cleaned_data.get(name) or default
+
+    def scope(self) -> Scope:
+        return Scope(
+            user=self.user,
+            pipeline=self.value("pipeline"),
+            team=self.value("team"),
+            owner=self.value("owner"),
+            currency=self.value("currency", ""),
+        )
+
+    @property
+    def period(self) -> str:
+        return self.value("period", "month")
+
+    @property
+    def probabilities(self) -> str:
+        return self.value("probabilities", "configured")
+
+    @property
+    def since(self) -> dt.date | None:
+        return self.value("since")
+
+    @property
+    def until(self) -> dt.date | None:
+        return self.value("until")
+
+
+class QuotaForm(forms.Form):
+    """Who (a rep or a team), which period, how much. Rights are checked by the service."""
+
+    user = forms.ModelChoiceField(User.objects.none(), required=False, label="Rep")
+    team = forms.ModelChoiceField(Team.objects.none(), required=False)
+    period = forms.ChoiceField(choices=Quota.Period.choices)
+    period_start = forms.DateField(label="Starts", help_text="First day of the month or quarter.")
+    amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0"))
+
+    def __init__(self, *args: Any, by: User, **kwargs: Any) -> None:
+        from forecasting.services import quota_people, quota_teams
+
+        super().__init__(*args, **kwargs)
+        user_field = self.fields["user"]
+        team_field = self.fields["team"]
+        assert isinstance(user_field, forms.ModelChoiceField)
+        assert isinstance(team_field, forms.ModelChoiceField)
+        user_field.queryset = quota_people(by)
+        user_field.label_from_instance = lambda u: u.get_full_name() or u.username
+        team_field.queryset = quota_teams(by)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if bool(data.get("user")) == bool(data.get("team")):
+            raise forms.ValidationError("Choose either a rep or a team.")
+        start, kind = data.get("period_start"), data.get("period")
+        if start and kind and not periods.is_period_start(start, kind):
+            self.add_error("period_start", f"Use the first day of the {kind}.")
+        return data

@@ -1,0 +1,23 @@
+"""Scheduled jobs of the forecasting app (beat schedule in settings)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from celery import shared_task
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+
+from forecasting.services import take_snapshot
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="forecasting.tasks.take_forecast_snapshot", ignore_result=True)
+def take_forecast_snapshot(day: str | None = None) -> int:
+    """Record today's forecast: one snapshot per open deal. Running it twice a day is harmless."""
+    taken_on: dt.date = (parse_date(day) if day else None) or timezone.localdate()
+    added = take_snapshot(day=taken_on)
+    log.info("forecast snapshot %s: %d deals", taken_on, added)
+    return added

@@ -1,0 +1,184 @@
+"""Every figure of the forecast and the funnel against hand-computed fixtures (conftest.py)."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from forecasting import analytics
+from forecasting.analytics import Scope
+from tests.forecasting.conftest import TODAY
+
+pytestmark = pytest.mark.django_db
+
+
+def by_period(result):
+    return {p.period: p for p in result.periods}
+
+
+def test_monthly_forecast_weighs_each_open_deal_by_its_probability(forecast_world, manager):
+    result = analytics.forecast(Scope(user=manager), period="month", today=TODAY)
+
+    assert [p.period for p in result.periods] == [
+        "2026-09",
+        "2026-10",
+        "2026-11",
+        "2026-12",
+        "2027-01",
+        "2027-02",
+    ]
+    november = by_period(result)["2026-11"]
+    # d1 1000 × 55 % + d2 2000 × 75 %
+    assert november.weighted == Decimal("2050.00")
+    assert november.commit == Decimal("2000.00")
+    assert november.best_case == Decimal("1000.00")
+    assert november.pipeline == Decimal("0")
+    assert november.won == Decimal("1200.00")
+    assert november.deals == 2
+    assert november.won_deals == 1
+    assert november.quota == Decimal("5000.00")
+    assert november.gap == Decimal("3800.00")
+    assert november.attainment == 0.24
+
+
+def test_override_wins_over_stage_probability_and_deal_without_amount_counts_zero(
+    forecast_world, manager
+):
+    december = by_period(analytics.forecast(Scope(user=manager), today=TODAY))["2026-12"]
+    # d3: 500 at an 80 % override (commit, though Prospecting says 10 %); d4: no amount.
+    assert december.weighted == Decimal("400.00")
+    assert december.commit == Decimal("500.00")
+    assert december.pipeline == Decimal("0")
+    assert december.deals == 2
+
+
+def test_deal_without_close_date_is_reported_apart_not_in_any_period(forecast_world, manager):
+    result = analytics.forecast(Scope(user=manager), today=TODAY)
+    assert result.unscheduled.deals == 1
+    assert analytics.money(result.unscheduled.weighted) == Decimal("66.67")  # 333.33 × 20 %
+    assert result.unscheduled.pipeline == Decimal("333.33")
+    assert result.totals.deals == 4
+
+
+def test_totals_add_up_the_periods(forecast_world, manager):
+    totals = analytics.forecast(Scope(user=manager), today=TODAY).totals
+    assert totals.weighted == Decimal("2450.00")
+    assert totals.commit == Decimal("2500.00")
+    assert totals.best_case == Decimal("1000.00")
+    assert totals.won == Decimal("1200.00")
+    assert totals.quota == Decimal("5000.00")
+
+
+def test_quarterly_forecast_groups_by_quarter(forecast_world, manager):
+    result = analytics.forecast(Scope(user=manager), period="quarter", today=TODAY)
+    assert [p.period for p in result.periods] == ["2026-Q3", "2026-Q4", "2027-Q1", "2027-Q2"]
+    q4 = by_period(result)["2026-Q4"]
+    assert q4.weighted == Decimal("2450.00")
+    assert q4.won == Decimal("1200.00")
+    # Only a monthly team quota exists: the quarter adds up its months.
+    assert q4.quota == Decimal("5000.00")
+
+
+def test_other_currencies_are_not_added_to_dollars(forecast_world, manager):
+    euros = analytics.forecast(Scope(user=manager, currency="EUR"), today=TODAY)
+    assert by_period(euros)["2026-11"].weighted == Decimal("1750.00")  # 5000 × 35 %
+    assert euros.totals.deals == 1
+    dollars = analytics.forecast(Scope(user=manager), today=TODAY)
+    assert dollars.currency == "USD"
+    assert by_period(dollars)["2026-11"].weighted == Decimal("2050.00")
+
+
+def test_api_shape_sends_money_as_decimal_strings(forecast_world, manager):
+    payload = analytics.forecast(Scope(user=manager), today=TODAY).as_dict()
+    november = next(p for p in payload["periods"] if p["period"] == "2026-11")
+    assert november == {
+        "period": "2026-11",
+        "weighted": "2050.00",
+        "commit": "2000.00",
+        "best_case": "1000.00",
+        "pipeline": "0.00",
+        "won": "1200.00",
+        "quota": "5000.00",
+        "gap": "3800.00",
+        "attainment": 0.24,
+        "deals": 2,
+        "won_deals": 1,
+    }
+    assert payload["totals"]["weighted"] == "2450.00"
+
+
+SINCE, UNTIL = dt.date(2026, 10, 1), dt.date(2026, 11, 30)
+
+
+def funnel_stages(result):
+    return {s.name: s for s in result.stages}
+
+
+def test_funnel_counts_entries_advances_and_losses_per_stage(funnel_world, rep):
+    result = analytics.funnel(Scope(user=rep), since=SINCE, until=UNTIL)
+    stages = funnel_stages(result)
+    assert [(s.name, s.entered, s.advanced, s.lost) for s in result.stages] == [
+        ("Prospecting", 4, 4, 0),
+        ("Qualification", 4, 3, 1),
+        ("Contact", 3, 2, 0),
+        ("Proposal", 3, 2, 1),
+        ("Negotiation", 1, 1, 0),
+        ("Closed", 2, 0, 0),
+        ("Post-sale", 0, 0, 0),
+    ]
+    assert stages["Qualification"].conversion == 0.75
+    assert stages["Contact"].conversion == 0.6667
+    assert stages["Post-sale"].conversion is None
+    assert result.lost_reasons == [
+        {"reason": "No budget", "count": 1},
+        {"reason": "Price", "count": 1},
+    ]
+
+
+def test_time_in_stage_median_and_90th_percentile(funnel_world, rep):
+    stages = funnel_stages(analytics.funnel(Scope(user=rep), since=SINCE, until=UNTIL))
+    assert (stages["Prospecting"].median_days, stages["Prospecting"].p90_days) == (1.5, 2.0)
+    assert (stages["Qualification"].median_days, stages["Qualification"].p90_days) == (5.5, 8.8)
+    assert (stages["Contact"].median_days, stages["Contact"].p90_days) == (10.0, 10.0)
+    assert (stages["Proposal"].median_days, stages["Proposal"].p90_days) == (8.0, 9.6)
+    assert (stages["Negotiation"].median_days, stages["Negotiation"].p90_days) == (14.0, 14.0)
+    assert stages["Closed"].median_days is None  # nobody left it
+
+
+def test_bottleneck_is_the_slowest_stage(funnel_world, rep):
+    result = analytics.funnel(Scope(user=rep), since=SINCE, until=UNTIL)
+    assert result.bottleneck.name == "Negotiation"
+
+
+def test_win_rate_deal_size_cycle_and_velocity(funnel_world, rep):
+    result = analytics.funnel(Scope(user=rep), since=SINCE, until=UNTIL)
+    assert (result.won, result.lost, result.open_deals) == (2, 2, 1)
+    assert result.win_rate == 0.5
+    assert result.average_deal_size == Decimal("2000.00")
+    assert result.cycle_days == 24.5  # (27 + 22) / 2
+    # 1 open deal × 0.5 × 2000 / 24.5 days
+    assert analytics.money(result.velocity) == Decimal("40.82")
+    payload = result.as_dict()
+    assert payload["velocity"] == "40.82"
+    assert payload["average_deal_size"] == "2000.00"
+    assert payload["stages"][1] == {
+        "stage": result.stages[1].stage_id,
+        "name": "Qualification",
+        "entered": 4,
+        "advanced": 3,
+        "conversion": 0.75,
+        "lost": 1,
+        "median_days": 5.5,
+        "p90_days": 8.8,
+    }
+
+
+def test_funnel_range_leaves_out_moves_before_it(funnel_world, rep):
+    result = analytics.funnel(
+        Scope(user=rep), since=dt.date(2026, 10, 15), until=dt.date(2026, 11, 30)
+    )
+    stages = funnel_stages(result)
+    assert stages["Prospecting"].entered == 0
+    assert stages["Contact"].entered == 1  # c on 16 October
+    assert stages["Proposal"].entered == 2  # a on 18, d on 21 October
+    assert (result.won, result.lost) == (2, 1)
