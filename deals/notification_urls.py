@@ -1,14 +1,16 @@
-"""Notification pages and the calendar feed (owned by the jobs work)."""
+"""Notification pages, the user's own settings and the calendar feed."""
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.urls import path
 
+from deals import notification_views as views
 
-@login_required
-def notifications_placeholder(request: HttpRequest) -> HttpResponse:
-    return render(request, "base.html")
-
-
-urlpatterns = [path("notifications/", notifications_placeholder, name="notifications")]
+urlpatterns = [
+    path("notifications/", views.notification_list, name="notifications"),
+    path("notifications/bell/", views.notification_bell, name="notification-bell"),
+    path("notifications/read-all/", views.notifications_read_all, name="notifications-read-all"),
+    path("notifications/<int:pk>/read/", views.notification_read, name="notification-read"),
+    path("notifications/<int:pk>/open/", views.notification_open, name="notification-open"),
+    path("settings/me/", views.my_settings, name="my-settings"),
+    path("settings/me/calendar/revoke/", views.calendar_revoke, name="calendar-revoke"),
+    path("calendar/<str:token>.ics", views.calendar_feed, name="calendar-feed"),
+]

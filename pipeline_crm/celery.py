@@ -1,14 +1,49 @@
-"""The Celery app: configured from Django settings (CELERY_* names), tasks found in each app."""
+"""The Celery app: configured from Django settings (CELERY_* names), tasks found in each app.
 
+Run any number of workers (`celery -A pipeline_crm worker -l info`) and exactly one beat
+(`celery -A pipeline_crm beat -l info`): the jobs are safe to run twice, but one scheduler is
+what keeps them from running twice as often.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
 import os
+from typing import Any
 
-from celery import Celery
+from celery import Celery, Task
+from celery.contrib.django.task import DjangoTask
+from celery.signals import task_failure, task_retry
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pipeline_crm.settings")
 
-app = Celery("pipeline_crm")
+logger = logging.getLogger("pipeline_crm.tasks")
+
+
+class JobTask(DjangoTask):
+    """Tasks queued after the commit of the transaction that needs them.
+
+    A broker that is down at that moment must not turn a committed change into an error page:
+    the failure is logged, and the periodic sweeps find the work again in the database.
+    """
+
+    def delay_on_commit(self, *args: Any, **kwargs: Any) -> None:
+        from django.db import transaction
+
+        transaction.on_commit(functools.partial(self.delay, *args, **kwargs), robust=True)
+
+    def apply_async_on_commit(self, *args: Any, **kwargs: Any) -> None:
+        from django.db import transaction
+
+        transaction.on_commit(functools.partial(self.apply_async, *args, **kwargs), robust=True)
+
+
+app = Celery("pipeline_crm", task_cls=JobTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The project package is no Django app, so name its tasks module (beat's heartbeat) explicitly.
+app.autodiscover_tasks(["pipeline_crm"])
 
 
 @app.on_after_configure.connect
@@ -19,3 +54,39 @@ def _ensure_file_broker_folders(sender: Celery, **kwargs: object) -> None:
         folder = options.get(key)
         if folder:
             os.makedirs(folder, exist_ok=True)
+
+
+@task_failure.connect
+def log_task_failure(
+    sender: Task | None = None,
+    task_id: str | None = None,
+    exception: BaseException | None = None,
+    args: Any = None,
+    kwargs: Any = None,
+    einfo: Any = None,
+    **extra: Any,
+) -> None:
+    """Every failed task in the log with what is needed to replay it: name, id and arguments."""
+    logger.error(
+        "Task %s[%s] failed: %r; args=%r kwargs=%r",
+        getattr(sender, "name", sender),
+        task_id,
+        exception,
+        args,
+        kwargs,
+        exc_info=(type(exception), exception, exception.__traceback__) if exception else None,
+    )
+
+
+@task_retry.connect
+def log_task_retry(
+    sender: Task | None = None, request: Any = None, reason: Any = None, **extra: Any
+) -> None:
+    logger.warning(
+        "Task %s[%s] will be retried: %s; args=%r kwargs=%r",
+        getattr(sender, "name", sender),
+        getattr(request, "id", None),
+        reason,
+        getattr(request, "args", None),
+        getattr(request, "kwargs", None),
+    )

@@ -7,5 +7,9 @@ BEAT_TICK_KEY = "celery:beat:last_tick"
 
 @shared_task(name="pipeline_crm.tasks.beat_heartbeat", ignore_result=True)
 def beat_heartbeat() -> None:
-    """Scheduled by beat every 30 s; /healthz reports the age of the last tick."""
+    """Scheduled by beat every 30 s; /healthz reports the age of the last tick.
+
+    The cache is Redis in production and files in development, so the web process reads what
+    the worker wrote.
+    """
     cache.set(BEAT_TICK_KEY, timezone.now().isoformat(), timeout=None)

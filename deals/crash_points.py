@@ -1,0 +1,19 @@
+"""Named points where a test may freeze a job process, to SIGKILL it at the worst moment.
+
+Inert unless the environment asks: `CRM_PAUSE_AT=<point>` and `CRM_PAUSE_FILE=<path>`. On reaching
+that point the process writes its pid to the file (the test's barrier) and sleeps, so the test can
+kill it knowing exactly what it had claimed and not yet committed or sent.
+"""
+
+import os
+import time
+from pathlib import Path
+
+
+def crash_point(name: str) -> None:
+    if os.environ.get("CRM_PAUSE_AT") != name:
+        return
+    barrier = os.environ.get("CRM_PAUSE_FILE")
+    if barrier:
+        Path(barrier).write_text(str(os.getpid()))
+    time.sleep(float(os.environ.get("CRM_PAUSE_SECONDS", "120")))
