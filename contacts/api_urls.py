@@ -1,3 +1,12 @@
-from django.urls import path
+"""/api/companies/, /api/contacts/, /api/leads/."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from contacts.api import CompanyViewSet, ContactViewSet, LeadViewSet
+
+router = SimpleRouter()
+router.register("companies", CompanyViewSet, basename="api-company")
+router.register("contacts", ContactViewSet, basename="api-contact")
+router.register("leads", LeadViewSet, basename="api-lead")
+
+urlpatterns = router.urls

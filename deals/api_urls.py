@@ -1,3 +1,20 @@
-from django.urls import path
+"""/api/pipelines/, /api/stages/, /api/deals/, /api/activities/, /api/notifications/."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from deals.api import (
+    ActivityViewSet,
+    DealViewSet,
+    NotificationViewSet,
+    PipelineViewSet,
+    StageViewSet,
+)
+
+router = SimpleRouter()
+router.register("pipelines", PipelineViewSet, basename="api-pipeline")
+router.register("stages", StageViewSet, basename="api-stage")
+router.register("deals", DealViewSet, basename="api-deal")
+router.register("activities", ActivityViewSet, basename="api-activity")
+router.register("notifications", NotificationViewSet, basename="api-notification")
+
+urlpatterns = router.urls

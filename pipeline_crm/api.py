@@ -1,19 +1,73 @@
 """Shared API plumbing: domain errors become clear 4xx answers, never a 500."""
 
+import logging
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, IntegrityError
+from django.db.models import ProtectedError, QuerySet, RestrictedError
 from rest_framework import status
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.relations import PrimaryKeyRelatedField
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from deals.errors import DomainError
+from accounts.visibility import is_admin
+from deals.errors import DomainError, StaleVersion
+
+logger = logging.getLogger(__name__)
+
+
+def _stale_version_response(exc: StaleVersion, context: dict[str, Any]) -> Response:
+    """409 with the deal as it is now, so the client can show it and retry (SPEC §8)."""
+    from deals.serializers import DealSerializer  # the serializer imports the models
+
+    payload = exc.as_payload()
+    payload["deal"] = DealSerializer(exc.current, context=context).data
+    return Response(payload, status=exc.http_status)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, StaleVersion):
+        return _stale_version_response(exc, context)
     if isinstance(exc, DomainError):
         return Response(exc.as_payload(), status=exc.http_status)
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         return Response(detail, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, ProtectedError | RestrictedError):
+        return Response(
+            {"detail": "Other records still refer to this one; reassign or remove them first."},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, IntegrityError | DataError):
+        # Validation should have caught it; the database's own rules are the last line, and
+        # what broke them was the input, so answer 400 rather than a 500.
+        logger.warning("API input rejected by the database: %s", exc)
+        return Response(
+            {"detail": "The database refused this input (a value is out of range or taken)."},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     return drf_exception_handler(exc, context)
+
+
+class AdminWritesOrReadOnly(BasePermission):
+    """Everyone signed in reads; only admins write (users, teams, pipelines, stages)."""
+
+    message = "Only admins change this."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        return request.method in SAFE_METHODS or is_admin(request.user)
+
+
+class VisiblePrimaryKeyRelatedField(PrimaryKeyRelatedField):
+    """An id of a record the caller can see; others read as "does not exist" (no leak)."""
+
+    def get_queryset(self) -> QuerySet:
+        queryset = super().get_queryset()
+        request = self.context.get("request")
+        return queryset.visible_to(request.user if request else None)

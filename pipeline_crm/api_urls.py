@@ -1,9 +1,10 @@
-"""/api/: one router for every app's viewsets, token login, schema and docs."""
+"""/api/: every app's viewsets, token login, schema and docs."""
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
+    path("", include("accounts.api_urls")),
     path("", include("deals.api_urls")),
     path("", include("contacts.api_urls")),
     path("", include("forecasting.api_urls")),

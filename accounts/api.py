@@ -1,0 +1,96 @@
+"""/api/users/, /api/teams/ and token login.
+
+Every signed-in user reads users and teams (owner pickers and team filters need them); only
+admins create, change or delete them, through `accounts.services`.
+"""
+
+from django.contrib.auth import authenticate
+from django.db.models import Prefetch, QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import services
+from accounts.models import Team, User
+from accounts.serializers import (
+    TeamSerializer,
+    TokenRequestSerializer,
+    TokenSerializer,
+    UserSerializer,
+)
+from pipeline_crm.api import AdminWritesOrReadOnly
+
+
+class TokenView(APIView):
+    """POST username and password, get the API token to send as `Authorization: Token <key>`."""
+
+    authentication_classes: list = []  # a stale token or session must not block a fresh login
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer}, auth=[])
+    def post(self, request: Request) -> Response:
+        given = TokenRequestSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        user = authenticate(
+            request=request._request,
+            username=given.validated_data["username"],
+            password=given.validated_data["password"],
+        )
+        if user is None or not user.is_active:
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Unable to log in with the username and password given."]}
+            )
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key}, status=status.HTTP_200_OK)
+
+
+class UserViewSet(viewsets.ModelViewSet):
+    serializer_class = UserSerializer
+    permission_classes = [AdminWritesOrReadOnly]
+    queryset = User.objects.all()
+
+    def get_queryset(self) -> QuerySet[User]:
+        # `role` reads the user's groups: prefetched, a page of users costs two extra queries.
+        return User.objects.prefetch_related("groups", "teams").order_by("username")
+
+    def perform_create(self, serializer: UserSerializer) -> None:
+        serializer.instance = services.create_user(
+            by=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: UserSerializer) -> None:
+        serializer.instance = services.update_user(
+            user=serializer.instance, by=self.request.user, changes=serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: User) -> None:
+        services.delete_user(user=instance, by=self.request.user)
+
+
+class TeamViewSet(viewsets.ModelViewSet):
+    serializer_class = TeamSerializer
+    permission_classes = [AdminWritesOrReadOnly]
+    queryset = Team.objects.all()
+
+    def get_queryset(self) -> QuerySet[Team]:
+        only_ids = User.objects.only("pk")
+        return Team.objects.prefetch_related(
+            Prefetch("managers", queryset=only_ids), Prefetch("members", queryset=only_ids)
+        ).order_by("name")
+
+    def perform_create(self, serializer: TeamSerializer) -> None:
+        serializer.instance = services.create_team(
+            by=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: TeamSerializer) -> None:
+        serializer.instance = services.update_team(
+            team=serializer.instance, by=self.request.user, changes=serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: Team) -> None:
+        services.delete_team(team=instance, by=self.request.user)

@@ -1,0 +1,109 @@
+"""JSON shapes of companies, contacts and leads (SPEC §8). Writes go through `contacts.services`."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from accounts.models import User
+from contacts.models import Company, Contact, Lead
+from deals.models import Pipeline
+
+
+def _owner_field() -> serializers.PrimaryKeyRelatedField:
+    return serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), required=False, help_text="You, if omitted."
+    )
+
+
+class CompanySerializer(serializers.ModelSerializer):
+    owner = _owner_field()
+
+    class Meta:
+        model = Company
+        fields = ["id", "name", "domain", "industry", "size", "owner"]
+
+    def validate_domain(self, value: str) -> str:
+        # Stored bare and lower-case, so "dedupe by domain" matches however it was typed.
+        domain = value.strip().lower().removeprefix("https://").removeprefix("http://")
+        return domain.removeprefix("www.").rstrip("/")
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    owner = _owner_field()
+    company = serializers.PrimaryKeyRelatedField(
+        queryset=Company.objects.all(), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = Contact
+        fields = ["id", "first_name", "last_name", "email", "phone", "title", "company", "owner"]
+
+    def validate_email(self, value: str) -> str:
+        return value.strip()
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    owner = _owner_field()
+    need = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "company_name",
+            "source",
+            "status",
+            "need",
+            "budget",
+            "authority",
+            "timeline",
+            "owner",
+            "score",
+            "score_breakdown",
+        ]
+        read_only_fields = ["score", "score_breakdown"]
+
+    def validate_status(self, value: str) -> str:
+        if value == Lead.Status.DISQUALIFIED and (
+            self.instance is None or self.instance.status != Lead.Status.DISQUALIFIED
+        ):
+            raise serializers.ValidationError(
+                "Disqualify through POST /api/leads/{id}/disqualify/ with a reason."
+            )
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        names = ("first_name", "last_name", "company_name", "email")
+        if self.instance is None and not any(str(attrs.get(n, "")).strip() for n in names):
+            raise serializers.ValidationError(
+                {"first_name": ["Give at least a name, a company name or an e-mail."]}
+            )
+        return attrs
+
+
+class ConvertLeadSerializer(serializers.Serializer):
+    pipeline = serializers.PrimaryKeyRelatedField(
+        queryset=Pipeline.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Default pipeline if omitted.",
+    )
+    title = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, help_text="Company or person if omitted."
+    )
+    amount = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        allow_null=True,
+        help_text="The lead's budget if omitted.",
+    )
+
+
+class DisqualifyLeadSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)

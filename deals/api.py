@@ -1,0 +1,425 @@
+"""REST endpoints for pipelines, stages, deals, activities and notifications (SPEC §8).
+
+Thin: each view reads through `visible_to(user)` (404 outside sight), parses with a serializer
+and calls one service, which checks write permission (403) and the business rules.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Prefetch, Q, QuerySet
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from deals import services
+from deals.models import Activity, Deal, Notification, Pipeline, Stage
+from deals.serializers import (
+    ActivitySerializer,
+    DealSerializer,
+    HistoryEntrySerializer,
+    LostSerializer,
+    MoveSerializer,
+    NotificationSerializer,
+    PipelineSerializer,
+    ReadAllSerializer,
+    ReopenSerializer,
+    StageDeleteSerializer,
+    StageSerializer,
+    WonSerializer,
+)
+from pipeline_crm.api import AdminWritesOrReadOnly
+
+STALE = OpenApiResponse(
+    response=inline_serializer(
+        "StaleDeal",
+        {
+            "detail": serializers.CharField(),
+            "code": serializers.CharField(),
+            "deal": DealSerializer(),
+        },
+    ),
+    description="The version is stale: someone changed the deal. The body holds the current deal.",
+)
+REFUSED = OpenApiResponse(description="Bad input or a business rule refused it (field messages).")
+FORBIDDEN = OpenApiResponse(description="You may see this deal but not change it.")
+
+
+# --- pipelines and stages ---------------------------------------------------------------------
+
+
+def _ordered_stages() -> Prefetch:
+    return Prefetch("stages", queryset=Stage.objects.order_by("order"))
+
+
+class PipelineViewSet(viewsets.ModelViewSet):
+    """Pipelines with their stages in board order. Everyone reads; admins write."""
+
+    serializer_class = PipelineSerializer
+    permission_classes = [AdminWritesOrReadOnly]
+    queryset = Pipeline.objects.all()
+
+    def get_queryset(self) -> QuerySet[Pipeline]:
+        return Pipeline.objects.prefetch_related(_ordered_stages()).order_by("-is_default", "name")
+
+    def perform_create(self, serializer: PipelineSerializer) -> None:
+        serializer.instance = services.create_pipeline(
+            by=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: PipelineSerializer) -> None:
+        serializer.instance = services.update_pipeline(
+            pipeline=serializer.instance, by=self.request.user, changes=serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: Pipeline) -> None:
+        services.delete_pipeline(pipeline=instance, by=self.request.user)
+
+
+class StageFilter(filters.FilterSet):
+    pipeline = filters.NumberFilter(field_name="pipeline")
+
+    class Meta:
+        model = Stage
+        fields = ["pipeline"]
+
+
+@extend_schema_view(
+    destroy=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "destination",
+                int,
+                description="Stage of the same pipeline that receives this stage's deals "
+                "(required when it holds any; may also be sent in the body).",
+            )
+        ],
+        responses={204: None, 400: REFUSED},
+    )
+)
+class StageViewSet(viewsets.ModelViewSet):
+    """Stages; admins add, change, reorder (`order`) and delete them."""
+
+    serializer_class = StageSerializer
+    permission_classes = [AdminWritesOrReadOnly]
+    filterset_class = StageFilter
+    queryset = Stage.objects.all()
+
+    def get_queryset(self) -> QuerySet[Stage]:
+        return Stage.objects.order_by("pipeline_id", "order")
+
+    def perform_create(self, serializer: StageSerializer) -> None:
+        serializer.instance = services.create_stage(
+            by=self.request.user, **serializer.validated_data
+        )
+
+    @transaction.atomic
+    def perform_update(self, serializer: StageSerializer) -> None:
+        # Settings and position change together or not at all.
+        changes = dict(serializer.validated_data)
+        changes.pop("pipeline", None)
+        order = changes.pop("order", None)
+        stage = services.update_stage(
+            stage=serializer.instance, by=self.request.user, changes=changes
+        )
+        if order is not None and order != stage.order:
+            ids = list(
+                stage.pipeline.stages.exclude(pk=stage.pk)
+                .order_by("order")
+                .values_list("pk", flat=True)
+            )
+            ids.insert(min(order, len(ids) + 1) - 1, stage.pk)
+            services.reorder_stages(pipeline=stage.pipeline, by=self.request.user, stage_ids=ids)
+            stage.refresh_from_db()
+        serializer.instance = stage
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        stage = self.get_object()
+        parsed = StageDeleteSerializer(data=_destination_input(request))
+        parsed.is_valid(raise_exception=True)
+        services.delete_stage(
+            stage=stage, by=request.user, destination=parsed.validated_data.get("destination")
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _destination_input(request: Request) -> dict[str, Any]:
+    """`destination` from the query string or, failing that, the body."""
+    if "destination" in request.query_params:
+        return {"destination": request.query_params["destination"]}
+    if isinstance(request.data, Mapping) and "destination" in request.data:
+        return {"destination": request.data["destination"]}
+    return {}
+
+
+# --- deals ----------------------------------------------------------------------------------------
+
+
+class DealFilter(filters.FilterSet):
+    pipeline = filters.NumberFilter(field_name="pipeline")
+    stage = filters.NumberFilter(field_name="stage")
+    owner = filters.NumberFilter(field_name="owner")
+    status = filters.ChoiceFilter(choices=Deal.Status.choices)
+    q = filters.CharFilter(
+        method="search", max_length=200, label="Text in the title or the company name."
+    )
+
+    class Meta:
+        model = Deal
+        fields = ["pipeline", "stage", "owner", "status", "q"]
+
+    def search(self, queryset: QuerySet[Deal], name: str, value: str) -> QuerySet[Deal]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(title__icontains=value) | Q(company__name__icontains=value))
+
+
+@extend_schema_view(
+    update=extend_schema(responses={200: DealSerializer, 400: REFUSED, 403: FORBIDDEN, 409: STALE}),
+    partial_update=extend_schema(
+        responses={200: DealSerializer, 400: REFUSED, 403: FORBIDDEN, 409: STALE}
+    ),
+)
+class DealViewSet(viewsets.ModelViewSet):
+    """Deals you may see. `stage` and `status` change only through move/won/lost/reopen.
+
+    A PATCH/PUT may carry the `version` it was based on: a stale one answers 409.
+    """
+
+    serializer_class = DealSerializer
+    filterset_class = DealFilter
+    queryset = Deal.objects.all()
+
+    def get_queryset(self) -> QuerySet[Deal]:
+        # One query per page whatever the size: visibility is a subquery, the effective
+        # probability an annotation over a join, every relation an id.
+        return Deal.objects.visible_to(self.request.user).with_effective_probability()
+
+    def perform_create(self, serializer: DealSerializer) -> None:
+        serializer.instance = services.create_deal(
+            by=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: DealSerializer) -> None:
+        serializer.instance = services.update_deal(
+            deal=serializer.instance,
+            by=self.request.user,
+            changes=serializer.validated_data,
+            version=serializer.expected_version,
+        )
+
+    def perform_destroy(self, instance: Deal) -> None:
+        services.delete_deal(deal=instance, by=self.request.user)
+
+    def _answer(self, deal: Deal, code: int = status.HTTP_200_OK) -> Response:
+        return Response(self.get_serializer(deal).data, status=code)
+
+    def _parse(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
+        parsed = serializer_class(data=self.request.data, context=self.get_serializer_context())
+        parsed.is_valid(raise_exception=True)
+        return dict(parsed.validated_data)
+
+    @extend_schema(
+        request=MoveSerializer,
+        responses={200: DealSerializer, 400: REFUSED, 403: FORBIDDEN, 409: STALE},
+        summary="Move the deal to a stage (or within its column) at a position.",
+    )
+    @action(detail=True, methods=["post"])
+    def move(self, request: Request, pk: str | None = None) -> Response:
+        deal = self.get_object()
+        return self._answer(
+            services.move_deal(deal=deal, by=request.user, **self._parse(MoveSerializer))
+        )
+
+    @extend_schema(
+        request=WonSerializer,
+        responses={200: DealSerializer, 400: REFUSED, 403: FORBIDDEN, 409: STALE},
+        summary="Mark the deal won: it enters its pipeline's won stage.",
+    )
+    @action(detail=True, methods=["post"])
+    def won(self, request: Request, pk: str | None = None) -> Response:
+        deal = self.get_object()
+        return self._answer(
+            services.mark_won(deal=deal, by=request.user, **self._parse(WonSerializer))
+        )
+
+    @extend_schema(
+        request=LostSerializer,
+        responses={200: DealSerializer, 400: REFUSED, 403: FORBIDDEN, 409: STALE},
+        summary="Mark the deal lost, with a reason; it stays in the stage it was lost in.",
+    )
+    @action(detail=True, methods=["post"])
+    def lost(self, request: Request, pk: str | None = None) -> Response:
+        deal = self.get_object()
+        return self._answer(
+            services.mark_lost(deal=deal, by=request.user, **self._parse(LostSerializer))
+        )
+
+    @extend_schema(
+        request=ReopenSerializer,
+        responses={200: DealSerializer, 400: REFUSED, 403: FORBIDDEN, 409: STALE},
+        summary="Reopen a lost deal in the stage it was lost in.",
+    )
+    @action(detail=True, methods=["post"])
+    def reopen(self, request: Request, pk: str | None = None) -> Response:
+        deal = self.get_object()
+        return self._answer(
+            services.reopen_deal(deal=deal, by=request.user, **self._parse(ReopenSerializer))
+        )
+
+    @extend_schema(
+        responses={200: HistoryEntrySerializer(many=True)},
+        summary="Moves and tracked field changes, oldest first.",
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def history(self, request: Request, pk: str | None = None) -> Response:
+        deal = self.get_object()
+        return Response(HistoryEntrySerializer(deal_history(deal), many=True).data)
+
+
+def deal_history(deal: Deal) -> list[dict[str, Any]]:
+    """StageChange and FieldChange rows merged into one timeline (moves first on a tie)."""
+    moves = [
+        {
+            "at": change.at,
+            "by": change.by_id,
+            "kind": "stage",
+            "from_stage": change.from_stage_id,
+            "to_stage": change.to_stage_id,
+            "field": "stage",
+            "old": change.from_stage_name,
+            "new": change.to_stage_name,
+            "_order": (change.at, 0, change.pk),
+        }
+        for change in deal.stage_changes.all()
+    ]
+    edits = [
+        {
+            "at": change.at,
+            "by": change.by_id,
+            "kind": "field",
+            "from_stage": None,
+            "to_stage": None,
+            "field": change.field,
+            "old": change.old_value,
+            "new": change.new_value,
+            "_order": (change.at, 1, change.pk),
+        }
+        for change in deal.field_changes.all()
+    ]
+    entries = sorted(moves + edits, key=lambda entry: entry["_order"])
+    for entry in entries:
+        del entry["_order"]
+    return entries
+
+
+# --- activities -----------------------------------------------------------------------------------
+
+
+class ActivityFilter(filters.FilterSet):
+    deal = filters.NumberFilter(field_name="deal")
+    lead = filters.NumberFilter(field_name="lead")
+    contact = filters.NumberFilter(field_name="contact")
+    company = filters.NumberFilter(field_name="company")
+    owner = filters.NumberFilter(field_name="owner")
+    done = filters.BooleanFilter(
+        field_name="done_at", lookup_expr="isnull", exclude=True, label="true: done; false: planned"
+    )
+
+    class Meta:
+        model = Activity
+        fields = ["deal", "lead", "contact", "company", "owner", "done"]
+
+
+class ActivityViewSet(viewsets.ModelViewSet):
+    """Calls, e-mails, meetings, tasks and notes you may see (by their owner)."""
+
+    serializer_class = ActivitySerializer
+    filterset_class = ActivityFilter
+    queryset = Activity.objects.all()
+
+    def get_queryset(self) -> QuerySet[Activity]:
+        return Activity.objects.visible_to(self.request.user)
+
+    def perform_create(self, serializer: ActivitySerializer) -> None:
+        serializer.instance = services.log_activity(
+            by=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: ActivitySerializer) -> None:
+        activity = serializer.instance
+        # Only what actually changes: a PUT of what was read must not trip the service's
+        # "cannot be changed here" on links and owner that stay the same.
+        changes = {
+            name: value
+            for name, value in serializer.validated_data.items()
+            if name != "done" and getattr(activity, name) != value
+        }
+        serializer.instance = services.update_activity(
+            activity=activity, by=self.request.user, changes=changes
+        )
+
+    def perform_destroy(self, instance: Activity) -> None:
+        services.delete_activity(activity=instance, by=self.request.user)
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: ActivitySerializer,
+            403: OpenApiResponse(description="Not yours to change."),
+        },
+        summary="Mark a planned activity done (its reminder will not fire).",
+    )
+    @action(detail=True, methods=["post"])
+    def complete(self, request: Request, pk: str | None = None) -> Response:
+        activity = services.complete_activity(activity=self.get_object(), by=request.user)
+        return Response(self.get_serializer(activity).data)
+
+
+# --- notifications --------------------------------------------------------------------------------
+
+
+class NotificationFilter(filters.FilterSet):
+    unread = filters.BooleanFilter(field_name="read_at", lookup_expr="isnull")
+
+    class Meta:
+        model = Notification
+        fields = ["unread"]
+
+
+class NotificationViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Your own notifications, newest first; nobody else's are reachable."""
+
+    serializer_class = NotificationSerializer
+    filterset_class = NotificationFilter
+    queryset = Notification.objects.all()
+
+    def get_queryset(self) -> QuerySet[Notification]:
+        return Notification.objects.visible_to(self.request.user)
+
+    @extend_schema(request=None, responses={200: NotificationSerializer})
+    @action(detail=True, methods=["post"])
+    def read(self, request: Request, pk: str | None = None) -> Response:
+        notification = services.mark_notification_read(
+            notification=self.get_object(), by=request.user
+        )
+        return Response(self.get_serializer(notification).data)
+
+    @extend_schema(request=None, responses={200: ReadAllSerializer})
+    @action(detail=False, methods=["post"], url_path="read-all", filterset_class=None)
+    def read_all(self, request: Request) -> Response:
+        marked = services.mark_all_notifications_read(by=request.user)
+        return Response({"marked": marked})

@@ -1,0 +1,303 @@
+"""JSON shapes of pipelines, stages, deals, activities and notifications (SPEC §8).
+
+Serializers only parse and validate input; the API views hand the result to `deals.services`.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import User
+from contacts.models import Company, Contact, Lead
+from deals.models import Activity, Deal, Notification, Pipeline, Stage
+from pipeline_crm.api import VisiblePrimaryKeyRelatedField
+
+# Deal fields that change only through move/, won/, lost/ and reopen/ (SPEC §8).
+WORKFLOW_FIELDS = {
+    "stage": "The stage changes only through POST /api/deals/{id}/move/ (or won/).",
+    "status": "The status changes only through move/, won/, lost/ or reopen/.",
+    "pipeline": "A deal stays in its pipeline; create a new deal for another pipeline.",
+}
+
+
+def _currency(value: str) -> str:
+    code = value.strip().upper()
+    if len(code) != 3 or not code.isalpha():
+        raise serializers.ValidationError("Use a three-letter ISO 4217 code such as USD or EUR.")
+    return code
+
+
+# --- pipelines and stages ---------------------------------------------------------------------
+
+
+class StageSerializer(serializers.ModelSerializer):
+    required_fields = serializers.ListField(
+        child=serializers.ChoiceField(choices=Stage.REQUIRABLE_FIELDS),
+        required=False,
+        max_length=len(Stage.REQUIRABLE_FIELDS),
+        help_text="Deal fields a deal must have to enter this stage.",
+    )
+    guidance = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    order = serializers.IntegerField(
+        required=False, min_value=1, help_text="1 is the first column; others shift to make room."
+    )
+
+    class Meta:
+        model = Stage
+        fields = [
+            "id",
+            "pipeline",
+            "name",
+            "order",
+            "kind",
+            "probability",
+            "stall_days",
+            "required_fields",
+            "guidance",
+        ]
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        moved = (
+            self.instance is not None
+            and isinstance(data, Mapping)
+            and "pipeline" in data
+            and str(data["pipeline"]) != str(self.instance.pipeline_id)
+        )
+        if moved:
+            raise serializers.ValidationError(
+                {"pipeline": ["A stage cannot move to another pipeline."]}
+            )
+        return super().to_internal_value(data)
+
+
+class PipelineSerializer(serializers.ModelSerializer):
+    stages = StageSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Pipeline
+        fields = ["id", "name", "is_default", "stages"]
+
+
+class StageDeleteSerializer(serializers.Serializer):
+    destination = serializers.PrimaryKeyRelatedField(
+        queryset=Stage.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Stage of the same pipeline that receives the deleted stage's deals.",
+    )
+
+
+# --- deals --------------------------------------------------------------------------------------
+
+
+class DealSerializer(serializers.ModelSerializer):
+    pipeline = serializers.PrimaryKeyRelatedField(
+        queryset=Pipeline.objects.all(), required=False, help_text="Default pipeline if omitted."
+    )
+    stage = serializers.PrimaryKeyRelatedField(
+        queryset=Stage.objects.all(),
+        required=False,
+        help_text="Only on create (first open stage if omitted); then use move/.",
+    )
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), required=False, help_text="You, if omitted."
+    )
+    company = serializers.PrimaryKeyRelatedField(
+        queryset=Company.objects.all(), required=False, allow_null=True
+    )
+    contact = serializers.PrimaryKeyRelatedField(
+        queryset=Contact.objects.all(), required=False, allow_null=True
+    )
+    lead = VisiblePrimaryKeyRelatedField(
+        queryset=Lead.objects.all(), required=False, allow_null=True
+    )
+    probability = serializers.SerializerMethodField(
+        help_text="Effective win probability: the override, else the stage's."
+    )
+    currency = serializers.CharField(required=False, max_length=3)
+
+    class Meta:
+        model = Deal
+        fields = [
+            "id",
+            "title",
+            "pipeline",
+            "stage",
+            "status",
+            "amount",
+            "currency",
+            "expected_close_date",
+            "probability",
+            "probability_override",
+            "owner",
+            "company",
+            "contact",
+            "lead",
+            "position",
+            "version",
+            "stage_entered_at",
+            "last_activity_at",
+            "stalled",
+            "stall_reasons",
+            "won_at",
+            "lost_at",
+            "lost_reason",
+            "next_step",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "status",
+            "position",
+            "version",
+            "stage_entered_at",
+            "last_activity_at",
+            "stalled",
+            "stall_reasons",
+            "won_at",
+            "lost_at",
+            "lost_reason",
+            "created_at",
+            "updated_at",
+        ]
+
+    # The version a PATCH/PUT was based on, if the client sent one (a stale one answers 409).
+    expected_version: int | None = None
+
+    @extend_schema_field(serializers.IntegerField(min_value=0, max_value=100))
+    def get_probability(self, deal: Deal) -> int:
+        annotated = getattr(deal, "effective_probability", None)
+        return annotated if annotated is not None else deal.probability
+
+    def validate_currency(self, value: str) -> str:
+        return _currency(value)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if self.instance is not None and isinstance(data, Mapping):
+            refused = {name: [message] for name, message in WORKFLOW_FIELDS.items() if name in data}
+            if refused:
+                raise serializers.ValidationError(refused)
+            if data.get("version") is not None:
+                self.expected_version = _version(data["version"])
+        return super().to_internal_value(data)
+
+
+def _version(raw: Any) -> int:
+    try:
+        return serializers.IntegerField(min_value=0).run_validation(raw)
+    except serializers.ValidationError as exc:
+        raise serializers.ValidationError({"version": exc.detail}) from exc
+
+
+class MoveValuesSerializer(serializers.Serializer):
+    """Fields the target stage requires, filled in the same transaction as the move."""
+
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
+    expected_close_date = serializers.DateField(required=False)
+    company = serializers.PrimaryKeyRelatedField(queryset=Company.objects.all(), required=False)
+    contact = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.all(), required=False)
+    next_step = serializers.CharField(required=False, max_length=300)
+
+
+class MoveSerializer(serializers.Serializer):
+    stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all())
+    version = serializers.IntegerField(
+        min_value=0, help_text="The version you last read; a stale one answers 409."
+    )
+    position = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, help_text="0 is the top of the column."
+    )
+    values = MoveValuesSerializer(required=False)
+
+
+class WonSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+    version = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+
+
+class LostSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+    version = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+
+
+class ReopenSerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    """One step of a deal's history: a move (`stage`) or a tracked field change (`field`).
+
+    For a move, `field` is "stage" and `old`/`new` hold the stage names, which survive the
+    deletion of a stage (its id then reads null).
+    """
+
+    at = serializers.DateTimeField()
+    by = serializers.IntegerField(allow_null=True)
+    kind = serializers.ChoiceField(choices=["stage", "field"])
+    from_stage = serializers.IntegerField(allow_null=True)
+    to_stage = serializers.IntegerField(allow_null=True)
+    field = serializers.CharField()
+    old = serializers.CharField(allow_blank=True)
+    new = serializers.CharField(allow_blank=True)
+
+
+# --- activities and notifications ---------------------------------------------------------------
+
+
+class ActivitySerializer(serializers.ModelSerializer):
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), required=False, help_text="You, if omitted."
+    )
+    deal = VisiblePrimaryKeyRelatedField(
+        queryset=Deal.objects.all(), required=False, allow_null=True
+    )
+    lead = VisiblePrimaryKeyRelatedField(
+        queryset=Lead.objects.all(), required=False, allow_null=True
+    )
+    contact = serializers.PrimaryKeyRelatedField(
+        queryset=Contact.objects.all(), required=False, allow_null=True
+    )
+    company = serializers.PrimaryKeyRelatedField(
+        queryset=Company.objects.all(), required=False, allow_null=True
+    )
+    body = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    done = serializers.BooleanField(
+        write_only=True,
+        required=False,
+        default=False,
+        help_text="On create: log it as already done (notes always are).",
+    )
+
+    class Meta:
+        model = Activity
+        fields = [
+            "id",
+            "kind",
+            "subject",
+            "body",
+            "due_at",
+            "remind_at",
+            "done_at",
+            "owner",
+            "deal",
+            "contact",
+            "lead",
+            "company",
+            "done",
+        ]
+        read_only_fields = ["done_at"]
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "message", "deal", "created_at", "read_at"]
+        read_only_fields = fields
+
+
+class ReadAllSerializer(serializers.Serializer):
+    marked = serializers.IntegerField(read_only=True, help_text="How many were unread.")
