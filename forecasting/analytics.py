@@ -901,7 +901,7 @@ def pipeline_as_of(scope: Scope, day: dt.date) -> PipelineAsOf:
         .values("stage")
         .annotate(
             deals=Count("id"),
-            amount=Sum("amount"),
+            total_amount=Sum("amount"),
             weighted_x100=Sum(F("amount") * F("probability"), output_field=PRODUCT),
         )
         .order_by()
@@ -914,7 +914,7 @@ def pipeline_as_of(scope: Scope, day: dt.date) -> PipelineAsOf:
             stage_id=row["stage"],
             name=names.get(row["stage"], "(deleted stage)"),
             deals=row["deals"],
-            amount=row["amount"] or Decimal(0),
+            amount=row["total_amount"] or Decimal(0),
             weighted=(row["weighted_x100"] or Decimal(0)) / HUNDRED,
         )
         for row in snap_rows
@@ -944,7 +944,7 @@ def _as_of_from_history(scope: Scope, day: dt.date) -> list[dict[str, Any]]:
         .values(stage=F("stage_then"))
         .annotate(
             deals=Count("id"),
-            amount=Sum("amount"),
+            total_amount=Sum("amount"),
             weighted_x100=Sum(F("amount") * F("prob"), output_field=PRODUCT),
         )
         .order_by()

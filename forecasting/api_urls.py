@@ -1,3 +1,15 @@
-from django.urls import path
+"""/api/forecast/, /api/analytics/funnel/, /api/quotas/."""
 
-urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from forecasting.api import ForecastView, FunnelView, QuotaViewSet
+
+router = SimpleRouter()
+router.register("quotas", QuotaViewSet, basename="api-quota")
+
+urlpatterns = [
+    path("forecast/", ForecastView.as_view(), name="api-forecast"),
+    path("analytics/funnel/", FunnelView.as_view(), name="api-funnel"),
+    *router.urls,
+]

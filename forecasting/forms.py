@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +14,8 @@ from deals.models import Pipeline
 from forecasting import periods
 from forecasting.analytics import Scope, visible_teams
 from forecasting.models import Quota
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def visible_people(user: User):
@@ -38,8 +39,8 @@ class ForecastFilterForm(forms.Form):
         max_length=3,
         validators=[RegexValidator(r"^[A-Za-z]{3}$", "Use a three-letter currency code.")],
     )
-    since = forms.DateField(required=False, label="From")
-    until = forms.DateField(required=False, label="To")
+    since = forms.DateField(required=False, label="From", widget=DATE_INPUT)
+    until = forms.DateField(required=False, label="To", widget=DATE_INPUT)
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -78,21 +79,14 @@ class ForecastFilterForm(forms.Form):
             currency=self.value("currency", ""),
         )
 
-    @property
-    def period(self) -> str:
-        return self.value("period", "month")
-
-    @property
-    def probabilities(self) -> str:
-        return self.value("probabilities", "configured")
-
-    @property
-    def since(self) -> dt.date | None:
-        return self.value("since")
-
-    @property
-    def until(self) -> dt.date | None:
-        return self.value("until")
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments of the analytics functions: period kind, probabilities, range."""
+        return {
+            "period": self.value("period", "month"),
+            "probabilities": self.value("probabilities", "configured"),
+            "since": self.value("since"),
+            "until": self.value("until"),
+        }
 
 
 class QuotaForm(forms.Form):
@@ -101,7 +95,9 @@ class QuotaForm(forms.Form):
     user = forms.ModelChoiceField(User.objects.none(), required=False, label="Rep")
     team = forms.ModelChoiceField(Team.objects.none(), required=False)
     period = forms.ChoiceField(choices=Quota.Period.choices)
-    period_start = forms.DateField(label="Starts", help_text="First day of the month or quarter.")
+    period_start = forms.DateField(
+        label="Starts", help_text="First day of the month or quarter.", widget=DATE_INPUT
+    )
     amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0"))
 
     def __init__(self, *args: Any, by: User, **kwargs: Any) -> None:

@@ -1,12 +1,13 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""/forecast/: dashboard, CSV exports, movement and quotas."""
+
 from django.urls import path
 
+from forecasting import views
 
-@login_required
-def placeholder(request: HttpRequest) -> HttpResponse:
-    return render(request, "base.html")
-
-
-urlpatterns = [path("forecast/", placeholder, name="forecast")]
+urlpatterns = [
+    path("forecast/", views.dashboard, name="forecast"),
+    path("forecast/export/<slug:table>.csv", views.export_csv, name="forecast-export"),
+    path("forecast/movement/", views.movement, name="forecast-movement"),
+    path("forecast/quotas/", views.quotas, name="forecast-quotas"),
+    path("forecast/quotas/<int:pk>/delete/", views.delete_quota, name="forecast-quota-delete"),
+]

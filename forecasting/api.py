@@ -1,0 +1,123 @@
+"""GET /api/forecast/, GET /api/analytics/funnel/ and /api/quotas/ (SPEC §8).
+
+The endpoints read the same filter form and call the same analytics functions as the dashboard,
+so both always show the same numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from forecasting import analytics, services
+from forecasting.forms import ForecastFilterForm
+from forecasting.models import Quota
+from forecasting.serializers import (
+    ForecastSerializer,
+    FunnelSerializer,
+    QuotaAmountSerializer,
+    QuotaSerializer,
+)
+
+
+def _param(name: str, description: str, **kwargs: Any) -> OpenApiParameter:
+    return OpenApiParameter(name, required=False, description=description, **kwargs)
+
+
+SCOPE_PARAMETERS = [
+    _param("pipeline", "Pipeline id (funnel: the default pipeline when omitted).", type=int),
+    _param("team", "Team id: deals owned by its members.", type=int),
+    _param("owner", "User id: deals owned by this rep.", type=int),
+    _param("currency", "Three-letter code; the default currency when omitted.", type=str),
+    _param("since", "First day of the range (YYYY-MM-DD).", type=str),
+    _param("until", "Last day of the range (YYYY-MM-DD).", type=str),
+]
+
+
+def _filters(request: Request) -> ForecastFilterForm:
+    form = ForecastFilterForm(request.query_params, user=request.user)
+    if not form.is_valid():
+        raise serializers.ValidationError(form.errors.get_json_data(escape_html=True))
+    return form
+
+
+class ForecastView(APIView):
+    @extend_schema(
+        summary="Weighted forecast by close period, with categories, won actuals and quota",
+        parameters=[
+            *SCOPE_PARAMETERS,
+            _param("period", "month (default) or quarter.", enum=["month", "quarter"]),
+            _param(
+                "probabilities",
+                "configured (default) or learned stage probabilities.",
+                enum=["configured", "learned"],
+            ),
+        ],
+        responses={200: ForecastSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        form = _filters(request)
+        result = analytics.forecast(form.scope(), **form.options())
+        return Response(result.as_dict())
+
+
+class FunnelView(APIView):
+    @extend_schema(
+        summary="Stage funnel, time in stage, lost reasons, win rate, deal size, cycle, velocity",
+        parameters=SCOPE_PARAMETERS,
+        responses={200: FunnelSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        form = _filters(request)
+        options = form.options()
+        result = analytics.funnel(form.scope(), since=options["since"], until=options["until"])
+        return Response(result.as_dict())
+
+
+class QuotaViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Quotas per rep or team per month or quarter. Admins set any; managers their teams'."""
+
+    serializer_class = QuotaSerializer
+
+    def get_queryset(self):
+        return services.quotas_visible_to(self.request.user)
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        data = serializer.validated_data
+        serializer.instance = services.set_quota(
+            by=self.request.user,
+            user=data.get("user"),
+            team=data.get("team"),
+            period=data["period"],
+            period_start=data["period_start"],
+            amount=data["amount"],
+        )
+
+    @extend_schema(request=QuotaAmountSerializer, responses={200: QuotaSerializer})
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        quota: Quota = self.get_object()
+        payload = QuotaAmountSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        quota = services.update_quota(
+            quota=quota, by=request.user, amount=payload.validated_data["amount"]
+        )
+        return Response(QuotaSerializer(quota).data)
+
+    @extend_schema(request=QuotaAmountSerializer, responses={200: QuotaSerializer})
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.update(request, *args, **kwargs)
+
+    def perform_destroy(self, instance: Quota) -> None:
+        services.delete_quota(quota=instance, by=self.request.user)

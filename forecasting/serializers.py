@@ -1,0 +1,98 @@
+"""API shapes of the forecast and funnel (documented in the schema) and the quota resource."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from accounts.models import Team, User
+from forecasting.models import Quota
+
+MONEY = {"max_digits": 16, "decimal_places": 2, "coerce_to_string": True}
+
+
+class ForecastFiguresSerializer(serializers.Serializer):
+    period = serializers.CharField(
+        allow_null=True, help_text='"2026-12" or "2026-Q4"; "total"; null for no close date.'
+    )
+    weighted = serializers.DecimalField(**MONEY, help_text="Σ amount × probability, open deals.")
+    commit = serializers.DecimalField(**MONEY, help_text="Open deals ≥ 70 % or in a commit stage.")
+    best_case = serializers.DecimalField(**MONEY, help_text="Other open deals ≥ 40 %.")
+    pipeline = serializers.DecimalField(**MONEY, help_text="The remaining open deals.")
+    won = serializers.DecimalField(**MONEY, help_text="Won in the period (by won date).")
+    quota = serializers.DecimalField(**MONEY, allow_null=True)
+    gap = serializers.DecimalField(**MONEY, allow_null=True, help_text="quota − won.")
+    attainment = serializers.FloatField(allow_null=True, help_text="won / quota, 0–1.")
+    deals = serializers.IntegerField(help_text="Open deals due in the period.")
+    won_deals = serializers.IntegerField()
+
+
+class ForecastSerializer(serializers.Serializer):
+    period = serializers.ChoiceField(choices=["month", "quarter"])
+    probabilities = serializers.ChoiceField(choices=["configured", "learned"])
+    currency = serializers.CharField()
+    since = serializers.DateField()
+    until = serializers.DateField()
+    periods = ForecastFiguresSerializer(many=True)
+    totals = ForecastFiguresSerializer()
+    unscheduled = ForecastFiguresSerializer(help_text="Open deals without an expected close date.")
+
+
+class FunnelStageSerializer(serializers.Serializer):
+    stage = serializers.IntegerField()
+    name = serializers.CharField()
+    entered = serializers.IntegerField(help_text="Deals that entered the stage in the range.")
+    advanced = serializers.IntegerField(
+        help_text="Of those, deals that later reached a later stage."
+    )
+    conversion = serializers.FloatField(allow_null=True, help_text="advanced / entered, 0–1.")
+    lost = serializers.IntegerField(help_text="Deals lost in this stage in the range.")
+    median_days = serializers.FloatField(allow_null=True)
+    p90_days = serializers.FloatField(allow_null=True)
+
+
+class LostReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class FunnelSerializer(serializers.Serializer):
+    pipeline = serializers.IntegerField(allow_null=True)
+    since = serializers.DateField()
+    until = serializers.DateField()
+    currency = serializers.CharField()
+    stages = FunnelStageSerializer(many=True)
+    win_rate = serializers.FloatField(allow_null=True)
+    won = serializers.IntegerField()
+    lost = serializers.IntegerField()
+    open_deals = serializers.IntegerField()
+    average_deal_size = serializers.DecimalField(**MONEY, allow_null=True)
+    cycle_days = serializers.FloatField(allow_null=True)
+    velocity = serializers.DecimalField(
+        **MONEY, allow_null=True, help_text="open deals × win rate × average deal size / cycle days"
+    )
+    bottleneck = serializers.IntegerField(
+        allow_null=True, help_text="Stage with the longest median."
+    )
+    lost_reasons = LostReasonSerializer(many=True)
+
+
+class QuotaSerializer(serializers.ModelSerializer):
+    user = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), required=False, allow_null=True
+    )
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(), required=False, allow_null=True
+    )
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+
+    class Meta:
+        model = Quota
+        fields = ["id", "user", "team", "period", "period_start", "amount"]
+        # Uniqueness is the service's job (it replaces an existing quota for the same slot).
+        validators: list[Any] = []
+
+
+class QuotaAmountSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
