@@ -891,8 +891,8 @@ def pipeline_as_of(scope: Scope, day: dt.date) -> PipelineAsOf:
     """Open deals per stage at the end of `day`.
 
     From that day's snapshots when they exist (amounts, probabilities as they were); else rebuilt
-    from history: the stage each deal had last entered by then, lost ones left out, today's
-    amounts and probabilities.
+    from history: the stage each deal had last entered by then (and that stage's probability),
+    lost ones left out, today's amounts.
     """
     names = dict(Stage.objects.values_list("pk", "name"))
     snap_rows = list(
@@ -931,17 +931,22 @@ def _as_of_from_history(scope: Scope, day: dt.date) -> list[dict[str, Any]]:
         deal=OuterRef("pk"), field="status", at__lt=end
     ).order_by("-at", "-id")
     open_stages = Stage.objects.filter(kind=Stage.Kind.OPEN).values("pk")
-    return list(
+    rows = (
         scoped_deals(scope)
         .filter(created_at__lt=end)
         .annotate(
             stage_then=Subquery(last_stage.values("to_stage")[:1]),
             status_then=Subquery(last_status.values("new_value")[:1]),
-            prob=probability_expression(),
+            # The probability of the stage the deal was in then (unless overridden).
+            prob=Case(
+                When(probability_override__isnull=False, then=F("probability_override")),
+                default=Subquery(last_stage.values("to_stage__probability")[:1]),
+                output_field=PERCENT,
+            ),
         )
         .filter(stage_then__in=open_stages)
         .filter(Q(status_then__isnull=True) | ~Q(status_then=Deal.Status.LOST))
-        .values(stage=F("stage_then"))
+        .values("stage_then")
         .annotate(
             deals=Count("id"),
             total_amount=Sum("amount"),
@@ -949,6 +954,7 @@ def _as_of_from_history(scope: Scope, day: dt.date) -> list[dict[str, Any]]:
         )
         .order_by()
     )
+    return [{**row, "stage": row["stage_then"]} for row in rows]
 
 
 @dataclass

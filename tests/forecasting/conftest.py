@@ -135,3 +135,9 @@ def funnel_world(people):
         ("Closed", "2026-11-03"),
     )
     return {"a": a, "b": b, "c": c, "d": d, "e": e}
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """People fixtures hash a password each; the fast hasher keeps these tests quick."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
