@@ -372,8 +372,13 @@ def mark_won(
     by: User,
     version: int | None = None,
     amount: Decimal | None = None,
+    values: Mapping[str, Any] | None = None,
 ) -> Deal:
-    """Move the deal into its pipeline's won stage. A deal without an amount needs one."""
+    """Move the deal into its pipeline's won stage. A deal without an amount needs one.
+
+    `values` fills other fields the won stage requires, in the same transaction (the board's
+    "this stage needs…" form); every missing field is reported at once.
+    """
     _require_write(by, deal.owner_id)
     deal = _lock(deal)
     _check_version(deal, version)
@@ -381,10 +386,13 @@ def mark_won(
         raise InvalidTransition(f"Only an open deal can be won; this one is {deal.status}.")
     if amount is not None:
         _apply_changes(deal, by, {"amount": amount})
-    if deal.amount is None:
-        raise MissingRequiredFields("Won", ["amount"])
+    if values:
+        _apply_changes(deal, by, values)
     stage = _won_stage(deal.pipeline)
     missing = _missing_required(stage, deal)
+    if deal.amount is None:
+        missing = ["amount", *[name for name in missing if name != "amount"]]
+        raise MissingRequiredFields("Won", missing)
     if missing:
         raise MissingRequiredFields(stage.name, missing)
     _enter_stage(deal, stage, by, position=None)

@@ -1,0 +1,300 @@
+"""Forms of the board, the deal page and the stage settings.
+
+Forms only parse and validate input; every change goes through `deals.services`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+
+from accounts.models import User
+from accounts.visibility import is_admin, writable_owner_ids
+from contacts.models import Contact
+from deals.models import Activity, Deal, Pipeline, Stage
+from deals.selectors import BoardFilters
+
+MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal("0")}
+DATE_INPUT = forms.DateInput(attrs={"type": "date"})
+DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+# --- board ------------------------------------------------------------------------------------
+
+
+class BoardFilterForm(forms.Form):
+    """The board's filters, read from its URL. Invalid values are reported and ignored."""
+
+    STATUS_CHOICES = [("", "Open and won"), *Deal.Status.choices]
+
+    owner = forms.RegexField(regex=r"^(all|me|team|\d{1,18})$", required=False)
+    q = forms.CharField(required=False, max_length=100, strip=True)
+    stalled = forms.BooleanField(required=False)
+    close_from = forms.DateField(required=False, widget=DATE_INPUT)
+    close_to = forms.DateField(required=False, widget=DATE_INPUT)
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("close_from"), data.get("close_to")
+        if start and end and start > end:
+            self.add_error("close_to", "The end of the range is before its start.")
+        return data
+
+    def to_filters(self) -> BoardFilters:
+        self.is_valid()  # fills cleaned_data with the valid fields and errors for the rest
+        data = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
+        return BoardFilters(
+            owner=data.get("owner") or "all",
+            q=data.get("q") or "",
+            stalled=bool(data.get("stalled")),
+            close_from=data.get("close_from"),
+            close_to=data.get("close_to"),
+            status=data.get("status") or "",
+        )
+
+
+class MoveForm(forms.Form):
+    """A drop or a "Move to…" choice: the target stage, the version the user saw, the card above."""
+
+    stage = forms.IntegerField(min_value=1)
+    version = forms.IntegerField(min_value=1)
+    after = forms.IntegerField(min_value=1, required=False)
+
+
+class VersionForm(forms.Form):
+    version = forms.IntegerField(min_value=1, required=False)
+
+
+class LostForm(VersionForm):
+    reason = forms.CharField(
+        max_length=300,
+        strip=True,
+        error_messages={"required": "Say why the deal was lost."},
+        widget=forms.TextInput(attrs={"placeholder": "e.g. went with a competitor"}),
+    )
+
+
+class QuickAddForm(forms.Form):
+    """A new deal at the top of a column; the fields its stage requires are asked for too."""
+
+    title = forms.CharField(max_length=200, strip=True)
+    amount = forms.DecimalField(required=False, **MONEY)
+    company = forms.CharField(
+        required=False,
+        max_length=200,
+        strip=True,
+        widget=forms.TextInput(attrs={"list": "company-options", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args: Any, stage: Stage, user: User, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        blank = Deal(pipeline_id=stage.pipeline_id, stage=stage)
+        for name in stage.required_fields or []:
+            if name not in self.fields:
+                self.fields[name] = deal_form_field(name, deal=blank, user=user)
+            self.fields[name].required = True
+
+
+# --- deal fields (inline edit, and the "this stage needs…" form) -------------------------------
+
+
+def assignable_owners(user: User):
+    """Users this user may give a deal to."""
+    people = User.objects.filter(is_active=True).order_by("first_name", "username")
+    if is_admin(user):
+        return people
+    return people.filter(pk__in=writable_owner_ids(user))
+
+
+def deal_form_field(name: str, *, deal: Deal, user: User) -> forms.Field:
+    """The form field that edits deal field `name` (company is typed by name: see the views)."""
+    if name == "title":
+        return forms.CharField(max_length=200, strip=True)
+    if name == "amount":
+        return forms.DecimalField(required=False, **MONEY)
+    if name == "currency":
+        return forms.RegexField(
+            regex=r"^[A-Za-z]{3}$",
+            error_messages={"invalid": "Use a three-letter code such as USD or EUR."},
+        )
+    if name == "expected_close_date":
+        return forms.DateField(required=False, widget=DATE_INPUT)
+    if name == "probability_override":
+        return forms.IntegerField(
+            required=False,
+            validators=[MinValueValidator(0), MaxValueValidator(100)],
+            help_text="Leave empty to use the stage's probability.",
+        )
+    if name == "owner":
+        return forms.ModelChoiceField(queryset=assignable_owners(user), empty_label=None)
+    if name == "company":
+        return forms.CharField(
+            required=False,
+            max_length=200,
+            strip=True,
+            widget=forms.TextInput(attrs={"list": "company-options", "autocomplete": "off"}),
+            help_text="An existing company, or a new one by that name.",
+        )
+    if name == "contact":
+        contacts = Contact.objects.visible_to(user).select_related("company")
+        if deal.company_id:
+            contacts = contacts.filter(company_id=deal.company_id)
+        return forms.ModelChoiceField(queryset=contacts, required=False)
+    if name == "next_step":
+        return forms.CharField(required=False, max_length=300, strip=True)
+    raise KeyError(name)
+
+
+INLINE_EDITABLE = (
+    "title",
+    "amount",
+    "currency",
+    "expected_close_date",
+    "probability_override",
+    "owner",
+    "company",
+    "contact",
+    "next_step",
+)
+
+
+class DealFieldsForm(forms.Form):
+    """A form for some of a deal's fields, pre-filled with its values."""
+
+    def __init__(self, *args: Any, deal: Deal, user: User, names: Iterable[str], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.deal = deal
+        for name in names:
+            field = deal_form_field(name, deal=deal, user=user)
+            self.fields[name] = field
+            self.initial[name] = _initial_value(deal, name)
+
+    def required_for_stage(self) -> DealFieldsForm:
+        """Every field here is needed to enter the stage: none may stay empty."""
+        for field in self.fields.values():
+            field.required = True
+        return self
+
+
+def _initial_value(deal: Deal, name: str) -> Any:
+    if name == "company":
+        return deal.company.name if deal.company_id and deal.company else ""
+    if name in ("owner", "contact"):
+        return getattr(deal, f"{name}_id")
+    return getattr(deal, name)
+
+
+# --- activities --------------------------------------------------------------------------------
+
+
+class PlanActivityForm(forms.Form):
+    """The next step: a planned call, meeting, task…"""
+
+    kind = forms.ChoiceField(
+        choices=[c for c in Activity.Kind.choices if c[0] != Activity.Kind.NOTE],
+        initial=Activity.Kind.CALL,
+    )
+    subject = forms.CharField(max_length=200, strip=True)
+    due_at = forms.DateTimeField(required=False, widget=DATETIME_INPUT, label="Due")
+    remind_at = forms.DateTimeField(required=False, widget=DATETIME_INPUT, label="Remind me")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        due, remind = data.get("due_at"), data.get("remind_at")
+        if due and remind and remind > due + dt.timedelta(days=1):
+            self.add_error("remind_at", "The reminder comes after the activity is due.")
+        return data
+
+
+class LogActivityForm(forms.Form):
+    """Something that happened: a call, e-mail, meeting or note."""
+
+    kind = forms.ChoiceField(
+        choices=[c for c in Activity.Kind.choices if c[0] != Activity.Kind.TASK],
+        initial=Activity.Kind.CALL,
+    )
+    subject = forms.CharField(max_length=200, strip=True)
+    body = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+# --- stage settings ------------------------------------------------------------------------------
+
+
+class PipelineForm(forms.Form):
+    name = forms.CharField(max_length=120, strip=True)
+    is_default = forms.BooleanField(required=False, label="Make it the default pipeline")
+    copy_stages = forms.BooleanField(
+        required=False, initial=True, label="Start with the default pipeline's stages"
+    )
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if Pipeline.objects.filter(name__iexact=name).exists():
+            raise forms.ValidationError("A pipeline with this name exists already.")
+        return name
+
+
+class StageForm(forms.Form):
+    name = forms.CharField(max_length=80, strip=True)
+    kind = forms.ChoiceField(choices=Stage.Kind.choices, initial=Stage.Kind.OPEN)
+    probability = forms.IntegerField(
+        min_value=0, max_value=100, initial=10, label="Probability (%)"
+    )
+    stall_days = forms.IntegerField(
+        min_value=0,
+        max_value=3650,
+        required=False,
+        label="Stalls after (days)",
+        help_text="Empty: deals here never stall.",
+    )
+    required_fields = forms.MultipleChoiceField(
+        choices=[(f, f.replace("_", " ").capitalize()) for f in Stage.REQUIRABLE_FIELDS],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Deals need before entering",
+    )
+    guidance = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    is_commit = forms.BooleanField(required=False, label="Counts as commit in the forecast")
+
+    @classmethod
+    def for_stage(cls, stage: Stage, *args: Any, **kwargs: Any) -> StageForm:
+        initial = {
+            "name": stage.name,
+            "kind": stage.kind,
+            "probability": stage.probability,
+            "stall_days": stage.stall_days,
+            "required_fields": list(stage.required_fields or []),
+            "guidance": stage.guidance,
+            "is_commit": stage.is_commit,
+        }
+        return cls(*args, initial=initial, prefix=f"stage-{stage.pk}", **kwargs)
+
+
+class StageDeleteForm(forms.Form):
+    destination = forms.ModelChoiceField(queryset=Stage.objects.none(), required=False)
+
+    def __init__(self, *args: Any, stage: Stage, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        field = self.fields["destination"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = stage.pipeline.stages.exclude(pk=stage.pk).order_by("order")
+        field.empty_label = "Choose a stage…"
+
+
+class StageOrderForm(forms.Form):
+    """The stage ids in their new order (the drag-and-drop list posts them all)."""
+
+    stage_ids = forms.CharField()
+
+    def clean_stage_ids(self) -> list[int]:
+        raw = self.data.getlist("stage_ids") if hasattr(self.data, "getlist") else []
+        try:
+            return [int(x) for x in raw]
+        except ValueError as exc:
+            raise forms.ValidationError("Stage ids must be numbers.") from exc

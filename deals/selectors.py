@@ -1,0 +1,363 @@
+"""Reads for the board and the deal page (no writes: those are in `deals.services`).
+
+The board's cost must not grow with the number of deals:
+- column totals are one GROUP BY over the covering index `deal_board_totals_idx`
+  (count, sum of amount, sum of amount × override), the stage probability is applied per column
+  afterwards, so the database never reads the table for them;
+- cards come a page per column, all columns' first pages in one UNION ALL of LIMIT queries
+  (each walks `deal_column_idx` in board order and stops after a page);
+- the next planned activity of each card is a correlated subquery on `activity_deal_next_idx`,
+  evaluated for the page's cards only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.visibility import is_admin, readable_owner_ids, writable_owner_ids
+from deals.models import Activity, Deal, FieldChange, Pipeline, Stage, StageChange
+
+HUNDRED = Decimal(100)
+
+
+# --- filters ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    """What the board shows, as read from its URL (see `deals.forms.BoardFilterForm`).
+
+    owner: "all" (everything the user may see), "me", "team" (my teams' members) or a user id.
+    status: "" shows open and won deals (lost ones leave the board), or exactly one status.
+    """
+
+    owner: str = "all"
+    q: str = ""
+    stalled: bool = False
+    close_from: dt.date | None = None
+    close_to: dt.date | None = None
+    status: str = ""
+
+    @property
+    def is_default(self) -> bool:
+        return self == BoardFilters()
+
+    def statuses(self) -> list[str]:
+        if self.status:
+            return [self.status]
+        return [Deal.Status.OPEN, Deal.Status.WON]
+
+    def apply(self, deals: QuerySet[Deal], user: User) -> QuerySet[Deal]:
+        deals = deals.filter(status__in=self.statuses())
+        if self.owner == "me":
+            deals = deals.filter(owner=user)
+        elif self.owner == "team":
+            deals = deals.filter(owner__in=readable_owner_ids(user))
+        elif self.owner.isdigit():
+            deals = deals.filter(owner_id=int(self.owner))
+        if self.q:
+            deals = deals.filter(Q(title__icontains=self.q) | Q(company__name__icontains=self.q))
+        if self.stalled:
+            deals = deals.filter(stalled=True)
+        if self.close_from:
+            deals = deals.filter(expected_close_date__gte=self.close_from)
+        if self.close_to:
+            deals = deals.filter(expected_close_date__lte=self.close_to)
+        return deals
+
+
+def board_deals(user: User, pipeline: Pipeline, filters: BoardFilters) -> QuerySet[Deal]:
+    """Every deal of the pipeline this user may see and the filters keep."""
+    return filters.apply(Deal.objects.visible_to(user).filter(pipeline=pipeline), user)
+
+
+# --- columns --------------------------------------------------------------------------------
+
+
+@dataclass
+class ColumnTotals:
+    count: int = 0
+    amount: Decimal = Decimal("0")
+    weighted: Decimal = Decimal("0")
+
+
+@dataclass
+class Column:
+    stage: Stage
+    totals: ColumnTotals
+    cards: list[Deal] = field(default_factory=list)
+    has_more: bool = False
+
+    @property
+    def cursor(self) -> str:
+        """Where the next page starts: after the last card shown."""
+        return page_cursor(self.cards)
+
+
+def page_cursor(cards: Sequence[Deal]) -> str:
+    if not cards:
+        return ""
+    last = cards[-1]
+    return f"{last.position}:{last.pk}"
+
+
+def parse_cursor(raw: str | None) -> tuple[int, int] | None:
+    """ "<position>:<id>" → (position, id); anything else → None (start from the top)."""
+    try:
+        position, pk = (raw or "").split(":")
+        return int(position), int(pk)
+    except ValueError:
+        return None
+
+
+def column_totals(deals: QuerySet[Deal], stages: Iterable[Stage]) -> dict[int, ColumnTotals]:
+    """Count, amount and weighted amount of every column, in one GROUP BY query.
+
+    Weighted = Σ amount × (override, else the stage's probability) / 100, split into the deals
+    with an override (summed in SQL) and those without (their amount × the stage's probability),
+    so every column read comes from the covering index.
+    """
+    rows = (
+        deals.order_by()
+        .values("stage_id")
+        .annotate(
+            n=Count("*"),
+            amount_sum=Sum("amount"),
+            amount_without_override=Sum("amount", filter=Q(probability_override__isnull=True)),
+            override_weighted=Sum(F("amount") * F("probability_override")),
+        )
+    )
+    probability = {stage.pk: Decimal(stage.probability) for stage in stages}
+    totals: dict[int, ColumnTotals] = {pk: ColumnTotals() for pk in probability}
+    for row in rows:
+        stage_id = row["stage_id"]
+        weighted = (row["override_weighted"] or 0) + (
+            row["amount_without_override"] or 0
+        ) * probability.get(stage_id, Decimal(0))
+        totals[stage_id] = ColumnTotals(
+            count=row["n"],
+            amount=row["amount_sum"] or Decimal("0"),
+            weighted=(Decimal(weighted) / HUNDRED).quantize(Decimal("0.01")),
+        )
+    return totals
+
+
+def with_card_fields(deals: QuerySet[Deal]) -> QuerySet[Deal]:
+    """What a card shows besides the deal: company, owner and the next planned activity."""
+    planned = Activity.objects.filter(deal=OuterRef("pk"), done_at__isnull=True).order_by(
+        F("due_at").asc(nulls_last=True), "id"
+    )
+    return deals.select_related("company", "owner").annotate(
+        next_activity_subject=Subquery(planned.values("subject")[:1]),
+        next_activity_kind=Subquery(planned.values("kind")[:1]),
+        next_activity_due=Subquery(planned.values("due_at")[:1]),
+    )
+
+
+def _column_slice(
+    deals: QuerySet[Deal], stage_id: int, after: tuple[int, int] | None, limit: int
+) -> QuerySet[Deal]:
+    column = deals.filter(stage_id=stage_id)
+    if after is not None:
+        position, pk = after
+        column = column.filter(Q(position__gt=position) | Q(position=position, pk__gt=pk))
+    return with_card_fields(column).order_by("position", "id")[:limit]
+
+
+def first_pages(
+    deals: QuerySet[Deal], stage_ids: Sequence[int], page_size: int
+) -> dict[int, tuple[list[Deal], bool]]:
+    """The first page of every column: {stage id: (cards, has more)}.
+
+    One UNION ALL query where the database allows LIMIT inside it (PostgreSQL); one query per
+    column otherwise (SQLite in development).
+    """
+    if not stage_ids:
+        return {}
+    limit = page_size + 1  # one extra row says whether there is more
+    slices = [_column_slice(deals, pk, None, limit) for pk in stage_ids]
+    if connection.features.supports_slicing_ordering_in_compound and len(slices) > 1:
+        rows: list[Deal] = list(slices[0].union(*slices[1:], all=True))
+    else:
+        rows = [deal for column in slices for deal in column]
+    by_stage: dict[int, list[Deal]] = {pk: [] for pk in stage_ids}
+    for deal in rows:
+        by_stage[deal.stage_id].append(deal)
+    pages = {}
+    for pk, cards in by_stage.items():
+        cards.sort(key=lambda d: (d.position, d.pk))
+        pages[pk] = (cards[:page_size], len(cards) > page_size)
+    return pages
+
+
+def column_page(
+    deals: QuerySet[Deal], stage_id: int, *, after: tuple[int, int] | None, limit: int
+) -> tuple[list[Deal], bool]:
+    """One page of one column, after the cursor: (cards, has more)."""
+    cards = list(_column_slice(deals, stage_id, after, limit + 1))
+    return cards[:limit], len(cards) > limit
+
+
+def board_page_size() -> int:
+    return max(1, int(getattr(settings, "BOARD_PAGE_SIZE", 30)))
+
+
+@dataclass
+class OwnerChoice:
+    pk: int
+    label: str
+    writable: bool
+
+
+def owner_choices(user: User) -> list[OwnerChoice]:
+    """People whose deals this user may see (for the owner filter), and whose they may change."""
+    if is_admin(user):
+        people = User.objects.filter(is_active=True).order_by("first_name", "username")
+        return [OwnerChoice(u.pk, str(u), True) for u in people]
+    people = (
+        User.objects.filter(pk__in=readable_owner_ids(user))
+        .annotate(can_write=Exists(writable_owner_ids(user).filter(pk=OuterRef("pk"))))
+        .order_by("first_name", "username")
+    )
+    return [OwnerChoice(u.pk, str(u), bool(u.can_write)) for u in people]
+
+
+def index_after(stage: Stage, *, after_id: int | None, moving: Deal, viewer: User) -> int:
+    """The column index (0 = top, as `move_deal` counts) just below the card `after_id`.
+
+    The board may be filtered or paged, so the client names the card it dropped below rather
+    than an index; this turns it into the index among all the deals the viewer sees there.
+    """
+    if not after_id:
+        return 0
+    anchor = Deal.objects.filter(pk=after_id, stage=stage).values("position")[:1]
+    return (
+        Deal.objects.visible_to(viewer)
+        .filter(stage=stage)
+        .exclude(status=Deal.Status.LOST)
+        .exclude(pk=moving.pk)
+        .filter(Q(position__lt=Subquery(anchor)) | Q(position=Subquery(anchor), pk__lte=after_id))
+        .count()
+    )
+
+
+# --- deal page --------------------------------------------------------------------------------
+
+
+@dataclass
+class PathStep:
+    stage: Stage
+    spent: dt.timedelta
+    visited: bool
+    is_current: bool
+
+
+def stage_path(
+    deal: Deal, stages: Sequence[Stage], changes: Sequence[StageChange]
+) -> list[PathStep]:
+    """Each stage of the pipeline with the time the deal has spent in it (all visits added)."""
+    now = timezone.now()
+    spent: dict[int, dt.timedelta] = {}
+    ordered = sorted(changes, key=lambda c: (c.at, c.pk))
+    for change, following in zip(ordered, [*ordered[1:], None], strict=True):
+        if change.to_stage_id is None:
+            continue
+        end = following.at if following else (deal.lost_at or now)
+        spent[change.to_stage_id] = spent.get(change.to_stage_id, dt.timedelta()) + (
+            end - change.at
+        )
+    if not ordered:  # a deal made without history (imports, old data): count from stage entry
+        spent[deal.stage_id] = (deal.lost_at or now) - deal.stage_entered_at
+    return [
+        PathStep(
+            stage=stage,
+            spent=spent.get(stage.pk, dt.timedelta()),
+            visited=stage.pk in spent,
+            is_current=stage.pk == deal.stage_id,
+        )
+        for stage in stages
+    ]
+
+
+@dataclass
+class TimelineEntry:
+    at: dt.datetime
+    kind: str  # "stage" | "field" | "activity"
+    by: Any
+    item: Any
+    old: str = ""
+    new: str = ""
+
+
+FIELD_LABELS = {
+    "amount": "Amount",
+    "expected_close_date": "Expected close",
+    "probability_override": "Probability",
+    "owner": "Owner",
+    "status": "Status",
+}
+
+
+def _field_value(name: str, raw: str, users: dict[str, str]) -> str:
+    if not raw:
+        return "—"
+    if name == "owner":
+        return users.get(raw, f"user {raw}")
+    if name == "probability_override":
+        return f"{raw} %"
+    return raw
+
+
+def timeline(deal: Deal, changes: Sequence[StageChange], limit: int = 200) -> list[TimelineEntry]:
+    """Stage moves, tracked field changes and activities, newest first."""
+    fields = list(
+        FieldChange.objects.filter(deal=deal).select_related("by").order_by("-at", "-id")[:limit]
+    )
+    owner_ids = {
+        value for fc in fields if fc.field == "owner" for value in (fc.old_value, fc.new_value)
+    }
+    users = {
+        str(u.pk): str(u) for u in User.objects.filter(pk__in=[v for v in owner_ids if v.isdigit()])
+    }
+    activities = list(
+        Activity.objects.filter(deal=deal, done_at__isnull=False)
+        .select_related("owner")
+        .order_by("-done_at", "-id")[:limit]
+    )
+    entries = [TimelineEntry(at=c.at, kind="stage", by=c.by, item=c) for c in changes]
+    entries += [
+        TimelineEntry(
+            at=fc.at,
+            kind="field",
+            by=fc.by,
+            item=fc,
+            old=_field_value(fc.field, fc.old_value, users),
+            new=_field_value(fc.field, fc.new_value, users),
+        )
+        for fc in fields
+    ]
+    entries += [
+        TimelineEntry(at=a.done_at, kind="activity", by=a.owner, item=a)
+        for a in activities
+        if a.done_at is not None
+    ]
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries[:limit]
+
+
+def planned_activities(deal: Deal) -> list[Activity]:
+    return list(
+        Activity.objects.filter(deal=deal, done_at__isnull=True)
+        .select_related("owner")
+        .order_by(F("due_at").asc(nulls_last=True), "id")
+    )
