@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.validators import MinValueValidator
@@ -33,7 +33,7 @@ class OwnedRecordForm(forms.ModelForm):
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fields["owner"].queryset = assignable_owners(user)
+        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = assignable_owners(user)
         if not self.instance.pk:
             self.fields["owner"].initial = user.pk
 
@@ -80,14 +80,14 @@ class LeadForm(OwnedRecordForm):
         super().__init__(*args, **kwargs)
         # Disqualifying needs a reason, so it happens through its own form, not this select.
         already_out = self.instance.status == Lead.Status.DISQUALIFIED
-        self.fields["status"].choices = [
+        cast(forms.ChoiceField, self.fields["status"]).choices = [
             (value, label)
             for value, label in Lead.Status.choices
             if value != Lead.Status.DISQUALIFIED or already_out
         ]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if not any(
             (cleaned.get(name) or "").strip()
             for name in ("first_name", "last_name", "company_name", "email")
@@ -165,6 +165,7 @@ class CompanyForm(OwnedRecordForm):
         model = Company
         fields = ["name", "domain", "industry", "size", "owner"]
         help_texts = {"domain": "Web domain such as acme.com; leads with that e-mail domain match."}
+        error_messages = {"name": {"required": "Give the company a name."}}
 
     def clean_name(self) -> str:
         name = " ".join((self.cleaned_data.get("name") or "").split())
@@ -224,15 +225,23 @@ class ConvertForm(forms.Form):
         validators=[MinValueValidator(Decimal("0"))],
         help_text="Defaults to the lead's budget.",
     )
-    pipeline = forms.ModelChoiceField(
-        queryset=Pipeline.objects.all(), required=False, empty_label=None
-    )
+    pipeline = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "convert_%s")
         super().__init__(*args, **kwargs)
-        default = Pipeline.objects.filter(is_default=True).values_list("pk", flat=True).first()
-        self.fields["pipeline"].initial = default
+        # One query for the choices, the default and the cleaned value alike.
+        self.pipelines: dict[int, Pipeline] = {p.pk: p for p in Pipeline.objects.all()}
+        cast(forms.ChoiceField, self.fields["pipeline"]).choices = [
+            (pk, p.name) for pk, p in self.pipelines.items()
+        ]
+        default = next((p for p in self.pipelines.values() if p.is_default), None)
+        self.fields["pipeline"].initial = default.pk if default else None
+
+    def clean_pipeline(self) -> Pipeline | None:
+        """None lets convert_lead use the default pipeline."""
+        chosen = self.cleaned_data.get("pipeline")
+        return self.pipelines.get(chosen) if chosen is not None else None
 
 
 class DisqualifyForm(forms.Form):
@@ -288,7 +297,7 @@ class LeadFilterForm(ListFilterForm):
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.owner_list = list(readable_owners(user))
-        self.fields["owner"].choices = [
+        cast(forms.ChoiceField, self.fields["owner"]).choices = [
             ("", "Anyone"),
             ("me", "Me"),
             *((str(u.pk), u.get_full_name() or u.username) for u in self.owner_list),

@@ -113,8 +113,8 @@ def leads_for(
     source: str = "",
     owner: User | None = None,
     sort: str = "-score",
-) -> QuerySet[Lead]:
-    leads = Lead.objects.visible_to(user).select_related("owner")
+) -> QuerySet[Any]:
+    leads: QuerySet[Any] = Lead.objects.visible_to(user).select_related("owner")
     if q:
         leads = _matching_every_term(leads, q, ("first_name", "last_name", "company_name", "email"))
     if status:
@@ -126,8 +126,8 @@ def leads_for(
     return leads.order_by(*LEAD_SORTS.get(sort, LEAD_SORTS["-score"]))
 
 
-def contacts_for(user: User, *, q: str = "", sort: str = "name") -> QuerySet[Contact]:
-    contacts = Contact.objects.visible_to(user).select_related("company", "owner")
+def contacts_for(user: User, *, q: str = "", sort: str = "name") -> QuerySet[Any]:
+    contacts: QuerySet[Any] = Contact.objects.visible_to(user).select_related("company", "owner")
     if q:
         contacts = _matching_every_term(
             contacts, q, ("first_name", "last_name", "email", "phone", "title", "company__name")
@@ -147,17 +147,19 @@ def _count_of(queryset: QuerySet, outer_field: str) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def companies_for(user: User, *, q: str = "", sort: str = "name") -> QuerySet[Company]:
-    companies = Company.objects.visible_to(user).select_related("owner")
+def companies_for(user: User, *, q: str = "", sort: str = "name") -> QuerySet[Any]:
+    companies: QuerySet[Any] = Company.objects.visible_to(user).select_related("owner")
     if q:
         companies = _matching_every_term(companies, q, ("name", "domain", "industry"))
     return companies.annotate(
         contact_count=_count_of(Contact.objects.all(), "company"),
-        open_deal_count=_count_of(Deal.objects.visible_to(user).open(), "company"),
+        open_deal_count=_count_of(
+            Deal.objects.visible_to(user).filter(status=Deal.Status.OPEN), "company"
+        ),
     ).order_by(*COMPANY_SORTS.get(sort, COMPANY_SORTS["name"]))
 
 
-def deals_of(user: User, **related: Any) -> QuerySet[Deal]:
+def deals_of(user: User, **related: Any) -> QuerySet[Any]:
     """Deals linked to a company/contact/lead that `user` may see, open ones first."""
     return (
         Deal.objects.visible_to(user)
@@ -174,7 +176,7 @@ def deals_of(user: User, **related: Any) -> QuerySet[Deal]:
     )
 
 
-def activities_of(user: User, **related: Any) -> QuerySet[Activity]:
+def activities_of(user: User, **related: Any) -> QuerySet[Any]:
     """Activities on a record that `user` may see: planned ones first, then the latest done."""
     return (
         Activity.objects.visible_to(user)

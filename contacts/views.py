@@ -1,6 +1,6 @@
 """Leads, contacts and companies pages (SPEC §3, §4, §8 Pages).
 
-Thin views: they read through `contacts.selectors` (always `visible_to(request.user)`, so a record
+Thin views: they read through `contacts.selectors` (always `visible_to(_user(request))`, so a record
 outside the user's sight is a 404), validate with `contacts.forms` and change data only through
 `contacts.services` and `deals.services.log_activity`, whose NotAllowed becomes a 403 page.
 htmx requests get the template partial they swap; the same URLs work as plain pages without JS.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.models import User
 from accounts.visibility import can_write_owned_by
 from contacts import selectors
 from contacts.forms import (
@@ -51,10 +52,17 @@ COMPANY_OPTIONS_LIMIT = 10
 # --- shared helpers ------------------------------------------------------------------------------
 
 
+def _user(request: HttpRequest) -> User:
+    """The signed-in user (every view here is login_required)."""
+    return cast(User, request.user)
+
+
 def _wants_partial(request: HttpRequest) -> bool:
     """An htmx swap wants a fragment; a history restore (cache miss) wants the whole page."""
     htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request
+    if not htmx:
+        return False
+    return not htmx.history_restore_request
 
 
 def _htmx_target(request: HttpRequest) -> str | None:
@@ -88,7 +96,7 @@ def _deal_url(deal: Deal) -> str:
 
 
 def _can_write(request: HttpRequest, record: Model) -> bool:
-    return can_write_owned_by(request.user, getattr(record, "owner_id", None))
+    return can_write_owned_by(_user(request), getattr(record, "owner_id", None))
 
 
 def _done(request: HttpRequest, url: str) -> HttpResponse:
@@ -121,7 +129,7 @@ def _edit_record(
     form = form_class(
         request.POST if request.method == "POST" else None,
         instance=copy.copy(record),
-        user=request.user,
+        user=_user(request),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -145,7 +153,7 @@ def _log_activity(
     request: HttpRequest,
     *,
     record: Model,
-    related: dict[str, Model],
+    related: dict[str, Any],
     page_context: Callable[..., dict[str, Any]],
     template: str,
     detail_url: str,
@@ -155,7 +163,7 @@ def _log_activity(
         data = form.cleaned_data
         try:
             log_activity(
-                by=request.user,
+                by=_user(request),
                 kind=data["kind"],
                 subject=data["subject"],
                 body=data["body"],
@@ -189,16 +197,16 @@ def _list_response(request: HttpRequest, template: str, context: dict[str, Any])
 
 
 def _lead_or_404(request: HttpRequest, pk: int) -> Lead:
-    return get_object_or_404(Lead.objects.visible_to(request.user).select_related("owner"), pk=pk)
+    return get_object_or_404(Lead.objects.visible_to(_user(request)).select_related("owner"), pk=pk)
 
 
 @login_required
 @require_GET
 def lead_list(request: HttpRequest) -> HttpResponse:
-    filters = LeadFilterForm(request.GET, user=request.user)
+    filters = LeadFilterForm(request.GET, user=_user(request))
     values = filters.values()
     leads = selectors.leads_for(
-        request.user,
+        _user(request),
         q=values.get("q", ""),
         status=values.get("status", ""),
         source=values.get("source", ""),
@@ -225,8 +233,8 @@ def _lead_page_context(request: HttpRequest, lead: Lead, **forms: Any) -> dict[s
     return {
         **_lead_card_context(lead, can_write=can_write),
         "nav": "leads",
-        "deals": selectors.deals_of(request.user, lead=lead),
-        "activities": selectors.activities_of(request.user, lead=lead),
+        "deals": selectors.deals_of(_user(request), lead=lead),
+        "activities": selectors.activities_of(_user(request), lead=lead),
         "now": timezone.now(),
         "can_log": can_write,
         "activity_url": reverse("lead-activity", args=[lead.pk]),
@@ -240,10 +248,10 @@ def _lead_page_context(request: HttpRequest, lead: Lead, **forms: Any) -> dict[s
 @login_required
 @require_http_methods(["GET", "POST"])
 def lead_create(request: HttpRequest) -> HttpResponse:
-    form = LeadForm(request.POST if request.method == "POST" else None, user=request.user)
+    form = LeadForm(request.POST if request.method == "POST" else None, user=_user(request))
     if request.method == "POST" and form.is_valid():
         try:
-            lead = create_record(Lead, by=request.user, fields=form.changes())
+            lead = create_record(Lead, by=_user(request), fields=form.changes())
         except DomainError as error:
             _add_domain_error(form, error)
         else:
@@ -296,7 +304,7 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             deal = convert_lead(
                 lead=lead,
-                by=request.user,
+                by=_user(request),
                 pipeline=data["pipeline"],
                 title=data["title"].strip(),
                 amount=data["amount"],
@@ -319,7 +327,7 @@ def lead_disqualify(request: HttpRequest, pk: int) -> HttpResponse:
     form = DisqualifyForm(request.POST)
     if form.is_valid():
         try:
-            disqualify_lead(lead=lead, by=request.user, reason=form.cleaned_data["reason"])
+            disqualify_lead(lead=lead, by=_user(request), reason=form.cleaned_data["reason"])
         except NotAllowed as error:
             return _forbidden(request, error)
         except DomainError as error:
@@ -336,7 +344,7 @@ def lead_disqualify(request: HttpRequest, pk: int) -> HttpResponse:
 def lead_delete(request: HttpRequest, pk: int) -> HttpResponse:
     lead = _lead_or_404(request, pk)
     try:
-        delete_record(lead, by=request.user)
+        delete_record(lead, by=_user(request))
     except NotAllowed as error:
         return _forbidden(request, error)
     messages.success(request, f"Lead {lead} deleted.")
@@ -362,7 +370,7 @@ def lead_activity(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _contact_or_404(request: HttpRequest, pk: int) -> Contact:
     return get_object_or_404(
-        Contact.objects.visible_to(request.user).select_related("company", "owner"), pk=pk
+        Contact.objects.visible_to(_user(request)).select_related("company", "owner"), pk=pk
     )
 
 
@@ -372,7 +380,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     filters = ContactFilterForm(request.GET)
     values = filters.values()
     contacts = selectors.contacts_for(
-        request.user, q=values.get("q", ""), sort=values.get("sort", "name")
+        _user(request), q=values.get("q", ""), sort=values.get("sort", "name")
     )
     context = {
         "nav": "contacts",
@@ -391,8 +399,8 @@ def _contact_page_context(request: HttpRequest, contact: Contact, **forms: Any) 
     return {
         **_contact_card_context(contact, can_write=_can_write(request, contact)),
         "nav": "contacts",
-        "deals": selectors.deals_of(request.user, contact=contact),
-        "activities": selectors.activities_of(request.user, contact=contact),
+        "deals": selectors.deals_of(_user(request), contact=contact),
+        "activities": selectors.activities_of(_user(request), contact=contact),
         "now": timezone.now(),
         # Any signed-in user may note a call with a contact they can read; it is theirs.
         "can_log": True,
@@ -431,7 +439,7 @@ def contact_create(request: HttpRequest) -> HttpResponse:
     if company is not None:  # "Add contact" from a company page
         initial["company_name"] = company.name
     form = ContactForm(
-        request.POST if request.method == "POST" else None, user=request.user, initial=initial
+        request.POST if request.method == "POST" else None, user=_user(request), initial=initial
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -484,7 +492,7 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
     contact = _contact_or_404(request, pk)
     try:
-        delete_record(contact, by=request.user)
+        delete_record(contact, by=_user(request))
     except NotAllowed as error:
         return _forbidden(request, error)
     messages.success(request, f"Contact {contact} deleted.")
@@ -510,7 +518,7 @@ def contact_activity(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _company_or_404(request: HttpRequest, pk: int) -> Company:
     return get_object_or_404(
-        Company.objects.visible_to(request.user).select_related("owner"), pk=pk
+        Company.objects.visible_to(_user(request)).select_related("owner"), pk=pk
     )
 
 
@@ -520,7 +528,7 @@ def company_list(request: HttpRequest) -> HttpResponse:
     filters = CompanyFilterForm(request.GET)
     values = filters.values()
     companies = selectors.companies_for(
-        request.user, q=values.get("q", ""), sort=values.get("sort", "name")
+        _user(request), q=values.get("q", ""), sort=values.get("sort", "name")
     )
     context = {
         "nav": "companies",
@@ -537,7 +545,7 @@ def company_options(request: HttpRequest) -> HttpResponse:
     """<option>s for the company autocomplete of the contact form."""
     typed = " ".join(request.GET.get("company_name", "").split())[:200]
     names = (
-        Company.objects.visible_to(request.user)
+        Company.objects.visible_to(_user(request))
         .filter(name__icontains=typed)
         .order_by("name")
         .values_list("name", flat=True)[:COMPANY_OPTIONS_LIMIT]
@@ -558,8 +566,8 @@ def _company_page_context(request: HttpRequest, company: Company, **forms: Any) 
         "nav": "companies",
         "contacts": contacts[: selectors.DETAIL_LIMIT],
         "contact_count": contacts.count(),
-        "deals": selectors.deals_of(request.user, company=company),
-        "activities": selectors.activities_of(request.user, company=company),
+        "deals": selectors.deals_of(_user(request), company=company),
+        "activities": selectors.activities_of(_user(request), company=company),
         "now": timezone.now(),
         "can_log": True,
         "activity_url": reverse("company-activity", args=[company.pk]),
@@ -575,10 +583,10 @@ def _save_company(company: Company, form: OwnedRecordForm) -> Company:
 @login_required
 @require_http_methods(["GET", "POST"])
 def company_create(request: HttpRequest) -> HttpResponse:
-    form = CompanyForm(request.POST if request.method == "POST" else None, user=request.user)
+    form = CompanyForm(request.POST if request.method == "POST" else None, user=_user(request))
     if request.method == "POST" and form.is_valid():
         try:
-            company = create_record(Company, by=request.user, fields=form.changes())
+            company = create_record(Company, by=_user(request), fields=form.changes())
         except DomainError as error:
             _add_domain_error(form, error)
         else:
@@ -627,7 +635,7 @@ def company_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def company_delete(request: HttpRequest, pk: int) -> HttpResponse:
     company = _company_or_404(request, pk)
     try:
-        delete_record(company, by=request.user)
+        delete_record(company, by=_user(request))
     except NotAllowed as error:
         return _forbidden(request, error)
     messages.success(request, f"Company {company} deleted; its contacts and deals remain.")
