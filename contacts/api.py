@@ -24,6 +24,7 @@ from contacts.serializers import (
     LeadSerializer,
 )
 from deals.serializers import DealSerializer
+from pipeline_crm.api import IdFilter
 
 REFUSED = OpenApiResponse(description="Bad input or a business rule refused it (field messages).")
 FORBIDDEN = OpenApiResponse(description="You may see this lead but not change it.")
@@ -65,7 +66,7 @@ def _text_filter(*lookups: str) -> filters.CharFilter:
 
 
 class CompanyFilter(filters.FilterSet):
-    owner = filters.NumberFilter(field_name="owner")
+    owner = IdFilter(field_name="owner")
     q = _text_filter("name", "domain", "industry")
 
     class Meta:
@@ -74,8 +75,8 @@ class CompanyFilter(filters.FilterSet):
 
 
 class ContactFilter(filters.FilterSet):
-    owner = filters.NumberFilter(field_name="owner")
-    company = filters.NumberFilter(field_name="company")
+    owner = IdFilter(field_name="owner")
+    company = IdFilter(field_name="company")
     q = _text_filter("first_name", "last_name", "email", "company__name")
 
     class Meta:
@@ -84,7 +85,7 @@ class ContactFilter(filters.FilterSet):
 
 
 class LeadFilter(filters.FilterSet):
-    owner = filters.NumberFilter(field_name="owner")
+    owner = IdFilter(field_name="owner")
     status = filters.ChoiceFilter(choices=Lead.Status.choices)
     source = filters.ChoiceFilter(choices=Lead.Source.choices)
     q = _text_filter("first_name", "last_name", "email", "company_name")

@@ -38,7 +38,7 @@ from deals.serializers import (
     StageSerializer,
     WonSerializer,
 )
-from pipeline_crm.api import AdminWritesOrReadOnly
+from pipeline_crm.api import AdminWritesOrReadOnly, IdFilter
 
 STALE = OpenApiResponse(
     response=inline_serializer(
@@ -87,7 +87,7 @@ class PipelineViewSet(viewsets.ModelViewSet):
 
 
 class StageFilter(filters.FilterSet):
-    pipeline = filters.NumberFilter(field_name="pipeline")
+    pipeline = IdFilter(field_name="pipeline")
 
     class Meta:
         model = Stage
@@ -166,9 +166,9 @@ def _destination_input(request: Request) -> dict[str, Any]:
 
 
 class DealFilter(filters.FilterSet):
-    pipeline = filters.NumberFilter(field_name="pipeline")
-    stage = filters.NumberFilter(field_name="stage")
-    owner = filters.NumberFilter(field_name="owner")
+    pipeline = IdFilter(field_name="pipeline")
+    stage = IdFilter(field_name="stage")
+    owner = IdFilter(field_name="owner")
     status = filters.ChoiceFilter(choices=Deal.Status.choices)
     q = filters.CharFilter(
         method="search", max_length=200, label="Text in the title or the company name."
@@ -328,11 +328,11 @@ def deal_history(deal: Deal) -> list[dict[str, Any]]:
 
 
 class ActivityFilter(filters.FilterSet):
-    deal = filters.NumberFilter(field_name="deal")
-    lead = filters.NumberFilter(field_name="lead")
-    contact = filters.NumberFilter(field_name="contact")
-    company = filters.NumberFilter(field_name="company")
-    owner = filters.NumberFilter(field_name="owner")
+    deal = IdFilter(field_name="deal")
+    lead = IdFilter(field_name="lead")
+    contact = IdFilter(field_name="contact")
+    company = IdFilter(field_name="company")
+    owner = IdFilter(field_name="owner")
     done = filters.BooleanFilter(
         field_name="done_at", lookup_expr="isnull", exclude=True, label="true: done; false: planned"
     )

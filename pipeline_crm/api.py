@@ -3,9 +3,11 @@
 import logging
 from typing import Any
 
+from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.db.models import ProtectedError, QuerySet, RestrictedError
+from django_filters import rest_framework as filters
 from rest_framework import status
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.relations import PrimaryKeyRelatedField
@@ -71,3 +73,9 @@ class VisiblePrimaryKeyRelatedField(PrimaryKeyRelatedField):
         queryset = super().get_queryset()
         request = self.context.get("request")
         return queryset.visible_to(request.user if request else None)
+
+
+class IdFilter(filters.NumberFilter):
+    """A filter on a record id: whole numbers only, so `?stage=1.5` is a 400, not a silent miss."""
+
+    field_class = forms.IntegerField
