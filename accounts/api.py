@@ -4,6 +4,8 @@ Every signed-in user reads users and teams (owner pickers and team filters need 
 admins create, change or delete them, through `accounts.services`.
 """
 
+from typing import cast
+
 from django.contrib.auth import authenticate
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema
@@ -12,6 +14,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from accounts import services
@@ -22,7 +25,7 @@ from accounts.serializers import (
     TokenSerializer,
     UserSerializer,
 )
-from pipeline_crm.api import AdminWritesOrReadOnly
+from pipeline_crm.api import AdminWritesOrReadOnly, ServiceViewSetMixin
 
 
 class TokenView(APIView):
@@ -48,7 +51,7 @@ class TokenView(APIView):
         return Response({"token": token.key}, status=status.HTTP_200_OK)
 
 
-class UserViewSet(viewsets.ModelViewSet):
+class UserViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
     serializer_class = UserSerializer
     permission_classes = [AdminWritesOrReadOnly]
     queryset = User.objects.all()
@@ -57,21 +60,19 @@ class UserViewSet(viewsets.ModelViewSet):
         # `role` reads the user's groups: prefetched, a page of users costs two extra queries.
         return User.objects.prefetch_related("groups", "teams").order_by("username")
 
-    def perform_create(self, serializer: UserSerializer) -> None:
-        serializer.instance = services.create_user(
-            by=self.request.user, **serializer.validated_data
-        )
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        serializer.instance = services.create_user(by=self.actor, **serializer.validated_data)
 
-    def perform_update(self, serializer: UserSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer) -> None:
         serializer.instance = services.update_user(
-            user=serializer.instance, by=self.request.user, changes=serializer.validated_data
+            user=cast(User, serializer.instance), by=self.actor, changes=serializer.validated_data
         )
 
     def perform_destroy(self, instance: User) -> None:
-        services.delete_user(user=instance, by=self.request.user)
+        services.delete_user(user=instance, by=self.actor)
 
 
-class TeamViewSet(viewsets.ModelViewSet):
+class TeamViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
     serializer_class = TeamSerializer
     permission_classes = [AdminWritesOrReadOnly]
     queryset = Team.objects.all()
@@ -82,15 +83,13 @@ class TeamViewSet(viewsets.ModelViewSet):
             Prefetch("managers", queryset=only_ids), Prefetch("members", queryset=only_ids)
         ).order_by("name")
 
-    def perform_create(self, serializer: TeamSerializer) -> None:
-        serializer.instance = services.create_team(
-            by=self.request.user, **serializer.validated_data
-        )
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        serializer.instance = services.create_team(by=self.actor, **serializer.validated_data)
 
-    def perform_update(self, serializer: TeamSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer) -> None:
         serializer.instance = services.update_team(
-            team=serializer.instance, by=self.request.user, changes=serializer.validated_data
+            team=cast(Team, serializer.instance), by=self.actor, changes=serializer.validated_data
         )
 
     def perform_destroy(self, instance: Team) -> None:
-        services.delete_team(team=instance, by=self.request.user)
+        services.delete_team(team=instance, by=self.actor)

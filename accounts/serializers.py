@@ -1,6 +1,6 @@
 """JSON shapes of users and teams (SPEC §8). Writes go through `accounts.services`."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 from rest_framework import serializers
 
@@ -48,7 +48,7 @@ class TeamSerializer(serializers.ModelSerializer):
         model = Team
         fields = ["id", "name", "managers", "members"]
         # Uniqueness (ignoring case) is the service's rule, answered as a field error.
-        extra_kwargs = {"name": {"validators": []}}
+        extra_kwargs: ClassVar[dict[str, dict[str, Any]]] = {"name": {"validators": []}}
 
 
 class TokenRequestSerializer(serializers.Serializer):

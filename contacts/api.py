@@ -4,7 +4,7 @@ Companies and contacts are readable by everyone signed in; leads by the owner ru
 through `contacts.services`, which answer 403 to someone who may read but not change a record.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
@@ -13,6 +13,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from contacts import services
 from contacts.models import Company, Contact, Lead
@@ -24,32 +25,32 @@ from contacts.serializers import (
     LeadSerializer,
 )
 from deals.serializers import DealSerializer
-from pipeline_crm.api import IdFilter
+from pipeline_crm.api import IdFilter, ServiceViewSetMixin
 
 REFUSED = OpenApiResponse(description="Bad input or a business rule refused it (field messages).")
 FORBIDDEN = OpenApiResponse(description="You may see this lead but not change it.")
 
 
-class _OwnedRecordViewSet(viewsets.ModelViewSet):
+class _OwnedRecordViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
     """CRUD over one owned model, every write through the contacts services."""
 
-    model: type[Company] | type[Contact] | type[Lead]
+    model: type[Any]  # Company, Contact or Lead
 
     def get_queryset(self) -> QuerySet[Any]:
         return self.model.objects.visible_to(self.request.user)
 
-    def perform_create(self, serializer: serializers.ModelSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer) -> None:
         serializer.instance = services.create_record(
-            self.model, by=self.request.user, fields=serializer.validated_data
+            self.model, by=self.actor, fields=serializer.validated_data
         )
 
-    def perform_update(self, serializer: serializers.ModelSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer) -> None:
         serializer.instance = services.update_record(
-            serializer.instance, by=self.request.user, changes=serializer.validated_data
+            cast(Any, serializer.instance), by=self.actor, changes=serializer.validated_data
         )
 
     def perform_destroy(self, instance: Any) -> None:
-        services.delete_record(instance, by=self.request.user)
+        services.delete_record(instance, by=self.actor)
 
 
 def _text_filter(*lookups: str) -> filters.CharFilter:
@@ -128,9 +129,7 @@ class LeadViewSet(_OwnedRecordViewSet):
     @action(detail=True, methods=["post"])
     def convert(self, request: Request, pk: str | None = None) -> Response:
         lead = self.get_object()
-        deal = services.convert_lead(
-            lead=lead, by=request.user, **self._parse(ConvertLeadSerializer)
-        )
+        deal = services.convert_lead(lead=lead, by=self.actor, **self._parse(ConvertLeadSerializer))
         body = DealSerializer(deal, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -143,6 +142,6 @@ class LeadViewSet(_OwnedRecordViewSet):
     def disqualify(self, request: Request, pk: str | None = None) -> Response:
         lead = self.get_object()
         lead = services.disqualify_lead(
-            lead=lead, by=request.user, **self._parse(DisqualifyLeadSerializer)
+            lead=lead, by=self.actor, **self._parse(DisqualifyLeadSerializer)
         )
         return Response(self.get_serializer(lead).data)

@@ -5,7 +5,7 @@ and calls one service, which checks write permission (403) and the business rule
 """
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
@@ -21,6 +21,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from deals import services
 from deals.models import Activity, Deal, Notification, Pipeline, Stage
@@ -38,7 +39,7 @@ from deals.serializers import (
     StageSerializer,
     WonSerializer,
 )
-from pipeline_crm.api import AdminWritesOrReadOnly, IdFilter
+from pipeline_crm.api import AdminWritesOrReadOnly, IdFilter, ServiceViewSetMixin
 
 STALE = OpenApiResponse(
     response=inline_serializer(
@@ -62,7 +63,7 @@ def _ordered_stages() -> Prefetch:
     return Prefetch("stages", queryset=Stage.objects.order_by("order"))
 
 
-class PipelineViewSet(viewsets.ModelViewSet):
+class PipelineViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
     """Pipelines with their stages in board order. Everyone reads; admins write."""
 
     serializer_class = PipelineSerializer
@@ -72,18 +73,18 @@ class PipelineViewSet(viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[Pipeline]:
         return Pipeline.objects.prefetch_related(_ordered_stages()).order_by("-is_default", "name")
 
-    def perform_create(self, serializer: PipelineSerializer) -> None:
-        serializer.instance = services.create_pipeline(
-            by=self.request.user, **serializer.validated_data
-        )
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        serializer.instance = services.create_pipeline(by=self.actor, **serializer.validated_data)
 
-    def perform_update(self, serializer: PipelineSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer) -> None:
         serializer.instance = services.update_pipeline(
-            pipeline=serializer.instance, by=self.request.user, changes=serializer.validated_data
+            pipeline=cast(Pipeline, serializer.instance),
+            by=self.actor,
+            changes=serializer.validated_data,
         )
 
     def perform_destroy(self, instance: Pipeline) -> None:
-        services.delete_pipeline(pipeline=instance, by=self.request.user)
+        services.delete_pipeline(pipeline=instance, by=self.actor)
 
 
 class StageFilter(filters.FilterSet):
@@ -107,7 +108,7 @@ class StageFilter(filters.FilterSet):
         responses={204: None, 400: REFUSED},
     )
 )
-class StageViewSet(viewsets.ModelViewSet):
+class StageViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
     """Stages; admins add, change, reorder (`order`) and delete them."""
 
     serializer_class = StageSerializer
@@ -118,19 +119,17 @@ class StageViewSet(viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[Stage]:
         return Stage.objects.order_by("pipeline_id", "order")
 
-    def perform_create(self, serializer: StageSerializer) -> None:
-        serializer.instance = services.create_stage(
-            by=self.request.user, **serializer.validated_data
-        )
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        serializer.instance = services.create_stage(by=self.actor, **serializer.validated_data)
 
     @transaction.atomic
-    def perform_update(self, serializer: StageSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer) -> None:
         # Settings and position change together or not at all.
         changes = dict(serializer.validated_data)
         changes.pop("pipeline", None)
         order = changes.pop("order", None)
         stage = services.update_stage(
-            stage=serializer.instance, by=self.request.user, changes=changes
+            stage=cast(Stage, serializer.instance), by=self.actor, changes=changes
         )
         if order is not None and order != stage.order:
             ids = list(
@@ -139,7 +138,7 @@ class StageViewSet(viewsets.ModelViewSet):
                 .values_list("pk", flat=True)
             )
             ids.insert(min(order, len(ids) + 1) - 1, stage.pk)
-            services.reorder_stages(pipeline=stage.pipeline, by=self.request.user, stage_ids=ids)
+            services.reorder_stages(pipeline=stage.pipeline, by=self.actor, stage_ids=ids)
             stage.refresh_from_db()
         serializer.instance = stage
 
@@ -148,7 +147,7 @@ class StageViewSet(viewsets.ModelViewSet):
         parsed = StageDeleteSerializer(data=_destination_input(request))
         parsed.is_valid(raise_exception=True)
         services.delete_stage(
-            stage=stage, by=request.user, destination=parsed.validated_data.get("destination")
+            stage=stage, by=self.actor, destination=parsed.validated_data.get("destination")
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -191,7 +190,7 @@ class DealFilter(filters.FilterSet):
         responses={200: DealSerializer, 400: REFUSED, 403: FORBIDDEN, 409: STALE}
     ),
 )
-class DealViewSet(viewsets.ModelViewSet):
+class DealViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
     """Deals you may see. `stage` and `status` change only through move/won/lost/reopen.
 
     A PATCH/PUT may carry the `version` it was based on: a stale one answers 409.
@@ -204,23 +203,21 @@ class DealViewSet(viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[Deal]:
         # One query per page whatever the size: visibility is a subquery, the effective
         # probability an annotation over a join, every relation an id.
-        return Deal.objects.visible_to(self.request.user).with_effective_probability()
+        return Deal.objects.with_effective_probability().visible_to(self.request.user)
 
-    def perform_create(self, serializer: DealSerializer) -> None:
-        serializer.instance = services.create_deal(
-            by=self.request.user, **serializer.validated_data
-        )
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        serializer.instance = services.create_deal(by=self.actor, **serializer.validated_data)
 
-    def perform_update(self, serializer: DealSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer) -> None:
         serializer.instance = services.update_deal(
-            deal=serializer.instance,
-            by=self.request.user,
+            deal=cast(Deal, serializer.instance),
+            by=self.actor,
             changes=serializer.validated_data,
-            version=serializer.expected_version,
+            version=cast(DealSerializer, serializer).expected_version,
         )
 
     def perform_destroy(self, instance: Deal) -> None:
-        services.delete_deal(deal=instance, by=self.request.user)
+        services.delete_deal(deal=instance, by=self.actor)
 
     def _answer(self, deal: Deal, code: int = status.HTTP_200_OK) -> Response:
         return Response(self.get_serializer(deal).data, status=code)
@@ -239,7 +236,7 @@ class DealViewSet(viewsets.ModelViewSet):
     def move(self, request: Request, pk: str | None = None) -> Response:
         deal = self.get_object()
         return self._answer(
-            services.move_deal(deal=deal, by=request.user, **self._parse(MoveSerializer))
+            services.move_deal(deal=deal, by=self.actor, **self._parse(MoveSerializer))
         )
 
     @extend_schema(
@@ -251,7 +248,7 @@ class DealViewSet(viewsets.ModelViewSet):
     def won(self, request: Request, pk: str | None = None) -> Response:
         deal = self.get_object()
         return self._answer(
-            services.mark_won(deal=deal, by=request.user, **self._parse(WonSerializer))
+            services.mark_won(deal=deal, by=self.actor, **self._parse(WonSerializer))
         )
 
     @extend_schema(
@@ -263,7 +260,7 @@ class DealViewSet(viewsets.ModelViewSet):
     def lost(self, request: Request, pk: str | None = None) -> Response:
         deal = self.get_object()
         return self._answer(
-            services.mark_lost(deal=deal, by=request.user, **self._parse(LostSerializer))
+            services.mark_lost(deal=deal, by=self.actor, **self._parse(LostSerializer))
         )
 
     @extend_schema(
@@ -275,7 +272,7 @@ class DealViewSet(viewsets.ModelViewSet):
     def reopen(self, request: Request, pk: str | None = None) -> Response:
         deal = self.get_object()
         return self._answer(
-            services.reopen_deal(deal=deal, by=request.user, **self._parse(ReopenSerializer))
+            services.reopen_deal(deal=deal, by=self.actor, **self._parse(ReopenSerializer))
         )
 
     @extend_schema(
@@ -290,38 +287,33 @@ class DealViewSet(viewsets.ModelViewSet):
 
 def deal_history(deal: Deal) -> list[dict[str, Any]]:
     """StageChange and FieldChange rows merged into one timeline (moves first on a tie)."""
-    moves = [
-        {
-            "at": change.at,
-            "by": change.by_id,
+    timeline: list[tuple[tuple[Any, int, int], dict[str, Any]]] = []
+    for move in deal.stage_changes.all():
+        entry = {
+            "at": move.at,
+            "by": move.by_id,
             "kind": "stage",
-            "from_stage": change.from_stage_id,
-            "to_stage": change.to_stage_id,
+            "from_stage": move.from_stage_id,
+            "to_stage": move.to_stage_id,
             "field": "stage",
-            "old": change.from_stage_name,
-            "new": change.to_stage_name,
-            "_order": (change.at, 0, change.pk),
+            "old": move.from_stage_name,
+            "new": move.to_stage_name,
         }
-        for change in deal.stage_changes.all()
-    ]
-    edits = [
-        {
-            "at": change.at,
-            "by": change.by_id,
+        timeline.append(((move.at, 0, move.pk), entry))
+    for edit in deal.field_changes.all():
+        entry = {
+            "at": edit.at,
+            "by": edit.by_id,
             "kind": "field",
             "from_stage": None,
             "to_stage": None,
-            "field": change.field,
-            "old": change.old_value,
-            "new": change.new_value,
-            "_order": (change.at, 1, change.pk),
+            "field": edit.field,
+            "old": edit.old_value,
+            "new": edit.new_value,
         }
-        for change in deal.field_changes.all()
-    ]
-    entries = sorted(moves + edits, key=lambda entry: entry["_order"])
-    for entry in entries:
-        del entry["_order"]
-    return entries
+        timeline.append(((edit.at, 1, edit.pk), entry))
+    timeline.sort(key=lambda item: item[0])
+    return [entry for _, entry in timeline]
 
 
 # --- activities -----------------------------------------------------------------------------------
@@ -342,7 +334,7 @@ class ActivityFilter(filters.FilterSet):
         fields = ["deal", "lead", "contact", "company", "owner", "done"]
 
 
-class ActivityViewSet(viewsets.ModelViewSet):
+class ActivityViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
     """Calls, e-mails, meetings, tasks and notes you may see (by their owner)."""
 
     serializer_class = ActivitySerializer
@@ -352,13 +344,11 @@ class ActivityViewSet(viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[Activity]:
         return Activity.objects.visible_to(self.request.user)
 
-    def perform_create(self, serializer: ActivitySerializer) -> None:
-        serializer.instance = services.log_activity(
-            by=self.request.user, **serializer.validated_data
-        )
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        serializer.instance = services.log_activity(by=self.actor, **serializer.validated_data)
 
-    def perform_update(self, serializer: ActivitySerializer) -> None:
-        activity = serializer.instance
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        activity = cast(Activity, serializer.instance)
         # Only what actually changes: a PUT of what was read must not trip the service's
         # "cannot be changed here" on links and owner that stay the same.
         changes = {
@@ -367,11 +357,11 @@ class ActivityViewSet(viewsets.ModelViewSet):
             if name != "done" and getattr(activity, name) != value
         }
         serializer.instance = services.update_activity(
-            activity=activity, by=self.request.user, changes=changes
+            activity=activity, by=self.actor, changes=changes
         )
 
     def perform_destroy(self, instance: Activity) -> None:
-        services.delete_activity(activity=instance, by=self.request.user)
+        services.delete_activity(activity=instance, by=self.actor)
 
     @extend_schema(
         request=None,
@@ -383,7 +373,7 @@ class ActivityViewSet(viewsets.ModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk: str | None = None) -> Response:
-        activity = services.complete_activity(activity=self.get_object(), by=request.user)
+        activity = services.complete_activity(activity=self.get_object(), by=self.actor)
         return Response(self.get_serializer(activity).data)
 
 
@@ -399,7 +389,7 @@ class NotificationFilter(filters.FilterSet):
 
 
 class NotificationViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ServiceViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     """Your own notifications, newest first; nobody else's are reachable."""
 
@@ -414,12 +404,12 @@ class NotificationViewSet(
     @action(detail=True, methods=["post"])
     def read(self, request: Request, pk: str | None = None) -> Response:
         notification = services.mark_notification_read(
-            notification=self.get_object(), by=request.user
+            notification=self.get_object(), by=self.actor
         )
         return Response(self.get_serializer(notification).data)
 
     @extend_schema(request=None, responses={200: ReadAllSerializer})
     @action(detail=False, methods=["post"], url_path="read-all", filterset_class=None)
     def read_all(self, request: Request) -> Response:
-        marked = services.mark_all_notifications_read(by=request.user)
+        marked = services.mark_all_notifications_read(by=self.actor)
         return Response({"marked": marked})

@@ -4,7 +4,7 @@ Serializers only parse and validate input; the API views hand the result to `dea
 """
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -82,7 +82,7 @@ class PipelineSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "is_default", "stages"]
         # One default pipeline: the service hands the flag over instead of refusing it.
         validators: list = []
-        extra_kwargs = {"is_default": {"validators": []}}
+        extra_kwargs: ClassVar[dict[str, dict[str, Any]]] = {"is_default": {"validators": []}}
 
 
 class StageDeleteSerializer(serializers.Serializer):

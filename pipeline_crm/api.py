@@ -1,7 +1,7 @@
 """Shared API plumbing: domain errors become clear 4xx answers, never a 500."""
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -9,6 +9,7 @@ from django.db import DataError, IntegrityError
 from django.db.models import ProtectedError, QuerySet, RestrictedError
 from django_filters import rest_framework as filters
 from rest_framework import status
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.relations import PrimaryKeyRelatedField
 from rest_framework.request import Request
@@ -18,6 +19,9 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.visibility import is_admin
 from deals.errors import DomainError, StaleVersion
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +74,7 @@ class VisiblePrimaryKeyRelatedField(PrimaryKeyRelatedField):
     """An id of a record the caller can see; others read as "does not exist" (no leak)."""
 
     def get_queryset(self) -> QuerySet:
-        queryset = super().get_queryset()
+        queryset: Any = super().get_queryset()
         request = self.context.get("request")
         return queryset.visible_to(request.user if request else None)
 
@@ -79,3 +83,12 @@ class IdFilter(filters.NumberFilter):
     """A filter on a record id: whole numbers only, so `?stage=1.5` is a 400, not a silent miss."""
 
     field_class = forms.IntegerField
+
+
+class ServiceViewSetMixin(GenericAPIView):
+    """A view that hands the signed-in caller to the services as `by`."""
+
+    @property
+    def actor(self) -> "User":
+        # The permission classes let only signed-in users this far.
+        return cast("User", self.request.user)
