@@ -537,7 +537,7 @@ def funnel(
     }
     deals = scoped_deals(scope).filter(pipeline=pipeline)
     start, end = day_bounds(since, until)
-    _count_entries(stages, pipeline, deals, start, end)
+    _stage_flow(stages, pipeline, deals, start, end)
     lost_rows = deals.filter(status=Deal.Status.LOST, lost_at__gte=start, lost_at__lt=end)
     for row in lost_rows.values("stage").annotate(n=Count("id")).order_by():
         if row["stage"] in stages:
@@ -548,7 +548,6 @@ def funnel(
         .annotate(n=Count("id"))
         .order_by("-n", "lost_reason")
     ]
-    _time_in_stage(stages, deals, start, end)
     closed = _closed_figures(deals, start, end)
     return Funnel(
         pipeline=pipeline,
@@ -559,37 +558,6 @@ def funnel(
         lost_reasons=reasons,
         **closed,
     )
-
-
-def _count_entries(
-    stages: dict[int, FunnelStage],
-    pipeline: Pipeline | None,
-    deals: QuerySet[Deal],
-    start: dt.datetime,
-    end: dt.datetime,
-) -> None:
-    """Deals that entered each stage in the range, and how many of them later went further."""
-    later = StageChange.objects.filter(
-        deal=OuterRef("deal"),
-        to_stage__pipeline=pipeline,
-        to_stage__order__gt=OuterRef("to_stage__order"),
-        at__gte=OuterRef("at"),
-    )
-    rows = (
-        StageChange.objects.filter(
-            deal__in=deals.values("pk"), to_stage__pipeline=pipeline, at__gte=start, at__lt=end
-        )
-        .values("to_stage")
-        .annotate(
-            entered=Count("deal", distinct=True),
-            advanced=Count("deal", distinct=True, filter=Exists(later)),
-        )
-        .order_by()
-    )
-    for row in rows:
-        stage = stages.get(row["to_stage"])
-        if stage is not None:
-            stage.entered, stage.advanced = row["entered"], row["advanced"]
 
 
 def _closed_figures(deals: QuerySet[Deal], start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
@@ -638,77 +606,118 @@ def _days(value: float | None) -> float | None:
     return None if value is None else round(value / SECONDS_PER_DAY, 1)
 
 
-def _time_in_stage(
-    stages: dict[int, FunnelStage], deals: QuerySet[Deal], start: dt.datetime, end: dt.datetime
+def _stage_flow(
+    stages: dict[int, FunnelStage],
+    pipeline: Pipeline | None,
+    deals: QuerySet[Deal],
+    start: dt.datetime,
+    end: dt.datetime,
 ) -> None:
-    """Median and 90th percentile of completed stays that began in the range.
-
-    A stay ends with the deal's next move, or when the deal was lost there.
-    """
-    if not stages:
+    """Per stage, over entries made in the range: deals that entered, deals that later reached
+    a later stage, and the median and 90th percentile of completed stays (a stay ends with the
+    deal's next move, or when the deal was lost there)."""
+    if not stages or pipeline is None:
         return
     if connection.vendor == "postgresql":
-        rows = _time_in_stage_sql(list(stages), deals, start, end)
+        rows = _stage_flow_sql(list(stages), pipeline, deals, start, end)
     else:
-        rows = _time_in_stage_python(list(stages), deals, start, end)
-    for stage_id, median, p90, count in rows:
+        rows = _stage_flow_python(stages, deals, start, end)
+    for stage_id, entered, advanced, median, p90, stays in rows:
         stage = stages[stage_id]
-        stage.median_days, stage.p90_days, stage.stays = _days(median), _days(p90), count
+        stage.entered, stage.advanced = entered, advanced
+        stage.median_days, stage.p90_days, stage.stays = _days(median), _days(p90), stays
 
 
-def _time_in_stage_sql(
-    stage_ids: list[int], deals: QuerySet[Deal], start: dt.datetime, end: dt.datetime
-) -> list[tuple[int, float, float, int]]:
-    """PostgreSQL: LEAD() finds each stay's end, percentile_cont() the quantiles."""
-    moved_in_range = StageChange.objects.filter(
+def _moved_in_range(deals: QuerySet[Deal], start: dt.datetime, end: dt.datetime) -> QuerySet:
+    """Ids of the deals in scope that entered a stage in the range (only their history matters)."""
+    return StageChange.objects.filter(
         deal__in=deals.values("pk"), at__gte=start, at__lt=end
     ).values("deal_id")
-    deal_sql, deal_params = moved_in_range.query.sql_with_params()
+
+
+def _stage_flow_sql(
+    stage_ids: list[int],
+    pipeline: Pipeline,
+    deals: QuerySet[Deal],
+    start: dt.datetime,
+    end: dt.datetime,
+) -> list[tuple[int, int, int, float | None, float | None, int]]:
+    """PostgreSQL, one pass: window functions find each stay's end and the furthest stage the
+    deal reached afterwards; percentile_cont() gives the quantiles."""
+    deal_sql, deal_params = _moved_in_range(deals, start, end).query.sql_with_params()
     changes, deal_table = StageChange._meta.db_table, Deal._meta.db_table
+    stage_table = Stage._meta.db_table
     sql = f"""
-        WITH stays AS (
-            SELECT sc.to_stage_id AS stage_id, sc.at AS entered_at,
-                   COALESCE(LEAD(sc.at) OVER (PARTITION BY sc.deal_id ORDER BY sc.at, sc.id),
-                            d.lost_at) AS left_at
-            FROM {changes} sc JOIN {deal_table} d ON d.id = sc.deal_id
+        WITH changes AS (
+            SELECT sc.deal_id, sc.to_stage_id AS stage_id, sc.at AS entered_at,
+                   st."order" AS stage_order,
+                   COALESCE(LEAD(sc.at) OVER w, d.lost_at) AS left_at,
+                   MAX(st."order") OVER (w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
+                       AS later_order
+            FROM {changes} sc
+            JOIN {deal_table} d ON d.id = sc.deal_id
+            LEFT JOIN {stage_table} st ON st.id = sc.to_stage_id AND st.pipeline_id = %s
             WHERE sc.deal_id IN ({deal_sql})
-        ), durations AS (
-            SELECT stage_id, EXTRACT(EPOCH FROM (left_at - entered_at))::float8 AS seconds
-            FROM stays
+            WINDOW w AS (PARTITION BY sc.deal_id ORDER BY sc.at, sc.id)
+        ), entries AS (
+            SELECT deal_id, stage_id, stage_order, later_order,
+                   EXTRACT(EPOCH FROM (left_at - entered_at))::float8 AS seconds
+            FROM changes
             WHERE stage_id = ANY(%s) AND entered_at >= %s AND entered_at < %s
-              AND left_at IS NOT NULL
         )
         SELECT stage_id,
+               COUNT(DISTINCT deal_id),
+               COUNT(DISTINCT deal_id) FILTER (WHERE later_order > stage_order),
                percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds),
                percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds),
-               COUNT(*)
-        FROM durations GROUP BY stage_id
+               COUNT(seconds)
+        FROM entries GROUP BY stage_id
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*deal_params, stage_ids, start, end])
+        cursor.execute(sql, [pipeline.pk, *deal_params, stage_ids, start, end])
         return list(cursor.fetchall())
 
 
-def _time_in_stage_python(
-    stage_ids: list[int], deals: QuerySet[Deal], start: dt.datetime, end: dt.datetime
-) -> list[tuple[int, float, float, int]]:
-    """Fallback for databases without percentile_cont (SQLite): same rule, quantiles in Python."""
-    moved = StageChange.objects.filter(deal__in=deals.values("pk"), at__gte=start, at__lt=end)
-    changes = (
-        StageChange.objects.filter(deal__in=moved.values("deal_id"))
+def _stage_flow_python(
+    stages: dict[int, FunnelStage], deals: QuerySet[Deal], start: dt.datetime, end: dt.datetime
+) -> list[tuple[int, int, int, float | None, float | None, int]]:
+    """Fallback for databases without percentile_cont (SQLite): the same rules, walked in Python
+    over the histories of the deals that moved in the range."""
+    rows = list(
+        StageChange.objects.filter(deal__in=_moved_in_range(deals, start, end))
         .order_by("deal_id", "at", "id")
         .values_list("deal_id", "to_stage_id", "at", "deal__lost_at")
     )
+    entered: dict[int, set[int]] = defaultdict(set)
+    advanced: dict[int, set[int]] = defaultdict(set)
     durations: dict[int, list[float]] = defaultdict(list)
-    rows = list(changes)
-    for index, (deal_id, stage_id, entered_at, lost_at) in enumerate(rows):
+    later_order: int | None = None
+    for index in range(len(rows) - 1, -1, -1):
+        deal_id, stage_id, entered_at, lost_at = rows[index]
         following = rows[index + 1] if index + 1 < len(rows) else None
-        left_at = following[2] if following and following[0] == deal_id else lost_at
-        if stage_id in stage_ids and left_at and start <= entered_at < end:
-            durations[stage_id].append((left_at - entered_at).total_seconds())
+        if following is None or following[0] != deal_id:
+            later_order, left_at = None, lost_at
+        else:
+            left_at = following[2]
+        stage = stages.get(stage_id) if stage_id is not None else None
+        if stage is not None and start <= entered_at < end:
+            entered[stage_id].add(deal_id)
+            if later_order is not None and later_order > stage.order:
+                advanced[stage_id].add(deal_id)
+            if left_at is not None:
+                durations[stage_id].append((left_at - entered_at).total_seconds())
+        if stage is not None:
+            later_order = max(later_order or 0, stage.order)
     return [
-        (stage_id, percentile(values, 0.5), percentile(values, 0.9), len(values))
-        for stage_id, values in durations.items()
+        (
+            stage_id,
+            len(deal_ids),
+            len(advanced[stage_id]),
+            percentile(durations[stage_id], 0.5),
+            percentile(durations[stage_id], 0.9),
+            len(durations[stage_id]),
+        )
+        for stage_id, deal_ids in entered.items()
     ]
 
 
