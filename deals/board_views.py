@@ -277,7 +277,7 @@ def _required_values(
     names = [n for n in request.POST.getlist("required") if n in Stage.REQUIRABLE_FIELDS]
     if not names:
         return {}, None
-    form = DealFieldsForm(request.POST, deal=deal, user=request.user, names=names)
+    form = DealFieldsForm(request.POST, deal=deal, user=request.user, names=names, auto_id="req-%s")
     form.required_for_stage()
     if not form.is_valid():
         return None, form
@@ -327,7 +327,9 @@ def _missing_fields_response(
     action: str,
     stage: Stage | None,
 ) -> HttpResponse:
-    form = DealFieldsForm(deal=deal, user=request.user, names=exc.fields).required_for_stage()
+    form = DealFieldsForm(
+        deal=deal, user=request.user, names=exc.fields, auto_id="req-%s"
+    ).required_for_stage()
     return _required_form_response(
         request, scope, deal, action=action, message=exc.message, form=form, stage=stage
     )

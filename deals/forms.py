@@ -93,6 +93,7 @@ class QuickAddForm(forms.Form):
     )
 
     def __init__(self, *args: Any, stage: Stage, user: User, **kwargs: Any):
+        kwargs.setdefault("auto_id", f"qa-{stage.pk}-%s")  # one form per column: unique ids
         super().__init__(*args, **kwargs)
         blank = Deal(pipeline_id=stage.pipeline_id, stage=stage)
         for name in stage.required_fields or []:
@@ -168,6 +169,7 @@ class DealFieldsForm(forms.Form):
     """A form for some of a deal's fields, pre-filled with its values."""
 
     def __init__(self, *args: Any, deal: Deal, user: User, names: Iterable[str], **kwargs: Any):
+        kwargs.setdefault("auto_id", "deal-%s")
         super().__init__(*args, **kwargs)
         self.deal = deal
         for name in names:
