@@ -521,6 +521,21 @@ def default_funnel_range(today: dt.date | None = None) -> tuple[dt.date, dt.date
     return today - dt.timedelta(days=DEFAULT_FUNNEL_DAYS), today
 
 
+def closed_figures(
+    scope: Scope, *, since: dt.date | None = None, until: dt.date | None = None
+) -> dict[str, Any]:
+    """Win rate, average won deal size, cycle length and velocity alone (the headline cards):
+    the funnel's pipeline and range, one aggregate query."""
+    default_since, default_until = default_funnel_range()
+    since, until = since or default_since, until or default_until
+    pipeline = scope.pipeline or Pipeline.default()
+    start, end = day_bounds(since, until)
+    figures = _closed_figures(scoped_deals(scope).filter(pipeline=pipeline), start, end)
+    figures["win_rate"] = rate(figures["won"], figures["won"] + figures["lost"])
+    figures.update(since=since, until=until, pipeline=pipeline)
+    return figures
+
+
 def funnel(
     scope: Scope,
     *,

@@ -6,6 +6,7 @@ from forecasting import views
 
 urlpatterns = [
     path("forecast/", views.dashboard, name="forecast"),
+    path("forecast/panel/<slug:name>/", views.panel, name="forecast-panel"),
     path("forecast/export/<slug:table>.csv", views.export_csv, name="forecast-export"),
     path("forecast/movement/", views.movement, name="forecast-movement"),
     path("forecast/quotas/", views.quotas, name="forecast-quotas"),

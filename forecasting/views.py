@@ -6,7 +6,7 @@ Thin: the filter form turns the URL into a scope, `forecasting.analytics` comput
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -29,34 +29,32 @@ def _filters(request: HttpRequest) -> ForecastFilterForm:
     return form
 
 
-def _chart_data(
-    forecast: analytics.Forecast,
-    funnel: analytics.Funnel,
-    accuracy: list[analytics.AccuracyRow],
-) -> dict[str, Any]:
-    """What forecast.js draws; every number is also in a table under its chart."""
+def _num(value: Any) -> float | None:
+    return None if value is None else float(analytics.money(value))
 
-    def num(value: Any) -> float | None:
-        return None if value is None else float(analytics.money(value))
 
-    stages = funnel.stages
+def _forecast_chart(forecast: analytics.Forecast) -> dict[str, Any]:
+    rows = forecast.periods
     return {
-        "forecast": {
-            "labels": [p.period for p in forecast.periods],
-            "won": [num(p.won) for p in forecast.periods],
-            "commit": [num(p.commit) for p in forecast.periods],
-            "best_case": [num(p.best_case) for p in forecast.periods],
-            "pipeline": [num(p.pipeline) for p in forecast.periods],
-            "weighted": [num(p.weighted) for p in forecast.periods],
-            "quota": [num(p.quota) for p in forecast.periods],
+        "labels": [p.period for p in rows],
+        **{
+            name: [_num(getattr(p, name)) for p in rows]
+            for name in ("won", "commit", "best_case", "pipeline", "weighted", "quota")
         },
+    }
+
+
+def _funnel_charts(funnel: analytics.Funnel) -> dict[str, Any]:
+    stages = funnel.stages
+    names = [s.name for s in stages]
+    return {
         "funnel": {
-            "labels": [s.name for s in stages],
+            "labels": names,
             "entered": [s.entered for s in stages],
             "lost": [s.lost for s in stages],
         },
         "time_in_stage": {
-            "labels": [s.name for s in stages],
+            "labels": names,
             "median": [s.median_days for s in stages],
             "p90": [s.p90_days for s in stages],
         },
@@ -64,11 +62,14 @@ def _chart_data(
             "labels": [r["reason"] or "(none given)" for r in funnel.lost_reasons],
             "counts": [r["count"] for r in funnel.lost_reasons],
         },
-        "accuracy": {
-            "labels": [r.period for r in accuracy],
-            "forecast": [num(r.forecast) for r in accuracy],
-            "won": [num(r.won) for r in accuracy],
-        },
+    }
+
+
+def _accuracy_chart(rows: list[analytics.AccuracyRow]) -> dict[str, Any]:
+    return {
+        "labels": [r.period for r in rows],
+        "forecast": [_num(r.forecast) for r in rows],
+        "won": [_num(r.won) for r in rows],
     }
 
 
@@ -85,49 +86,85 @@ def _days(value: float | None) -> str:
 
 
 def dashboard_context(form: ForecastFilterForm) -> dict[str, Any]:
-    """Every figure of the dashboard, in a fixed number of queries whatever the deal count."""
+    """The page itself: headline cards and the forecast by period (the main figure), in a fixed
+    number of queries. The other panels load on their own (`panel_context`)."""
     scope, options = form.scope(), form.options()
     forecast = analytics.forecast(scope, **options)
-    funnel = analytics.funnel(scope, since=options["since"], until=options["until"])
-    accuracy = analytics.forecast_accuracy(scope, period=options["period"])
-    reps = analytics.rep_figures(scope, **options)
-    watch = analytics.watchlist(scope)
-    probabilities = analytics.stage_probabilities(scope)
-    current = forecast.current
-    currency = forecast.currency
+    closed = analytics.closed_figures(scope, since=options["since"], until=options["until"])
+    current, currency = forecast.current, forecast.currency
     return {
         "forecast": forecast,
-        "funnel": funnel,
-        "current": current,
+        "closed": closed,
         "cards": [
             ("weighted", "Weighted forecast", _money(current.weighted, currency), current.period),
             ("commit", "Commit", _money(current.commit, currency), current.period),
             ("won", "Won so far", _money(current.won, currency), current.period),
             ("quota", "Quota", _money(current.quota, currency), current.period),
             ("gap", "Gap to quota", _money(current.gap, currency), "quota − won"),
-            ("win_rate", "Win rate", _percent(funnel.win_rate), f"{funnel.since} – {funnel.until}"),
+            (
+                "win_rate",
+                "Win rate",
+                _percent(closed["win_rate"]),
+                f"{closed['since']} – {closed['until']}",
+            ),
             (
                 "deal_size",
                 "Average deal size",
-                _money(funnel.average_deal_size, currency),
+                _money(closed["average_deal_size"], currency),
                 "won deals",
             ),
-            ("cycle", "Sales cycle", _days(funnel.cycle_days), "created → won"),
+            ("cycle", "Sales cycle", _days(closed["cycle_days"]), "created → won"),
         ],
+        "forecast_table": tables.forecast_table(forecast),
+        "charts": {"forecast": _forecast_chart(forecast)},
+    }
+
+
+def _funnel_panel(form: ForecastFilterForm) -> dict[str, Any]:
+    options = form.options()
+    funnel = analytics.funnel(form.scope(), since=options["since"], until=options["until"])
+    return {
+        "funnel": funnel,
         "tables": {
-            "forecast": tables.forecast_table(forecast),
             "funnel": tables.funnel_table(funnel),
             "time_in_stage": tables.time_in_stage_table(funnel),
             "lost_reasons": tables.lost_reasons_table(funnel),
-            "accuracy": tables.accuracy_table(accuracy),
-            "reps": tables.reps_table(reps),
-            "stalled": tables.watch_table("stalled", "Stalled deals", watch["stalled"]),
-            "at_risk": tables.watch_table("at_risk", "At-risk deals", watch["at_risk"]),
-            "probabilities": tables.probabilities_table(probabilities),
         },
-        "charts": _chart_data(forecast, funnel, accuracy),
+        "charts": _funnel_charts(funnel),
+    }
+
+
+def _accuracy_panel(form: ForecastFilterForm) -> dict[str, Any]:
+    rows = analytics.forecast_accuracy(form.scope(), period=form.options()["period"])
+    return {"table": tables.accuracy_table(rows), "charts": {"accuracy": _accuracy_chart(rows)}}
+
+
+def _reps_panel(form: ForecastFilterForm) -> dict[str, Any]:
+    return {"table": tables.reps_table(analytics.rep_figures(form.scope(), **form.options()))}
+
+
+def _watchlist_panel(form: ForecastFilterForm) -> dict[str, Any]:
+    watch = analytics.watchlist(form.scope())
+    return {
+        "stalled": tables.watch_table("stalled", "Stalled deals", watch["stalled"]),
+        "at_risk": tables.watch_table("at_risk", "At-risk deals", watch["at_risk"]),
+    }
+
+
+def _probabilities_panel(form: ForecastFilterForm) -> dict[str, Any]:
+    return {
+        "table": tables.probabilities_table(analytics.stage_probabilities(form.scope())),
         "min_learned_sample": analytics.MIN_LEARNED_SAMPLE,
     }
+
+
+PANELS: dict[str, Callable[[ForecastFilterForm], dict[str, Any]]] = {
+    "funnel": _funnel_panel,
+    "accuracy": _accuracy_panel,
+    "reps": _reps_panel,
+    "watchlist": _watchlist_panel,
+    "probabilities": _probabilities_panel,
+}
 
 
 @login_required
@@ -136,11 +173,23 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     form = _filters(request)
     context = {"nav": "forecast", "form": form, "query": request.GET.urlencode()}
     context.update(dashboard_context(form))
-    context["charts_json"] = json.dumps(context["charts"])
     template = "forecasting/dashboard.html"
     if getattr(request, "htmx", False) and not request.htmx.boosted:
         template += "#body"
     return render(request, template, context)
+
+
+@login_required
+@require_GET
+def panel(request: HttpRequest, name: str) -> HttpResponse:
+    """One panel of the dashboard (funnel, accuracy, reps, watchlist, probabilities), loaded by
+    htmx after the page so the main figure never waits for the history-heavy ones."""
+    build = PANELS.get(name)
+    if build is None:
+        raise Http404("No such panel.")
+    form = _filters(request)
+    context = {"query": request.GET.urlencode(), **build(form)}
+    return render(request, f"forecasting/panels.html#{name}", context)
 
 
 @login_required

@@ -1,5 +1,6 @@
-// Forecast dashboard charts. The figures come from the JSON block that the server renders in
-// the swapped body, so the charts are (re)drawn on load and after every htmx swap.
+// Forecast dashboard charts. Each panel carries its figures as JSON ([data-charts] > script);
+// panels arrive with the page or later through htmx, so drawing runs on load and after every
+// swap, draws each JSON block once and drops charts whose canvas has left the page.
 (function () {
   "use strict";
   const charts = [];
@@ -15,6 +16,8 @@
   function draw(id, config) {
     const canvas = document.getElementById(id);
     if (!canvas) return;
+    const old = window.Chart.getChart(canvas);
+    if (old) old.destroy();
     config.options = Object.assign(
       { responsive: true, maintainAspectRatio: false, animation: false },
       config.options || {}
@@ -22,79 +25,87 @@
     charts.push(new window.Chart(canvas, config));
   }
 
+  const builders = {
+    forecast(f) {
+      draw("chart-forecast", {
+        data: {
+          labels: f.labels,
+          datasets: [
+            { type: "bar", label: "Won", data: f.won, backgroundColor: palette.won, stack: "s" },
+            { type: "bar", label: "Commit", data: f.commit, backgroundColor: palette.commit, stack: "s" },
+            { type: "bar", label: "Best case", data: f.best_case, backgroundColor: palette.best, stack: "s" },
+            { type: "bar", label: "Pipeline", data: f.pipeline, backgroundColor: palette.pipeline, stack: "s" },
+            { type: "line", label: "Weighted", data: f.weighted, borderColor: palette.weighted, backgroundColor: palette.weighted },
+            { type: "line", label: "Quota", data: f.quota, borderColor: palette.quota, backgroundColor: palette.quota, borderDash: [6, 4], spanGaps: true },
+          ],
+        },
+        options: {
+          scales: { x: { stacked: true }, y: { stacked: true, ticks: { callback: money } } },
+          plugins: { tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${money(c.raw)}` } } },
+        },
+      });
+    },
+    funnel(f) {
+      draw("chart-funnel", {
+        type: "bar",
+        data: {
+          labels: f.labels,
+          datasets: [
+            { label: "Entered", data: f.entered, backgroundColor: palette.commit },
+            { label: "Lost here", data: f.lost, backgroundColor: palette.lost },
+          ],
+        },
+        options: { indexAxis: "y" },
+      });
+    },
+    time_in_stage(t) {
+      draw("chart-time", {
+        type: "bar",
+        data: {
+          labels: t.labels,
+          datasets: [
+            { label: "Median days", data: t.median, backgroundColor: palette.commit },
+            { label: "90th percentile days", data: t.p90, backgroundColor: palette.p90 },
+          ],
+        },
+      });
+    },
+    lost_reasons(l) {
+      draw("chart-lost", {
+        type: "bar",
+        data: { labels: l.labels, datasets: [{ label: "Deals lost", data: l.counts, backgroundColor: palette.lost }] },
+        options: { indexAxis: "y", plugins: { legend: { display: false } } },
+      });
+    },
+    accuracy(a) {
+      draw("chart-accuracy", {
+        type: "bar",
+        data: {
+          labels: a.labels,
+          datasets: [
+            { label: "Forecast at period start", data: a.forecast, backgroundColor: palette.weighted },
+            { label: "Won", data: a.won, backgroundColor: palette.won },
+          ],
+        },
+        options: { scales: { y: { ticks: { callback: money } } } },
+      });
+    },
+  };
+
   function render() {
-    const source = document.getElementById("forecast-charts");
-    if (!source || !window.Chart) return;
-    while (charts.length) charts.pop().destroy();
-    const data = JSON.parse(source.textContent);
-    const f = data.forecast;
-    draw("chart-forecast", {
-      data: {
-        labels: f.labels,
-        datasets: [
-          { type: "bar", label: "Won", data: f.won, backgroundColor: palette.won, stack: "s" },
-          { type: "bar", label: "Commit", data: f.commit, backgroundColor: palette.commit, stack: "s" },
-          { type: "bar", label: "Best case", data: f.best_case, backgroundColor: palette.best, stack: "s" },
-          { type: "bar", label: "Pipeline", data: f.pipeline, backgroundColor: palette.pipeline, stack: "s" },
-          { type: "line", label: "Weighted", data: f.weighted, borderColor: palette.weighted, backgroundColor: palette.weighted },
-          { type: "line", label: "Quota", data: f.quota, borderColor: palette.quota, backgroundColor: palette.quota, borderDash: [6, 4], spanGaps: true },
-        ],
-      },
-      options: {
-        scales: { x: { stacked: true }, y: { stacked: true, ticks: { callback: money } } },
-        plugins: { tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${money(c.raw)}` } } },
-      },
-    });
-    draw("chart-funnel", {
-      type: "bar",
-      data: {
-        labels: data.funnel.labels,
-        datasets: [
-          { label: "Entered", data: data.funnel.entered, backgroundColor: palette.commit },
-          { label: "Lost here", data: data.funnel.lost, backgroundColor: palette.lost },
-        ],
-      },
-      options: { indexAxis: "y" },
-    });
-    draw("chart-time", {
-      type: "bar",
-      data: {
-        labels: data.time_in_stage.labels,
-        datasets: [
-          { label: "Median days", data: data.time_in_stage.median, backgroundColor: palette.commit },
-          { label: "90th percentile days", data: data.time_in_stage.p90, backgroundColor: palette.p90 },
-        ],
-      },
-    });
-    draw("chart-lost", {
-      type: "bar",
-      data: {
-        labels: data.lost_reasons.labels,
-        datasets: [{ label: "Deals lost", data: data.lost_reasons.counts, backgroundColor: palette.lost }],
-      },
-      options: { indexAxis: "y", plugins: { legend: { display: false } } },
-    });
-    draw("chart-accuracy", {
-      type: "bar",
-      data: {
-        labels: data.accuracy.labels,
-        datasets: [
-          { label: "Forecast at period start", data: data.accuracy.forecast, backgroundColor: palette.weighted },
-          { label: "Won", data: data.accuracy.won, backgroundColor: palette.won },
-        ],
-      },
-      options: { scales: { y: { ticks: { callback: money } } } },
+    if (!window.Chart) return;
+    for (let i = charts.length - 1; i >= 0; i--) {
+      if (!charts[i].canvas || !charts[i].canvas.isConnected) charts.splice(i, 1)[0].destroy();
+    }
+    document.querySelectorAll("[data-charts] > script[type='application/json']").forEach((source) => {
+      if (source.dataset.drawn) return;
+      source.dataset.drawn = "1";
+      const data = JSON.parse(source.textContent);
+      Object.entries(data).forEach(([name, figures]) => builders[name] && builders[name](figures));
     });
     document.body.dataset.chartsReady = String(charts.length);
   }
 
   document.addEventListener("DOMContentLoaded", render);
-  document.addEventListener("htmx:afterSwap", (event) => {
-    if (event.detail.target && event.detail.target.querySelector("#forecast-charts")) render();
-    else if (document.getElementById("forecast-charts") && event.detail.target.id === "forecast-body") render();
-  });
-  // After an outerHTML swap the old target is detached: redraw once the new body settles.
-  document.addEventListener("htmx:afterSettle", (event) => {
-    if (event.detail.elt && event.detail.elt.id === "forecast-body") render();
-  });
+  document.addEventListener("htmx:afterSettle", render);
 })();

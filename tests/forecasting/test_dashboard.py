@@ -1,30 +1,80 @@
 """The /forecast/ page, its htmx updates, CSV exports and the movement fragment."""
 
 import csv
+import datetime as dt
 import io
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.forecasting.conftest import make_deal
+from tests.forecasting.conftest import history, make_deal
 
 pytestmark = pytest.mark.django_db
 
 
-def test_dashboard_shows_headline_cards_charts_and_tables(client, manager, forecast_world):
+def test_dashboard_shows_headline_cards_the_forecast_chart_and_its_table(
+    client, manager, forecast_world
+):
     client.force_login(manager)
     response = client.get(reverse("forecast"))
     assert response.status_code == 200
     html = response.content.decode()
     for text in ("Weighted forecast", "Commit", "Won so far", "Gap to quota", "Win rate"):
         assert text in html
-    for canvas in ("chart-forecast", "chart-funnel", "chart-time", "chart-lost", "chart-accuracy"):
-        assert f'id="{canvas}"' in html
-    for table in ("forecast", "funnel", "time_in_stage", "lost_reasons", "accuracy", "reps"):
-        assert f'data-table="{table}"' in html
-        assert reverse("forecast-export", args=[table]) in html
-    assert 'id="forecast-charts"' in html
+    assert 'id="chart-forecast"' in html
+    assert 'data-table="forecast"' in html
+    assert reverse("forecast-export", args=["forecast"]) in html
     assert "static/vendor/chart.umd.min.js" in html
+    # The other panels load by themselves, with the same filters.
+    for name in ("funnel", "accuracy", "reps", "watchlist", "probabilities"):
+        assert f'hx-get="{reverse("forecast-panel", args=[name])}"' in html
+
+
+PANEL_CONTENT = {
+    "funnel": (
+        ["chart-funnel", "chart-time", "chart-lost"],
+        ["funnel", "time_in_stage", "lost_reasons"],
+    ),
+    "accuracy": (["chart-accuracy"], ["accuracy"]),
+    "reps": ([], ["reps"]),
+    "watchlist": ([], ["stalled", "at_risk"]),
+    "probabilities": ([], ["probabilities"]),
+}
+
+
+@pytest.mark.parametrize("name", list(PANEL_CONTENT))
+def test_every_panel_has_its_charts_and_a_downloadable_table(client, manager, forecast_world, name):
+    client.force_login(manager)
+    response = client.get(reverse("forecast-panel", args=[name]) + "?period=quarter")
+    assert response.status_code == 200
+    html = response.content.decode()
+    canvases, table_names = PANEL_CONTENT[name]
+    for canvas in canvases:
+        assert f'id="{canvas}"' in html
+    for table in table_names:
+        assert f'data-table="{table}"' in html
+        assert reverse("forecast-export", args=[table]) + "?period=quarter" in html
+
+
+def test_unknown_panel_is_404(client, manager):
+    client.force_login(manager)
+    assert client.get("/forecast/panel/nope/").status_code == 404
+
+
+def test_chart_data_is_escaped_json(client, manager, people):
+    make_deal(
+        people["rep"],
+        "Proposal",
+        status="lost",
+        lost_reason="</script><script>alert(1)</script>",
+        lost_at=dt.datetime.now(dt.UTC),
+    )
+    client.force_login(manager)
+    html = client.get(reverse("forecast-panel", args=["funnel"])).content.decode()
+    assert "<script>alert(1)" not in html
+    assert "\\u003C/script\\u003E" in html
 
 
 def test_htmx_filter_change_returns_only_the_dashboard_body(client, manager, forecast_world):
@@ -108,32 +158,43 @@ def test_stalled_and_at_risk_deals_link_to_the_deal(client, manager, people):
     stalled = make_deal(people["rep"], "Proposal", close="2027-01-10", stalled=True)
     overdue = make_deal(people["teammate"], "Contact", close="2020-01-01")
     client.force_login(manager)
-    html = client.get(reverse("forecast")).content.decode()
+    html = client.get(reverse("forecast-panel", args=["watchlist"])).content.decode()
     assert f'href="/deals/{stalled.pk}/"' in html
     assert f'href="/deals/{overdue.pk}/"' in html
     assert "close date passed" in html
 
 
-def test_dashboard_query_count_does_not_grow_with_deals(
-    client, manager, people, django_assert_max_num_queries
-):
-    client.force_login(manager)
-    make_deal(people["rep"], "Proposal", close="2026-12-01")
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as few:
-        assert client.get(reverse("forecast")).status_code == 200
-    for i in range(40):
+def more_deals(people, count=40):
+    for i in range(count):
         owner = people["rep"] if i % 2 else people["teammate"]
-        make_deal(
+        deal = make_deal(
             owner,
             ["Prospecting", "Proposal", "Negotiation"][i % 3],
             close="2026-12-01",
             stalled=i % 5 == 0,
+            created="2026-10-01",
         )
+        history(deal, ("Prospecting", "2026-10-01"), ("Proposal", "2026-10-05"))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/forecast/",
+        "/forecast/?probabilities=learned",
+        *(f"/forecast/panel/{n}/" for n in PANEL_CONTENT),
+    ],
+)
+def test_query_count_does_not_grow_with_deals(
+    client, manager, people, django_assert_max_num_queries, url
+):
+    client.force_login(manager)
+    more_deals(people, count=2)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    more_deals(people, count=40)
     with django_assert_max_num_queries(len(few.captured_queries)):
-        assert client.get(reverse("forecast")).status_code == 200
+        assert client.get(url).status_code == 200
 
 
 def test_movement_fragment_loads_on_demand(client, manager, forecast_world):

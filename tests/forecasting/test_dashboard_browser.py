@@ -3,16 +3,22 @@
 Also saves docs/screenshots/forecast.png for the README.
 """
 
+import datetime as dt
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
+
+from forecasting import periods
+from forecasting.models import Quota
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from playwright.sync_api import expect, sync_playwright
 
-from tests.forecasting.conftest import make_deal
+from tests.forecasting.conftest import history, make_deal
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "forecast.png"
@@ -41,19 +47,52 @@ def browser_page():
 
 @pytest.fixture
 def pipeline_of_team_a(people):
-    from django.utils import timezone
-
+    """This month: 12000 at 55 %, 8000 at 75 %, 5000 at 20 % (stalled); won 4000; some history."""
     today = timezone.localdate()
     rep, teammate = people["rep"], people["teammate"]
-    close = today.replace(day=28).isoformat()
+    close = periods.period_end(periods.period_start(today, "month"), "month").isoformat()
+    Quota.objects.create(
+        team=rep.teams.get(),
+        period="month",
+        period_start=periods.period_start(today, "month"),
+        amount=Decimal("30000.00"),
+    )
     make_deal(rep, "Proposal", amount="12000.00", close=close)
     make_deal(teammate, "Negotiation", amount="8000.00", close=close)
     make_deal(rep, "Qualification", amount="5000.00", close=close, stalled=True)
-    make_deal(teammate, "Closed", amount="4000.00", won_at=timezone.now())
-    make_deal(
-        rep, "Contact", amount="3000.00", status="lost", lost_at=timezone.now(), lost_reason="Price"
+    make_deal(rep, "Contact", amount="7000.00", close=(today + dt.timedelta(days=50)).isoformat())
+    won = make_deal(
+        teammate, "Closed", amount="4000.00", won_at=timezone.now(), created=days_ago(today, 40)
     )
+    history(
+        won,
+        ("Prospecting", days_ago(today, 40)),
+        ("Qualification", days_ago(today, 33)),
+        ("Contact", days_ago(today, 25)),
+        ("Proposal", days_ago(today, 12)),
+        ("Negotiation", days_ago(today, 5)),
+        ("Closed", days_ago(today, 0)),
+    )
+    for reason, stage, age in (
+        ("Price", "Proposal", 30),
+        ("Price", "Contact", 20),
+        ("Timing", "Qualification", 15),
+    ):
+        lost = make_deal(
+            rep,
+            stage,
+            amount="3000.00",
+            status="lost",
+            lost_at=timezone.now(),
+            lost_reason=reason,
+            created=days_ago(today, age),
+        )
+        history(lost, ("Prospecting", days_ago(today, age)), (stage, days_ago(today, age - 6)))
     return people
+
+
+def days_ago(today, days):
+    return (today - dt.timedelta(days=days)).isoformat()
 
 
 def test_manager_reads_the_dashboard_changes_a_filter_and_downloads_csv(
@@ -69,7 +108,10 @@ def test_manager_reads_the_dashboard_changes_a_filter_and_downloads_csv(
     # 12000 × 55 % + 8000 × 75 % + 5000 × 20 % = 13,600 this month.
     expect(page.locator("[data-card=weighted] strong")).to_have_text("13,600.00 USD")
     expect(page.locator("[data-card=won] strong")).to_have_text("4,000.00 USD")
+    expect(page.locator("[data-card=gap] strong")).to_have_text("26,000.00 USD")
+    # Panels load after the page: funnel, time in stage, lost reasons, accuracy, the forecast.
     page.wait_for_function("document.body.dataset.chartsReady === '5'")
+    expect(page.locator("[data-table=reps]")).to_contain_text(str(pipeline_of_team_a["rep"]))
 
     page.select_option("#id_period", "quarter")
     page.wait_for_url("**period=quarter**")
