@@ -142,6 +142,9 @@ class Deal(models.Model):
     stalled = models.BooleanField(default=False)
     stall_reasons = models.JSONField(default=list, blank=True)
     stalled_since = models.DateTimeField(null=True, blank=True)
+    # Who has been told of the current stall episode: 0 nobody yet, 1 the owner, 2 the managers
+    # too. The stall sweep sets it; a new episode starts again from 0.
+    stall_notified = models.PositiveSmallIntegerField(default=0)
     close_date_pushes = models.PositiveIntegerField(
         default=0, help_text="How often the expected close date was moved later."
     )

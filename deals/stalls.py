@@ -11,12 +11,13 @@ else is wrong with it:
 - `close_date_passed` — an open deal whose expected close date is in the past;
 - `close_date_pushed` — an open deal whose close date was moved later three or more times.
 
-The sweep is a handful of UPDATE statements over the whole table (one per combination of
-reasons), never a Python loop over deals; the thresholds come from the few stages, so each
-statement compares plain columns. A move or an activity clears the flag at once in
+The sweep is a handful of UPDATE statements over the whole table, never a Python loop over
+deals: the thresholds come from the few stages, so the idle test compares plain columns, and the
+reasons are one CASE expression. A move or an activity clears the flag at once in
 `deals.services`; the sweep clears deals that stopped being idle some other way (e.g. a stage's
-stall_days was raised). Owners are notified once per stall episode (the notification's dedupe
-key holds `stalled_since`); the team managers once the deal has been idle twice the threshold.
+stall_days was raised). Owners are notified once per stall episode, the owner's team managers
+once the deal has been idle twice the threshold; `stall_notified` remembers who was told, and
+the notifications' dedupe keys (holding `stalled_since`) make a repeat impossible anyway.
 """
 
 from __future__ import annotations
@@ -26,13 +27,26 @@ import itertools
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import reduce
-from operator import and_, or_
+from operator import or_
+from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import (
+    Case,
+    CharField,
+    DateTimeField,
+    Exists,
+    F,
+    JSONField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Concat, Left
 from django.utils import timezone
 
-from accounts.models import Team
 from deals.models import Activity, Deal, Notification, Stage
 
 IDLE = "idle"
@@ -46,6 +60,8 @@ REASON_LABELS = {
     CLOSE_DATE_PUSHED: "close date pushed back repeatedly",
 }
 PUSHES_BEFORE_FLAG = 3
+# Deal.stall_notified: who has been told of the current episode.
+TOLD_NOBODY, TOLD_OWNER, TOLD_MANAGERS = 0, 1, 2
 MANAGER_FACTOR = 2
 # Any constant: PostgreSQL advisory lock that lets one sweep run at a time.
 SWEEP_LOCK_ID = 4_170_001
@@ -102,40 +118,57 @@ def extra_reason_conditions(today: dt.date) -> dict[str, Q]:
     }
 
 
-def _reason_combinations(today: dt.date) -> list[tuple[Q, list[str]]]:
-    """Every combination of extra reasons: the condition selecting it and the reasons list."""
-    extras = extra_reason_conditions(today)
-    combinations = []
-    for flags in itertools.product((True, False), repeat=len(extras)):
-        parts = [q if on else ~q for q, on in zip(extras.values(), flags, strict=True)]
-        reasons = [IDLE] + [name for name, on in zip(extras, flags, strict=True) if on]
-        combinations.append((reduce(and_, parts), reasons))
-    return combinations
+def reasons_expression(today: dt.date) -> Case:
+    """The stall reasons of a deal row as one SQL expression (a JSON list).
+
+    A decision tree over the extra reasons: each condition (one of them a "no planned activity"
+    subquery) is evaluated once per row, and each leaf is the literal list for that combination.
+    """
+    conditions = list(extra_reason_conditions(today).items())
+
+    def branch(index: int, reasons: list[str]) -> Case | Value:
+        if index == len(conditions):
+            return Value(reasons, output_field=JSONField())
+        name, condition = conditions[index]
+        return Case(
+            When(condition, then=branch(index + 1, [*reasons, name])),
+            default=branch(index + 1, reasons),
+            output_field=JSONField(),
+        )
+
+    expression = branch(0, [IDLE])
+    assert isinstance(expression, Case)
+    return expression
 
 
-def _one_sweep_at_a_time() -> None:
-    """Two sweeps at once would only repeat work; the second waits and then finds none left."""
+def _prepare_sweep() -> None:
+    """One sweep at a time (a second one waits, then finds nothing left to do), and no JIT:
+    PostgreSQL would spend longer compiling these statements than running them."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SWEEP_LOCK_ID])
+            cursor.execute("SET LOCAL jit = off")
 
 
-def _flag(idle: Q, now: dt.datetime) -> tuple[int, int]:
-    """Flag newly idle deals and bring the reasons of flagged ones up to date.
+def _flag(idle: Q, idle_twice: Q | None, now: dt.datetime) -> tuple[int, int]:
+    """Flag newly idle deals, and bring the reasons of already flagged ones up to date.
 
-    Two UPDATEs per combination of reasons: PostgreSQL plans each as one pass with a hashed
-    anti-join for "no planned activity", where a CASE would probe it row by row.
+    A new episode is recorded as told already (its notifications are written next, in the same
+    transaction, found by `stalled_since == now`): one write per deal, which matters when a
+    first sweep flags tens of thousands.
     """
-    started = changed = 0
-    for condition, reasons in _reason_combinations(timezone.localdate(now)):
-        started += Deal.objects.filter(idle, condition, stalled=False).update(
-            stalled=True, stalled_since=now, stall_reasons=reasons
-        )
-        changed += (
-            Deal.objects.filter(idle, condition, stalled=True)
-            .exclude(stall_reasons=reasons)
-            .update(stall_reasons=reasons)
-        )
+    reasons = reasons_expression(timezone.localdate(now))
+    told = Value(TOLD_OWNER)
+    if idle_twice is not None:
+        told = Case(When(idle_twice, then=Value(TOLD_MANAGERS)), default=Value(TOLD_OWNER))
+    started = Deal.objects.filter(idle, stalled=False).update(
+        stalled=True, stalled_since=now, stall_reasons=reasons, stall_notified=told
+    )
+    changed = (
+        Deal.objects.filter(idle, stalled=True)
+        .exclude(stall_reasons=reasons)
+        .update(stall_reasons=reasons)
+    )
     return started, changed
 
 
@@ -147,108 +180,142 @@ def _clear(idle: Q | None) -> int:
     return flagged.update(stalled=False, stall_reasons=[], stalled_since=None)
 
 
-def _reason_text(reasons: list[str]) -> str:
-    return ", ".join(REASON_LABELS.get(r, r) for r in reasons)
+def _reasons_text() -> Case:
+    """The stored reasons of a row as words, for the notification message."""
+    extras = [NO_NEXT_STEP, CLOSE_DATE_PASSED, CLOSE_DATE_PUSHED]
+    whens = []
+    for flags in itertools.product((True, False), repeat=len(extras)):
+        reasons = [IDLE] + [name for name, on in zip(extras, flags, strict=True) if on]
+        text = ", ".join(REASON_LABELS[r] for r in reasons)
+        whens.append(When(stall_reasons=reasons, then=Value(text)))
+    return Case(*whens, default=Value(REASON_LABELS[IDLE]), output_field=CharField())
 
 
-def _notify_owners() -> int:
-    """One notification per owner per stall episode."""
-    told = Notification.objects.filter(
-        deal_id=OuterRef("pk"),
-        user_id=OuterRef("owner_id"),
-        kind=Notification.Kind.STALLED,
-        created_at__gte=OuterRef("stalled_since"),
+def _as_text(expression: Any) -> Cast:
+    return Cast(expression, output_field=CharField())
+
+
+def _insert_notifications(rows: QuerySet, **columns: Any) -> int:
+    """INSERT INTO notification … SELECT …: one statement however many deals; a row whose dedupe
+    key exists already is skipped. Returns how many were inserted."""
+    names = list(columns)
+    select_sql, params = (
+        rows.order_by()
+        .annotate(**{f"new_{name}": expression for name, expression in columns.items()})
+        .values_list(*[f"new_{name}" for name in names])
+        .query.sql_with_params()
     )
-    rows = (
-        Deal.objects.filter(stalled=True, stalled_since__isnull=False)
-        .exclude(Exists(told))
-        .values_list("pk", "owner_id", "title", "stage__name", "stalled_since", "stall_reasons")
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(Notification._meta.db_table)} "
+        f"({', '.join(quote(name) for name in names)}) {select_sql} "
+        f"ON CONFLICT ({quote('dedupe_key')}) DO NOTHING"
     )
-    notifications = [
-        Notification(
-            user_id=owner_id,
-            kind=Notification.Kind.STALLED,
-            message=f"“{title}” has stalled in {stage}: {_reason_text(reasons)}."[:500],
-            deal_id=pk,
-            dedupe_key=f"stalled:{pk}:{owner_id}:{since.isoformat()}",
-        )
-        for pk, owner_id, title, stage, since, reasons in rows.iterator(chunk_size=2000)
-    ]
-    Notification.objects.bulk_create(notifications, ignore_conflicts=True, batch_size=1000)
-    return len(notifications)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return max(cursor.rowcount, 0)
 
 
-def _managers_by_member(member_ids: set[int]) -> dict[int, set[int]]:
-    """user id → ids of the managers of the teams that user belongs to."""
-    memberships = Team.members.through.objects.filter(user_id__in=member_ids)
-    teams_of: dict[int, set[int]] = defaultdict(set)
-    for user_id, team_id in memberships.values_list("user_id", "team_id"):
-        teams_of[user_id].add(team_id)
-    team_ids = set().union(*teams_of.values()) if teams_of else set()
-    managers_of_team: dict[int, set[int]] = defaultdict(set)
-    for team_id, manager_id in Team.managers.through.objects.filter(
-        team_id__in=team_ids
-    ).values_list("team_id", "user_id"):
-        managers_of_team[team_id].add(manager_id)
-    return {
-        user_id: set().union(*(managers_of_team[t] for t in teams)) - {user_id}
-        for user_id, teams in teams_of.items()
-    }
-
-
-def _notify_managers(idle_twice: Q) -> int:
-    """The owner's team managers, once per episode, when the deal is idle twice the threshold."""
-    told = Notification.objects.filter(
-        deal_id=OuterRef("pk"),
-        kind=Notification.Kind.STALLED,
-        created_at__gte=OuterRef("stalled_since"),
-    ).exclude(user_id=OuterRef("owner_id"))
-    rows = list(
-        Deal.objects.filter(idle_twice, stalled=True, stalled_since__isnull=False)
-        .exclude(Exists(told))
-        .values_list(
-            "pk",
-            "owner_id",
-            "owner__username",
-            "title",
-            "stage__name",
-            "stage__stall_days",
-            "stalled_since",
-        )
+def _notify_owners(now: dt.datetime) -> int:
+    """One notification per owner per stall episode: the episodes this sweep started, and any
+    flagged deal nobody has told yet."""
+    new_episode = Q(stalled_since=now)
+    untold = Q(stall_notified=TOLD_NOBODY)
+    deals = Deal.objects.filter(new_episode | untold, stalled=True, stalled_since__isnull=False)
+    told = _insert_notifications(
+        deals,
+        user_id=F("owner_id"),
+        kind=Value(Notification.Kind.STALLED.value),
+        message=Left(
+            Concat(
+                Value("“"),
+                F("title"),
+                Value("” has stalled in "),
+                F("stage__name"),
+                Value(": "),
+                _reasons_text(),
+                Value("."),
+                output_field=CharField(),
+            ),
+            500,
+        ),
+        deal_id=F("pk"),
+        created_at=Value(now, output_field=DateTimeField()),
+        dedupe_key=Concat(
+            Value("stalled:"),
+            _as_text("pk"),
+            Value(":"),
+            _as_text("owner_id"),
+            Value(":"),
+            _as_text("stalled_since"),
+            output_field=CharField(),
+        ),
     )
-    managers = _managers_by_member({row[1] for row in rows})
-    notifications = [
-        Notification(
-            user_id=manager_id,
-            kind=Notification.Kind.STALLED,
-            message=(
-                f"“{title}” ({owner}) has had no move or activity in {stage} for over "
-                f"{MANAGER_FACTOR * days} days."
-            )[:500],
-            deal_id=pk,
-            dedupe_key=f"stalled-manager:{pk}:{manager_id}:{since.isoformat()}",
-        )
-        for pk, owner_id, owner, title, stage, days, since in rows
-        for manager_id in sorted(managers.get(owner_id, ()))
-    ]
-    Notification.objects.bulk_create(notifications, ignore_conflicts=True, batch_size=1000)
-    return len(notifications)
+    Deal.objects.filter(untold, stalled=True).update(stall_notified=TOLD_OWNER)
+    return told
+
+
+def _notify_managers(idle_twice: Q, now: dt.datetime) -> int:
+    """The managers of the owner's teams, once per episode, when the deal is idle twice the
+    threshold: episodes this sweep started that idle already, and flagged deals that became it
+    since. (The owner is not told twice when they manage their own team.)"""
+    new_episode = Q(stalled_since=now, stall_notified=TOLD_MANAGERS)
+    due = Q(stall_notified=TOLD_OWNER)
+    deals = (
+        Deal.objects.filter(idle_twice, new_episode | due, stalled=True)
+        .annotate(manager=F("owner__teams__managers"))
+        .filter(manager__isnull=False)
+        .exclude(manager=F("owner_id"))
+    )
+    told = _insert_notifications(
+        deals,
+        user_id=F("manager"),
+        kind=Value(Notification.Kind.STALLED.value),
+        message=Left(
+            Concat(
+                Value("“"),
+                F("title"),
+                Value("” ("),
+                F("owner__username"),
+                Value(") has had no move or activity in "),
+                F("stage__name"),
+                Value(" for over "),
+                _as_text(F("stage__stall_days") * MANAGER_FACTOR),
+                Value(" days."),
+                output_field=CharField(),
+            ),
+            500,
+        ),
+        deal_id=F("pk"),
+        created_at=Value(now, output_field=DateTimeField()),
+        dedupe_key=Concat(
+            Value("stalled-manager:"),
+            _as_text("pk"),
+            Value(":"),
+            _as_text("manager"),
+            Value(":"),
+            _as_text("stalled_since"),
+            output_field=CharField(),
+        ),
+    )
+    Deal.objects.filter(idle_twice, due, stalled=True).update(stall_notified=TOLD_MANAGERS)
+    return told
 
 
 @transaction.atomic
 def detect_stalled_deals() -> StallSweep:
     """The hourly job (and right after a stage's stall_days change). Idempotent."""
     now = timezone.now()
-    _one_sweep_at_a_time()
+    _prepare_sweep()
     stages = watched_stages()
     idle = idle_condition(stages, now)
+    idle_twice = idle_condition(stages, now, factor=MANAGER_FACTOR)
     started = changed = 0
     if idle is not None:
-        started, changed = _flag(idle, now)
+        started, changed = _flag(idle, idle_twice, now)
     cleared = _clear(idle)
-    owners = _notify_owners()
-    idle_twice = idle_condition(stages, now, factor=MANAGER_FACTOR)
-    managers = _notify_managers(idle_twice) if idle_twice is not None else 0
+    owners = _notify_owners(now)
+    managers = _notify_managers(idle_twice, now) if idle_twice is not None else 0
     return StallSweep(
         started=started,
         reasons_changed=changed,

@@ -1,0 +1,146 @@
+"""Stall detection over 100,000 deals: how long one sweep takes.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/pipeline_crm .venv/bin/python bench/stalls.py
+
+Works in a throwaway database of its own (`bench_stalls_<name>`, created and dropped here), so
+it never touches the data behind DATABASE_URL. Prints the time of a first sweep (every idle deal
+flagged and its owner and managers notified), a second one (nothing changed) and one after 1 %
+of the deals got an activity. `--deals N` changes the size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pipeline_crm.settings")
+os.environ.setdefault("DEBUG", "true")
+
+import django  # noqa: E402
+
+django.setup()
+
+import datetime as dt  # noqa: E402
+
+from django.contrib.auth.models import Group  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from accounts.models import Team, User  # noqa: E402
+from deals.models import Activity, Deal, Notification, Pipeline  # noqa: E402
+from deals.stalls import detect_stalled_deals  # noqa: E402
+
+CHUNK = 10_000
+
+
+def make_people(rng: random.Random) -> list[User]:
+    reps = []
+    rep_group = Group.objects.get(name="rep")
+    manager_group = Group.objects.get(name="manager")
+    for t in range(5):
+        team = Team.objects.create(name=f"Bench team {t}")
+        boss = User.objects.create(username=f"bench-manager-{t}", email=f"m{t}@bench.example")
+        boss.groups.add(manager_group)
+        team.managers.add(boss)
+        for r in range(10):
+            rep = User.objects.create(username=f"bench-rep-{t}-{r}", email=f"r{t}{r}@bench.example")
+            rep.groups.add(rep_group)
+            team.members.add(rep)
+            reps.append(rep)
+    return reps
+
+
+def make_deals(count: int, reps: list[User], rng: random.Random) -> None:
+    pipeline = Pipeline.default()
+    assert pipeline is not None
+    stages = list(pipeline.stages.exclude(kind="won"))
+    now = timezone.now()
+    today = timezone.localdate()
+    made = 0
+    while made < count:
+        batch = []
+        for i in range(min(CHUNK, count - made)):
+            stage = rng.choice(stages)
+            entered = now - dt.timedelta(hours=rng.uniform(0, 24 * 90))
+            touched = entered + dt.timedelta(hours=rng.uniform(0, 24 * 60))
+            batch.append(
+                Deal(
+                    title=f"Bench deal {made + i}",
+                    pipeline=pipeline,
+                    stage=stage,
+                    status="open" if stage.kind == "open" else "won",
+                    owner=rng.choice(reps),
+                    amount=rng.randint(1, 500) * 100,
+                    expected_close_date=today + dt.timedelta(days=rng.randint(-60, 90)),
+                    position=made + i,
+                    stage_entered_at=entered,
+                    last_activity_at=touched if rng.random() < 0.7 and touched < now else None,
+                    next_step="Follow up" if rng.random() < 0.5 else "",
+                    close_date_pushes=rng.choice((0, 0, 0, 1, 2, 3, 4)),
+                )
+            )
+        Deal.objects.bulk_create(batch, batch_size=2000)
+        made += len(batch)
+    deal_ids = list(Deal.objects.values_list("pk", "owner_id"))
+    planned = [
+        Activity(
+            subject="Planned call", owner_id=owner_id, deal_id=pk, due_at=now + dt.timedelta(days=3)
+        )
+        for pk, owner_id in rng.sample(deal_ids, k=len(deal_ids) * 3 // 10)
+    ]
+    Activity.objects.bulk_create(planned, batch_size=5000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def timed(label: str) -> None:
+    started = time.perf_counter()
+    result = detect_stalled_deals()
+    elapsed = time.perf_counter() - started
+    print(f"{label:<44} {elapsed:6.2f} s   {result}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deals", type=int, default=100_000)
+    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the bench database")
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        sys.exit("Run this against PostgreSQL: set DATABASE_URL=postgres://…")
+    name = connection.settings_dict["NAME"]
+    connection.settings_dict["TEST"]["NAME"] = f"bench_stalls_{name}"
+    creation = connection.creation
+    old_name = creation.create_test_db(
+        verbosity=0, autoclobber=True, serialize=False, keepdb=args.keep
+    )
+    try:
+        if not Deal.objects.exists():
+            rng = random.Random(42)
+            started = time.perf_counter()
+            make_deals(args.deals, make_people(rng), rng)
+            print(f"{args.deals} deals ready in {time.perf_counter() - started:.1f} s")
+        else:  # a kept database: start from no stalls again
+            Deal.objects.update(stalled=False, stall_reasons=[], stalled_since=None)
+            Notification.objects.all().delete()
+        print(f"{Deal.objects.count()} deals, {Activity.objects.count()} planned activities")
+        timed("first sweep (flag all idle deals, notify):")
+        stalled = Deal.objects.filter(stalled=True).count()
+        print(f"  {stalled} deals stalled, {Notification.objects.count()} notifications")
+        timed("second sweep (nothing changed):")
+        touched = list(Deal.objects.filter(stalled=True).values_list("pk", flat=True)[: args.deals // 100])
+        Deal.objects.filter(pk__in=touched).update(
+            last_activity_at=timezone.now(), stalled=False, stall_reasons=[], stalled_since=None
+        )
+        timed(f"sweep after {len(touched)} deals were worked on:")
+    finally:
+        if not args.keep:
+            creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
