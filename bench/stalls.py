@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pipeline_crm.settings")
 os.environ.setdefault("DEBUG", "true")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -132,7 +132,8 @@ def main() -> None:
         stalled = Deal.objects.filter(stalled=True).count()
         print(f"  {stalled} deals stalled, {Notification.objects.count()} notifications")
         timed("second sweep (nothing changed):")
-        touched = list(Deal.objects.filter(stalled=True).values_list("pk", flat=True)[: args.deals // 100])
+        stalled_ids = Deal.objects.filter(stalled=True).values_list("pk", flat=True)
+        touched = list(stalled_ids[: args.deals // 100])
         Deal.objects.filter(pk__in=touched).update(
             last_activity_at=timezone.now(), stalled=False, stall_reasons=[], stalled_since=None
         )

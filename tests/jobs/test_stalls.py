@@ -9,7 +9,7 @@ from django.utils import timezone
 from deals.models import Deal, Notification
 from deals.services import log_activity, move_deal, update_deal, update_stage
 from deals.stalls import detect_stalled_deals
-from tests.factories import ActivityFactory, DealFactory, stage_named
+from tests.factories import ActivityFactory, stage_named
 from tests.jobs.conftest import days_ago
 
 pytestmark = pytest.mark.django_db
@@ -98,9 +98,7 @@ def test_reason_no_next_step_when_nothing_is_planned_and_next_step_is_empty(idle
     with_planned_call = idle_deal(15, next_step="")
     ActivityFactory(deal=with_planned_call, owner=with_planned_call.owner, due_at=timezone.now())
     with_only_done_call = idle_deal(15, next_step="")
-    ActivityFactory(
-        deal=with_only_done_call, owner=with_only_done_call.owner, done_at=days_ago(20)
-    )
+    ActivityFactory(deal=with_only_done_call, owner=with_only_done_call.owner, done_at=days_ago(20))
 
     detect_stalled_deals()
 
@@ -192,10 +190,12 @@ def test_changing_stall_days_queues_a_stall_check_after_commit(
     admin_user, django_capture_on_commit_callbacks
 ):
     stage = stage_named("Proposal")
-    with mock.patch("deals.tasks.detect_stalled_deals.delay") as delay:
-        with django_capture_on_commit_callbacks(execute=True):
-            update_stage(stage=stage, by=admin_user, changes={"stall_days": 3})
-            delay.assert_not_called()  # not before the commit
+    with (
+        mock.patch("deals.tasks.detect_stalled_deals.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        update_stage(stage=stage, by=admin_user, changes={"stall_days": 3})
+        delay.assert_not_called()  # not before the commit
     delay.assert_called_once_with()
 
 
