@@ -72,7 +72,7 @@ def _htmx_target(request: HttpRequest) -> str | None:
 def _forbidden(request: HttpRequest, error: DomainError | str) -> HttpResponse:
     message = error.message if isinstance(error, DomainError) else error
     if _wants_partial(request):
-        # htmx does not swap a 403; the page script turns this text into a toast.
+        # htmx does not swap a 403; static/js/app.js shows this text as a toast.
         return HttpResponse(message, status=403, content_type="text/plain; charset=utf-8")
     return render(request, "contacts/forbidden.html", {"message": message}, status=403)
 
@@ -143,9 +143,12 @@ def _edit_record(
                 return render(request, f"{template}#card", card_context(record))
             messages.success(request, f"Saved {record}.")
             return redirect(detail_url)
+    rejected = request.method == "POST"
     if _wants_partial(request):
-        return render(request, f"{template}#card_form", {**card_context(record), "edit_form": form})
-    status = 400 if request.method == "POST" else 200
+        # 422: app.js tells htmx to swap it, so the form comes back with its errors in place.
+        context = {**card_context(record), "edit_form": form}
+        return render(request, f"{template}#card_form", context, status=422 if rejected else 200)
+    status = 400 if rejected else 200
     return render(request, template, page_context(request, record, edit_form=form), status=status)
 
 
@@ -183,7 +186,7 @@ def _log_activity(
             return redirect(detail_url)
     context = page_context(request, record, activity_form=form)
     if _wants_partial(request):
-        return render(request, "contacts/_activities.html", context)
+        return render(request, "contacts/_activities.html", context, status=422)
     return render(request, template, context, status=400)
 
 

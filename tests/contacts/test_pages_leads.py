@@ -299,7 +299,7 @@ def test_inline_edit_with_bad_input_keeps_the_form_with_its_error(as_rep, rep):
     partial = as_rep.post(url, form_of(lead, email="nope", first_name="Changed"), **HTMX)
     full = as_rep.post(url, form_of(lead, email="nope", first_name="Changed"))
 
-    assert partial.status_code == 200
+    assert partial.status_code == 422  # app.js swaps 422: the form stays, with its error
     assert "Enter a valid email address." in partial.content.decode()
     assert full.status_code == 400
     lead.refresh_from_db()
@@ -520,6 +520,19 @@ def test_an_activity_needs_a_subject(as_rep, rep):
     assert response.status_code == 400
     assert "field-error" in response.content.decode()
     assert not Activity.objects.exists()
+
+
+def test_a_rejected_activity_comes_back_in_place_with_its_error(as_rep, rep):
+    lead = LeadFactory(owner=rep)
+    response = as_rep.post(
+        reverse("lead-activity", args=[lead.pk]),
+        {"kind": "call", "subject": ""},
+        **htmx_to("activities"),
+    )
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert body.lstrip().startswith('<section class="card" id="activities">')
+    assert "field-error" in body
 
 
 def test_an_unknown_activity_kind_is_a_form_error(as_rep, rep):
