@@ -546,7 +546,8 @@ def company_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def company_options(request: HttpRequest) -> HttpResponse:
     """<option>s for the company autocomplete of the contact form."""
-    typed = " ".join(request.GET.get("company_name", "").split())[:200]
+    # NUL cannot reach PostgreSQL (it would be a 500); nothing to suggest for it anyway.
+    typed = " ".join(request.GET.get("company_name", "").replace("\x00", "").split())[:200]
     names = (
         Company.objects.visible_to(_user(request))
         .filter(name__icontains=typed)

@@ -350,3 +350,8 @@ def test_company_autocomplete_suggests_matching_names(as_rep, rep):
     assert '<option value="Umbrella Corp">' in body
     assert "Cyberdyne" not in body
     assert as_rep.get(reverse("company-options")).content.decode().strip() == ""
+
+
+@pytest.mark.parametrize("typed", ["a\x00b", "%_", "x" * 5000])
+def test_company_autocomplete_survives_odd_input(as_rep, typed):
+    assert as_rep.get(reverse("company-options"), {"company_name": typed}).status_code == 200

@@ -150,3 +150,56 @@ def test_a_post_with_the_token_goes_through(csrf_client, rep):
         {"reason": "Gone quiet", "csrfmiddlewaretoken": token},
     )
     assert response.status_code == 302
+
+
+# --- hostile input ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("nasty", ["\x00", "x" * 10_000, "-1e999", "<script>alert(1)</script>"])
+def test_hostile_input_to_any_form_is_a_form_error_never_a_server_error(as_rep, rep, nasty):
+    lead = LeadFactory(owner=rep)
+    contact = ContactFactory(owner=rep)
+    company = CompanyFactory(owner=rep)
+    fields = [
+        "first_name",
+        "last_name",
+        "company_name",
+        "email",
+        "phone",
+        "source",
+        "status",
+        "need",
+        "budget",
+        "timeline",
+        "owner",
+        "title",
+        "name",
+        "domain",
+        "industry",
+        "size",
+        "kind",
+        "subject",
+        "body",
+        "due_at",
+        "reason",
+        "amount",
+        "pipeline",
+    ]
+    data = dict.fromkeys(fields, nasty)
+    urls = [
+        reverse("lead-create"),
+        reverse("lead-edit", args=[lead.pk]),
+        reverse("lead-convert", args=[lead.pk]),
+        reverse("lead-disqualify", args=[lead.pk]),
+        reverse("lead-activity", args=[lead.pk]),
+        reverse("contact-create"),
+        reverse("contact-edit", args=[contact.pk]),
+        reverse("contact-activity", args=[contact.pk]),
+        reverse("company-create"),
+        reverse("company-edit", args=[company.pk]),
+        reverse("company-activity", args=[company.pk]),
+    ]
+    for url in urls:
+        response = as_rep.post(url, data)
+        assert response.status_code in (302, 400), (url, response.status_code)
+        assert b"<script>alert(1)</script>" not in response.content
