@@ -269,9 +269,10 @@ def stage_path(
     now = timezone.now()
     spent: dict[int, dt.timedelta] = {}
     ordered = sorted(changes, key=lambda c: (c.at, c.pk))
-    for change, following in zip(ordered, [*ordered[1:], None], strict=True):
+    for index, change in enumerate(ordered):
         if change.to_stage_id is None:
             continue
+        following = ordered[index + 1] if index + 1 < len(ordered) else None
         end = following.at if following else (deal.lost_at or now)
         spent[change.to_stage_id] = spent.get(change.to_stage_id, dt.timedelta()) + (
             end - change.at
