@@ -324,6 +324,13 @@ def measure(label: str, user: User) -> None:
     log(f"  htmx filter change (quarter)          : {htmx_seconds * 1000:8.1f} ms")
     log(f"  GET /api/forecast/                    : {api_seconds * 1000:8.1f} ms "
         f"({api_queries} queries)")  # fmt: skip
+    log("  panels, each loaded by htmx after the page:")
+    for name in ("funnel", "accuracy", "reps", "watchlist", "probabilities"):
+        seconds, queries = page(user, f"/forecast/panel/{name}/", HX_Request="true")
+        log(f"    {name:<14} {seconds * 1000:8.1f} ms ({queries} queries)")
+    funnel_seconds, funnel_queries = page(user, "/api/analytics/funnel/")
+    log(f"  GET /api/analytics/funnel/            : {funnel_seconds * 1000:8.1f} ms "
+        f"({funnel_queries} queries)")  # fmt: skip
 
 
 def main() -> None:

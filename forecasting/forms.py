@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.core.validators import RegexValidator
+from django.http import QueryDict
 
 from accounts.models import Team, User
 from accounts.visibility import is_admin, readable_owner_ids
@@ -16,6 +17,10 @@ from forecasting.analytics import Scope, visible_teams
 from forecasting.models import Quota
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _is_plain_rep(user: User) -> bool:
+    return bool(user and user.is_authenticated) and not is_admin(user) and user.role == "rep"
 
 
 def visible_people(user: User):
@@ -42,8 +47,12 @@ class ForecastFilterForm(forms.Form):
     since = forms.DateField(required=False, label="From", widget=DATE_INPUT)
     until = forms.DateField(required=False, label="To", widget=DATE_INPUT)
 
-    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, data: Any = None, *args: Any, user: User, **kwargs: Any) -> None:
+        # A rep's dashboard starts on their own deals; "All" (owner=) shows their teams'.
+        if _is_plain_rep(user) and (data is None or "owner" not in data):
+            data = data.copy() if data is not None else QueryDict(mutable=True)
+            data["owner"] = str(user.pk)
+        super().__init__(data, *args, **kwargs)
         self.user = user
         team_field = self.fields["team"]
         owner_field = self.fields["owner"]

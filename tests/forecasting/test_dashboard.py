@@ -3,12 +3,14 @@
 import csv
 import datetime as dt
 import io
+from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from forecasting.models import Quota
 from tests.forecasting.conftest import history, make_deal
 
 pytestmark = pytest.mark.django_db
@@ -204,3 +206,62 @@ def test_movement_fragment_loads_on_demand(client, manager, forecast_world):
     html = response.content.decode()
     assert 'data-table="movement"' in html
     assert 'data-table="as_of"' in html
+
+
+def test_a_reps_dashboard_starts_on_their_own_deals(client, people, forecast_world):
+    rep = people["rep"]
+    client.force_login(rep)
+    own = client.get(reverse("forecast-export", args=["forecast"]))
+    team = client.get(reverse("forecast-export", args=["forecast"]) + "?owner=")
+    own_nov = next(r for r in csv.reader(io.StringIO(own.content.decode())) if r[0] == "2026-11")
+    team_nov = next(r for r in csv.reader(io.StringIO(team.content.decode())) if r[0] == "2026-11")
+    assert own_nov[1] == "550.00"  # d1 only
+    assert team_nov[1] == "2050.00"  # with the teammate's d2
+    page = client.get(reverse("forecast")).content.decode()
+    assert f'<option value="{rep.pk}" selected>' in page
+
+
+def test_quota_page_lets_a_manager_set_and_delete_a_quota(client, manager, people):
+    client.force_login(manager)
+    assert client.get(reverse("forecast-quotas")).status_code == 200
+    response = client.post(
+        reverse("forecast-quotas"),
+        {
+            "user": people["rep"].pk,
+            "period": "month",
+            "period_start": "2026-12-01",
+            "amount": "4500.00",
+        },
+    )
+    assert response.status_code == 302
+    quota = Quota.objects.get()
+    assert (quota.user, quota.amount) == (people["rep"], Decimal("4500.00"))
+    assert "4500.00" in client.get(reverse("forecast-quotas")).content.decode()
+    client.post(reverse("forecast-quota-delete", args=[quota.pk]))
+    assert not Quota.objects.exists()
+
+
+def test_quota_page_refuses_bad_input_and_other_teams(client, manager, people):
+    client.force_login(manager)
+    bad_day = client.post(
+        reverse("forecast-quotas"),
+        {"user": people["rep"].pk, "period": "month", "period_start": "2026-12-05", "amount": "1"},
+    )
+    assert bad_day.status_code == 400
+    assert "first day of the month" in bad_day.content.decode()
+    outsider = client.post(
+        reverse("forecast-quotas"),
+        {
+            "user": people["outsider"].pk,
+            "period": "month",
+            "period_start": "2026-12-01",
+            "amount": "1",
+        },
+    )
+    assert outsider.status_code == 400  # not a choice for this manager
+    assert not Quota.objects.exists()
+
+
+def test_reps_cannot_open_the_quota_page(client, rep):
+    client.force_login(rep)
+    assert client.get(reverse("forecast-quotas")).status_code == 403
