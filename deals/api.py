@@ -177,6 +177,14 @@ class DealFilter(filters.FilterSet):
         model = Deal
         fields = ["pipeline", "stage", "owner", "status", "q"]
 
+    def filter_queryset(self, queryset: QuerySet[Deal]) -> QuerySet[Deal]:
+        # Newest first (a backward walk of the primary key: fast at any size); one column in
+        # board order, top card first.
+        queryset = super().filter_queryset(queryset)
+        if self.form.cleaned_data.get("stage") is not None:
+            return queryset.order_by("position", "id")
+        return queryset.order_by("-id")
+
     def search(self, queryset: QuerySet[Deal], name: str, value: str) -> QuerySet[Deal]:
         value = value.strip()
         if not value:
@@ -191,7 +199,9 @@ class DealFilter(filters.FilterSet):
     ),
 )
 class DealViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
-    """Deals you may see. `stage` and `status` change only through move/won/lost/reopen.
+    """Deals you may see, newest first (with `?stage=`: in board order, top card first).
+
+    `stage` and `status` change only through move/won/lost/reopen.
 
     A PATCH/PUT may carry the `version` it was based on: a stale one answers 409.
     """

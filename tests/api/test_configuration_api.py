@@ -223,3 +223,21 @@ def test_reps_read_stages_but_cannot_change_them(rep, api_for):
     assert client.delete(f"/api/stages/{stage.pk}/").status_code == 403
     stage.refresh_from_db()
     assert stage.probability == 35
+
+
+def test_createsuperuser_noinput_makes_the_first_admin_who_can_use_the_api(monkeypatch):
+    from django.core.management import call_command
+
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "first-admin-Passphrase-1")
+    call_command("createsuperuser", "--noinput", username="root", email="root@example.com")
+    client = APIClient()
+    token = client.post(
+        "/api/auth/token/", {"username": "root", "password": "first-admin-Passphrase-1"}
+    ).json()["token"]
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    me = next(u for u in client.get("/api/users/").json()["results"] if u["username"] == "root")
+    assert me["role"] == "admin"
+    created = client.post(
+        "/api/users/", {"username": "rita", "password": "a-long-Passphrase-9", "role": "rep"}
+    )
+    assert created.status_code == 201

@@ -350,3 +350,15 @@ def test_the_close_date_change_is_recorded_with_old_and_new(rep, api_for):
     deal.refresh_from_db()
     assert deal.close_date_pushes == 1
     assert deal.updated_at <= timezone.now()
+
+
+def test_the_list_is_newest_first_and_one_stage_comes_in_board_order(rep, api_for):
+    stage = stage_named("Proposal")
+    bottom = DealFactory(owner=rep, stage=stage, position=2048, title="Bottom")
+    top = DealFactory(owner=rep, stage=stage, position=0, title="Top")
+    newest = DealFactory(owner=rep, title="Newest")
+    client = api_for(rep)
+    everything = [d["title"] for d in client.get("/api/deals/").json()["results"]]
+    assert everything == [newest.title, top.title, bottom.title]
+    column = [d["title"] for d in client.get(f"/api/deals/?stage={stage.pk}").json()["results"]]
+    assert column == ["Top", "Bottom"]
