@@ -74,3 +74,21 @@ def api_for():
         return client
 
     return make
+
+
+def pytest_collection_modifyitems(items):
+    """Every transactional test reloads the migration-made rows (roles, default pipeline).
+
+    Such a test ends with a flush that empties every table; without `serialized_rollback` the
+    next transactional test would start without the `rep` group or the default pipeline.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        names = getattr(item, "fixturenames", None)
+        if names is None:
+            continue
+        transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
+            {"transactional_db", "live_server"} & set(names)
+        )
+        if transactional and "django_db_serialized_rollback" not in names:
+            names.append("django_db_serialized_rollback")
