@@ -108,7 +108,8 @@ def make_people() -> tuple[User, User, list[int]]:
 
 def _default_columns(explicit: set[str]) -> tuple[list[str], list[Any]]:
     """Columns the seed SQL does not set, with their model defaults (robust to new fields)."""
-    columns, values = [], []
+    columns: list[str] = []
+    values: list[Any] = []
     for model_field in Deal._meta.concrete_fields:
         if model_field.primary_key or model_field.column in explicit:
             continue
@@ -119,7 +120,7 @@ def _default_columns(explicit: set[str]) -> tuple[list[str], list[Any]]:
             values.append(None)
         else:
             raise SystemExit(f"Seed does not know how to fill deals_deal.{model_field.column}")
-        columns.append(model_field.column)
+        columns.append(str(model_field.column))
     return columns, values
 
 

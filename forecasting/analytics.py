@@ -185,7 +185,7 @@ def stage_probabilities(scope: Scope) -> list[StageProbability]:
     if scope.pipeline is not None:
         stages = stages.filter(pipeline=scope.pipeline)
     closed = scoped_deals(scope).filter(status__in=[Deal.Status.WON, Deal.Status.LOST])
-    counts = {
+    counts: dict[int, Any] = {
         row["to_stage"]: row
         for row in StageChange.objects.filter(deal__in=closed.values("pk"), to_stage__isnull=False)
         .values("to_stage")
@@ -197,7 +197,7 @@ def stage_probabilities(scope: Scope) -> list[StageProbability]:
     }
     result = []
     for stage in stages:
-        row = counts.get(stage.pk, {})
+        row: dict[str, Any] = counts.get(stage.pk, {})
         result.append(
             StageProbability(
                 stage_id=stage.pk,
@@ -383,7 +383,7 @@ def forecast(
         for start in periods.starts_between(first, last, period)
     }
     unscheduled = PeriodFigures(None, None)
-    open_rows = (
+    open_rows: Any = (
         deals.filter(status=Deal.Status.OPEN)
         .filter(Q(expected_close_date__range=(first, last)) | Q(expected_close_date__isnull=True))
         .annotate(prob=probability_expression(learned), bucket=trunc("expected_close_date"))
@@ -400,7 +400,7 @@ def forecast(
         figures.deals = row["deals"]
 
     start_at, end_at = day_bounds(first, last)
-    won_rows = (
+    won_rows: Any = (
         deals.filter(status=Deal.Status.WON, won_at__gte=start_at, won_at__lt=end_at)
         .annotate(bucket=trunc("won_at"))
         .values("bucket")
@@ -408,7 +408,9 @@ def forecast(
         .order_by()
     )
     for row in won_rows:
-        figures = by_start[_as_date(row["bucket"])]
+        won_bucket = _as_date(row["bucket"])
+        assert won_bucket is not None  # won_at is set on every won deal in range
+        figures = by_start[won_bucket]
         figures.won = row["won"] or Decimal(0)
         figures.won_deals = row["won_deals"]
 
@@ -829,7 +831,8 @@ def rep_figures(
     )
     by_user: dict[int, list[Quota]] = defaultdict(list)
     for quota in quotas:
-        by_user[quota.user_id].append(quota)
+        if quota.user_id is not None:
+            by_user[quota.user_id].append(quota)
     for rep in reps:
         rep.quota = _sum_quota(by_user.get(rep.owner_id, []), current, period)
     return sorted(reps, key=lambda r: (-r.weighted, r.name))
@@ -919,7 +922,7 @@ def pipeline_as_of(scope: Scope, day: dt.date) -> PipelineAsOf:
     lost ones left out, today's amounts.
     """
     names = dict(Stage.objects.values_list("pk", "name"))
-    snap_rows = list(
+    snap_rows: list[Any] = list(
         scoped_snapshots(scope)
         .filter(taken_on=day, status=Deal.Status.OPEN)
         .values("stage")
@@ -944,7 +947,7 @@ def pipeline_as_of(scope: Scope, day: dt.date) -> PipelineAsOf:
         for row in snap_rows
     ]
     order = dict(Stage.objects.values_list("pk", "order"))
-    stages.sort(key=lambda s: (order.get(s.stage_id, 10**6), s.name))
+    stages.sort(key=lambda s: (order.get(s.stage_id or 0, 10**6), s.name))
     return PipelineAsOf(day=day, source=source, stages=stages)
 
 
@@ -1069,7 +1072,7 @@ def forecast_accuracy(
         .order_by()
     }
     commit = Q(stage__is_commit=True) | Q(probability__gte=COMMIT_MIN_PROBABILITY)
-    said = {
+    said: dict[dt.date, Any] = {
         row["taken_on"]: row
         for row in snapshots.filter(taken_on__in=list(first_days.values()), status="open")
         .annotate(taken_period=trunc("taken_on"), close_period=trunc("expected_close_date"))
@@ -1088,7 +1091,7 @@ def forecast_accuracy(
         day = first_days.get(figures.start)
         forecast_value = commit_value = None
         if day is not None:
-            row = said.get(day) or {}
+            row: dict[str, Any] = said.get(day) or {}
             forecast_value = (row.get("weighted_x100") or Decimal(0)) / HUNDRED
             commit_value = row.get("commit") or Decimal(0)
         rows.append(

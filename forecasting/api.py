@@ -6,7 +6,7 @@ so both always show the same numbers.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import User
 from forecasting import analytics, services
 from forecasting.forms import ForecastFilterForm
 from forecasting.models import Quota
@@ -39,8 +40,13 @@ SCOPE_PARAMETERS = [
 ]
 
 
+def _user(request: Request) -> User:
+    """The authenticated user (every endpoint here requires authentication)."""
+    return cast(User, request.user)
+
+
 def _filters(request: Request) -> ForecastFilterForm:
-    form = ForecastFilterForm(request.query_params, user=request.user)
+    form = ForecastFilterForm(request.query_params, user=_user(request))
     if not form.is_valid():
         raise serializers.ValidationError(form.errors.get_json_data(escape_html=True))
     return form
@@ -92,12 +98,12 @@ class QuotaViewSet(
     serializer_class = QuotaSerializer
 
     def get_queryset(self):
-        return services.quotas_visible_to(self.request.user)
+        return services.quotas_visible_to(_user(self.request))
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = serializer.validated_data
         serializer.instance = services.set_quota(
-            by=self.request.user,
+            by=_user(self.request),
             user=data.get("user"),
             team=data.get("team"),
             period=data["period"],
@@ -111,7 +117,7 @@ class QuotaViewSet(
         payload = QuotaAmountSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         quota = services.update_quota(
-            quota=quota, by=request.user, amount=payload.validated_data["amount"]
+            quota=quota, by=_user(request), amount=payload.validated_data["amount"]
         )
         return Response(QuotaSerializer(quota).data)
 
@@ -120,4 +126,4 @@ class QuotaViewSet(
         return self.update(request, *args, **kwargs)
 
     def perform_destroy(self, instance: Quota) -> None:
-        services.delete_quota(quota=instance, by=self.request.user)
+        services.delete_quota(quota=instance, by=_user(self.request))

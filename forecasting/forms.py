@@ -19,6 +19,11 @@ from forecasting.models import Quota
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return obj.get_full_name() or obj.username
+
+
 def _is_plain_rep(user: User) -> bool:
     return bool(user and user.is_authenticated) and not is_admin(user) and user.role == "rep"
 
@@ -32,9 +37,7 @@ def visible_people(user: User):
 class ForecastFilterForm(forms.Form):
     pipeline = forms.ModelChoiceField(Pipeline.objects.all(), required=False, empty_label="All")
     team = forms.ModelChoiceField(Team.objects.none(), required=False, empty_label="All")
-    owner = forms.ModelChoiceField(
-        User.objects.none(), required=False, empty_label="All", label="Rep"
-    )
+    owner = PersonChoiceField(User.objects.none(), required=False, empty_label="All", label="Rep")
     period = forms.ChoiceField(choices=[("month", "Month"), ("quarter", "Quarter")], required=False)
     probabilities = forms.ChoiceField(
         choices=[("configured", "Configured"), ("learned", "Learned")], required=False
@@ -60,7 +63,6 @@ class ForecastFilterForm(forms.Form):
         assert isinstance(owner_field, forms.ModelChoiceField)
         team_field.queryset = visible_teams(user)
         owner_field.queryset = visible_people(user)
-        owner_field.label_from_instance = lambda u: u.get_full_name() or u.username
 
     def clean_currency(self) -> str:
         return (self.cleaned_data.get("currency") or "").upper()
@@ -101,7 +103,7 @@ class ForecastFilterForm(forms.Form):
 class QuotaForm(forms.Form):
     """Who (a rep or a team), which period, how much. Rights are checked by the service."""
 
-    user = forms.ModelChoiceField(User.objects.none(), required=False, label="Rep")
+    user = PersonChoiceField(User.objects.none(), required=False, label="Rep")
     team = forms.ModelChoiceField(Team.objects.none(), required=False)
     period = forms.ChoiceField(choices=Quota.Period.choices)
     period_start = forms.DateField(
@@ -118,7 +120,6 @@ class QuotaForm(forms.Form):
         assert isinstance(user_field, forms.ModelChoiceField)
         assert isinstance(team_field, forms.ModelChoiceField)
         user_field.queryset = quota_people(by)
-        user_field.label_from_instance = lambda u: u.get_full_name() or u.username
         team_field.queryset = quota_teams(by)
 
     def clean(self) -> dict[str, Any]:

@@ -9,20 +9,25 @@ from rest_framework import serializers
 from accounts.models import Team, User
 from forecasting.models import Quota
 
-MONEY = {"max_digits": 16, "decimal_places": 2, "coerce_to_string": True}
+
+def money_field(**kwargs: Any) -> serializers.DecimalField:
+    """Money as a decimal string with cents."""
+    return serializers.DecimalField(
+        max_digits=16, decimal_places=2, coerce_to_string=True, **kwargs
+    )
 
 
 class ForecastFiguresSerializer(serializers.Serializer):
     period = serializers.CharField(
         allow_null=True, help_text='"2026-12" or "2026-Q4"; "total"; null for no close date.'
     )
-    weighted = serializers.DecimalField(**MONEY, help_text="Σ amount × probability, open deals.")
-    commit = serializers.DecimalField(**MONEY, help_text="Open deals ≥ 70 % or in a commit stage.")
-    best_case = serializers.DecimalField(**MONEY, help_text="Other open deals ≥ 40 %.")
-    pipeline = serializers.DecimalField(**MONEY, help_text="The remaining open deals.")
-    won = serializers.DecimalField(**MONEY, help_text="Won in the period (by won date).")
-    quota = serializers.DecimalField(**MONEY, allow_null=True)
-    gap = serializers.DecimalField(**MONEY, allow_null=True, help_text="quota − won.")
+    weighted = money_field(help_text="Σ amount × probability, open deals.")
+    commit = money_field(help_text="Open deals ≥ 70 % or in a commit stage.")
+    best_case = money_field(help_text="Other open deals ≥ 40 %.")
+    pipeline = money_field(help_text="The remaining open deals.")
+    won = money_field(help_text="Won in the period (by won date).")
+    quota = money_field(allow_null=True)
+    gap = money_field(allow_null=True, help_text="quota − won.")
     attainment = serializers.FloatField(allow_null=True, help_text="won / quota, 0–1.")
     deals = serializers.IntegerField(help_text="Open deals due in the period.")
     won_deals = serializers.IntegerField()
@@ -67,10 +72,10 @@ class FunnelSerializer(serializers.Serializer):
     won = serializers.IntegerField()
     lost = serializers.IntegerField()
     open_deals = serializers.IntegerField()
-    average_deal_size = serializers.DecimalField(**MONEY, allow_null=True)
+    average_deal_size = money_field(allow_null=True)
     cycle_days = serializers.FloatField(allow_null=True)
-    velocity = serializers.DecimalField(
-        **MONEY, allow_null=True, help_text="open deals × win rate × average deal size / cycle days"
+    velocity = money_field(
+        allow_null=True, help_text="open deals × win rate × average deal size / cycle days"
     )
     bottleneck = serializers.IntegerField(
         allow_null=True, help_text="Stage with the longest median."

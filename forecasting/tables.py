@@ -145,7 +145,8 @@ def reps_table(reps: list[analytics.RepFigures]) -> Table:
 
 def watch_table(name: str, title: str, deals: list[analytics.WatchedDeal]) -> Table:
     columns = ["Deal", "Owner", "Stage", "Amount", "Probability", "Expected close", "Why"]
-    rows, links = [], []
+    rows: list[list[str]] = []
+    links: list[str | None] = []
     for watched in deals:
         deal = watched.deal
         rows.append(

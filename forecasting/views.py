@@ -7,7 +7,7 @@ Thin: the filter form turns the URL into a scope, `forecasting.analytics` comput
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,13 +17,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.models import User
 from deals.errors import DomainError
 from forecasting import analytics, services, tables
 from forecasting.forms import ForecastFilterForm, QuotaForm
 
 
+def _user(request: HttpRequest) -> User:
+    """The signed-in user (every view here requires a login)."""
+    return cast(User, request.user)
+
+
 def _filters(request: HttpRequest) -> ForecastFilterForm:
-    form = ForecastFilterForm(request.GET or None, user=request.user)
+    form = ForecastFilterForm(request.GET or None, user=_user(request))
     if form.is_bound:
         form.is_valid()
     return form
@@ -174,7 +180,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = {"nav": "forecast", "form": form, "query": request.GET.urlencode()}
     context.update(dashboard_context(form))
     template = "forecasting/dashboard.html"
-    if getattr(request, "htmx", False) and not request.htmx.boosted:
+    htmx = getattr(request, "htmx", None)
+    if htmx and not htmx.boosted:
         template += "#body"
     return render(request, template, context)
 
@@ -200,7 +207,7 @@ def export_csv(request: HttpRequest, table: str) -> HttpResponse:
         raise Http404("No such table.")
     form = _filters(request)
     if form.is_bound and not form.is_valid():
-        errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+        errors = "; ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items())
         return HttpResponseBadRequest(errors, content_type="text/plain; charset=utf-8")
     response = HttpResponse(builder(form).as_csv(), content_type="text/csv; charset=utf-8")
     stamp = timezone.localdate().isoformat()
@@ -232,14 +239,14 @@ def movement(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def quotas(request: HttpRequest) -> HttpResponse:
-    if not services.can_manage_quotas(request.user):
+    if not services.can_manage_quotas(_user(request)):
         raise PermissionDenied("Only admins and managers set quotas.")
-    form = QuotaForm(request.POST or None, by=request.user)
+    form = QuotaForm(request.POST or None, by=_user(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             services.set_quota(
-                by=request.user,
+                by=_user(request),
                 user=data["user"],
                 team=data["team"],
                 period=data["period"],
@@ -255,7 +262,7 @@ def quotas(request: HttpRequest) -> HttpResponse:
     context = {
         "nav": "forecast",
         "form": form,
-        "quotas": services.quotas_visible_to(request.user)[:500],
+        "quotas": services.quotas_visible_to(_user(request))[:500],
     }
     return render(request, "forecasting/quotas.html", context, status=status)
 
@@ -263,9 +270,9 @@ def quotas(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def delete_quota(request: HttpRequest, pk: int) -> HttpResponse:
-    quota = get_object_or_404(services.quotas_visible_to(request.user), pk=pk)
+    quota = get_object_or_404(services.quotas_visible_to(_user(request)), pk=pk)
     try:
-        services.delete_quota(quota=quota, by=request.user)
+        services.delete_quota(quota=quota, by=_user(request))
     except DomainError as error:
         raise PermissionDenied(error.message) from error
     messages.success(request, "Quota deleted.")
