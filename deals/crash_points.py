@@ -2,7 +2,8 @@
 
 Inert unless the environment asks: `CRM_PAUSE_AT=<point>` and `CRM_PAUSE_FILE=<path>`. On reaching
 that point the process writes its pid to the file (the test's barrier) and sleeps, so the test can
-kill it knowing exactly what it had claimed and not yet committed or sent.
+kill it knowing exactly what it had claimed and not yet committed or sent. It pauses once: when
+the file exists already, the restarted process goes through, as a real one would.
 """
 
 import os
@@ -13,7 +14,10 @@ from pathlib import Path
 def crash_point(name: str) -> None:
     if os.environ.get("CRM_PAUSE_AT") != name:
         return
-    barrier = os.environ.get("CRM_PAUSE_FILE")
-    if barrier:
-        Path(barrier).write_text(str(os.getpid()))
+    barrier = Path(os.environ.get("CRM_PAUSE_FILE", ""))
+    if not barrier.name or barrier.exists():
+        return
+    written = barrier.with_name(barrier.name + ".tmp")
+    written.write_text(str(os.getpid()))
+    written.rename(barrier)  # appears whole: the test reads the pid as soon as it sees the file
     time.sleep(float(os.environ.get("CRM_PAUSE_SECONDS", "120")))
