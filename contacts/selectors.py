@@ -21,7 +21,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 
 from accounts.models import User
 from accounts.visibility import is_admin, readable_owner_ids, writable_owner_ids
@@ -50,8 +50,9 @@ CONTACT_SORTS = {
     "-created": ("-created_at", "-id"),
     "company": ("company__name", "last_name", "id"),
 }
-COMPANY_SORTS = {
-    "name": ("name", "id"),
+COMPANY_SORTS: dict[str, tuple[Any, ...]] = {
+    # Lower(name) sorts "acme" beside "Acme" and walks company_name_lower_idx: no full sort.
+    "name": (Lower("name"), "id"),
     "-created": ("-created_at", "-id"),
 }
 
