@@ -15,6 +15,7 @@ from django.core.validators import MinValueValidator
 from django.urls import reverse_lazy
 
 from accounts.models import User
+from accounts.visibility import is_admin
 from contacts.models import Company, Contact, Lead
 from contacts.selectors import LEAD_SORTS, assignable_owners, readable_owners
 from deals.models import Activity, Pipeline
@@ -33,9 +34,14 @@ class OwnedRecordForm(forms.ModelForm):
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = assignable_owners(user)
+        owner_field = cast(forms.ModelChoiceField, self.fields["owner"])
+        owner_field.queryset = assignable_owners(user)
         if not self.instance.pk:
-            self.fields["owner"].initial = user.pk
+            owner_field.initial = user.pk
+        if not is_admin(user) and not user.managed_teams.exists():
+            # Managing no team, they can give records only to themselves: a one-option select
+            # is noise. A forged value still gets its error (shown above the form).
+            owner_field.widget = forms.HiddenInput()
 
     def clean_owner(self) -> User:
         # A record never loses its owner: an empty choice keeps the current one (or the author).

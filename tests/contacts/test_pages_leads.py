@@ -234,7 +234,17 @@ def test_create_form_rejects_bad_values_with_a_field_error(as_rep, field, value)
 def test_rep_cannot_give_a_new_lead_to_another_teams_rep(as_rep, outsider):
     response = as_rep.post(reverse("lead-create"), lead_form_data(owner=str(outsider.pk)))
     assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
     assert not Lead.objects.exists()
+
+
+def test_owner_choice_is_offered_only_to_those_who_can_assign(client, rep, manager, people):
+    client.force_login(rep)
+    assert '<select name="owner"' not in client.get(reverse("lead-create")).content.decode()
+    client.force_login(manager)
+    page = client.get(reverse("lead-create")).content.decode()
+    assert '<select name="owner"' in page
+    assert f'<option value="{rep.pk}"' in page
 
 
 def test_manager_creates_a_lead_for_a_rep_of_their_team(client, manager, rep, people):
