@@ -37,7 +37,6 @@ FREE_MAIL_DOMAINS = frozenset(
 )
 
 
-
 def _require_write(by: User, record: models.Model, what: str) -> None:
     if not can_write_owned_by(by, getattr(record, "owner_id", None)):
         raise NotAllowed(f"You may view this {what} but not change it.")
