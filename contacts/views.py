@@ -43,8 +43,8 @@ from contacts.models import Company, Contact, Lead
 from contacts.services import convert_lead, create_record, delete_record, disqualify_lead
 from contacts.services import update_record as update_record_service
 from deals.errors import DomainError, NotAllowed
-from deals.models import Deal
-from deals.services import log_activity
+from deals.models import Activity, Deal
+from deals.services import complete_activity, log_activity
 
 PAGE_SIZE = 25
 COMPANY_OPTIONS_LIMIT = 10
@@ -188,6 +188,29 @@ def _log_activity(
     if _wants_partial(request):
         return render(request, "contacts/_activities.html", context, status=422)
     return render(request, template, context, status=400)
+
+
+def _complete_activity(
+    request: HttpRequest,
+    *,
+    record: Model,
+    activity_id: int,
+    related: dict[str, Any],
+    page_context: Callable[..., dict[str, Any]],
+    detail_url: str,
+) -> HttpResponse:
+    """Mark a planned activity of this record done (its reminder will not fire)."""
+    activity = get_object_or_404(
+        Activity.objects.visible_to(_user(request)).filter(**related), pk=activity_id
+    )
+    try:
+        complete_activity(activity=activity, by=_user(request))
+    except NotAllowed as error:
+        return _forbidden(request, error)
+    if _wants_partial(request):
+        return render(request, "contacts/_activities.html", page_context(request, record))
+    messages.success(request, f"“{activity.subject}” done.")
+    return redirect(detail_url)
 
 
 def _list_response(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
@@ -368,6 +391,20 @@ def lead_activity(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@login_required
+@require_POST
+def lead_activity_done(request: HttpRequest, pk: int, activity_id: int) -> HttpResponse:
+    lead = _lead_or_404(request, pk)
+    return _complete_activity(
+        request,
+        record=lead,
+        activity_id=activity_id,
+        related={"lead": lead},
+        page_context=_lead_page_context,
+        detail_url=reverse("lead-detail", args=[lead.pk]),
+    )
+
+
 # --- contacts ------------------------------------------------------------------------------------
 
 
@@ -516,6 +553,20 @@ def contact_activity(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@login_required
+@require_POST
+def contact_activity_done(request: HttpRequest, pk: int, activity_id: int) -> HttpResponse:
+    contact = _contact_or_404(request, pk)
+    return _complete_activity(
+        request,
+        record=contact,
+        activity_id=activity_id,
+        related={"contact": contact},
+        page_context=_contact_page_context,
+        detail_url=reverse("contact-detail", args=[contact.pk]),
+    )
+
+
 # --- companies -----------------------------------------------------------------------------------
 
 
@@ -656,5 +707,19 @@ def company_activity(request: HttpRequest, pk: int) -> HttpResponse:
         related={"company": company},
         page_context=_company_page_context,
         template="contacts/company_detail.html",
+        detail_url=reverse("company-detail", args=[company.pk]),
+    )
+
+
+@login_required
+@require_POST
+def company_activity_done(request: HttpRequest, pk: int, activity_id: int) -> HttpResponse:
+    company = _company_or_404(request, pk)
+    return _complete_activity(
+        request,
+        record=company,
+        activity_id=activity_id,
+        related={"company": company},
+        page_context=_company_page_context,
         detail_url=reverse("company-detail", args=[company.pk]),
     )

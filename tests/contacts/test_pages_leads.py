@@ -561,3 +561,35 @@ def test_teammate_may_not_log_on_a_lead_they_only_read(as_rep, teammate):
     )
     assert response.status_code == 403
     assert not Activity.objects.exists()
+
+
+def test_a_planned_activity_can_be_marked_done_from_the_lead(as_rep, rep):
+    lead = LeadFactory(owner=rep)
+    planned = Activity.objects.create(kind="task", subject="Send quote", owner=rep, lead=lead)
+    page = as_rep.get(reverse("lead-detail", args=[lead.pk])).content.decode()
+    done_url = reverse("lead-activity-done", args=[lead.pk, planned.pk])
+    assert done_url in page
+
+    response = as_rep.post(done_url, **htmx_to("activities"))
+
+    planned.refresh_from_db()
+    assert response.status_code == 200
+    assert planned.done_at is not None
+    assert done_url not in response.content.decode()
+
+
+def test_marking_done_is_limited_to_the_records_own_activities_and_their_writers(
+    as_rep, rep, teammate
+):
+    lead = LeadFactory(owner=rep)
+    other_lead = LeadFactory(owner=rep)
+    elsewhere = Activity.objects.create(kind="task", subject="Other", owner=rep, lead=other_lead)
+    peers = Activity.objects.create(kind="task", subject="Peer's", owner=teammate, lead=lead)
+
+    wrong_record = as_rep.post(reverse("lead-activity-done", args=[lead.pk, elsewhere.pk]))
+    not_mine = as_rep.post(reverse("lead-activity-done", args=[lead.pk, peers.pk]))
+
+    assert wrong_record.status_code == 404
+    assert not_mine.status_code == 403
+    peers.refresh_from_db()
+    assert peers.done_at is None

@@ -108,6 +108,7 @@ def test_every_form_post_without_the_csrf_token_is_refused(csrf_client, rep):
     lead = LeadFactory(owner=rep)
     contact = ContactFactory(owner=rep)
     company = CompanyFactory(owner=rep)
+    planned = Activity.objects.create(kind="task", subject="Later", owner=rep, lead=lead)
     posts = [
         (reverse("lead-create"), {"first_name": "X"}),
         (reverse("lead-edit", args=[lead.pk]), {"first_name": "X"}),
@@ -115,6 +116,7 @@ def test_every_form_post_without_the_csrf_token_is_refused(csrf_client, rep):
         (reverse("lead-disqualify", args=[lead.pk]), {"reason": "x"}),
         (reverse("lead-activity", args=[lead.pk]), {"kind": "call", "subject": "x"}),
         (reverse("lead-delete", args=[lead.pk]), {}),
+        (reverse("lead-activity-done", args=[lead.pk, planned.pk]), {}),
         (reverse("contact-create"), {"first_name": "X"}),
         (reverse("contact-edit", args=[contact.pk]), {"first_name": "X"}),
         (reverse("contact-activity", args=[contact.pk]), {"kind": "call", "subject": "x"}),
@@ -130,7 +132,9 @@ def test_every_form_post_without_the_csrf_token_is_refused(csrf_client, rep):
     assert lead.status == "new"
     assert contact.__class__.objects.filter(pk=contact.pk).exists()
     assert company.__class__.objects.filter(pk=company.pk).exists()
-    assert not Activity.objects.exists()
+    assert list(Activity.objects.all()) == [planned]
+    planned.refresh_from_db()
+    assert planned.done_at is None
 
 
 def test_pages_carry_the_csrf_token_for_their_forms_and_htmx(csrf_client, rep):
