@@ -1,23 +1,8 @@
-"""API test helpers: a fresh throttle history per test, deals and records owned by each person."""
+"""API test helpers: deals and records owned by each person."""
 
 import pytest
-from django.core.cache import cache
 
 from tests.factories import ContactFactory, DealFactory, LeadFactory
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Each person fixture hashes a password; the production hasher costs ~0.5 s a user."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle_history():
-    """DRF throttles count requests in the cache; a shared Redis must not carry them over."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
