@@ -18,7 +18,7 @@ from deals.models import Activity
 
 FEED_LIMIT = 2000
 PAST_WINDOW = dt.timedelta(days=90)
-DURATIONS = {
+DURATIONS: dict[str, dt.timedelta] = {
     Activity.Kind.MEETING: dt.timedelta(hours=1),
 }
 DEFAULT_DURATION = dt.timedelta(minutes=30)

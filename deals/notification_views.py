@@ -5,6 +5,8 @@ Thin views: reads go through `visible_to`, changes through the services.
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,6 +17,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.models import User
 from deals.calendar_feed import calendar_for, revoke_calendar_token, user_for_token
 from deals.digest import set_digest_opt_out
 from deals.links import deal_path
@@ -23,6 +26,11 @@ from deals.services import mark_all_notifications_read, mark_notification_read
 
 PAGE_SIZE = 30
 CHANGED_EVENT = "notifications-changed"  # the bell listens for it and refreshes itself
+
+
+def _me(request: HttpRequest) -> User:
+    """The signed-in user (every view here but the feed is behind login_required)."""
+    return cast(User, request.user)
 
 
 def _own_notification(request: HttpRequest, pk: int) -> Notification:
@@ -64,9 +72,9 @@ def notification_bell(request: HttpRequest) -> HttpResponse:
 @require_POST
 def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
     notification = mark_notification_read(
-        notification=_own_notification(request, pk), by=request.user
+        notification=_own_notification(request, pk), by=_me(request)
     )
-    if request.htmx:
+    if getattr(request, "htmx", False):
         response = render(request, "notifications/list.html#row", {"n": notification})
         response["HX-Trigger"] = CHANGED_EVENT
         return response
@@ -78,7 +86,7 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
 def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     """Follow a notification to its deal, marking it read on the way."""
     notification = mark_notification_read(
-        notification=_own_notification(request, pk), by=request.user
+        notification=_own_notification(request, pk), by=_me(request)
     )
     if notification.deal_id:
         return redirect(deal_path(notification.deal_id))
@@ -88,7 +96,7 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def notifications_read_all(request: HttpRequest) -> HttpResponse:
-    count = mark_all_notifications_read(by=request.user)
+    count = mark_all_notifications_read(by=_me(request))
     messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} read.")
     return redirect(_next_url(request) or "notifications")
 
@@ -104,7 +112,7 @@ class DigestForm(forms.Form):
 @login_required
 @require_http_methods(["GET", "POST"])
 def my_settings(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = _me(request)
     if request.method == "POST":
         form = DigestForm(request.POST)
         if form.is_valid():
@@ -129,7 +137,7 @@ def my_settings(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def calendar_revoke(request: HttpRequest) -> HttpResponse:
-    revoke_calendar_token(by=request.user)
+    revoke_calendar_token(by=_me(request))
     messages.success(request, "Your calendar link is replaced: the old one no longer works.")
     return redirect("my-settings")
 

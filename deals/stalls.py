@@ -88,7 +88,7 @@ def watched_stages() -> list[WatchedStage]:
     watched_status = {Stage.Kind.OPEN: Deal.Status.OPEN, Stage.Kind.POST_SALE: Deal.Status.WON}
     rows = Stage.objects.filter(stall_days__isnull=False, kind__in=list(watched_status))
     return [
-        WatchedStage(pk=pk, stall_days=days, status=watched_status[Stage.Kind(kind)])
+        WatchedStage(pk=pk, stall_days=int(days or 0), status=watched_status[Stage.Kind(kind)])
         for pk, days, kind in rows.values_list("pk", "stall_days", "kind")
     ]
 
@@ -112,7 +112,7 @@ def extra_reason_conditions(today: dt.date) -> dict[str, Q]:
     """The reasons beyond idleness, each as a condition on the deal row."""
     planned = Activity.objects.filter(deal_id=OuterRef("pk"), done_at__isnull=True)
     return {
-        NO_NEXT_STEP: Q(next_step="") & ~Exists(planned),
+        NO_NEXT_STEP: Q(~Exists(planned), next_step=""),
         CLOSE_DATE_PASSED: Q(status=Deal.Status.OPEN, expected_close_date__lt=today),
         CLOSE_DATE_PUSHED: Q(status=Deal.Status.OPEN, close_date_pushes__gte=PUSHES_BEFORE_FLAG),
     }
@@ -158,7 +158,7 @@ def _flag(idle: Q, idle_twice: Q | None, now: dt.datetime) -> tuple[int, int]:
     first sweep flags tens of thousands.
     """
     reasons = reasons_expression(timezone.localdate(now))
-    told = Value(TOLD_OWNER)
+    told: Value | Case = Value(TOLD_OWNER)
     if idle_twice is not None:
         told = Case(When(idle_twice, then=Value(TOLD_MANAGERS)), default=Value(TOLD_OWNER))
     started = Deal.objects.filter(idle, stalled=False).update(

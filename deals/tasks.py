@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from typing import Any
 
 from celery import shared_task
 from django.db import DatabaseError
@@ -19,7 +20,7 @@ from deals import digest, outbox, reminders, stalls
 
 logger = logging.getLogger(__name__)
 
-RETRY = {
+RETRY: dict[str, Any] = {
     "autoretry_for": (DatabaseError, OSError, smtplib.SMTPException),
     "retry_backoff": True,
     "retry_backoff_max": 600,

@@ -28,12 +28,12 @@ class JobTask(DjangoTask):
     the failure is logged, and the periodic sweeps find the work again in the database.
     """
 
-    def delay_on_commit(self, *args: Any, **kwargs: Any) -> None:
+    def delay_on_commit(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         from django.db import transaction
 
         transaction.on_commit(functools.partial(self.delay, *args, **kwargs), robust=True)
 
-    def apply_async_on_commit(self, *args: Any, **kwargs: Any) -> None:
+    def apply_async_on_commit(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         from django.db import transaction
 
         transaction.on_commit(functools.partial(self.apply_async, *args, **kwargs), robust=True)
