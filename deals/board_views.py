@@ -38,6 +38,7 @@ from deals.selectors import (
     BoardFilters,
     Column,
     ColumnTotals,
+    attach_next_activities,
     board_deals,
     board_page_size,
     column_page,
@@ -161,6 +162,7 @@ def headers_for(
 
 def card_for(deal_id: int, *, writable: set[int] | None) -> Deal:
     deal = with_card_fields(Deal.objects.filter(pk=deal_id)).get()
+    attach_next_activities([deal])
     decorate_cards([deal], writable=writable)
     return deal
 
@@ -193,7 +195,7 @@ def board(request: HttpRequest, pipeline_id: int | None = None) -> HttpResponse:
     deals = board_deals(request.user, pipeline, filters)
     totals = column_totals(deals, stages)
     page_size = board_page_size()
-    pages = first_pages(deals, [s.pk for s in stages], page_size)
+    pages = first_pages(deals, [s.pk for s in stages], page_size, filters.statuses())
     owners = owner_choices(request.user)
     writable = None if is_admin(request.user) else {o.pk for o in owners if o.writable}
     columns = []
@@ -236,7 +238,9 @@ def column_cards(request: HttpRequest, pipeline_id: int, stage_id: int) -> HttpR
     limit = min(max(limit, 1), MAX_REFRESH_CARDS)
     after = None if refresh else parse_cursor(request.GET.get("after"))
     deals = board_deals(request.user, pipeline, scope.filters)
-    cards, has_more = column_page(deals, stage.pk, after=after, limit=limit)
+    cards, has_more = column_page(
+        deals, stage.pk, statuses=scope.filters.statuses(), after=after, limit=limit
+    )
     decorate_cards(cards, writable=writable_ids(request.user))
     column = Column(stage=stage, totals=ColumnTotals(), cards=cards, has_more=has_more)
     context = scope.context(column=column, cards=cards, refresh=refresh)

@@ -131,6 +131,31 @@
 
   // --- keyboard path: the "⋯" menu of every card --------------------------------------------
 
+  /** Fill a card's menu from the page's template the first time it opens (before it shows). */
+  function fillMenu(card) {
+    const menu = $(".menu", card);
+    if (!menu || menu.childElementCount) return;
+    const lost = card.dataset.status === "lost";
+    const source = document.getElementById(lost ? "card-menu-lost-template" : "card-menu-template");
+    menu.append(source.content.cloneNode(true));
+    $$('[data-action="move"]', menu).forEach((b) => {
+      if (b.dataset.stage === card.dataset.stageId) b.remove();
+    });
+    if (card.dataset.status !== "open") $$('[data-action="won"]', menu).forEach((b) => b.remove());
+    const link = $("[data-open-deal]", menu);
+    if (link) link.href = $(".card-title", card).href;
+  }
+
+  // A click on the summary (or Enter / Space on it) comes before the menu opens.
+  document.addEventListener(
+    "click",
+    (e) => {
+      const summary = e.target.closest && e.target.closest(".card-menu > summary");
+      if (summary) fillMenu(summary.closest(".card"));
+    },
+    true
+  );
+
   document.addEventListener("click", (e) => {
     const button = e.target.closest(".card-menu [data-action]");
     if (!button) return;

@@ -196,7 +196,7 @@ def test_a_teammates_card_is_read_only_without_move_controls(people):
 
     assert "readonly" in their_card
     assert f'id="menu-{theirs.pk}"' not in html
-    assert 'data-action="move"' in my_card
+    assert f'id="menu-{mine.pk}"' in my_card
 
 
 def test_an_admin_sees_every_deal(people):
@@ -439,7 +439,7 @@ def test_a_column_page_query_count_does_not_grow_with_the_deals(
     client = signed_in(rep)
     url = reverse("board-cards", args=[stage.pipeline_id, stage.pk])
 
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):
         response = client.get(url, {"after": "0:0"})
 
     assert response.status_code == 200

@@ -1,0 +1,291 @@
+"""Board speed as the pipeline grows: the page for a rep and an admin, a column page, a move.
+
+    .venv/bin/python bench/board.py [--sizes 1000,100000] [--repeat 25]
+
+Works in a PostgreSQL database of its own (`crm_board_bench` unless BENCH_DATABASE_URL says
+otherwise; created and migrated here, never the one behind DATABASE_URL). For each size it tops
+the deals up with `manage.py seed_demo --deals N` (or, where that command does not exist, a bulk
+insert of its own), runs VACUUM ANALYZE as autovacuum would, then prints for a rep and for the
+admin (who sees the whole pipeline) the median and 90th-percentile server time and the query
+count of GET /board/, and of a column's "show more" page; then a move's median server time
+(POST /deals/<id>/move/ between two columns, as the board sends it).
+
+Server time is the whole Django request in-process (middleware, view, SQL, template), measured
+with the test client, without the network. Targets (issue 3): board ≤ 50 ms with ≤ 12 queries,
+move ≤ 8 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+BENCH_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crm_board_bench"
+)
+if "bench" not in urlparse(BENCH_URL).path:
+    sys.exit("Refusing to use a database whose name does not contain 'bench'.")
+os.environ["DATABASE_URL"] = BENCH_URL
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pipeline_crm.settings")
+# Production-like: no DEBUG (no query log kept), plain http through the test client.
+os.environ["DEBUG"] = "false"
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production")
+os.environ["SECURE_SSL_REDIRECT"] = "false"
+os.environ["STATIC_MANIFEST"] = "false"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def ensure_database() -> None:
+    import psycopg
+
+    parsed = urlparse(BENCH_URL)
+    name = parsed.path.lstrip("/")
+    admin_url = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup() -> None:
+    ensure_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+
+def seed(total: int) -> str:
+    """Top the deals up to `total`; returns how."""
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    try:
+        call_command("seed_demo", deals=total, verbosity=0, stdout=open(os.devnull, "w"))
+        return "seed_demo"
+    except (CommandError, LookupError, ImportError) as exc:
+        print(f"  (seed_demo unavailable: {exc}; bulk insert instead)")
+    bulk_seed(total)
+    return "bulk insert"
+
+
+def bulk_seed(total: int) -> None:
+    """Users in two teams and `total` deals spread over the default pipeline's stages."""
+    import random
+    from decimal import Decimal
+
+    from django.contrib.auth.models import Group
+    from django.utils import timezone
+
+    from accounts.models import Team, User
+    from deals.models import Deal, Pipeline
+
+    reps = []
+    for team_name, names in (("North", ["rita", "ravi", "rosa"]), ("South", ["sam", "sara"])):
+        team, _ = Team.objects.get_or_create(name=team_name)
+        for name in names:
+            user, created = User.objects.get_or_create(username=name)
+            if created:
+                user.groups.add(Group.objects.get(name="rep"))
+                team.members.add(user)
+            reps.append(user)
+    admin, created = User.objects.get_or_create(username="admin")
+    if created:
+        admin.groups.add(Group.objects.get(name="admin"))
+    pipeline = Pipeline.default()
+    stages = list(pipeline.stages.order_by("order"))
+    missing = total - Deal.objects.count()
+    rng = random.Random(7)
+    now = timezone.now()
+    batch = []
+    for i in range(max(missing, 0)):
+        stage = stages[rng.randrange(len(stages))]
+        status = "open" if stage.kind == "open" else "won"
+        if rng.random() < 0.12:
+            status = "lost"
+        batch.append(
+            Deal(
+                title=f"Bench deal {i}",
+                pipeline=pipeline,
+                stage=stage,
+                status=status,
+                amount=Decimal(rng.randrange(1000, 90000)),
+                probability_override=rng.choice([None, None, None, 40, 70]),
+                owner=reps[rng.randrange(len(reps))],
+                position=rng.randrange(0, 10**9),
+                stage_entered_at=now,
+            )
+        )
+        if len(batch) == 5000:
+            Deal.objects.bulk_create(batch)
+            batch = []
+    Deal.objects.bulk_create(batch)
+
+
+def vacuum() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE deals_deal")
+        cursor.execute("VACUUM ANALYZE deals_activity")
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+
+def timed(fn, repeat: int) -> list[float]:
+    for _ in range(3):  # warm caches, connections and templates
+        fn()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def count_queries(fn) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        fn()
+    return len(captured.captured_queries)
+
+
+def p90(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=10)[-1] if len(samples) >= 10 else max(samples)
+
+
+def report(label: str, samples: list[float], queries: int | None = None) -> None:
+    extra = f"  {queries:>3} queries" if queries is not None else ""
+    print(
+        f"  {label:<38} median {statistics.median(samples):7.1f} ms"
+        f"  p90 {p90(samples):7.1f} ms{extra}"
+    )
+
+
+def get_ok(client, url: str):
+    def fn():
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        return response
+
+    return fn
+
+
+def bench_size(total: int, repeat: int) -> None:
+    from django.test import Client
+
+    from accounts.models import User
+    from deals.models import Deal, Pipeline
+
+    started = time.perf_counter()
+    how = seed(total)
+    vacuum()
+    pipeline = Pipeline.default()
+    deals = Deal.objects.filter(pipeline=pipeline)
+    print(f"\n{deals.count():,} deals ({how}, {time.perf_counter() - started:.0f} s to prepare)")
+    rep = (
+        User.objects.filter(groups__name="rep", deals__isnull=False)
+        .order_by("username")
+        .distinct()
+        .first()
+    )
+    admin = User.objects.filter(groups__name="admin").order_by("pk").first()
+    first = pipeline.stages.order_by("order").first()
+    for who in (rep, admin):
+        client = Client()
+        client.force_login(who)
+        visible = Deal.objects.visible_to(who).filter(pipeline=pipeline).count()
+        board = get_ok(client, "/board/")
+        more = get_ok(client, f"/board/{pipeline.pk}/stages/{first.pk}/cards/?after=0:0")
+        print(f"  as {who.username} ({who.role}, sees {visible:,} deals)")
+        report("GET /board/", timed(board, repeat), count_queries(board))
+        report(
+            "GET /board/?owner=me&q=deal", timed(get_ok(client, "/board/?owner=me&q=deal"), repeat)
+        )
+        report("GET a column's next page", timed(more, repeat), count_queries(more))
+    bench_moves(rep, pipeline, repeat)
+
+
+def bench_moves(rep, pipeline, repeat: int) -> None:
+    from django.test import Client
+
+    from deals.models import Deal
+
+    stages = [s for s in pipeline.stages.order_by("order") if not s.required_fields][:2]
+    deal = Deal.objects.filter(owner=rep, status="open", stage__in=stages).first()
+    if deal is None:
+        print("  (no open deal of the rep in the first stages: moves skipped)")
+        return
+    client = Client()
+    client.force_login(rep)
+    state = {"deal": deal}
+
+    def move(drop: bool):
+        def fn():
+            current = state["deal"]
+            target = stages[1] if current.stage_id == stages[0].pk else stages[0]
+            data = {"stage": target.pk, "version": current.version}
+            if drop:
+                data["after"] = ""
+            response = client.post(f"/deals/{current.pk}/move/", data, HTTP_HX_REQUEST="true")
+            assert response.status_code == 200, response.content[:300]
+            current.refresh_from_db()
+
+        return fn
+
+    def timed_move():
+        # refresh_from_db belongs to the bench, not to the server: time the POST only.
+        samples = []
+        for i in range(repeat + 3):
+            current = state["deal"]
+            target = stages[1] if current.stage_id == stages[0].pk else stages[0]
+            data = {"stage": target.pk, "version": current.version, "after": ""}
+            start = time.perf_counter()
+            response = client.post(f"/deals/{current.pk}/move/", data, HTTP_HX_REQUEST="true")
+            elapsed = (time.perf_counter() - start) * 1000
+            assert response.status_code == 200, response.content[:300]
+            current.refresh_from_db()
+            if i >= 3:
+                samples.append(elapsed)
+        return samples
+
+    from deals import services
+
+    def service_move():
+        current = state["deal"]
+        target = stages[1] if current.stage_id == stages[0].pk else stages[0]
+        state["deal"] = services.move_deal(
+            deal=current, by=rep, stage=target, version=current.version, position=0
+        )
+
+    report("POST /deals/<id>/move/ (a drop)", timed_move(), count_queries(move(True)))
+    report("move_deal() service alone", timed(service_move, repeat))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,100000")
+    parser.add_argument("--repeat", type=int, default=25)
+    args = parser.parse_args()
+    setup()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    print(f"Board bench on {urlparse(BENCH_URL).path.lstrip('/')}, {args.repeat} runs each")
+    for size in sizes:
+        bench_size(size, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
