@@ -4,8 +4,8 @@
 
 Works in a throwaway database of its own (`bench_stalls_<name>`, created and dropped here), so
 it never touches the data behind DATABASE_URL. Prints the time of a first sweep (every idle deal
-flagged and its owner and managers notified), a second one (nothing changed) and one after 1 %
-of the deals got an activity. `--deals N` changes the size.
+flagged and its owner and managers notified), a second one (nothing changed) and one an hour
+later, when 1 % of the deals went cold and 1 % were worked on. `--deals N` changes the size.
 """
 
 from __future__ import annotations
@@ -132,12 +132,18 @@ def main() -> None:
         stalled = Deal.objects.filter(stalled=True).count()
         print(f"  {stalled} deals stalled, {Notification.objects.count()} notifications")
         timed("second sweep (nothing changed):")
+        # An ordinary hour: 1 % of the deals go cold, 1 % get worked on.
+        quiet = Deal.objects.filter(stalled=False, status="open").values_list("pk", flat=True)
+        going_cold = list(quiet[: args.deals // 100])
+        Deal.objects.filter(pk__in=going_cold).update(
+            stage_entered_at=timezone.now() - dt.timedelta(days=60), last_activity_at=None
+        )
         stalled_ids = Deal.objects.filter(stalled=True).values_list("pk", flat=True)
-        touched = list(stalled_ids[: args.deals // 100])
-        Deal.objects.filter(pk__in=touched).update(
+        worked_on = list(stalled_ids[: args.deals // 100])
+        Deal.objects.filter(pk__in=worked_on).update(
             last_activity_at=timezone.now(), stalled=False, stall_reasons=[], stalled_since=None
         )
-        timed(f"sweep after {len(touched)} deals were worked on:")
+        timed(f"an hour later ({len(going_cold)} went cold, {len(worked_on)} worked on):")
     finally:
         if not args.keep:
             creation.destroy_test_db(old_name, verbosity=0)
