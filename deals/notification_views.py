@@ -129,7 +129,7 @@ def my_settings(request: HttpRequest) -> HttpResponse:
             "form": form,
             "feed_url": feed_url,
             "webcal_url": "webcal://" + feed_url.split("://", 1)[1],
-            "nav": "settings",
+            "nav": "my-settings",
         },
     )
 
