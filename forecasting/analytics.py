@@ -26,7 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Avg,
     Case,
@@ -36,7 +36,6 @@ from django.db.models import (
     DurationField,
     Exists,
     F,
-    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -45,7 +44,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, NullIf, TruncMonth, TruncQuarter
+from django.db.models.functions import Cast, NullIf, TruncDate, TruncMonth, TruncQuarter
 from django.utils import timezone
 
 from accounts.models import Team, User
@@ -111,9 +110,7 @@ def scoped_deals(scope: Scope) -> QuerySet[Deal]:
 
 def scoped_snapshots(scope: Scope) -> QuerySet[ForecastSnapshot]:
     """Snapshots under the same rule, using the owner and pipeline the deal had that day."""
-    snapshots = ForecastSnapshot.objects.visible_to(scope.user).filter(
-        deal__currency=scope.currency_code
-    )
+    snapshots = ForecastSnapshot.objects.visible_to(scope.user).filter(currency=scope.currency_code)
     if scope.pipeline is not None:
         snapshots = snapshots.filter(pipeline=scope.pipeline)
     if scope.team is not None:
@@ -184,20 +181,10 @@ def stage_probabilities(scope: Scope) -> list[StageProbability]:
     stages = Stage.objects.select_related("pipeline").order_by("pipeline__name", "order")
     if scope.pipeline is not None:
         stages = stages.filter(pipeline=scope.pipeline)
-    closed = scoped_deals(scope).filter(status__in=[Deal.Status.WON, Deal.Status.LOST])
-    counts: dict[int, Any] = {
-        row["to_stage"]: row
-        for row in StageChange.objects.filter(deal__in=closed.values("pk"), to_stage__isnull=False)
-        .values("to_stage")
-        .annotate(
-            closed=Count("deal", distinct=True),
-            won=Count("deal", distinct=True, filter=Q(deal__status=Deal.Status.WON)),
-        )
-        .order_by()
-    }
+    counts = _reached_stage_counts(scope)
     result = []
     for stage in stages:
-        row: dict[str, Any] = counts.get(stage.pk, {})
+        closed, won = counts.get(stage.pk, (0, 0))
         result.append(
             StageProbability(
                 stage_id=stage.pk,
@@ -205,11 +192,31 @@ def stage_probabilities(scope: Scope) -> list[StageProbability]:
                 pipeline=stage.pipeline.name,
                 order=stage.order,
                 configured=stage.probability,
-                closed=row.get("closed", 0),
-                won=row.get("won", 0),
+                closed=closed,
+                won=won,
             )
         )
     return result
+
+
+def _reached_stage_counts(scope: Scope) -> dict[int, tuple[int, int]]:
+    """{stage id: (closed deals that reached it, of which won)} in one query over distinct
+    (deal, stage) pairs: cheaper than COUNT(DISTINCT) per stage on a long history."""
+    closed = scoped_deals(scope).filter(status__in=[Deal.Status.WON, Deal.Status.LOST])
+    closed_sql, closed_params = closed.values("pk", "status").query.sql_with_params()
+    sql = f"""
+        SELECT pairs.to_stage_id, COUNT(*),
+               SUM(CASE WHEN pairs.status = %s THEN 1 ELSE 0 END)
+        FROM (
+            SELECT DISTINCT sc.deal_id, sc.to_stage_id, d.status
+            FROM {StageChange._meta.db_table} sc JOIN ({closed_sql}) d ON d.pk = sc.deal_id
+            WHERE sc.to_stage_id IS NOT NULL
+        ) pairs
+        GROUP BY pairs.to_stage_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Deal.Status.WON, *closed_params])
+        return {stage_id: (int(n), int(won or 0)) for stage_id, n, won in cursor.fetchall()}
 
 
 def learned_percents(scope: Scope) -> dict[int, Decimal]:
@@ -369,7 +376,7 @@ def forecast(
     until: dt.date | None = None,
     today: dt.date | None = None,
 ) -> Forecast:
-    """Weighted pipeline, categories, won actuals and quota per close period (4–5 queries)."""
+    """Weighted pipeline, categories, won actuals and quota per close period (3–5 queries)."""
     today = today or timezone.localdate()
     first, last = periods.default_window(today, period)
     first = periods.period_start(since, period) if since else first
@@ -383,36 +390,36 @@ def forecast(
         for start in periods.starts_between(first, last, period)
     }
     unscheduled = PeriodFigures(None, None)
-    open_rows: Any = (
-        deals.filter(status=Deal.Status.OPEN)
-        .filter(Q(expected_close_date__range=(first, last)) | Q(expected_close_date__isnull=True))
-        .annotate(prob=probability_expression(learned), bucket=trunc("expected_close_date"))
-        .values("bucket")
-        .annotate(**_open_figures())
+    # One pass over the deals: open ones by close period, won ones by the period they were won.
+    start_at, end_at = day_bounds(first, last)
+    due = Q(status=Deal.Status.OPEN) & (
+        Q(expected_close_date__range=(first, last)) | Q(expected_close_date__isnull=True)
+    )
+    won = Q(status=Deal.Status.WON, won_at__gte=start_at, won_at__lt=end_at)
+    rows: Any = (
+        deals.filter(due | won)
+        .annotate(
+            prob=probability_expression(learned),
+            bucket=Case(
+                When(status=Deal.Status.WON, then=trunc(TruncDate("won_at"))),
+                default=trunc("expected_close_date"),
+                output_field=DateField(),
+            ),
+        )
+        .values("status", "bucket")
+        .annotate(**_open_figures(), total=Sum("amount"))
         .order_by()
     )
-    for row in open_rows:
+    for row in rows:
         bucket = _as_date(row["bucket"])
         figures = unscheduled if bucket is None else by_start[bucket]
+        if row["status"] == Deal.Status.WON:
+            figures.won, figures.won_deals = row["total"] or Decimal(0), row["deals"]
+            continue
         figures.weighted = (row["weighted_x100"] or Decimal(0)) / HUNDRED
         for name in ("commit", "best_case", "pipeline"):
             setattr(figures, name, row[name] or Decimal(0))
         figures.deals = row["deals"]
-
-    start_at, end_at = day_bounds(first, last)
-    won_rows: Any = (
-        deals.filter(status=Deal.Status.WON, won_at__gte=start_at, won_at__lt=end_at)
-        .annotate(bucket=trunc("won_at"))
-        .values("bucket")
-        .annotate(won=Sum("amount"), won_deals=Count("id"))
-        .order_by()
-    )
-    for row in won_rows:
-        won_bucket = _as_date(row["bucket"])
-        assert won_bucket is not None  # won_at is set on every won deal in range
-        figures = by_start[won_bucket]
-        figures.won = row["won"] or Decimal(0)
-        figures.won_deals = row["won_deals"]
 
     quotas = _quota_rows(scope, first, last)
     totals = PeriodFigures("total", None)
@@ -555,15 +562,20 @@ def funnel(
     deals = scoped_deals(scope).filter(pipeline=pipeline)
     start, end = day_bounds(since, until)
     _stage_flow(stages, pipeline, deals, start, end)
-    lost_rows = deals.filter(status=Deal.Status.LOST, lost_at__gte=start, lost_at__lt=end)
-    for row in lost_rows.values("stage").annotate(n=Count("id")).order_by():
-        if row["stage"] in stages:
-            stages[row["stage"]].lost = row["n"]
-    reasons = [
-        {"reason": row["lost_reason"], "count": row["n"]}
-        for row in lost_rows.values("lost_reason")
+    lost_rows = (
+        deals.filter(status=Deal.Status.LOST, lost_at__gte=start, lost_at__lt=end)
+        .values("stage", "lost_reason")
         .annotate(n=Count("id"))
-        .order_by("-n", "lost_reason")
+        .order_by()
+    )
+    by_reason: dict[str, int] = defaultdict(int)
+    for row in lost_rows:
+        by_reason[row["lost_reason"]] += row["n"]
+        if row["stage"] in stages:
+            stages[row["stage"]].lost += row["n"]
+    reasons = [
+        {"reason": reason, "count": count}
+        for reason, count in sorted(by_reason.items(), key=lambda item: (-item[1], item[0]))
     ]
     closed = _closed_figures(deals, start, end)
     return Funnel(
@@ -645,13 +657,6 @@ def _stage_flow(
         stage.median_days, stage.p90_days, stage.stays = _days(median), _days(p90), stays
 
 
-def _moved_in_range(deals: QuerySet[Deal], start: dt.datetime, end: dt.datetime) -> QuerySet:
-    """Ids of the deals in scope that entered a stage in the range (only their history matters)."""
-    return StageChange.objects.filter(
-        deal__in=deals.values("pk"), at__gte=start, at__lt=end
-    ).values("deal_id")
-
-
 def _stage_flow_sql(
     stage_ids: list[int],
     pipeline: Pipeline,
@@ -661,9 +666,9 @@ def _stage_flow_sql(
 ) -> list[tuple[int, int, int, float | None, float | None, int]]:
     """PostgreSQL, one pass: window functions find each stay's end and the furthest stage the
     deal reached afterwards; percentile_cont() gives the quantiles."""
-    deal_sql, deal_params = _moved_in_range(deals, start, end).query.sql_with_params()
-    changes, deal_table = StageChange._meta.db_table, Deal._meta.db_table
-    stage_table = Stage._meta.db_table
+    # Moves before the range never end a stay that began in it, nor follow one: skip them.
+    deal_sql, deal_params = deals.values("pk", "lost_at").query.sql_with_params()
+    changes, stage_table = StageChange._meta.db_table, Stage._meta.db_table
     sql = f"""
         WITH changes AS (
             SELECT sc.deal_id, sc.to_stage_id AS stage_id, sc.at AS entered_at,
@@ -672,9 +677,9 @@ def _stage_flow_sql(
                    MAX(st."order") OVER (w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
                        AS later_order
             FROM {changes} sc
-            JOIN {deal_table} d ON d.id = sc.deal_id
+            JOIN ({deal_sql}) d ON d.pk = sc.deal_id
             LEFT JOIN {stage_table} st ON st.id = sc.to_stage_id AND st.pipeline_id = %s
-            WHERE sc.deal_id IN ({deal_sql})
+            WHERE sc.at >= %s
             WINDOW w AS (PARTITION BY sc.deal_id ORDER BY sc.at, sc.id)
         ), entries AS (
             SELECT deal_id, stage_id, stage_order, later_order,
@@ -690,8 +695,10 @@ def _stage_flow_sql(
                COUNT(seconds)
         FROM entries GROUP BY stage_id
     """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [pipeline.pk, *deal_params, stage_ids, start, end])
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The window sorts every move since `start`: let it sort in memory, for this query only.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute(sql, [*deal_params, pipeline.pk, start, stage_ids, start, end])
         return list(cursor.fetchall())
 
 
@@ -701,7 +708,7 @@ def _stage_flow_python(
     """Fallback for databases without percentile_cont (SQLite): the same rules, walked in Python
     over the histories of the deals that moved in the range."""
     rows = list(
-        StageChange.objects.filter(deal__in=_moved_in_range(deals, start, end))
+        StageChange.objects.filter(deal__in=deals.values("pk"), at__gte=start)
         .order_by("deal_id", "at", "id")
         .values_list("deal_id", "to_stage_id", "at", "deal__lost_at")
     )
@@ -1052,6 +1059,43 @@ class AccuracyRow:
         return rate(self.won, self.forecast) if self.forecast else None
 
 
+def _first_snapshot_days(starts: list[dt.date], kind: str) -> dict[dt.date, dt.date]:
+    """{period start: first day a snapshot was taken in that period}. Snapshots cover every open
+    deal at once, so this is the same for everyone; one MIN() per period, each from the index."""
+    if not starts:
+        return {}
+    table = ForecastSnapshot._meta.db_table
+    parts = [f"(SELECT MIN(taken_on) FROM {table} WHERE taken_on BETWEEN %s AND %s)"] * len(starts)
+    params: list[dt.date] = []
+    for start in starts:
+        params += [start, periods.period_end(start, kind)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        days = cursor.fetchone() or ()
+    return {
+        start: _parse_day(day) for start, day in zip(starts, days, strict=True) if day is not None
+    }
+
+
+def _parse_day(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _won_by_period(
+    scope: Scope, first: dt.date, last: dt.date, kind: str
+) -> dict[dt.date, Decimal]:
+    start_at, end_at = day_bounds(first, last)
+    rows: Any = (
+        scoped_deals(scope)
+        .filter(status=Deal.Status.WON, won_at__gte=start_at, won_at__lt=end_at)
+        .annotate(bucket=_trunc(kind)(TruncDate("won_at")))
+        .values("bucket")
+        .annotate(won=Sum("amount"))
+        .order_by()
+    )
+    return {_as_date(row["bucket"]): row["won"] or Decimal(0) for row in rows}
+
+
 def forecast_accuracy(
     scope: Scope, *, period: str = "month", count: int = 6, today: dt.date | None = None
 ) -> list[AccuracyRow]:
@@ -1060,35 +1104,32 @@ def forecast_accuracy(
     today = today or timezone.localdate()
     current = periods.period_start(today, period)
     first = periods.shift(current, period, -count)
-    last = periods.period_end(current, period)
-    trunc = _trunc(period)
-    snapshots = scoped_snapshots(scope)
-    first_days = {
-        _as_date(row["bucket"]): row["first"]
-        for row in snapshots.filter(taken_on__range=(first, last))
-        .annotate(bucket=trunc("taken_on"))
-        .values("bucket")
-        .annotate(first=Min("taken_on"))
-        .order_by()
-    }
-    commit = Q(stage__is_commit=True) | Q(probability__gte=COMMIT_MIN_PROBABILITY)
-    said: dict[dt.date, Any] = {
-        row["taken_on"]: row
-        for row in snapshots.filter(taken_on__in=list(first_days.values()), status="open")
-        .annotate(taken_period=trunc("taken_on"), close_period=trunc("expected_close_date"))
-        .filter(close_period=F("taken_period"))
-        .values("taken_on")
-        .annotate(
-            weighted_x100=Sum(F("amount") * F("probability"), output_field=PRODUCT),
-            commit=Sum("amount", filter=commit),
-        )
-        .order_by()
-    }
-    actual = forecast(scope, period=period, since=first, until=last, today=today)
+    starts = periods.starts_between(first, current, period)
+    first_days = _first_snapshot_days(starts, period)
+    said: dict[dt.date, Any] = {}
+    if first_days:
+        due_then = Q()
+        for start, day in first_days.items():
+            due_then |= Q(
+                taken_on=day,
+                expected_close_date__range=(start, periods.period_end(start, period)),
+            )
+        commit = Q(stage__is_commit=True) | Q(probability__gte=COMMIT_MIN_PROBABILITY)
+        said = {
+            row["taken_on"]: row
+            for row in scoped_snapshots(scope)
+            .filter(due_then, status=Deal.Status.OPEN)
+            .values("taken_on")
+            .annotate(
+                weighted_x100=Sum(F("amount") * F("probability"), output_field=PRODUCT),
+                commit=Sum("amount", filter=commit),
+            )
+            .order_by()
+        }
+    won = _won_by_period(scope, first, periods.period_end(current, period), period)
     rows = []
-    for figures in actual.periods:
-        assert figures.start is not None
-        day = first_days.get(figures.start)
+    for start in starts:
+        day = first_days.get(start)
         forecast_value = commit_value = None
         if day is not None:
             row: dict[str, Any] = said.get(day) or {}
@@ -1096,12 +1137,12 @@ def forecast_accuracy(
             commit_value = row.get("commit") or Decimal(0)
         rows.append(
             AccuracyRow(
-                period=figures.period or "",
-                start=figures.start,
+                period=periods.label(start, period),
+                start=start,
                 snapshot_day=day,
                 forecast=forecast_value,
                 commit=commit_value,
-                won=figures.won,
+                won=won.get(start, Decimal(0)),
             )
         )
     return rows

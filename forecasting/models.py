@@ -70,6 +70,8 @@ class ForecastSnapshot(models.Model):
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True)
     probability = models.PositiveSmallIntegerField()
     expected_close_date = models.DateField(null=True)
+    # The deal's currency that day: money is only ever added up within one currency.
+    currency = models.CharField(max_length=3, default=settings.DEFAULT_CURRENCY)
 
     # Visible by the owner the deal had that day, like every owned record.
     objects = OwnedQuerySet.as_manager()
@@ -77,6 +79,10 @@ class ForecastSnapshot(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["taken_on", "deal"], name="snapshot_once_per_day")
+        ]
+        indexes = [
+            # Forecast accuracy reads one day's deals due in that day's period.
+            models.Index(fields=["taken_on", "expected_close_date"], name="snapshot_day_close_idx")
         ]
 
     def __str__(self) -> str:

@@ -112,9 +112,9 @@ def take_snapshot(*, day: dt.date) -> int:
     sql = f"""
         INSERT INTO {snapshot}
             (taken_on, deal_id, pipeline_id, stage_id, owner_id, status, amount, probability,
-             expected_close_date)
+             expected_close_date, currency)
         SELECT %s, d.id, d.pipeline_id, d.stage_id, d.owner_id, d.status, d.amount,
-               COALESCE(d.probability_override, s.probability), d.expected_close_date
+               COALESCE(d.probability_override, s.probability), d.expected_close_date, d.currency
         FROM {deal} d JOIN {stage} s ON s.id = d.stage_id
         WHERE d.status = %s
         ON CONFLICT (taken_on, deal_id) DO NOTHING
