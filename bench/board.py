@@ -71,7 +71,8 @@ def seed(total: int) -> str:
     from django.core.management.base import CommandError
 
     try:
-        call_command("seed_demo", deals=total, verbosity=0, stdout=open(os.devnull, "w"))
+        with open(os.devnull, "w") as quiet:
+            call_command("seed_demo", deals=total, verbosity=0, stdout=quiet)
         return "seed_demo"
     except (CommandError, LookupError, ImportError) as exc:
         print(f"  (seed_demo unavailable: {exc}; bulk insert instead)")

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -50,6 +50,7 @@ from deals.selectors import (
     with_card_fields,
 )
 from deals.views import (
+    AuthedRequest,
     add_trigger,
     company_named,
     error_response,
@@ -84,7 +85,7 @@ def filter_querystring(filters: BoardFilters) -> str:
     return f"?{urlencode(params)}" if params else ""
 
 
-def read_filters(request: HttpRequest) -> tuple[BoardFilterForm, BoardFilters]:
+def read_filters(request: AuthedRequest) -> tuple[BoardFilterForm, BoardFilters]:
     form = BoardFilterForm(request.GET)
     return form, form.to_filters()
 
@@ -133,13 +134,13 @@ class BoardScope:
         }
 
 
-def board_scope(request: HttpRequest, pipeline: Pipeline) -> BoardScope:
+def board_scope(request: AuthedRequest, pipeline: Pipeline) -> BoardScope:
     _, filters = read_filters(request)
     stages = list(pipeline.stages.order_by("order"))
     return BoardScope(pipeline, stages, filters, filter_querystring(filters))
 
 
-def visible_deal(request: HttpRequest, deal_id: int) -> Deal:
+def visible_deal(request: AuthedRequest, deal_id: int) -> Deal:
     """The deal if this user may see it; 404 otherwise (never 403: that would confirm it)."""
     return get_object_or_404(
         Deal.objects.visible_to(request.user).select_related("pipeline"), pk=deal_id
@@ -147,7 +148,7 @@ def visible_deal(request: HttpRequest, deal_id: int) -> Deal:
 
 
 def headers_for(
-    request: HttpRequest, scope: BoardScope, stage_ids: Sequence[int | None]
+    request: AuthedRequest, scope: BoardScope, stage_ids: Sequence[int | None]
 ) -> list[Column]:
     """Fresh column headers (count, total, weighted) for these stages, for out-of-band swaps."""
     wanted = [s for s in scope.stages if s.pk in set(stage_ids)]
@@ -176,7 +177,7 @@ def shows_on_board(deal: Deal, filters: BoardFilters) -> bool:
 
 @login_required
 @require_GET
-def board(request: HttpRequest, pipeline_id: int | None = None) -> HttpResponse:
+def board(request: AuthedRequest, pipeline_id: int | None = None) -> HttpResponse:
     """The board of one pipeline (the default one at /board/), filtered by its URL."""
     pipelines = list(Pipeline.objects.order_by("-is_default", "name"))
     if pipeline_id is None:
@@ -222,7 +223,7 @@ def board(request: HttpRequest, pipeline_id: int | None = None) -> HttpResponse:
 
 @login_required
 @require_GET
-def column_cards(request: HttpRequest, pipeline_id: int, stage_id: int) -> HttpResponse:
+def column_cards(request: AuthedRequest, pipeline_id: int, stage_id: int) -> HttpResponse:
     """A page of one column: "show more" (after a cursor) or a live refresh (first N cards)."""
     pipeline = get_object_or_404(Pipeline, pk=pipeline_id)
     scope = board_scope(request, pipeline)
@@ -251,7 +252,7 @@ def column_cards(request: HttpRequest, pipeline_id: int, stage_id: int) -> HttpR
 
 @login_required
 @require_GET
-def board_live(request: HttpRequest, pipeline_id: int) -> HttpResponse:
+def board_live(request: AuthedRequest, pipeline_id: int) -> HttpResponse:
     """The live poll: 204 when nothing changed since version `v`, else which columns to reload.
 
     Answered from the cache alone (see deals/live.py), so polling every few seconds is cheap.
@@ -275,7 +276,7 @@ def board_live(request: HttpRequest, pipeline_id: int) -> HttpResponse:
 
 
 def _required_values(
-    request: HttpRequest, deal: Deal
+    request: AuthedRequest, deal: Deal
 ) -> tuple[dict[str, Any] | None, DealFieldsForm | None]:
     """Values posted by the "this stage needs…" form: (values, None) or (None, invalid form)."""
     names = [n for n in request.POST.getlist("required") if n in Stage.REQUIRABLE_FIELDS]
@@ -295,7 +296,7 @@ def _resolve_company(values: dict[str, Any], user: User) -> dict[str, Any]:
 
 
 def _required_form_response(
-    request: HttpRequest,
+    request: AuthedRequest,
     scope: BoardScope,
     deal: Deal,
     *,
@@ -323,7 +324,7 @@ def _required_form_response(
 
 
 def _missing_fields_response(
-    request: HttpRequest,
+    request: AuthedRequest,
     scope: BoardScope,
     deal: Deal,
     exc: MissingRequiredFields,
@@ -340,7 +341,7 @@ def _missing_fields_response(
 
 
 def _stale_response(
-    request: HttpRequest, scope: BoardScope, exc: StaleVersion, *stage_ids: int
+    request: AuthedRequest, scope: BoardScope, exc: StaleVersion, *stage_ids: int
 ) -> HttpResponse:
     """409: the card as it is now (board.js puts it where it belongs) and fresh headers."""
     current = exc.current
@@ -355,7 +356,7 @@ def _stale_response(
 
 
 def _changed_response(
-    request: HttpRequest,
+    request: AuthedRequest,
     scope: BoardScope,
     deal: Deal,
     stage_ids: Iterable[int | None],
@@ -384,13 +385,13 @@ def _changed_response(
     return response
 
 
-def _scope_for_deal(request: HttpRequest, deal: Deal) -> BoardScope:
+def _scope_for_deal(request: AuthedRequest, deal: Deal) -> BoardScope:
     return board_scope(request, deal.pipeline)
 
 
 @login_required
 @require_POST
-def move(request: HttpRequest, deal_id: int) -> HttpResponse:
+def move(request: AuthedRequest, deal_id: int) -> HttpResponse:
     """A drop on a column (or a "Move to…" choice): reorder within it or move into it."""
     deal = visible_deal(request, deal_id)
     scope = _scope_for_deal(request, deal)
@@ -439,7 +440,7 @@ def move(request: HttpRequest, deal_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def won(request: HttpRequest, deal_id: int) -> HttpResponse:
+def won(request: AuthedRequest, deal_id: int) -> HttpResponse:
     """The Won drop zone / "Mark won": into the won stage; asks for the amount when missing."""
     deal = visible_deal(request, deal_id)
     scope = _scope_for_deal(request, deal)
@@ -484,7 +485,7 @@ def won(request: HttpRequest, deal_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def lost(request: HttpRequest, deal_id: int) -> HttpResponse:
+def lost(request: AuthedRequest, deal_id: int) -> HttpResponse:
     """GET: the "why was it lost?" form for the dialog. POST: mark the deal lost."""
     deal = visible_deal(request, deal_id)
     scope = _scope_for_deal(request, deal)
@@ -519,7 +520,7 @@ def lost(request: HttpRequest, deal_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def quick_add(request: HttpRequest, pipeline_id: int, stage_id: int) -> HttpResponse:
+def quick_add(request: AuthedRequest, pipeline_id: int, stage_id: int) -> HttpResponse:
     """A new deal at the top of a column: title, amount, company by name (created if new)."""
     pipeline = get_object_or_404(Pipeline, pk=pipeline_id)
     scope = board_scope(request, pipeline)
@@ -554,7 +555,7 @@ def quick_add(request: HttpRequest, pipeline_id: int, stage_id: int) -> HttpResp
 
 
 def _quick_add_form_response(
-    request: HttpRequest, scope: BoardScope, stage: Stage, form: QuickAddForm
+    request: AuthedRequest, scope: BoardScope, stage: Stage, form: QuickAddForm
 ) -> HttpResponse:
     response = render(
         request,
@@ -569,7 +570,7 @@ def _quick_add_form_response(
 
 @login_required
 @require_GET
-def company_suggest(request: HttpRequest) -> HttpResponse:
+def company_suggest(request: AuthedRequest) -> HttpResponse:
     """Up to ten company names starting with (or containing) the typed text, as <option>s."""
     text = (request.GET.get("company") or request.GET.get("q") or "").strip()[:100]
     names: list[str] = []

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.defaultfilters import date as date_filter
 from django.utils import timezone
@@ -31,6 +31,7 @@ from deals.models import Activity, Deal, StageChange
 from deals.selectors import planned_activities, stage_path, timeline
 from deals.templatetags.board_format import money
 from deals.views import (
+    AuthedRequest,
     add_trigger,
     company_named,
     error_response,
@@ -80,14 +81,14 @@ def field_view(deal: Deal, name: str) -> FieldView:
     return FieldView(name=name, label=LABELS[name], display=display or "—", empty=not display)
 
 
-def _deal_for(request: HttpRequest, deal_id: int) -> Deal:
+def _deal_for(request: AuthedRequest, deal_id: int) -> Deal:
     deals = Deal.objects.visible_to(request.user).select_related(
         "stage", "pipeline", "owner", "company", "contact", "lead"
     )
     return get_object_or_404(deals, pk=deal_id)
 
 
-def _page_context(request: HttpRequest, deal: Deal, **extra: Any) -> dict[str, Any]:
+def _page_context(request: AuthedRequest, deal: Deal, **extra: Any) -> dict[str, Any]:
     return {
         "nav": "board",
         "deal": deal,
@@ -98,7 +99,7 @@ def _page_context(request: HttpRequest, deal: Deal, **extra: Any) -> dict[str, A
 
 @login_required
 @require_GET
-def deal_detail(request: HttpRequest, deal_id: int) -> HttpResponse:
+def deal_detail(request: AuthedRequest, deal_id: int) -> HttpResponse:
     deal = _deal_for(request, deal_id)
     stages = list(deal.pipeline.stages.order_by("order"))
     changes = list(StageChange.objects.filter(deal=deal).select_related("by").order_by("at", "id"))
@@ -127,7 +128,7 @@ def _editable_name(name: str) -> str:
 
 
 def _edit_form_response(
-    request: HttpRequest,
+    request: AuthedRequest,
     deal: Deal,
     name: str,
     form: DealFieldsForm,
@@ -147,7 +148,7 @@ def _edit_form_response(
 
 @login_required
 @require_GET
-def deal_field_edit(request: HttpRequest, deal_id: int, name: str) -> HttpResponse:
+def deal_field_edit(request: AuthedRequest, deal_id: int, name: str) -> HttpResponse:
     """The inline form for one field, filled with its current value."""
     deal = _deal_for(request, deal_id)
     name = _editable_name(name)
@@ -157,7 +158,7 @@ def deal_field_edit(request: HttpRequest, deal_id: int, name: str) -> HttpRespon
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def deal_field(request: HttpRequest, deal_id: int, name: str) -> HttpResponse:
+def deal_field(request: AuthedRequest, deal_id: int, name: str) -> HttpResponse:
     """GET: the field as shown (cancel). POST: save it through `update_deal`."""
     deal = _deal_for(request, deal_id)
     name = _editable_name(name)
@@ -209,7 +210,7 @@ def deal_field(request: HttpRequest, deal_id: int, name: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def reopen(request: HttpRequest, deal_id: int) -> HttpResponse:
+def reopen(request: AuthedRequest, deal_id: int) -> HttpResponse:
     deal = _deal_for(request, deal_id)
     form = VersionForm(request.POST)
     if not form.is_valid():
@@ -227,7 +228,7 @@ def reopen(request: HttpRequest, deal_id: int) -> HttpResponse:
 
 
 def _activities_response(
-    request: HttpRequest, deal: Deal, *, status: int = 200, message: str = ""
+    request: AuthedRequest, deal: Deal, *, status: int = 200, message: str = ""
 ) -> HttpResponse:
     changes = list(StageChange.objects.filter(deal=deal).select_related("by").order_by("at", "id"))
     context = _page_context(
@@ -242,7 +243,7 @@ def _activities_response(
 
 
 def _activity_form_response(
-    request: HttpRequest, deal: Deal, partial: str, form: Any
+    request: AuthedRequest, deal: Deal, partial: str, form: Any
 ) -> HttpResponse:
     key = "plan_form" if partial == "plan-form" else "log_form"
     response = render(
@@ -255,7 +256,7 @@ def _activity_form_response(
 
 @login_required
 @require_POST
-def plan_activity(request: HttpRequest, deal_id: int) -> HttpResponse:
+def plan_activity(request: AuthedRequest, deal_id: int) -> HttpResponse:
     """Plan the next step: a call, e-mail, meeting or task with a due and a reminder time."""
     deal = _deal_for(request, deal_id)
     form = PlanActivityForm(request.POST)
@@ -273,7 +274,7 @@ def plan_activity(request: HttpRequest, deal_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def log_activity(request: HttpRequest, deal_id: int) -> HttpResponse:
+def log_activity(request: AuthedRequest, deal_id: int) -> HttpResponse:
     """Log what happened: a call, e-mail, meeting or note (done now)."""
     deal = _deal_for(request, deal_id)
     form = LogActivityForm(request.POST)
@@ -291,7 +292,7 @@ def log_activity(request: HttpRequest, deal_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def complete_activity(request: HttpRequest, activity_id: int) -> HttpResponse:
+def complete_activity(request: AuthedRequest, activity_id: int) -> HttpResponse:
     activity = get_object_or_404(
         Activity.objects.visible_to(request.user).filter(deal__isnull=False), pk=activity_id
     )

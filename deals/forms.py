@@ -19,7 +19,14 @@ from contacts.models import Contact
 from deals.models import Activity, Deal, Pipeline, Stage
 from deals.selectors import BoardFilters
 
-MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal("0")}
+
+def money_field(*, required: bool = False) -> forms.DecimalField:
+    """An amount as deals store it: up to 12 digits and cents, never negative."""
+    return forms.DecimalField(
+        required=required, max_digits=14, decimal_places=2, min_value=Decimal("0")
+    )
+
+
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -40,7 +47,7 @@ class BoardFilterForm(forms.Form):
     status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         start, end = data.get("close_from"), data.get("close_to")
         if start and end and start > end:
             self.add_error("close_to", "The end of the range is before its start.")
@@ -84,7 +91,7 @@ class QuickAddForm(forms.Form):
     """A new deal at the top of a column; the fields its stage requires are asked for too."""
 
     title = forms.CharField(max_length=200, strip=True)
-    amount = forms.DecimalField(required=False, **MONEY)
+    amount = money_field()
     company = forms.CharField(
         required=False,
         max_length=200,
@@ -118,7 +125,7 @@ def deal_form_field(name: str, *, deal: Deal, user: User) -> forms.Field:
     if name == "title":
         return forms.CharField(max_length=200, strip=True)
     if name == "amount":
-        return forms.DecimalField(required=False, **MONEY)
+        return money_field()
     if name == "currency":
         return forms.RegexField(
             regex=r"^[A-Za-z]{3}$",
@@ -207,7 +214,7 @@ class PlanActivityForm(forms.Form):
     remind_at = forms.DateTimeField(required=False, widget=DATETIME_INPUT, label="Remind me")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         due, remind = data.get("due_at"), data.get("remind_at")
         if due and remind and remind > due + dt.timedelta(days=1):
             self.add_error("remind_at", "The reminder comes after the activity is due.")
@@ -265,7 +272,7 @@ class StageForm(forms.Form):
     is_commit = forms.BooleanField(required=False, label="Counts as commit in the forecast")
 
     @classmethod
-    def for_stage(cls, stage: Stage, *args: Any, **kwargs: Any) -> StageForm:
+    def for_stage(cls, stage: Stage) -> StageForm:
         initial = {
             "name": stage.name,
             "kind": stage.kind,
@@ -275,7 +282,7 @@ class StageForm(forms.Form):
             "guidance": stage.guidance,
             "is_commit": stage.is_commit,
         }
-        return cls(*args, initial=initial, prefix=f"stage-{stage.pk}", **kwargs)
+        return cls(initial=initial, prefix=f"stage-{stage.pk}")
 
 
 class StageDeleteForm(forms.Form):

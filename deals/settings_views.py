@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -20,7 +20,14 @@ from deals import live, services
 from deals.errors import DomainError
 from deals.forms import PipelineForm, StageDeleteForm, StageForm, StageOrderForm
 from deals.models import Pipeline, Stage
-from deals.views import admin_required, error_response, form_error_message, message_response, toast
+from deals.views import (
+    AuthedRequest,
+    admin_required,
+    error_response,
+    form_error_message,
+    message_response,
+    toast,
+)
 
 PAGE = "deals/settings.html"
 
@@ -59,7 +66,12 @@ def _panel_context(pipeline: Pipeline, **extra: Any) -> dict[str, Any]:
 
 
 def _panel(
-    request: HttpRequest, pipeline: Pipeline, *, status: int = 200, message: str = "", **extra: Any
+    request: AuthedRequest,
+    pipeline: Pipeline,
+    *,
+    status: int = 200,
+    message: str = "",
+    **extra: Any,
 ) -> HttpResponse:
     response = render(
         request, f"{PAGE}#stage-panel", _panel_context(pipeline, **extra), status=status
@@ -72,14 +84,14 @@ def _panel(
     return response
 
 
-def _changed(request: HttpRequest, pipeline: Pipeline, message: str) -> HttpResponse:
+def _changed(request: AuthedRequest, pipeline: Pipeline, message: str) -> HttpResponse:
     live.bump_board(pipeline.pk)
     return _panel(request, pipeline, message=message)
 
 
 @admin_required
 @require_GET
-def pipelines(request: HttpRequest, pipeline_id: int | None = None) -> HttpResponse:
+def pipelines(request: AuthedRequest, pipeline_id: int | None = None) -> HttpResponse:
     all_pipelines = list(
         Pipeline.objects.annotate(n_stages=Count("stages", distinct=True)).order_by(
             "-is_default", "name"
@@ -103,7 +115,7 @@ def pipelines(request: HttpRequest, pipeline_id: int | None = None) -> HttpRespo
 
 @admin_required
 @require_POST
-def create_pipeline(request: HttpRequest) -> HttpResponse:
+def create_pipeline(request: AuthedRequest) -> HttpResponse:
     form = PipelineForm(request.POST, prefix="pipeline")
     if not form.is_valid():
         return message_response(form_error_message(form), 400)
@@ -139,7 +151,7 @@ def create_pipeline(request: HttpRequest) -> HttpResponse:
 
 @admin_required
 @require_POST
-def create_stage(request: HttpRequest, pipeline_id: int) -> HttpResponse:
+def create_stage(request: AuthedRequest, pipeline_id: int) -> HttpResponse:
     pipeline = get_object_or_404(Pipeline, pk=pipeline_id)
     form = StageForm(request.POST, prefix="new")
     if not form.is_valid():
@@ -154,7 +166,7 @@ def create_stage(request: HttpRequest, pipeline_id: int) -> HttpResponse:
 
 @admin_required
 @require_POST
-def update_stage(request: HttpRequest, stage_id: int) -> HttpResponse:
+def update_stage(request: AuthedRequest, stage_id: int) -> HttpResponse:
     stage = get_object_or_404(Stage.objects.select_related("pipeline"), pk=stage_id)
     form = StageForm(request.POST, prefix=f"stage-{stage.pk}")
     if not form.is_valid():
@@ -169,7 +181,7 @@ def update_stage(request: HttpRequest, stage_id: int) -> HttpResponse:
 
 @admin_required
 @require_POST
-def reorder_stages(request: HttpRequest, pipeline_id: int) -> HttpResponse:
+def reorder_stages(request: AuthedRequest, pipeline_id: int) -> HttpResponse:
     """The drag-and-drop order: every stage id of the pipeline, top to bottom."""
     pipeline = get_object_or_404(Pipeline, pk=pipeline_id)
     form = StageOrderForm(request.POST)
@@ -186,7 +198,7 @@ def reorder_stages(request: HttpRequest, pipeline_id: int) -> HttpResponse:
 
 @admin_required
 @require_POST
-def shift_stage(request: HttpRequest, stage_id: int) -> HttpResponse:
+def shift_stage(request: AuthedRequest, stage_id: int) -> HttpResponse:
     """The keyboard way to reorder: one place up or down."""
     stage = get_object_or_404(Stage.objects.select_related("pipeline"), pk=stage_id)
     pipeline = stage.pipeline
@@ -211,7 +223,7 @@ def shift_stage(request: HttpRequest, stage_id: int) -> HttpResponse:
 
 @admin_required
 @require_POST
-def delete_stage(request: HttpRequest, stage_id: int) -> HttpResponse:
+def delete_stage(request: AuthedRequest, stage_id: int) -> HttpResponse:
     """Delete a stage; its deals first move to the chosen destination (never orphaned)."""
     stage = get_object_or_404(Stage.objects.select_related("pipeline"), pk=stage_id)
     pipeline = stage.pipeline

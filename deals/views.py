@@ -15,12 +15,20 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
+from django_htmx.middleware import HtmxDetails
 
 from accounts.models import User
 from accounts.visibility import is_admin
 from contacts import services as contact_services
 from contacts.models import Company
 from deals.errors import DomainError
+
+
+class AuthedRequest(HttpRequest):
+    """A request behind `login_required`, as the views see it (for type checking)."""
+
+    user: User
+    htmx: HtmxDetails
 
 
 def add_trigger(
