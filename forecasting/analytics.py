@@ -1078,7 +1078,8 @@ def _first_snapshot_days(starts: list[dt.date], kind: str) -> dict[dt.date, dt.d
 
 
 def _parse_day(value: Any) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    day = _as_date(value)
+    return day if isinstance(day, dt.date) else dt.date.fromisoformat(str(value))
 
 
 def _won_by_period(
@@ -1093,7 +1094,7 @@ def _won_by_period(
         .annotate(won=Sum("amount"))
         .order_by()
     )
-    return {_as_date(row["bucket"]): row["won"] or Decimal(0) for row in rows}
+    return {_parse_day(row["bucket"]): row["won"] or Decimal(0) for row in rows}
 
 
 def forecast_accuracy(
@@ -1109,9 +1110,9 @@ def forecast_accuracy(
     said: dict[dt.date, Any] = {}
     if first_days:
         due_then = Q()
-        for start, day in first_days.items():
+        for start, first_day in first_days.items():
             due_then |= Q(
-                taken_on=day,
+                taken_on=first_day,
                 expected_close_date__range=(start, periods.period_end(start, period)),
             )
         commit = Q(stage__is_commit=True) | Q(probability__gte=COMMIT_MIN_PROBABILITY)
@@ -1127,7 +1128,7 @@ def forecast_accuracy(
             .order_by()
         }
     won = _won_by_period(scope, first, periods.period_end(current, period), period)
-    rows = []
+    rows: list[AccuracyRow] = []
     for start in starts:
         day = first_days.get(start)
         forecast_value = commit_value = None
