@@ -68,6 +68,9 @@ class Contact(models.Model):
                 Lower("email"), condition=~models.Q(email=""), name="contact_email_unique_ci"
             ),
         ]
+        indexes = [
+            models.Index(fields=["last_name", "first_name", "id"], name="contact_name_order_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
@@ -132,7 +135,12 @@ class Lead(models.Model):
                 name="lead_budget_non_negative",
             ),
         ]
-        indexes = [models.Index(fields=["owner", "status"])]
+        indexes = [
+            models.Index(fields=["owner", "status"]),
+            # The lead list's default order (best score first) walks this index, no full sort.
+            models.Index(fields=["-score", "-created_at", "-id"], name="lead_score_order_idx"),
+            models.Index(fields=["owner", "-score", "-created_at"], name="lead_owner_score_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.full_name or self.company_name or f"Lead {self.pk}"
