@@ -389,6 +389,10 @@ def _field_value(name: str, raw: str, users: dict[str, str]) -> str:
         return users.get(raw, f"user {raw}")
     if name == "probability_override":
         return f"{raw} %"
+    if name == "amount":
+        from deals.templatetags.board_format import money
+
+        return money(raw)
     return raw
 
 

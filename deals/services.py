@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Max, Min
+from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import User
@@ -117,13 +117,36 @@ def _first_open_stage(pipeline: Pipeline) -> Stage:
     return stage
 
 
+def _column_edge(stage: Stage, *, top: bool) -> int | None:
+    """The smallest (top) or largest sort key of a column, or None when it is empty.
+
+    One probe of `deal_column_idx` (stage, status, position) per status: a MIN/MAX over the
+    stage alone would read every deal of the column, which a 100,000-deal board cannot afford
+    on each move.
+    """
+    order = "position" if top else "-position"
+    probes = [
+        Deal.objects.filter(stage=stage, status=status)
+        .order_by(order)
+        .values_list("position", flat=True)[:1]
+        for status in Deal.Status.values
+    ]
+    if connection.features.supports_slicing_ordering_in_compound:
+        values = list(probes[0].union(*probes[1:], all=True).order_by())
+    else:
+        values = [value for probe in probes for value in probe]
+    if not values:
+        return None
+    return min(values) if top else max(values)
+
+
 def _top_position(stage: Stage) -> int:
-    lowest = Deal.objects.filter(stage=stage).aggregate(m=Min("position"))["m"]
+    lowest = _column_edge(stage, top=True)
     return 0 if lowest is None else lowest - POSITION_GAP
 
 
 def _bottom_position(stage: Stage) -> int:
-    highest = Deal.objects.filter(stage=stage).aggregate(m=Max("position"))["m"]
+    highest = _column_edge(stage, top=False)
     return 0 if highest is None else highest + POSITION_GAP
 
 
@@ -146,10 +169,9 @@ def _position_at_index(stage: Stage, index: int, *, viewer: User, moving: Deal) 
         .exclude(pk=moving.pk)
         .order_by("position", "id")
     )
+    if index == 0:  # above every card of the column, seen or not: one index probe
+        return _top_position(stage)
     for _attempt in range(2):
-        if index == 0:
-            first = column.values_list("position", flat=True).first()
-            return 0 if first is None else first - POSITION_GAP
         neighbours = list(column.values_list("position", flat=True)[index - 1 : index + 1])
         if not neighbours:
             return _bottom_position(stage)

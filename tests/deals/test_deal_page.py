@@ -55,7 +55,7 @@ def test_the_deal_page_shows_fields_stage_path_with_time_and_the_timeline(rep, t
     timeline = html.split('id="timeline"', 1)[1]
     assert "Moved from <strong>Prospecting</strong> to <strong>Qualification</strong>" in timeline
     assert "Created in <strong>Prospecting</strong>" in timeline
-    assert 'Amount: <span class="old">8000.00</span> → <strong>9500</strong>' in timeline
+    assert 'Amount: <span class="old">$8,000</span> → <strong>$9,500</strong>' in timeline
     assert "Intro call" in timeline
 
 
