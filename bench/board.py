@@ -276,6 +276,10 @@ def bench_moves(rep, pipeline, repeat: int) -> None:
     report("move_deal() service alone", timed(service_move, repeat))
 
 
+def cpu_check() -> int:
+    return sum(range(1_000_000))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,100000")
@@ -284,6 +288,9 @@ def main() -> None:
     setup()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     print(f"Board bench on {urlparse(BENCH_URL).path.lstrip('/')}, {args.repeat} runs each")
+    # The machine may be shared: a pure-Python loop shows how loaded it is (about 15 ms idle
+    # on a current core), so the figures below can be read against it.
+    print(f"CPU check: 1M-iteration Python loop {statistics.median(timed(cpu_check, 5)):.0f} ms")
     for size in sizes:
         bench_size(size, args.repeat)
 

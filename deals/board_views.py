@@ -159,7 +159,7 @@ def headers_for(
     deals = board_deals(request.user, scope.pipeline, scope.filters).filter(
         stage_id__in=[s.pk for s in wanted]
     )
-    totals = column_totals(deals, wanted)
+    totals = column_totals(deals, wanted, scope.filters.statuses())
     return [Column(stage=s, totals=totals[s.pk]) for s in wanted]
 
 
@@ -196,7 +196,7 @@ def board(request: AuthedRequest, pipeline_id: int | None = None) -> HttpRespons
     # Read the live version before the deals, so a change made meanwhile is picked up next poll.
     version = live.current_version(pipeline.pk)
     deals = board_deals(request.user, pipeline, filters)
-    totals = column_totals(deals, stages)
+    totals = column_totals(deals, stages, filters.statuses())
     page_size = board_page_size()
     pages = first_pages(deals, [s.pk for s in stages], page_size, filters.statuses())
     owners = owner_choices(request.user)

@@ -5,6 +5,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -249,8 +250,8 @@ def test_column_headers_show_count_total_and_weighted_amount(rep, team_a):
     assert header_of(html, proposal) == {"count": "3", "total": "3000.00", "weighted": "2350.00"}
     assert header_of(html, stage_named("Contact")) == {
         "count": "0",
-        "total": "0",
-        "weighted": "0",
+        "total": "0.00",
+        "weighted": "0.00",
     }
 
 
@@ -401,7 +402,12 @@ def _many_deals(owner, count):
     Deal.objects.bulk_create(rows, batch_size=500)
 
 
-BOARD_QUERY_BUDGET = 12
+def board_query_budget() -> int:
+    """12 on PostgreSQL (the target); SQLite cannot LIMIT inside a UNION, so there each of the
+    7 columns × 2 statuses is a query of its own: still a constant, just a larger one."""
+    if connection.features.supports_slicing_ordering_in_compound:
+        return 12
+    return 12 + 7 * 2 - 1
 
 
 @pytest.mark.parametrize("count", [10, 2000])
@@ -411,7 +417,7 @@ def test_the_board_query_count_does_not_grow_with_the_deals(
     _many_deals(rep, count)
     client = signed_in(rep)
 
-    with django_assert_max_num_queries(BOARD_QUERY_BUDGET):
+    with django_assert_max_num_queries(board_query_budget()):
         response = client.get(reverse("board"))
 
     assert response.status_code == 200
@@ -426,7 +432,7 @@ def test_an_admin_board_query_count_does_not_grow_with_the_deals(
     _many_deals(rep, count)
     client = signed_in(admin_user)
 
-    with django_assert_max_num_queries(BOARD_QUERY_BUDGET):
+    with django_assert_max_num_queries(board_query_budget()):
         assert client.get(reverse("board")).status_code == 200
 
 
