@@ -338,16 +338,19 @@
   }
 
   function initZones() {
-    $$(".zone-list").forEach((zone) =>
-      Sortable.create(zone, {
-        group: { name: "board", pull: false, put: true },
-        ghostClass: "card-ghost",
-        onAdd() {
-          zone.parentElement.classList.remove("over");
-        },
-      })
-    );
+    $$(".zone-list:not([data-sortable])").forEach((zone) => {
+      zone.dataset.sortable = "1";
+      Sortable.create(zone, { group: { name: "board", pull: false, put: true }, ghostClass: "card-ghost" });
+    });
   }
+
+  // Back/forward restores the board from htmx's history snapshot: plain HTML, without the
+  // Sortable instances, so set them up again.
+  document.addEventListener("htmx:historyRestore", () => {
+    $$("[data-sortable]").forEach((el) => delete el.dataset.sortable);
+    init(document.body);
+    initZones();
+  });
 
   // Sortable's drag uses the card's title link as a handle too: a click still opens the deal.
   document.addEventListener("DOMContentLoaded", initZones);

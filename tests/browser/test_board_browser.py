@@ -177,6 +177,31 @@ def test_a_refused_drop_goes_back_with_a_message(open_page, team):
     assert deal.stage == stage
 
 
+# --- filters ----------------------------------------------------------------------------------
+
+
+def test_filters_go_into_the_url_and_the_back_button_undoes_them(open_page, team, live_server):
+    rep, mate = team
+    mine = DealFactory(owner=rep, title="Mine")
+    theirs = DealFactory(owner=mate, title="Theirs")
+    page = open_page(rep)
+
+    page.select_option("#f-owner", "me")
+    page.wait_for_url(re.compile(r"owner=me"))
+    page.locator(f"#deal-{theirs.pk}").wait_for(state="detached")
+    assert page.locator(f"#deal-{mine.pk}").is_visible()
+
+    page.go_back()
+    page.locator(f"#deal-{theirs.pk}").wait_for()
+    assert "owner=me" not in page.url
+    page.go_forward()
+    page.locator(f"#deal-{theirs.pk}").wait_for(state="detached")
+
+    shared = open_page(rep, path="/board/?owner=me")
+    assert shared.locator(f"#deal-{theirs.pk}").count() == 0
+    assert shared.input_value("#f-owner") == "me"
+
+
 # --- live updates ----------------------------------------------------------------------------
 
 
