@@ -9,9 +9,10 @@ however often the job runs.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -21,6 +22,8 @@ from deals.models import Activity, Deal
 from deals.outbox import deliver_pending_emails, queue_emails, render_email
 
 SECTION_LIMIT = 50
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -100,9 +103,20 @@ def queue_digest(*, user: User, now: dt.datetime | None = None) -> bool:
 
 
 def send_daily_digests() -> int:
-    """The daily job: one digest per user who wants one, then deliver. Returns how many queued."""
+    """The daily job: one digest per user who wants one, then deliver. Returns how many queued.
+
+    One user's broken digest must not cost everyone theirs: it is logged and skipped. A database
+    error is raised instead, so the task is retried (users already done are skipped by the key).
+    """
     now = timezone.now()
-    queued = sum(queue_digest(user=user, now=now) for user in recipients().iterator())
+    queued = 0
+    for user in recipients().iterator():
+        try:
+            queued += queue_digest(user=user, now=now)
+        except DatabaseError:
+            raise
+        except Exception:
+            logger.exception("Daily digest for user %s failed", user.pk)
     deliver_pending_emails()
     return queued
 

@@ -103,3 +103,20 @@ def test_the_digest_is_sent_once_a_day_however_often_the_job_runs(rep):
     tomorrow = timezone.now() + dt.timedelta(days=1)
     assert queue_digest(user=rep, now=tomorrow)  # a new day, a new digest
     assert EmailOutbox.objects.filter(key__startswith=f"digest:{rep.pk}:").count() == 2
+
+
+def test_one_users_broken_digest_does_not_cost_the_others_theirs(rep, teammate, monkeypatch):
+    from deals import digest
+
+    ActivityFactory(owner=rep, due_at=days_ago(1))
+    ActivityFactory(owner=teammate, due_at=days_ago(1))
+    real_build = digest.build_digest
+
+    def build(user, *, now):
+        if user == rep:
+            raise ValueError("bad data")
+        return real_build(user, now=now)
+
+    monkeypatch.setattr(digest, "build_digest", build)
+    assert send_daily_digests() == 1
+    assert [m.to for m in mail.outbox] == [[teammate.email]]
