@@ -48,7 +48,7 @@ def render_email(*, key: str, user: User, subject: str, template: str, context: 
     return Email(
         key=key,
         user=user,
-        subject=subject[:300],
+        subject=" ".join(subject.split())[:300],  # a header: one line, or the send fails
         body=render_to_string(f"emails/{template}.txt", context),
         html_body=render_to_string(f"emails/{template}.html", context),
     )

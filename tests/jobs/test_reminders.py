@@ -186,3 +186,9 @@ def test_the_sweep_query_count_does_not_grow_with_the_number_of_reminders(
 
     with django_assert_max_num_queries(12):
         assert record_due_reminders() == 40
+
+
+def test_a_subject_with_line_breaks_still_makes_a_valid_email(rep, due_activity):
+    due_activity(subject="Call back\nabout the contract")
+    assert send_due_reminders().emails_sent == 1
+    assert "Call back about the contract" in mail.outbox[0].subject
