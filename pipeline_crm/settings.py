@@ -132,6 +132,8 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Security (production values unless DEBUG) ---------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not INSECURE_OK)
+# Orchestrators and load balancers probe the health check over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not INSECURE_OK)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not INSECURE_OK)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if INSECURE_OK else 31536000)

@@ -1,5 +1,7 @@
 """Project-level pages: the signed-in home and the health check."""
 
+import logging
+
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import connection
@@ -7,8 +9,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 from pipeline_crm.tasks import BEAT_TICK_KEY
+
+logger = logging.getLogger(__name__)
 
 
 @login_required
@@ -22,6 +28,7 @@ def _database_status() -> str:
             cursor.execute("SELECT 1")
         return "ok"
     except Exception:
+        logger.warning("healthz: the database does not answer", exc_info=True)
         return "error"
 
 
@@ -29,10 +36,12 @@ def _broker_status() -> str:
     from pipeline_crm.celery import app
 
     try:
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
+        # One quick retry, no back-off: a health check must answer fast even when Redis is gone.
+        with app.connection_for_write(connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
         return "ok"
     except Exception:
+        logger.warning("healthz: the Celery broker does not answer", exc_info=True)
         return "error"
 
 
@@ -45,6 +54,8 @@ def _beat_age_seconds() -> float | None:
     return round((timezone.now() - tick).total_seconds(), 1) if tick else None
 
 
+@never_cache
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """Database and broker reachability; 503 when the database does not answer."""
     body = {
