@@ -27,16 +27,3 @@ def recompute_lead_scores() -> int:
         refresh_lead_score(lead=lead)
         changed += (lead.score, lead.score_breakdown) != before
     return changed
-
-
-@shared_task(
-    name="contacts.tasks.refresh_lead_score",
-    autoretry_for=(DatabaseError,),
-    retry_backoff=True,
-    max_retries=5,
-    ignore_result=True,
-)
-def refresh_one_lead_score(lead_id: int) -> None:
-    lead = Lead.objects.filter(pk=lead_id).first()
-    if lead is not None:
-        refresh_lead_score(lead=lead)

@@ -15,7 +15,6 @@ from typing import Any
 from celery import shared_task
 from django.db import DatabaseError
 
-from accounts.models import User
 from deals import digest, outbox, reminders, stalls
 
 logger = logging.getLogger(__name__)
@@ -40,6 +39,7 @@ def send_due_reminders() -> dict[str, int]:
 
 @shared_task(name="deals.tasks.deliver_emails", **RETRY)
 def deliver_emails() -> int:
+    """Send what waits in the outbox now (the reminder sweep also does it every minute)."""
     return outbox.deliver_pending_emails()
 
 
@@ -59,15 +59,4 @@ def detect_stalled_deals() -> dict[str, int]:
 def send_daily_digests() -> int:
     queued = digest.send_daily_digests()
     logger.info("Daily digest: %s queued", queued)
-    return queued
-
-
-@shared_task(name="deals.tasks.send_digest", **RETRY)
-def send_digest(user_id: int) -> bool:
-    """One user's digest now (e.g. a "send me a preview" button); a no-op for a missing user."""
-    user = User.objects.filter(pk=user_id, is_active=True).first()
-    if user is None:
-        return False
-    queued = digest.queue_digest(user=user)
-    deliver_emails.delay_on_commit()
     return queued
