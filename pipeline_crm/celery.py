@@ -50,7 +50,7 @@ app.autodiscover_tasks(["pipeline_crm"])
 def _ensure_file_broker_folders(sender: Celery, **kwargs: object) -> None:
     """The file-based development broker needs its folders before the first message."""
     options = sender.conf.broker_transport_options or {}
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         folder = options.get(key)
         if folder:
             os.makedirs(folder, exist_ok=True)
