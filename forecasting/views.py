@@ -95,8 +95,11 @@ def dashboard_context(form: ForecastFilterForm) -> dict[str, Any]:
     """The page itself: headline cards and the forecast by period (the main figure), in a fixed
     number of queries. The other panels load on their own (`panel_context`)."""
     scope, options = form.scope(), form.options()
-    forecast = analytics.forecast(scope, **options)
-    closed = analytics.closed_figures(scope, since=options["since"], until=options["until"])
+    pipeline, since, until = analytics.funnel_scope(scope, options["since"], options["until"])
+    forecast = analytics.forecast(
+        scope, **options, closed_range=(since, until), closed_pipeline=pipeline
+    )
+    closed = forecast.closed or {}
     current, currency = forecast.current, forecast.currency
     return {
         "forecast": forecast,
