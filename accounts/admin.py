@@ -13,26 +13,28 @@ from accounts.models import Team, User
 
 
 class AdminsOnly:
-    """Staff who are not CRM admins get no admin pages: the services would refuse them anyway."""
+    """The CRM's admin role (SPEC §4) decides, not Django's per-model permissions: an admin
+    reads and writes everything, staff who are not CRM admins see nothing (the services would
+    refuse them anyway). The admin site itself still asks for staff status to sign in."""
 
     def _is_crm_admin(self, request: HttpRequest) -> bool:
         user = request.user
         return bool(user.is_active and user.is_staff and getattr(user, "is_admin", False))
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return self._is_crm_admin(request) and super().has_module_permission(request)  # type: ignore[misc]
+        return self._is_crm_admin(request)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._is_crm_admin(request) and super().has_view_permission(request, obj)  # type: ignore[misc]
+        return self._is_crm_admin(request)
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return self._is_crm_admin(request) and super().has_add_permission(request, *args)  # type: ignore[misc]
+        return self._is_crm_admin(request)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._is_crm_admin(request) and super().has_change_permission(request, obj)  # type: ignore[misc]
+        return self._is_crm_admin(request)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._is_crm_admin(request) and super().has_delete_permission(request, obj)  # type: ignore[misc]
+        return self._is_crm_admin(request)
 
 
 class ReadOnlyHistory(AdminsOnly):
