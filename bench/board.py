@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/board.py [--sizes 1000,100000] [--repeat 25]
 
-Works in a PostgreSQL database of its own (`crm_board_bench` unless BENCH_DATABASE_URL says
-otherwise; created and migrated here, never the one behind DATABASE_URL). For each size it tops
+Works in PostgreSQL databases of its own, one per size (`crm_board_bench_<N>`, next to
+BENCH_DATABASE_URL's server; created and migrated here, never the one behind DATABASE_URL), each
+size in a subprocess of its own. For each size it tops
 the deals up with `manage.py seed_demo --deals N` (or, where that command does not exist, a bulk
 insert of its own), runs VACUUM ANALYZE as autovacuum would, then prints for a rep and for the
 admin (who sees the whole pipeline) the median and 90th-percentile server time and the query
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -284,15 +286,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,100000")
     parser.add_argument("--repeat", type=int, default=25)
+    parser.add_argument("--one-size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    setup()
+    if args.one_size:
+        setup()
+        print(f"\nDatabase {urlparse(BENCH_URL).path.lstrip('/')}", end="")
+        bench_size(args.one_size, args.repeat)
+        return
     sizes = sorted(int(s) for s in args.sizes.split(","))
-    print(f"Board bench on {urlparse(BENCH_URL).path.lstrip('/')}, {args.repeat} runs each")
+    print(f"Board bench, {args.repeat} runs each")
     # The machine may be shared: a pure-Python loop shows how loaded it is (about 15 ms idle
     # on a current core), so the figures below can be read against it.
     print(f"CPU check: 1M-iteration Python loop {statistics.median(timed(cpu_check, 5)):.0f} ms")
+    base = urlparse(BENCH_URL)
     for size in sizes:
-        bench_size(size, args.repeat)
+        # A database per size: seed_demo only tops up, so sizes must not share one.
+        url = base._replace(path=f"{base.path}_{size}").geturl()
+        env = {**os.environ, "BENCH_DATABASE_URL": url}
+        command = [sys.executable, __file__, "--one-size", str(size), "--repeat", str(args.repeat)]
+        subprocess.run(command, env=env, check=True)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ from deals.selectors import (
     BoardFilters,
     Column,
     ColumnTotals,
-    attach_next_activities,
+    attach_card_relations,
     board_deals,
     board_page_size,
     column_page,
@@ -165,7 +165,7 @@ def headers_for(
 
 def card_for(deal_id: int, *, writable: set[int] | None) -> Deal:
     deal = with_card_fields(Deal.objects.filter(pk=deal_id)).get()
-    attach_next_activities([deal])
+    attach_card_relations([deal])
     decorate_cards([deal], writable=writable)
     return deal
 
@@ -198,8 +198,14 @@ def board(request: AuthedRequest, pipeline_id: int | None = None) -> HttpRespons
     deals = board_deals(request.user, pipeline, filters)
     totals = column_totals(deals, stages, filters.statuses())
     page_size = board_page_size()
-    pages = first_pages(deals, [s.pk for s in stages], page_size, filters.statuses())
     owners = owner_choices(request.user)
+    pages = first_pages(
+        deals,
+        [s.pk for s in stages],
+        page_size,
+        filters.statuses(),
+        known_owners=[o.user for o in owners],
+    )
     writable = None if is_admin(request.user) else {o.pk for o in owners if o.writable}
     columns = []
     for stage in stages:

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.visibility import is_admin, readable_owner_ids, writable_owner_ids
+from contacts.models import Company
 from deals.models import Activity, Deal, FieldChange, Pipeline, Stage, StageChange
 
 HUNDRED = Decimal(100)
@@ -120,6 +121,61 @@ def parse_cursor(raw: str | None) -> tuple[int, int] | None:
         return None
 
 
+# --- one UNION ALL of many small, index-friendly branches ----------------------------------------
+#
+# Both the totals and the first page of every column are "the same query for each (column,
+# status)". Building and compiling 14 querysets through the ORM cost more than running them, so
+# one branch is compiled with sentinel values and its SQL repeated with each branch's values.
+
+_STAGE_SENTINEL = -987_654_321
+_STATUS_SENTINEL = "__board_status__"
+
+
+def _replicated_union(
+    branch: QuerySet[Any], combos: Sequence[tuple[int, str]]
+) -> tuple[str, list[Any]]:
+    """UNION ALL of `branch` (compiled for the sentinels) once per (stage id, status)."""
+    sql, params = branch.query.sql_with_params()
+    stage_at = [i for i, value in enumerate(params) if value == _STAGE_SENTINEL]
+    status_at = [i for i, value in enumerate(params) if value == _STATUS_SENTINEL]
+    if not stage_at or not status_at:  # pragma: no cover - the ORM changed how it binds
+        raise RuntimeError("Could not find the column and status in the compiled branch.")
+    all_params: list[Any] = []
+    for stage_id, status in combos:
+        values = list(params)
+        for i in stage_at:
+            values[i] = stage_id
+        for i in status_at:
+            values[i] = status
+        all_params.extend(values)
+    return " UNION ALL ".join(f"({sql})" for _ in combos), all_params
+
+
+def _union_supported() -> bool:
+    return bool(connection.features.supports_slicing_ordering_in_compound)
+
+
+def _run(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def _totals_branch(deals: QuerySet[Deal], stage_id: int, status: str) -> QuerySet[Any]:
+    return (
+        deals.filter(stage_id=stage_id, status=status)
+        .order_by()
+        .values("stage_id")
+        .annotate(
+            n=Count("*"),
+            amount_sum=Sum("amount"),
+            amount_without_override=Sum("amount", filter=Q(probability_override__isnull=True)),
+            override_weighted=Sum(F("amount") * F("probability_override")),
+        )
+        .values_list("stage_id", "n", "amount_sum", "amount_without_override", "override_weighted")
+    )
+
+
 def column_totals(
     deals: QuerySet[Deal], stages: Iterable[Stage], statuses: Sequence[str]
 ) -> dict[int, ColumnTotals]:
@@ -133,41 +189,36 @@ def column_totals(
     where a single GROUP BY over the pipeline would be planned as a scan of the whole table.
     """
     stages = list(stages)
-    branches = [
-        deals.filter(stage_id=stage.pk, status=status)
-        .order_by()
-        .values("stage_id")
-        .annotate(
-            n=Count("*"),
-            amount_sum=Sum("amount"),
-            amount_without_override=Sum("amount", filter=Q(probability_override__isnull=True)),
-            override_weighted=Sum(F("amount") * F("probability_override")),
+    combos = [(stage.pk, status) for stage in stages for status in statuses]
+    rows: list[tuple[Any, ...]] = []
+    if combos and _union_supported():
+        rows = _run(
+            *_replicated_union(_totals_branch(deals, _STAGE_SENTINEL, _STATUS_SENTINEL), combos)
         )
-        for stage in stages
-        for status in statuses
-    ]
-    rows = list(branches[0].union(*branches[1:], all=True).order_by()) if branches else []
+    else:
+        for stage_id, status in combos:
+            rows.extend(_totals_branch(deals, stage_id, status))
     probability = {stage.pk: Decimal(stage.probability) for stage in stages}
     sums: dict[int, list[Decimal]] = {pk: [Decimal(0)] * 4 for pk in probability}
-    for row in rows:
-        acc = sums[row["stage_id"]]
-        acc[0] += row["n"]
-        acc[1] += row["amount_sum"] or 0
-        acc[2] += row["amount_without_override"] or 0
-        acc[3] += row["override_weighted"] or 0
+    for stage_id, n, amount, without_override, override_weighted in rows:
+        acc = sums[stage_id]
+        acc[0] += n
+        acc[1] += amount or 0
+        acc[2] += without_override or 0
+        acc[3] += override_weighted or 0
+    cent = Decimal("0.01")
     totals = {}
     for pk, (count, amount, without_override, override_weighted) in sums.items():
-        weighted = override_weighted + without_override * probability[pk]
+        weighted = (override_weighted + without_override * probability[pk]) / HUNDRED
         totals[pk] = ColumnTotals(
             count=int(count),
-            amount=Decimal(amount).quantize(Decimal("0.01")),
-            weighted=(Decimal(weighted) / HUNDRED).quantize(Decimal("0.01")),
+            amount=Decimal(amount).quantize(cent),
+            weighted=weighted.quantize(cent),
         )
     return totals
 
 
-# The columns a card reads (with the owner's name and the company's): loading whole rows of
-# deals, users and companies for 200 cards costs more than the query itself.
+# The columns a card reads: loading whole rows for 200 cards costs more than the query itself.
 CARD_FIELDS = (
     "id",
     "title",
@@ -186,24 +237,44 @@ CARD_FIELDS = (
     "stalled",
     "stall_reasons",
     "lost_reason",
-    "owner__username",
-    "owner__first_name",
-    "owner__last_name",
-    "company__name",
 )
 
 
 def with_card_fields(deals: QuerySet[Deal]) -> QuerySet[Deal]:
-    """The deal columns a card shows, with its owner's and company's names."""
-    return deals.select_related("company", "owner").only(*CARD_FIELDS)
+    """The deal columns a card shows (owner and company come from `attach_card_relations`)."""
+    return deals.only(*CARD_FIELDS)
+
+
+def attach_card_relations(cards: Sequence[Deal], *, known_owners: Iterable[User] = ()) -> None:
+    """Set each card's owner, company and next planned activity, one query each at most.
+
+    Owners usually come from the board's owner filter, which loaded them already; companies
+    are a handful of names. Joined into the columns' query instead, they made every branch of
+    it wider and slower to build.
+    """
+    owners = {user.pk: user for user in known_owners}
+    missing = {card.owner_id for card in cards} - set(owners)
+    if missing:
+        owners.update(
+            (u.pk, u)
+            for u in User.objects.filter(pk__in=missing).only(
+                "id", "username", "first_name", "last_name"
+            )
+        )
+    company_ids = {card.company_id for card in cards if card.company_id}
+    companies = (
+        {c.pk: c for c in Company.objects.filter(pk__in=company_ids).only("id", "name")}
+        if company_ids
+        else {}
+    )
+    for card in cards:
+        card.owner = owners[card.owner_id]
+        card.company = companies.get(card.company_id) if card.company_id else None
+    attach_next_activities(cards)
 
 
 def attach_next_activities(cards: Sequence[Deal]) -> None:
-    """Set `next_activity_*` on each card: its earliest planned activity, in one query.
-
-    One query for the page's deals (on `activity_deal_next_idx`) rather than a subquery in
-    every branch of the columns' UNION, which made that query slower to build than to run.
-    """
+    """Set `next_activity_*` on each card: its earliest planned activity, in one query."""
     by_id = {card.pk: card for card in cards}
     for card in cards:
         card.next_activity_subject = None  # type: ignore[attr-defined]
@@ -247,6 +318,7 @@ def _fetch_columns(
     statuses: Sequence[str],
     after: tuple[int, int] | None,
     limit: int,
+    known_owners: Iterable[User] = (),
 ) -> dict[int, tuple[list[Deal], bool]]:
     """{stage id: (first `limit` cards after the cursor, has more)} for these columns.
 
@@ -254,17 +326,15 @@ def _fetch_columns(
     branch sorts a whole column; the branches are merged here. One UNION ALL query where the
     database allows LIMIT inside it (PostgreSQL), one query per branch otherwise (SQLite).
     """
-    branches = [
-        _column_slice(deals, pk, status, after, limit + 1)
-        for pk in stage_ids
-        for status in statuses
-    ]
-    if not branches:
-        return {}
-    if connection.features.supports_slicing_ordering_in_compound and len(branches) > 1:
-        rows: list[Deal] = list(branches[0].union(*branches[1:], all=True))
+    combos = [(pk, status) for pk in stage_ids for status in statuses]
+    rows: list[Deal] = []
+    if combos and _union_supported():
+        proto = _column_slice(deals, _STAGE_SENTINEL, _STATUS_SENTINEL, after, limit + 1)
+        sql, params = _replicated_union(proto, combos)
+        rows = list(Deal.objects.raw(sql, params))
     else:
-        rows = [deal for branch in branches for deal in branch]
+        for pk, status in combos:
+            rows.extend(_column_slice(deals, pk, status, after, limit + 1))
     by_stage: dict[int, list[Deal]] = {pk: [] for pk in stage_ids}
     for deal in rows:
         by_stage[deal.stage_id].append(deal)
@@ -272,15 +342,21 @@ def _fetch_columns(
     for pk, cards in by_stage.items():
         cards.sort(key=lambda d: (d.position, d.pk))
         pages[pk] = (cards[:limit], len(cards) > limit)
-    attach_next_activities([card for cards, _ in pages.values() for card in cards])
+    attach_card_relations(
+        [card for cards, _ in pages.values() for card in cards], known_owners=known_owners
+    )
     return pages
 
 
 def first_pages(
-    deals: QuerySet[Deal], stage_ids: Sequence[int], page_size: int, statuses: Sequence[str]
+    deals: QuerySet[Deal],
+    stage_ids: Sequence[int],
+    page_size: int,
+    statuses: Sequence[str],
+    known_owners: Iterable[User] = (),
 ) -> dict[int, tuple[list[Deal], bool]]:
-    """The first page of every column: {stage id: (cards, has more)}, in one query."""
-    return _fetch_columns(deals, stage_ids, statuses, None, page_size)
+    """The first page of every column: {stage id: (cards, has more)}."""
+    return _fetch_columns(deals, stage_ids, statuses, None, page_size, known_owners)
 
 
 def column_page(
@@ -301,22 +377,29 @@ def board_page_size() -> int:
 
 @dataclass
 class OwnerChoice:
-    pk: int
-    label: str
+    user: User
     writable: bool
+
+    @property
+    def pk(self) -> int:
+        return self.user.pk
+
+    @property
+    def label(self) -> str:
+        return str(self.user)
 
 
 def owner_choices(user: User) -> list[OwnerChoice]:
     """People whose deals this user may see (for the owner filter), and whose they may change."""
-    if is_admin(user):
-        people = User.objects.filter(is_active=True).order_by("first_name", "username")
-        return [OwnerChoice(u.pk, str(u), True) for u in people]
-    people = (
-        User.objects.filter(pk__in=readable_owner_ids(user))
-        .annotate(can_write=Exists(writable_owner_ids(user).filter(pk=OuterRef("pk"))))
-        .order_by("first_name", "username")
+    people = User.objects.only("id", "username", "first_name", "last_name").order_by(
+        "first_name", "username"
     )
-    return [OwnerChoice(u.pk, str(u), bool(u.can_write)) for u in people]
+    if is_admin(user):
+        return [OwnerChoice(u, True) for u in people]
+    people = people.filter(pk__in=readable_owner_ids(user)).annotate(
+        can_write=Exists(writable_owner_ids(user).filter(pk=OuterRef("pk")))
+    )
+    return [OwnerChoice(u, bool(u.can_write)) for u in people]
 
 
 def index_after(stage: Stage, *, after_id: int | None, moving: Deal, viewer: User) -> int:
