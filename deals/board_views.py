@@ -8,14 +8,17 @@ as a toast event; board.js puts a refused card back where it came from.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -174,6 +177,38 @@ def shows_on_board(deal: Deal, filters: BoardFilters) -> bool:
     return deal.status in filters.statuses()
 
 
+# How long column totals are reused while the board's live version stays the same. Every deal
+# change bumps the version (deals/live.py), so this only bounds writes that bypass the signals
+# (bulk imports); the stall sweep's bulk updates matter to the "stalled" filter, never cached.
+TOTALS_CACHE_SECONDS = 60
+
+
+def board_totals(
+    deals: QuerySet[Deal], scope: BoardScope, *, version: int, visibility: str
+) -> dict[int, ColumnTotals]:
+    """Column totals, reused while nothing on the board changed ("totals kept up to date").
+
+    The key holds the board's live version, whose deals the user sees (teammates share an
+    entry) and the filters; any change to a deal of the pipeline moves the version on.
+    """
+    statuses = scope.filters.statuses()
+    if scope.filters.stalled or not version:
+        return column_totals(deals, scope.stages, statuses)
+    stages_key = ",".join(f"{s.pk}:{s.probability}" for s in scope.stages)
+    raw = f"{scope.pipeline.pk}|{version}|{visibility}|{scope.qs}|{stages_key}"
+    key = "board-totals:" + hashlib.sha256(raw.encode()).hexdigest()
+    try:
+        cached = cache.get(key)
+    except Exception:  # the cache is an optimisation: never a reason to fail the board
+        cached = None
+    if cached is not None:
+        return cached
+    totals = column_totals(deals, scope.stages, statuses)
+    with suppress(Exception):
+        cache.set(key, totals, timeout=TOTALS_CACHE_SECONDS)
+    return totals
+
+
 # --- the board -------------------------------------------------------------------------------
 
 
@@ -195,10 +230,16 @@ def board(request: AuthedRequest, pipeline_id: int | None = None) -> HttpRespons
     scope = BoardScope(pipeline, stages, filters, filter_querystring(filters))
     # Read the live version before the deals, so a change made meanwhile is picked up next poll.
     version = live.current_version(pipeline.pk)
-    deals = board_deals(request.user, pipeline, filters)
-    totals = column_totals(deals, stages, filters.statuses())
-    page_size = board_page_size()
     owners = owner_choices(request.user)
+    admin = is_admin(request.user)
+    deals = board_deals(request.user, pipeline, filters, None if admin else [o.pk for o in owners])
+    totals = board_totals(
+        deals,
+        scope,
+        version=version,
+        visibility="all" if admin else ",".join(str(o.pk) for o in owners),
+    )
+    page_size = board_page_size()
     pages = first_pages(
         deals,
         [s.pk for s in stages],
@@ -206,7 +247,7 @@ def board(request: AuthedRequest, pipeline_id: int | None = None) -> HttpRespons
         filters.statuses(),
         known_owners=[o.user for o in owners],
     )
-    writable = None if is_admin(request.user) else {o.pk for o in owners if o.writable}
+    writable = None if admin else {o.pk for o in owners if o.writable}
     columns = []
     for stage in stages:
         cards, has_more = pages[stage.pk]

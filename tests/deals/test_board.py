@@ -5,11 +5,13 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from deals import live
 from deals.models import Deal, Pipeline
 from tests.factories import (
     ActivityFactory,
@@ -27,6 +29,12 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Column totals are cached per live version, which tests (never committing) do not bump."""
+    cache.clear()
 
 
 def signed_in(user) -> Client:
@@ -267,6 +275,24 @@ def test_totals_cover_the_whole_column_even_when_only_a_page_of_cards_shows(rep,
     assert header_of(html, stage)["count"] == "7"
     assert header_of(html, stage)["total"] == "700.00"
     assert "Show more" in html
+
+
+def test_totals_are_reused_until_a_deal_of_the_board_changes(
+    rep, team_a, django_capture_on_commit_callbacks
+):
+    proposal, contact = stage_named("Proposal"), stage_named("Contact")
+    deal = DealFactory(owner=rep, stage=proposal, amount=Decimal("1000"))
+    client = signed_in(rep)
+    live.bump_board(proposal.pipeline_id)  # a board with a live version: totals get cached
+    before = client.get(reverse("board")).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("deal-move", args=[deal.pk]), {"stage": contact.pk, "version": 1})
+    after = client.get(reverse("board")).content.decode()
+
+    assert header_of(before, proposal)["count"] == "1"
+    assert header_of(after, proposal)["count"] == "0"
+    assert header_of(after, contact)["total"] == "1000.00"
 
 
 def test_totals_follow_the_filters(rep, teammate, team_a):
