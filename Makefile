@@ -20,7 +20,9 @@ PIP_STAMP := $(VENV)/.pyproject-installed
 NPM_STAMP := node_modules/.package-lock.json
 VENDOR_SOURCES := node_modules/htmx.org/dist/htmx.min.js \
                   node_modules/sortablejs/Sortable.min.js \
-                  node_modules/chart.js/dist/chart.umd.min.js
+                  node_modules/chart.js/dist/chart.umd.min.js \
+                  node_modules/chart.js/dist/chart.umd.min.js.map
+# (the source map too: the hashed static files of production check every file a script names)
 
 # The venv's tools (python, celery, honcho) come first for every recipe and for honcho's processes.
 export PATH := $(CURDIR)/$(BIN):$(PATH)

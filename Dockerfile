@@ -1,0 +1,38 @@
+# Pipeline CRM image: one image for web (gunicorn), Celery worker and beat (docker-compose.yml).
+
+# --- front-end libraries from the npm lock file (no bundler: copied into static/vendor) ---------
+FROM node:20-slim AS assets
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund \
+ && mkdir vendor \
+ && cp node_modules/htmx.org/dist/htmx.min.js \
+       node_modules/sortablejs/Sortable.min.js \
+       node_modules/chart.js/dist/chart.umd.min.js \
+       node_modules/chart.js/dist/chart.umd.min.js.map vendor/
+
+# --- the application ------------------------------------------------------------------------
+FROM python:3.12-slim
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+
+# Dependencies first, so a code change does not reinstall them.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; d = tomllib.load(open('pyproject.toml', 'rb')); \
+print('\n'.join(d['project']['dependencies']))" > /tmp/requirements.txt \
+ && pip install -r /tmp/requirements.txt
+
+COPY . .
+COPY --from=assets /build/vendor/ static/vendor/
+# collectstatic: hashed, compressed static files for WhiteNoise; the key exists for this step only.
+RUN pip install --no-deps . \
+ && DEBUG=false SECRET_KEY=collectstatic-only-not-a-secret python manage.py collectstatic --noinput \
+ && useradd --create-home --uid 1000 crm
+
+USER crm
+EXPOSE 8000
+# WEB_CONCURRENCY (gunicorn's own variable) sets the number of web workers.
+CMD ["gunicorn", "pipeline_crm.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
