@@ -8,8 +8,9 @@ size in a subprocess of its own. For each size it tops
 the deals up with `manage.py seed_demo --deals N` (or, where that command does not exist, a bulk
 insert of its own), runs VACUUM ANALYZE as autovacuum would, then prints for a rep and for the
 admin (who sees the whole pipeline) the median and 90th-percentile server time and the query
-count of GET /board/, and of a column's "show more" page; then a move's median server time
-(POST /deals/<id>/move/ between two columns, as the board sends it).
+count of GET /board/ (its column totals are reused while the board does not change, so the
+totals query is also timed alone), and of a column's "show more" page; then a move's median
+server time (POST /deals/<id>/move/ between two columns, as the board sends it).
 
 Server time is the whole Django request in-process (middleware, view, SQL, template), measured
 with the test client, without the network. Targets (issue 3): board ≤ 50 ms with ≤ 12 queries,
@@ -215,11 +216,25 @@ def bench_size(total: int, repeat: int) -> None:
         more = get_ok(client, f"/board/{pipeline.pk}/stages/{first.pk}/cards/?after=0:0")
         print(f"  as {who.username} ({who.role}, sees {visible:,} deals)")
         report("GET /board/", timed(board, repeat), count_queries(board))
+        report("  of which: totals query alone", timed(totals_of(who, pipeline), repeat))
         report(
             "GET /board/?owner=me&q=deal", timed(get_ok(client, "/board/?owner=me&q=deal"), repeat)
         )
         report("GET a column's next page", timed(more, repeat), count_queries(more))
     bench_moves(rep, pipeline, repeat)
+
+
+def totals_of(user, pipeline):
+    """The column totals computed afresh (the board reuses them while nothing changed)."""
+    from deals.selectors import BoardFilters, board_deals, column_totals
+
+    stages = list(pipeline.stages.order_by("order"))
+    filters = BoardFilters()
+
+    def fn():
+        return column_totals(board_deals(user, pipeline, filters), stages, filters.statuses())
+
+    return fn
 
 
 def bench_moves(rep, pipeline, repeat: int) -> None:
