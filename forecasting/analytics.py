@@ -199,6 +199,20 @@ def stage_probabilities(scope: Scope) -> list[StageProbability]:
     return result
 
 
+@contextmanager
+def _roomy_sort() -> Iterator[None]:
+    """History queries sort or hash hundreds of thousands of rows: on PostgreSQL, give them the
+    memory to do it without spilling to disk, for that query's transaction only."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '128MB'")
+            cursor.execute("SET LOCAL jit = off")
+        yield
+
+
 def _reached_stage_counts(scope: Scope) -> dict[int, tuple[int, int]]:
     """{stage id: (closed deals that reached it, of which won)} in one query over distinct
     (deal, stage) pairs: cheaper than COUNT(DISTINCT) per stage on a long history."""
@@ -214,7 +228,7 @@ def _reached_stage_counts(scope: Scope) -> dict[int, tuple[int, int]]:
         ) pairs
         GROUP BY pairs.to_stage_id
     """
-    with connection.cursor() as cursor:
+    with _roomy_sort(), connection.cursor() as cursor:
         cursor.execute(sql, [Deal.Status.WON, *closed_params])
         return {stage_id: (int(n), int(won or 0)) for stage_id, n, won in cursor.fetchall()}
 
@@ -794,9 +808,7 @@ def _stage_flow_sql(
                COUNT(seconds)
         FROM entries GROUP BY stage_id
     """
-    with transaction.atomic(), connection.cursor() as cursor:
-        # The window sorts every move since `start`: let it sort in memory, for this query only.
-        cursor.execute("SET LOCAL work_mem = '64MB'")
+    with _roomy_sort(), connection.cursor() as cursor:
         cursor.execute(sql, [*deal_params, pipeline.pk, start, stage_ids, start, end])
         return list(cursor.fetchall())
 
