@@ -474,9 +474,7 @@ def forecast(
     (win rate, deal size, cycle; not velocity) for `closed_pipeline`: the dashboard's cards.
     """
     today = today or timezone.localdate()
-    first, last = periods.default_window(today, period)
-    first = periods.period_start(since, period) if since else first
-    last = periods.period_end(periods.period_start(until, period), period) if until else last
+    first, last = periods.forecast_window(today, period, since=since, until=until)
     learned = learned_percents(scope) if probabilities == "learned" else None
     deals = scoped_deals(scope)
     trunc = _trunc(period)

@@ -59,3 +59,26 @@ def default_window(today: dt.date, kind: str) -> tuple[dt.date, dt.date]:
 
 def is_period_start(day: dt.date, kind: str) -> bool:
     return period_start(day, kind) == day
+
+
+def forecast_window(
+    today: dt.date, kind: str, *, since: dt.date | None = None, until: dt.date | None = None
+) -> tuple[dt.date, dt.date]:
+    """First and last day of the periods to forecast: the default window around today, or the
+    periods holding `since` and `until`. With only one end given, the window keeps its default
+    length from that end, so it is never empty."""
+    back, ahead = DEFAULT_WINDOW[kind]
+    if since and until:
+        first, last = period_start(since, kind), period_start(until, kind)
+    elif since:
+        first = period_start(since, kind)
+        last = shift(first, kind, back + ahead)
+    elif until:
+        last = period_start(until, kind)
+        first = shift(last, kind, -(back + ahead))
+    else:
+        current = period_start(today, kind)
+        first, last = shift(current, kind, -back), shift(current, kind, ahead)
+    if last < first:
+        first, last = last, first
+    return first, period_end(last, kind)

@@ -200,3 +200,24 @@ def test_dashboard_cards_from_the_single_pass_match_the_funnel(funnel_world, rep
     # Velocity needs every open deal: the funnel has it, the cards do not read it.
     assert one_pass["velocity"] is None
     assert analytics.money(alone["velocity"]) == Decimal("40.82")
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "labels"),
+    [
+        (dt.date(2026, 12, 15), dt.date(2027, 1, 3), ["2026-12", "2027-01"]),
+        (
+            None,
+            dt.date(2020, 1, 1),
+            ["2019-08", "2019-09", "2019-10", "2019-11", "2019-12", "2020-01"],
+        ),
+        (
+            dt.date(2030, 5, 1),
+            None,
+            ["2030-05", "2030-06", "2030-07", "2030-08", "2030-09", "2030-10"],
+        ),
+    ],
+)
+def test_forecast_window_follows_the_dates_given_and_is_never_empty(manager, since, until, labels):
+    result = analytics.forecast(Scope(user=manager), since=since, until=until, today=TODAY)
+    assert [p.period for p in result.periods] == labels
