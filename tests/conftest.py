@@ -107,3 +107,8 @@ def pytest_collection_modifyitems(items):
         )
         if transactional and "django_db_serialized_rollback" not in names:
             names.append("django_db_serialized_rollback")
+        if transactional and marker and not marker.kwargs.get("serialized_rollback"):
+            # pytest-django decides which databases to serialize at set-up from the markers
+            # alone: without this, there would be nothing to reload after the first flush.
+            kwargs = {**marker.kwargs, "serialized_rollback": True}
+            item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)

@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def production_env() -> dict[str, str]:
     """What an operator sets in production (.env.example); no test-mode relaxations."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_VERSION", "DEBUG")}
+    # Nothing of the test run: pytest's marker, DEBUG, the browser tests' async relaxation.
+    test_only = ("PYTEST_VERSION", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in test_only}
     env.update(
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),

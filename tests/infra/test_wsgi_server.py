@@ -99,7 +99,8 @@ def free_port() -> int:
 
 
 def production_env(database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_VERSION"}
+    test_only = ("PYTEST_VERSION", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in test_only}
     env.update(
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),
