@@ -16,6 +16,8 @@ from forecasting import periods
 from forecasting.analytics import Scope, visible_teams
 from forecasting.models import Quota
 
+# Dates outside these years are typing mistakes (and periods around them would not exist).
+FIRST_YEAR, LAST_YEAR = 1900, 2200
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
@@ -69,6 +71,11 @@ class ForecastFilterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        for name in ("since", "until"):
+            day = data.get(name)
+            if day and not FIRST_YEAR <= day.year <= LAST_YEAR:
+                self.add_error(name, f"Choose a date between {FIRST_YEAR} and {LAST_YEAR}.")
+                data.pop(name, None)
         since, until = data.get("since"), data.get("until")
         if since and until and since > until:
             self.add_error("until", "The end date must be on or after the start date.")

@@ -231,3 +231,25 @@ def test_quota_shows_up_in_the_forecast_for_that_rep(api_for, manager, people):
             "won_deals": 0,
         }
     ]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "pipeline=abc",
+        "team=-1",
+        "owner=99999999999999999999999",
+        "currency=12345",
+        "since=2026-02-30",
+        "since=2020-01-01&until=2030-01-01",
+        "period=&probabilities=",
+        "pipeline=1&pipeline=2",
+        "until=0001-01-01",
+    ],
+)
+def test_odd_filters_never_cause_a_500(api_for, client, manager, query):
+    for url in ("/api/forecast/", "/api/analytics/funnel/"):
+        assert api_for(manager).get(f"{url}?{query}").status_code in (200, 400)
+    client.force_login(manager)
+    for url in ("/forecast/", "/forecast/export/forecast.csv", "/forecast/panel/funnel/"):
+        assert client.get(f"{url}?{query}").status_code in (200, 400)
