@@ -7,7 +7,8 @@ import pytest
 
 from forecasting import analytics
 from forecasting.analytics import Scope
-from tests.forecasting.conftest import TODAY
+from forecasting.models import Quota
+from tests.forecasting.conftest import TODAY, make_deal
 
 pytestmark = pytest.mark.django_db
 
@@ -221,3 +222,51 @@ def test_dashboard_cards_from_the_single_pass_match_the_funnel(funnel_world, rep
 def test_forecast_window_follows_the_dates_given_and_is_never_empty(manager, since, until, labels):
     result = analytics.forecast(Scope(user=manager), since=since, until=until, today=TODAY)
     assert [p.period for p in result.periods] == labels
+
+
+def test_rep_table_figures(forecast_world, manager, people):
+    reps = analytics.rep_figures(Scope(user=manager), today=TODAY)
+    assert [r.name for r in reps] == [str(people["teammate"]), str(people["rep"])]
+    teammate, rep = reps
+    assert (teammate.open_deals, teammate.pipeline, teammate.weighted) == (
+        1,
+        Decimal("2000.00"),
+        Decimal("1500.00"),
+    )
+    assert (teammate.won, teammate.won_deals, teammate.win_rate) == (Decimal("1200.00"), 1, 1.0)
+    # d1, d3, d4 (no amount), d5; d9 is in euros.
+    assert (rep.open_deals, rep.pipeline) == (4, Decimal("1833.33"))
+    assert analytics.money(rep.weighted) == Decimal("1016.67")  # 550 + 400 + 0 + 66.666
+    assert (rep.won, rep.closed_won, rep.closed_lost, rep.win_rate) == (Decimal(0), 0, 1, 0.0)
+    assert rep.quota is None and rep.gap is None
+
+
+def test_rep_quota_gap_and_attainment(forecast_world, manager, people):
+    Quota.objects.create(
+        user=people["teammate"], period="month", period_start=dt.date(2026, 11, 1), amount=4800
+    )
+    teammate = analytics.rep_figures(Scope(user=manager), today=TODAY)[0]
+    assert (teammate.quota, teammate.gap, teammate.attainment) == (
+        Decimal("4800.00"),
+        Decimal("3600.00"),
+        0.25,
+    )
+
+
+def test_watchlist_lists_stalled_and_each_kind_of_risk(people):
+    rep = people["rep"]
+    stalled = make_deal(rep, "Proposal", amount="9000.00", close="2026-11-14", stalled=True)
+    overdue = make_deal(rep, "Negotiation", amount="5000.00", close="2026-11-01")
+    pushed = make_deal(
+        rep, "Negotiation", amount="4000.00", close="2027-03-01", close_date_pushes=2
+    )
+    soon_low = make_deal(rep, "Qualification", amount="3000.00", close="2026-11-20")
+    make_deal(rep, "Negotiation", amount="2000.00", close="2026-11-20")  # soon but 75 %: fine
+    make_deal(rep, "Qualification", amount="1000.00", close="2027-02-01")  # far off: fine
+    result = analytics.watchlist(Scope(user=rep), today=TODAY)
+    assert [w.deal for w in result["stalled"]] == [stalled]
+    assert [(w.deal, w.reasons) for w in result["at_risk"]] == [
+        (overdue, ["close date passed"]),
+        (pushed, ["close date pushed 2×"]),
+        (soon_low, ["closing soon at low probability"]),
+    ]
