@@ -53,7 +53,6 @@ from deals.selectors import (
     index_after,
     owner_choices,
     parse_cursor,
-    with_card_fields,
 )
 from deals.views import (
     AuthedRequest,
@@ -169,10 +168,13 @@ def headers_for(
 
 def card_for(deal_id: int, *, writable: set[int] | None) -> Deal:
     # One card: joining its owner and company is cheaper than fetching them apart.
-    deal = with_card_fields(Deal.objects.filter(pk=deal_id)).select_related("owner", "company")
-    deal = deal.only(
-        *CARD_FIELDS, "owner__username", "owner__first_name", "owner__last_name", "company__name"
-    ).get()
+    names = ("owner__username", "owner__first_name", "owner__last_name", "company__name")
+    deal = (
+        Deal.objects.filter(pk=deal_id)
+        .select_related("owner", "company")
+        .only(*CARD_FIELDS, *names)
+        .get()
+    )
     attach_next_activities([deal])
     decorate_cards([deal], writable=writable)
     return deal

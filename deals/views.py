@@ -13,7 +13,6 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django_htmx.middleware import HtmxDetails
 
@@ -91,14 +90,3 @@ def company_named(name: str, *, by: User) -> Company | None:
     if existing is not None:
         return existing
     return contact_services.create_record(Company, by=by, fields={"name": name})
-
-
-def atomic_with_company(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Run `fn` in one transaction, so a company created for a refused change is rolled back."""
-
-    @wraps(fn)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        with transaction.atomic():
-            return fn(*args, **kwargs)
-
-    return wrapped
