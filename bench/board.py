@@ -226,13 +226,17 @@ def bench_size(total: int, repeat: int) -> None:
 
 def totals_of(user, pipeline):
     """The column totals computed afresh (the board reuses them while nothing changed)."""
-    from deals.selectors import BoardFilters, board_deals, column_totals
+    from accounts.visibility import is_admin
+    from deals.selectors import BoardFilters, board_deals, column_totals, owner_choices
 
     stages = list(pipeline.stages.order_by("order"))
     filters = BoardFilters()
+    # As the board does: the visible owners (its owner filter's list) narrow the branches.
+    owners = None if is_admin(user) else [o.pk for o in owner_choices(user)]
 
     def fn():
-        return column_totals(board_deals(user, pipeline, filters), stages, filters.statuses())
+        deals = board_deals(user, pipeline, filters, owners)
+        return column_totals(deals, stages, filters.statuses())
 
     return fn
 
