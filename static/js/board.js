@@ -54,9 +54,18 @@
     return htmx.ajax("POST", url + qs(), { source: source, values: values, swap: "none" });
   }
 
+  // One drop at a time: while the server (or the dialog) decides, no other card can be dragged,
+  // so a refusal always puts back the card it belongs to.
+  const sortables = [];
+
+  function lockDragging(locked) {
+    sortables.forEach((s) => s.el.isConnected && s.option("disabled", locked));
+  }
+
   function rollback() {
     const p = state.pending;
     state.pending = null;
+    lockDragging(false);
     if (!p || !p.card.isConnected) return;
     p.card.remove();
     const siblings = $$(":scope > .card", p.from);
@@ -67,6 +76,7 @@
   function settle() {
     if (state.pending) state.pending.card.classList.remove("is-saving");
     state.pending = null;
+    lockDragging(false);
   }
 
   function previousCardId(card) {
@@ -86,6 +96,7 @@
     if (evt.from === to && evt.oldIndex === evt.newIndex) return;
     state.pending = { card: card, from: evt.from, oldIndex: evt.oldIndex };
     card.classList.add("is-saving");
+    lockDragging(true);
     const id = card.dataset.dealId;
     const version = card.dataset.version;
     const zone = to.dataset.zone;
@@ -323,14 +334,14 @@
   };
 
   function init(root) {
-    $$(".cards:not([data-sortable])", root).forEach((list) => {
+    const lists = $$(".cards:not([data-sortable])", root);
+    if (root.classList && root.classList.contains("cards") && !root.dataset.sortable) lists.push(root);
+    lists.forEach((list) => {
       list.dataset.sortable = "1";
-      Sortable.create(list, sortableOptions);
+      sortables.push(Sortable.create(list, sortableOptions));
     });
-    if (root.classList && root.classList.contains("cards") && !root.dataset.sortable) {
-      root.dataset.sortable = "1";
-      Sortable.create(root, sortableOptions);
-    }
+    // Forget the lists a swap removed.
+    for (let i = sortables.length - 1; i >= 0; i--) if (!sortables[i].el.isConnected) sortables.splice(i, 1);
     if (root.id === "board-body" || root === document.body) {
       state.version = Number(data("liveVersion")) || 0;
       state.staleColumns.clear();
@@ -340,7 +351,9 @@
   function initZones() {
     $$(".zone-list:not([data-sortable])").forEach((zone) => {
       zone.dataset.sortable = "1";
-      Sortable.create(zone, { group: { name: "board", pull: false, put: true }, ghostClass: "card-ghost" });
+      sortables.push(
+        Sortable.create(zone, { group: { name: "board", pull: false, put: true }, ghostClass: "card-ghost" })
+      );
     });
   }
 
