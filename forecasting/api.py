@@ -96,6 +96,8 @@ class QuotaViewSet(
     """Quotas per rep or team per month or quarter. Admins set any; managers their teams'."""
 
     serializer_class = QuotaSerializer
+    # The schema generator calls get_queryset without a signed-in user: this tells it the model.
+    queryset = Quota.objects.none()
 
     def get_queryset(self):
         return services.quotas_visible_to(_user(self.request))
