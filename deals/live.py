@@ -52,8 +52,11 @@ def bump_board(pipeline_id: int, stage_ids: Iterable[int | None] | str = EVERYTH
     """Record that these columns (or, by default, the whole board) changed; returns the version."""
     key = _version_key(pipeline_id)
     try:
-        cache.add(key, 0, timeout=None)
-        version = cache.incr(key)
+        try:
+            version = cache.incr(key)
+        except ValueError:  # the first change of this pipeline since the cache was emptied
+            cache.add(key, 0, timeout=None)
+            version = cache.incr(key)
         columns: Any = (
             EVERYTHING if stage_ids == EVERYTHING else sorted({s for s in stage_ids if s})
         )
@@ -86,7 +89,18 @@ def changes_since(pipeline_id: int, version: int) -> tuple[int, list[int] | str 
 
 
 def _bump_on_commit(pipeline_id: int, stage_ids: list[int | None]) -> None:
-    transaction.on_commit(lambda: bump_board(pipeline_id, stage_ids))
+    """Bump once the transaction commits; a move's several saves make one bump, not three."""
+    connection = transaction.get_connection()
+    pending: dict[int, set[int]] = connection.__dict__.setdefault("board_live_pending", {})
+    pending.setdefault(pipeline_id, set()).update(s for s in stage_ids if s)
+    transaction.on_commit(_flush_pending)
+
+
+def _flush_pending() -> None:
+    # The first callback of a transaction bumps for all its changes; the others find nothing.
+    pending = transaction.get_connection().__dict__.pop("board_live_pending", {})
+    for pipeline_id, stage_ids in pending.items():
+        bump_board(pipeline_id, stage_ids)
 
 
 @receiver(post_save, sender=Deal, dispatch_uid="board_live_deal_saved")

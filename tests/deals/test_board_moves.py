@@ -544,3 +544,22 @@ def test_the_live_poll_asks_for_a_full_reload_when_it_cannot_say_what_changed(re
     assert detail["columns"] == "*"
     assert detail["stages"] == ",".join(str(s.pk) for s in pipeline.stages.order_by("order"))
     assert garbage.status_code == 200
+
+
+def test_a_move_tells_open_boards_once_with_both_columns(
+    rep, team_a, django_capture_on_commit_callbacks
+):
+    pipeline = default_pipeline()
+    deal = DealFactory(owner=rep)
+    before = live.current_version(pipeline.pk)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        htmx_post(
+            signed_in(rep),
+            reverse("deal-move", args=[deal.pk]),
+            {"stage": stage_named("Proposal").pk, "version": 1},
+        )
+
+    version, columns = live.changes_since(pipeline.pk, before)
+    assert version == before + 1
+    assert columns == sorted([stage_named("Prospecting").pk, stage_named("Proposal").pk])
