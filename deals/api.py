@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from django.db import transaction
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -189,7 +189,7 @@ class DealFilter(filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(Q(title__icontains=value) | Q(company__name__icontains=value))
+        return queryset.matching(value)
 
 
 @extend_schema_view(
