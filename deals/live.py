@@ -91,15 +91,20 @@ def changes_since(pipeline_id: int, version: int) -> tuple[int, list[int] | str 
 def _bump_on_commit(pipeline_id: int, stage_ids: list[int | None]) -> None:
     """Bump once the transaction commits; a move's several saves make one bump, not three."""
     connection = transaction.get_connection()
-    pending: dict[int, set[int]] = connection.__dict__.setdefault("board_live_pending", {})
-    pending.setdefault(pipeline_id, set()).update(s for s in stage_ids if s)
+    # Changes are gathered per outermost transaction: one rolled back leaves nothing behind.
+    outermost = connection.atomic_blocks[0] if connection.atomic_blocks else None
+    state = connection.__dict__.get("board_live_pending")
+    if state is None or state[0] is not outermost:
+        state = (outermost, {})
+        connection.__dict__["board_live_pending"] = state
+    state[1].setdefault(pipeline_id, set()).update(s for s in stage_ids if s)
     transaction.on_commit(_flush_pending)
 
 
 def _flush_pending() -> None:
     # The first callback of a transaction bumps for all its changes; the others find nothing.
-    pending = transaction.get_connection().__dict__.pop("board_live_pending", {})
-    for pipeline_id, stage_ids in pending.items():
+    state = transaction.get_connection().__dict__.pop("board_live_pending", None)
+    for pipeline_id, stage_ids in (state[1] if state else {}).items():
         bump_board(pipeline_id, stage_ids)
 
 

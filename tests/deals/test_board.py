@@ -2,10 +2,10 @@
 
 import datetime as dt
 import re
+import uuid
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -32,9 +32,12 @@ def fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache():
-    """Column totals are cached per live version, which tests (never committing) do not bump."""
-    cache.clear()
+def fresh_cache(settings):
+    """Column totals are cached per live version, which tests (never committing) do not bump:
+    each test gets keys of its own (no FLUSHDB: the Redis database may hold a broker's queues)."""
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+    }
 
 
 def signed_in(user) -> Client:

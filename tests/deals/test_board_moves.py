@@ -6,10 +6,10 @@ Each has its success, each refusal (stale version, missing fields, no permission
 
 import json
 import re
+import uuid
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -27,9 +27,12 @@ def fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache():
-    """Column totals are cached per live version, which tests (never committing) do not bump."""
-    cache.clear()
+def fresh_cache(settings):
+    """Column totals are cached per live version, which tests (never committing) do not bump:
+    each test gets keys of its own (no FLUSHDB: the Redis database may hold a broker's queues)."""
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+    }
 
 
 def signed_in(user, **kwargs) -> Client:
