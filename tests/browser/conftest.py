@@ -4,6 +4,7 @@ Every browser test is marked `browser` and uses a transactional database (the li
 in another thread); `serialized_rollback` brings back the migration-seeded default pipeline.
 """
 
+import importlib
 import os
 from pathlib import Path
 
@@ -19,7 +20,25 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "pw-for-tests-1"  # tests.factories.UserFactory's
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(autouse=True)
+def seed_data(transactional_db):
+    """The rows the migrations seed (roles, the default pipeline), whatever ran before.
+
+    A transactional test that ran earlier without `serialized_rollback` leaves the tables
+    flushed, and restoring the serialized copy cannot be relied on once Playwright's sync API
+    (greenlets) is running; both seeding functions are idempotent.
+    """
+    from django.apps import apps
+
+    for module, function in (
+        ("accounts.migrations.0002_roles", "create_roles"),
+        ("deals.migrations.0002_default_pipeline", "create_default_pipeline"),
+    ):
+        getattr(importlib.import_module(module), function)(apps, None)
+
+
+# Module scope: Playwright's event loop stops with this module, before other suites run.
+@pytest.fixture(scope="module")
 def chromium():
     if not Path(CHROMIUM).exists():
         message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)."
