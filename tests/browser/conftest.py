@@ -22,12 +22,9 @@ PASSWORD = "pw-for-tests-1"  # tests.factories.UserFactory's
 
 @pytest.fixture(autouse=True)
 def seed_data(transactional_db):
-    """The rows the migrations seed (roles, the default pipeline), whatever ran before.
-
-    A transactional test that ran earlier without `serialized_rollback` leaves the tables
-    flushed, and restoring the serialized copy cannot be relied on once Playwright's sync API
-    (greenlets) is running; both seeding functions are idempotent.
-    """
+    """The rows the migrations seed (roles, the default pipeline), whatever ran before
+    (a transactional test without `serialized_rollback` leaves the tables flushed). Both
+    seeding functions are idempotent."""
     from django.apps import apps
 
     for module, function in (
@@ -37,20 +34,28 @@ def seed_data(transactional_db):
         getattr(importlib.import_module(module), function)(apps, None)
 
 
-# Module scope: Playwright's event loop stops with this module, before other suites run.
-@pytest.fixture(scope="module")
-def chromium():
+@pytest.fixture
+def chromium(transactional_db, seed_data, monkeypatch):
+    """Chromium for one test, started after the test database is set up and stopped before it
+    is torn down: while Playwright's event loop runs, Django hands the ORM a connection of its
+    own (connections are keyed by async context), and the test database's setup and teardown
+    (serialized rollback, flush) must happen on the usual one."""
     if not Path(CHROMIUM).exists():
         message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)."
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
+    # The live server answers each request in a thread of its own: connections kept open
+    # would outlive those threads and hold the test database at teardown.
+    monkeypatch.setitem(connections["default"].settings_dict, "CONN_MAX_AGE", 0)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+        connections.close_all()  # the connection the ORM used beside Playwright's loop
 
 
 @pytest.fixture
