@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from deals import services
-from deals.models import Activity, Deal, Notification, Pipeline, Stage
+from deals.models import Activity, Deal, DealQuerySet, Notification, Pipeline, Stage
 from deals.serializers import (
     ActivitySerializer,
     DealSerializer,
@@ -185,7 +185,7 @@ class DealFilter(filters.FilterSet):
             return queryset.order_by("position", "id")
         return queryset.order_by("-id")
 
-    def search(self, queryset: QuerySet[Deal], name: str, value: str) -> QuerySet[Deal]:
+    def search(self, queryset: DealQuerySet, name: str, value: str) -> QuerySet[Deal]:
         value = value.strip()
         if not value:
             return queryset
