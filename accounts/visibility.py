@@ -8,7 +8,7 @@ The subqueries are lazy, so a visibility filter adds no query of its own.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from django.db.models import Q, QuerySet
 
@@ -58,14 +58,14 @@ class OwnedQuerySet(QuerySet):
 
     owner_field = "owner"
 
-    def visible_to(self, user) -> OwnedQuerySet:
+    def visible_to(self, user) -> Self:
         if not (user and user.is_authenticated):
             return self.none()
         if is_admin(user):
             return self
         return self.filter(**{f"{self.owner_field}__in": readable_owner_ids(user)})
 
-    def writable_by(self, user) -> OwnedQuerySet:
+    def writable_by(self, user) -> Self:
         if not (user and user.is_authenticated):
             return self.none()
         if is_admin(user):
@@ -76,7 +76,7 @@ class OwnedQuerySet(QuerySet):
 class SharedReadQuerySet(OwnedQuerySet):
     """Companies and contacts: every signed-in user reads them; writes follow the owner rule."""
 
-    def visible_to(self, user) -> SharedReadQuerySet:
+    def visible_to(self, user) -> Self:
         if not (user and user.is_authenticated):
             return self.none()
         return self

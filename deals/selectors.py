@@ -26,7 +26,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.visibility import is_admin, readable_owner_ids, writable_owner_ids
 from contacts.models import Company
-from deals.models import Activity, Deal, FieldChange, Pipeline, Stage, StageChange
+from deals.models import Activity, Deal, DealQuerySet, FieldChange, Pipeline, Stage, StageChange
 
 HUNDRED = Decimal(100)
 
@@ -58,7 +58,7 @@ class BoardFilters:
             return [self.status]
         return [Deal.Status.OPEN, Deal.Status.WON]
 
-    def apply(self, deals: QuerySet[Deal], user: User) -> QuerySet[Deal]:
+    def apply(self, deals: DealQuerySet, user: User) -> DealQuerySet:
         deals = deals.filter(status__in=self.statuses())
         if self.owner == "me":
             deals = deals.filter(owner=user)
@@ -67,7 +67,7 @@ class BoardFilters:
         elif self.owner.isdigit():
             deals = deals.filter(owner_id=int(self.owner))
         if self.q:
-            deals = deals.filter(Q(title__icontains=self.q) | Q(company__name__icontains=self.q))
+            deals = deals.matching(self.q)
         if self.stalled:
             deals = deals.filter(stalled=True)
         if self.close_from:
