@@ -173,6 +173,7 @@ def _flag(idle: Q, idle_twice: Q | None, now: dt.datetime) -> tuple[int, int]:
     )
     changed = (
         Deal.objects.filter(idle, stalled=True)
+        .exclude(stalled_since=now)  # flagged a moment ago: their reasons are fresh
         .exclude(stall_reasons=reasons)
         .update(stall_reasons=reasons)
     )
