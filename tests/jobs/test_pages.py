@@ -224,3 +224,9 @@ def test_revoking_the_calendar_link_makes_the_old_one_stop_working(rep, client_f
 
 def test_revoking_needs_a_post(rep, client_for):
     assert client_for(rep).get(reverse("calendar-revoke")).status_code == 405
+
+
+def test_every_page_links_the_signed_in_user_to_their_settings(rep, client_for):
+    html = client_for(rep).get(reverse("notifications")).content.decode()
+
+    assert f'href="{reverse("my-settings")}"' in html
