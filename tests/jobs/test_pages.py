@@ -227,6 +227,6 @@ def test_revoking_needs_a_post(rep, client_for):
 
 
 def test_every_page_links_the_signed_in_user_to_their_settings(rep, client_for):
-    html = client_for(rep).get(reverse("notifications")).content.decode()
+    html = client_for(rep).get(reverse("leads")).content.decode()
 
     assert f'href="{reverse("my-settings")}"' in html
