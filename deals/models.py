@@ -117,8 +117,12 @@ class Deal(models.Model):
         LOST = "lost", "Lost"
 
     title = models.CharField(max_length=200)
-    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="deals")
-    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals")
+    # pipeline, stage and owner lead composite indexes below (close dates, columns, owners):
+    # single-column indexes of their own would only slow every write down.
+    pipeline = models.ForeignKey(
+        Pipeline, on_delete=models.PROTECT, related_name="deals", db_index=False
+    )
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals", db_index=False)
     status = models.CharField(max_length=4, choices=Status.choices, default=Status.OPEN)
     amount = models.DecimalField(
         max_digits=14,
@@ -133,7 +137,7 @@ class Deal(models.Model):
         null=True, blank=True, validators=PERCENT
     )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deals"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deals", db_index=False
     )
     company = models.ForeignKey(
         "contacts.Company", on_delete=models.SET_NULL, null=True, blank=True, related_name="deals"
@@ -340,8 +344,12 @@ class Notification(models.Model):
         ASSIGNED = "assigned", "Assignment"
         DIGEST = "digest", "Digest"
 
+    # notification_unread_idx (user, read_at) serves every lookup by user.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
     )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     message = models.CharField(max_length=500)
