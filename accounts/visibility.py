@@ -53,6 +53,12 @@ def can_write_owned_by(user, owner_id: int | None) -> bool:
     return writable_owner_ids(user).filter(pk=owner_id).exists()
 
 
+def can_assign_to(user, owner) -> bool:
+    """May `user` make `owner` the owner of a record? Themselves, members of teams they
+    manage, anyone for an admin: the same people whose records they may write."""
+    return can_write_owned_by(user, owner.pk)
+
+
 class OwnedQuerySet(QuerySet):
     """The one visibility rule for records that have an `owner`."""
 

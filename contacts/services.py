@@ -10,10 +10,11 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.visibility import can_write_owned_by, is_admin, writable_owner_ids
+from accounts.visibility import can_write_owned_by
 from contacts.models import Company, Contact, Lead
 from deals.errors import DomainError, InvalidTransition, NotAllowed
 from deals.models import Deal, Pipeline
+from deals.services import check_owner_assignable
 
 # Addresses at these domains say nothing about the buyer's company.
 FREE_MAIL_DOMAINS = frozenset(
@@ -42,13 +43,6 @@ def _require_write(by: User, record: models.Model, what: str) -> None:
         raise NotAllowed(f"You may view this {what} but not change it.")
 
 
-def _check_owner_assignable(by: User, owner: User) -> None:
-    if is_admin(by) or owner.pk == by.pk:
-        return
-    if not writable_owner_ids(by).filter(pk=owner.pk).exists():
-        raise DomainError("You cannot give records to this user.", field="owner")
-
-
 def _save_unique(record: models.Model) -> None:
     """Save, turning a unique-constraint clash (e-mail, domain) into a field error."""
     try:
@@ -66,7 +60,7 @@ def create_record[Owned: (Company, Contact, Lead)](
 ) -> Owned:
     """Create a company, contact or lead owned by `fields['owner']` or the caller."""
     owner = fields.get("owner") or by
-    _check_owner_assignable(by, owner)
+    check_owner_assignable(by, owner, what="records")
     record = model(**{**fields, "owner": owner})
     _save_unique(record)
     if isinstance(record, Lead):
@@ -80,7 +74,7 @@ def update_record[Owned: (Company, Contact, Lead)](
 ) -> Owned:
     _require_write(by, record, str(record._meta.verbose_name))
     if "owner" in changes and changes["owner"].pk != record.owner_id:
-        _check_owner_assignable(by, changes["owner"])
+        check_owner_assignable(by, changes["owner"], what="records")
     for name, value in changes.items():
         setattr(record, name, value)
     _save_unique(record)

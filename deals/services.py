@@ -17,7 +17,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.visibility import can_write_owned_by, is_admin, writable_owner_ids
+from accounts.visibility import can_assign_to, can_write_owned_by, is_admin
 from contacts.models import Company, Contact, Lead
 from deals.errors import (
     DomainError,
@@ -202,11 +202,10 @@ def _notify(user_id: int, *, kind: str, message: str, dedupe_key: str, deal: Dea
 # --- deals --------------------------------------------------------------------------------------
 
 
-def _check_owner_assignable(by: User, owner: User) -> None:
-    if is_admin(by) or owner.pk == by.pk:
-        return
-    if not writable_owner_ids(by).filter(pk=owner.pk).exists():
-        raise DomainError("You cannot assign deals to this user.", field="owner")
+def check_owner_assignable(by: User, owner: User, *, what: str = "deals") -> None:
+    """The owner a caller picks must be someone whose records the caller may write."""
+    if not can_assign_to(by, owner):
+        raise DomainError(f"You cannot assign {what} to this user.", field="owner")
 
 
 @transaction.atomic
@@ -234,7 +233,7 @@ def create_deal(
     if stage.pipeline_id != pipeline.pk:
         raise DomainError("That stage belongs to another pipeline.", field="stage")
     owner = owner or by
-    _check_owner_assignable(by, owner)
+    check_owner_assignable(by, owner)
     now = timezone.now()
     deal = Deal(
         title=title,
@@ -289,7 +288,7 @@ def _apply_changes(deal: Deal, by: User, changes: Mapping[str, Any]) -> list[str
         if old == new:
             continue
         if name == "owner":
-            _check_owner_assignable(by, new)
+            check_owner_assignable(by, new)
         if name == "expected_close_date" and old and new and new > old:
             deal.close_date_pushes += 1
         if name in FieldChange.TRACKED_FIELDS:
@@ -516,7 +515,7 @@ def log_activity(
         _require_write(by, lead.owner_id, "lead")
     owner = owner or by
     if owner.pk != by.pk:
-        _check_owner_assignable(by, owner)
+        check_owner_assignable(by, owner)
     now = timezone.now()
     activity = Activity.objects.create(
         kind=kind,
