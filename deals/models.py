@@ -359,13 +359,18 @@ class Notification(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
     # The same event never notifies twice: e.g. "reminder:<activity id>:<remind_at>".
-    dedupe_key = models.CharField(max_length=200, unique=True)
+    # Unique through Meta.constraints: a plain unique index. (`unique=True` would add a second,
+    # pattern-matching index on PostgreSQL that no query uses and every insert pays for.)
+    dedupe_key = models.CharField(max_length=200)
 
     objects = NotificationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["user", "read_at"], name="notification_unread_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["dedupe_key"], name="notification_dedupe_key_unique")
+        ]
 
     def __str__(self) -> str:
         return self.message

@@ -146,6 +146,9 @@ def _prepare_sweep() -> None:
 
     - One sweep at a time: a second one waits, then finds nothing left to do.
     - No JIT: PostgreSQL would spend longer compiling these statements than running them.
+    - No nested loops: right after the flagging UPDATE the planner still expects one flagged
+      deal and would join each of 70,000 to the stage, user and team tables in a loop; hash
+      joins make the notification INSERTs about 40 % faster.
     - No wait for the WAL flush at commit: a first sweep may write 100,000 rows, and should the
       server crash in the split second before they reach the disk, the sweep is lost whole
       (never half) and the next one redoes it. Reminders, which send e-mail, keep the default.
@@ -155,6 +158,7 @@ def _prepare_sweep() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SWEEP_LOCK_ID])
             cursor.execute("SET LOCAL jit = off")
             cursor.execute("SET LOCAL synchronous_commit = off")
+            cursor.execute("SET LOCAL enable_nestloop = off")
 
 
 def _flag(idle: Q, idle_twice: Q | None, now: dt.datetime) -> tuple[int, int]:
