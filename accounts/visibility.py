@@ -44,12 +44,10 @@ def is_admin(user) -> bool:
 
 def can_write_owned_by(user, owner_id: int | None) -> bool:
     """Python-side twin of `writable_owner_ids`, for one already-loaded record."""
-    if not (user and user.is_authenticated):
-        return False
-    if is_admin(user):
+    if not (user and user.is_authenticated) or owner_id is None:
+        return is_admin(user)
+    if owner_id == user.pk or is_admin(user):  # one's own records cost no query
         return True
-    if owner_id is None:
-        return False
     return writable_owner_ids(user).filter(pk=owner_id).exists()
 
 

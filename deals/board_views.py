@@ -53,6 +53,7 @@ from deals.selectors import (
     index_after,
     owner_choices,
     parse_cursor,
+    stored_column_totals,
 )
 from deals.views import (
     AuthedRequest,
@@ -159,10 +160,12 @@ def headers_for(
     wanted = [s for s in scope.stages if s.pk in set(stage_ids)]
     if not wanted:
         return []
-    deals = board_deals(request.user, scope.pipeline, scope.filters).filter(
-        stage_id__in=[s.pk for s in wanted]
-    )
-    totals = column_totals(deals, wanted, scope.filters.statuses())
+    totals = stored_column_totals(request.user, scope.filters, wanted)
+    if totals is None:
+        deals = board_deals(request.user, scope.pipeline, scope.filters).filter(
+            stage_id__in=[s.pk for s in wanted]
+        )
+        totals = column_totals(deals, wanted, scope.filters.statuses())
     return [Column(stage=s, totals=totals[s.pk]) for s in wanted]
 
 
@@ -191,13 +194,17 @@ TOTALS_CACHE_SECONDS = 60
 
 
 def board_totals(
-    deals: QuerySet[Deal], scope: BoardScope, *, version: int, visibility: str
+    user: User, deals: QuerySet[Deal], scope: BoardScope, *, version: int, visibility: str
 ) -> dict[int, ColumnTotals]:
-    """Column totals, reused while nothing on the board changed ("totals kept up to date").
+    """Column totals: the running ones PostgreSQL keeps, when the filters allow; otherwise
+    counted, and reused while nothing on the board changed.
 
-    The key holds the board's live version, whose deals the user sees (teammates share an
-    entry) and the filters; any change to a deal of the pipeline moves the version on.
+    The cache key holds the board's live version, whose deals the user sees (teammates share
+    an entry) and the filters; any change to a deal of the pipeline moves the version on.
     """
+    stored = stored_column_totals(user, scope.filters, scope.stages)
+    if stored is not None:
+        return stored
     statuses = scope.filters.statuses()
     if scope.filters.stalled or not version:
         return column_totals(deals, scope.stages, statuses)
@@ -241,6 +248,7 @@ def board(request: AuthedRequest, pipeline_id: int | None = None) -> HttpRespons
     admin = is_admin(request.user)
     deals = board_deals(request.user, pipeline, filters, None if admin else [o.pk for o in owners])
     totals = board_totals(
+        request.user,
         deals,
         scope,
         version=version,
@@ -443,7 +451,11 @@ def _changed_response(
 
 
 def _scope_for_deal(request: AuthedRequest, deal: Deal) -> BoardScope:
-    return board_scope(request, deal.pipeline)
+    scope = board_scope(request, deal.pipeline)
+    stage = scope.stage(deal.stage_id)
+    if stage is not None:  # the stage a move leaves: loaded with the others, not read again
+        deal.stage = stage
+    return scope
 
 
 @login_required

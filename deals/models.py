@@ -211,6 +211,49 @@ class Deal(models.Model):
         return (self.amount or Decimal("0")) * self.probability / Decimal(100)
 
 
+class ColumnTotal(models.Model):
+    """Running totals of the deals of one owner in one column and status, for the board headers.
+
+    PostgreSQL keeps them: triggers on the deal table (migration 0010) add every inserted deal,
+    move amounts between rows when a deal's stage, status, owner, amount or override changes,
+    and subtract deleted ones, in the same transaction as the change, whatever made it (services,
+    admin, COPY). A header then sums a few dozen of these rows instead of counting deals. Not
+    kept on SQLite, where the board counts the deals (development sizes).
+
+    Weighted totals need the stage's probability, which an admin may change at any time: deals
+    without an override are summed apart (`amount_without_override`) and weighted when read.
+    """
+
+    stage = models.ForeignKey(
+        Stage, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    status = models.CharField(max_length=4)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    deals = models.BigIntegerField(default=0)
+    amount_sum = models.DecimalField(max_digits=24, decimal_places=2, default=Decimal(0))
+    amount_without_override = models.DecimalField(
+        max_digits=24, decimal_places=2, default=Decimal(0)
+    )
+    # Σ amount × override (a percent) over the deals that have an override.
+    override_weighted = models.DecimalField(max_digits=28, decimal_places=2, default=Decimal(0))
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["stage", "status", "owner"], name="column_total_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"stage {self.stage_id} {self.status} owner {self.owner_id}: {self.deals} deals"
+
+
 class StageChange(models.Model):
     """Append-only: one row per move. Funnel and time-in-stage are computed from it."""
 

@@ -26,7 +26,16 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.visibility import is_admin, readable_owner_ids, writable_owner_ids
 from contacts.models import Company
-from deals.models import Activity, Deal, DealQuerySet, FieldChange, Pipeline, Stage, StageChange
+from deals.models import (
+    Activity,
+    ColumnTotal,
+    Deal,
+    DealQuerySet,
+    FieldChange,
+    Pipeline,
+    Stage,
+    StageChange,
+)
 
 HUNDRED = Decimal(100)
 
@@ -58,14 +67,22 @@ class BoardFilters:
             return [self.status]
         return [Deal.Status.OPEN, Deal.Status.WON]
 
-    def apply(self, deals: DealQuerySet, user: User) -> DealQuerySet:
-        deals = deals.filter(status__in=self.statuses())
+    @property
+    def kept_in_totals(self) -> bool:
+        """Only owner and status narrow the board: the running column totals answer it."""
+        return not (self.q or self.stalled or self.close_from or self.close_to)
+
+    def owner_condition(self, user: User) -> Q:
         if self.owner == "me":
-            deals = deals.filter(owner=user)
-        elif self.owner == "team":
-            deals = deals.filter(owner__in=readable_owner_ids(user))
-        elif self.owner.isdigit():
-            deals = deals.filter(owner_id=int(self.owner))
+            return Q(owner=user)
+        if self.owner == "team":
+            return Q(owner__in=readable_owner_ids(user))
+        if self.owner.isdigit():
+            return Q(owner_id=int(self.owner))
+        return Q()
+
+    def apply(self, deals: DealQuerySet, user: User) -> DealQuerySet:
+        deals = deals.filter(self.owner_condition(user), status__in=self.statuses())
         if self.q:
             deals = deals.matching(self.q)
         if self.stalled:
@@ -230,6 +247,42 @@ def column_totals(
     else:
         for stage_id, status in combos:
             rows.extend(_totals_branch(deals, stage_id, status))
+    return _weighted_totals(rows, stages)
+
+
+def stored_column_totals(
+    user: User, filters: BoardFilters, stages: Sequence[Stage]
+) -> dict[int, ColumnTotals] | None:
+    """The columns' headers from the running totals that PostgreSQL keeps (`ColumnTotal`): a
+    few dozen rows summed, however many deals. None when the filters need the deals themselves
+    (text, stalled, close dates) or on SQLite, which keeps no totals."""
+    if connection.vendor != "postgresql" or not filters.kept_in_totals:
+        return None
+    rows = (
+        ColumnTotal.objects.visible_to(user)
+        .filter(
+            filters.owner_condition(user),
+            stage_id__in=[stage.pk for stage in stages],
+            status__in=filters.statuses(),
+        )
+        .order_by()
+        .values("stage_id")
+        .annotate(
+            n=Sum("deals"),
+            amount=Sum("amount_sum"),
+            without_override=Sum("amount_without_override"),
+            override_weighted=Sum("override_weighted"),
+        )
+        .values_list("stage_id", "n", "amount", "without_override", "override_weighted")
+    )
+    return _weighted_totals(rows, stages)
+
+
+def _weighted_totals(
+    rows: Iterable[tuple[Any, ...]], stages: Sequence[Stage]
+) -> dict[int, ColumnTotals]:
+    """Rows of (stage id, count, amount, amount without override, Σ amount × override) → each
+    column's totals, its deals without an override weighted by the stage's probability."""
     probability = {stage.pk: Decimal(stage.probability) for stage in stages}
     sums: dict[int, list[Decimal]] = {pk: [Decimal(0)] * 4 for pk in probability}
     for stage_id, n, amount, without_override, override_weighted in rows:

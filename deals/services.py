@@ -60,7 +60,16 @@ def _lock(deal: Deal) -> Deal:
     No joins in the locking query: PostgreSQL re-checks a join against the row a concurrent
     move just changed and would drop it (DoesNotExist) instead of returning the new version.
     """
-    return Deal.objects.select_for_update().get(pk=deal.pk)
+    locked = Deal.objects.select_for_update().get(pk=deal.pk)
+    # Related objects the caller loaded stay valid where the row still points at them (the
+    # stage a move leaves, the pipeline): no query to load them again.
+    for name in ("pipeline", "stage", "owner", "company"):
+        descriptor = getattr(Deal, name)
+        if descriptor.is_cached(deal) and getattr(locked, f"{name}_id") == getattr(
+            deal, f"{name}_id"
+        ):
+            descriptor.field.set_cached_value(locked, descriptor.field.get_cached_value(deal))
+    return locked
 
 
 def _check_version(deal: Deal, version: int | None) -> None:
@@ -122,22 +131,23 @@ def _column_edge(stage: Stage, *, top: bool) -> int | None:
 
     One probe of `deal_column_idx` (stage, status, position) per status: a MIN/MAX over the
     stage alone would read every deal of the column, which a 100,000-deal board cannot afford
-    on each move.
+    on each move. Written as SQL: composing the same three probes through the ORM took longer
+    than the database takes to answer them, on every move.
     """
-    order = "position" if top else "-position"
-    probes = [
-        Deal.objects.filter(stage=stage, status=status)
-        .order_by(order)
-        .values_list("position", flat=True)[:1]
-        for status in Deal.Status.values
-    ]
-    if connection.features.supports_slicing_ordering_in_compound:
-        values = list(probes[0].union(*probes[1:], all=True).order_by())
-    else:
-        values = [value for probe in probes for value in probe]
-    if not values:
-        return None
-    return min(values) if top else max(values)
+    table = connection.ops.quote_name(Deal._meta.db_table)
+    direction, edge = ("ASC", "MIN") if top else ("DESC", "MAX")
+    probe = (
+        f"SELECT (SELECT position FROM {table} WHERE stage_id = %s AND status = %s "
+        f"ORDER BY position {direction} LIMIT 1) AS edge"
+    )
+    statuses = Deal.Status.values
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {edge}(edge) FROM ({' UNION ALL '.join([probe] * len(statuses))}) AS edges",
+            [value for status in statuses for value in (stage.pk, status)],
+        )
+        row = cursor.fetchone()
+    return None if row is None or row[0] is None else int(row[0])
 
 
 def _top_position(stage: Stage) -> int:
