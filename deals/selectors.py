@@ -1,9 +1,10 @@
 """Reads for the board and the deal page (no writes: those are in `deals.services`).
 
 The board's cost must not grow with the number of deals:
-- column totals are one GROUP BY over the covering index `deal_board_totals_idx`
-  (count, sum of amount, sum of amount × override), the stage probability is applied per column
-  afterwards, so the database never reads the table for them;
+- column totals are read from the running totals PostgreSQL keeps (`ColumnTotal`) when only
+  owner and status filter the board; otherwise they are aggregates over the covering index
+  `deal_board_totals_idx` (count, sum of amount, sum of amount × override). Either way the
+  stage probability is applied per column afterwards;
 - cards come a page per column, all columns' first pages in one UNION ALL of LIMIT queries
   (each walks `deal_column_idx` in board order and stops after a page);
 - the next planned activity of each card is a correlated subquery on `activity_deal_next_idx`,
