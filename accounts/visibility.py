@@ -4,13 +4,19 @@
 - A manager reads and writes what members of the teams they manage own.
 - An admin reads and writes everything.
 The subqueries are lazy, so a visibility filter adds no query of its own.
+
+Their core is a few lines of SQL over the two team membership tables. Every request filters by
+it, often more than once; composed through the ORM (users joined to teams joined to members
+and managers) it took about 1 ms to build each time, longer than the database takes to run it.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, Self
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -22,20 +28,56 @@ def _user_model():  # avoid an import cycle with accounts.models at import time
     return User
 
 
+@cache
+def _membership_tables() -> dict[str, str]:
+    """Table and column names of Team.members and Team.managers, as Django named them."""
+    from accounts.models import Team
+
+    names = {}
+    for role in ("members", "managers"):
+        through = getattr(Team, role).through
+        names[f"{role}_table"] = through._meta.db_table
+        names[f"{role}_team"] = through._meta.get_field("team").column
+        names[f"{role}_user"] = through._meta.get_field("user").column
+    return names
+
+
+def _owner_ids(user: User, *, teams_sql: str) -> QuerySet:
+    """The user and the members of the teams `teams_sql` selects (it takes the user id)."""
+    t = _membership_tables()
+    sql = (
+        f"SELECT %s UNION SELECT {t['members_user']} FROM {t['members_table']} "
+        f"WHERE {t['members_team']} IN ({teams_sql})"
+    )
+    params = [user.pk] * (1 + teams_sql.count("%s"))
+    return _user_model().objects.filter(pk__in=RawSQL(sql, params)).values("pk")
+
+
 def readable_owner_ids(user: User) -> QuerySet:
-    """Ids of the users whose records `user` may read (not meaningful for admins: no filter)."""
-    User = _user_model()
-    return (
-        User.objects.filter(Q(pk=user.pk) | Q(teams__members=user) | Q(teams__managers=user))
-        .values("pk")
-        .distinct()
+    """Ids of the users whose records `user` may read (not meaningful for admins: no filter):
+    themselves, and the members of every team they belong to or manage."""
+    t = _membership_tables()
+    return _owner_ids(
+        user,
+        teams_sql=(
+            f"SELECT {t['members_team']} FROM {t['members_table']} WHERE {t['members_user']} = %s "
+            f"UNION SELECT {t['managers_team']} FROM {t['managers_table']} "
+            f"WHERE {t['managers_user']} = %s"
+        ),
     )
 
 
 def writable_owner_ids(user: User) -> QuerySet:
-    """Ids of the users whose records `user` may change."""
-    User = _user_model()
-    return User.objects.filter(Q(pk=user.pk) | Q(teams__managers=user)).values("pk").distinct()
+    """Ids of the users whose records `user` may change: themselves, and the members of the
+    teams they manage."""
+    t = _membership_tables()
+    return _owner_ids(
+        user,
+        teams_sql=(
+            f"SELECT {t['managers_team']} FROM {t['managers_table']} "
+            f"WHERE {t['managers_user']} = %s"
+        ),
+    )
 
 
 def is_admin(user) -> bool:
