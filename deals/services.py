@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -26,7 +26,16 @@ from deals.errors import (
     NotAllowed,
     StaleVersion,
 )
-from deals.models import Activity, Deal, FieldChange, Notification, Pipeline, Stage, StageChange
+from deals.models import (
+    Activity,
+    ColumnTotal,
+    Deal,
+    FieldChange,
+    Notification,
+    Pipeline,
+    Stage,
+    StageChange,
+)
 
 POSITION_GAP = 1024
 
@@ -804,3 +813,45 @@ def mark_notification_read(*, notification: Notification, by: User) -> Notificat
 @transaction.atomic
 def mark_all_notifications_read(*, by: User) -> int:
     return Notification.objects.visible_to(by).unread().update(read_at=timezone.now())
+
+
+# --- running column totals ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def rebuild_column_totals() -> int:
+    """Sum the board's running column totals afresh from the deals; returns how many rows.
+
+    PostgreSQL's triggers keep them right through every write; this repairs them after anything
+    that bypassed the triggers (a restore with triggers disabled, a trigger dropped by hand).
+    The deal table is locked against writes meanwhile, so no change slips between the two.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            table = connection.ops.quote_name(Deal._meta.db_table)
+            cursor.execute(f"LOCK TABLE {table} IN SHARE MODE")
+    ColumnTotal.objects.all().delete()
+    sums = (
+        Deal.objects.order_by()
+        .values("stage_id", "status", "owner_id")
+        .annotate(
+            n=Count("*"),
+            total=Sum("amount", default=Decimal(0)),
+            without=Sum("amount", filter=Q(probability_override__isnull=True), default=Decimal(0)),
+            weighted=Sum(F("amount") * F("probability_override"), default=Decimal(0)),
+        )
+    )
+    rows = [
+        ColumnTotal(
+            stage_id=row["stage_id"],
+            status=row["status"],
+            owner_id=row["owner_id"],
+            deals=row["n"],
+            amount_sum=row["total"],
+            amount_without_override=row["without"],
+            override_weighted=row["weighted"],
+        )
+        for row in sums
+    ]
+    ColumnTotal.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
