@@ -23,6 +23,7 @@ from deals.digest import set_digest_opt_out
 from deals.links import deal_path
 from deals.models import Notification
 from deals.services import mark_all_notifications_read, mark_notification_read
+from deals.stalls import batch_link
 
 PAGE_SIZE = 30
 CHANGED_EVENT = "notifications-changed"  # the bell listens for it and refreshes itself
@@ -90,7 +91,7 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if notification.deal_id:
         return redirect(deal_path(notification.deal_id))
-    return redirect("notifications")
+    return redirect(batch_link(notification) or "notifications")
 
 
 @login_required

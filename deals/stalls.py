@@ -32,8 +32,10 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import (
+    BigIntegerField,
     Case,
     CharField,
+    Count,
     DateTimeField,
     Exists,
     F,
@@ -45,6 +47,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Concat, Left
+from django.urls import reverse
 from django.utils import timezone
 
 from deals.models import Activity, Deal, Notification, Stage
@@ -63,6 +66,11 @@ PUSHES_BEFORE_FLAG = 3
 # Deal.stall_notified: who has been told of the current episode.
 TOLD_NOBODY, TOLD_OWNER, TOLD_MANAGERS = 0, 1, 2
 MANAGER_FACTOR = 2
+# A sweep with more stalled deals than this to tell one person about (a first sweep over
+# imported data, a rep back from holiday) tells them once, with the count and a link to those
+# deals on the board, instead of filling their bell with one notification per deal.
+BATCH_ABOVE = 10
+OWNER_BATCH, MANAGER_BATCH = "stalled-batch-owner", "stalled-batch-manager"
 # Any constant: PostgreSQL advisory lock that lets one sweep run at a time.
 SWEEP_LOCK_ID = 4_170_001
 
@@ -228,40 +236,104 @@ def _insert_notifications(rows: QuerySet, **columns: Any) -> int:
         return max(cursor.rowcount, 0)
 
 
+def _crowded(deals: QuerySet, recipient: str) -> QuerySet:
+    """The recipients with more than BATCH_ABOVE of these deals to hear about."""
+    return (
+        deals.order_by()
+        .values(recipient)
+        .annotate(deal_count=Count("pk"))
+        .filter(deal_count__gt=BATCH_ABOVE)
+        .values(recipient)
+    )
+
+
+def _notify(
+    deals: QuerySet,
+    *,
+    recipient: str,
+    message: Any,
+    key: str,
+    batch: str,
+    batch_message: str,
+    now: dt.datetime,
+) -> int:
+    """One notification per deal and recipient (`message` per deal, its dedupe key holding the
+    episode), except for recipients with more than BATCH_ABOVE deals this sweep: one each, with
+    the count (`batch_message` follows it). Two INSERT … SELECTs whatever the numbers."""
+    crowded = _crowded(deals, recipient)
+    told = _insert_notifications(
+        deals.exclude(**{f"{recipient}__in": crowded}),
+        user_id=F(recipient),
+        kind=Value(Notification.Kind.STALLED.value),
+        message=Left(message, 500),
+        deal_id=F("pk"),
+        created_at=Value(now, output_field=DateTimeField()),
+        dedupe_key=Concat(
+            Value(f"{key}:"),
+            _as_text("pk"),
+            Value(":"),
+            _as_text(recipient),
+            Value(":"),
+            _as_text("stalled_since"),
+            output_field=CharField(),
+        ),
+    )
+    batched = (
+        deals.filter(**{f"{recipient}__in": crowded})
+        .order_by()
+        .values(recipient)
+        .annotate(deal_count=Count("pk"))
+    )
+    told += _insert_notifications(
+        batched,
+        user_id=F(recipient),
+        kind=Value(Notification.Kind.STALLED.value),
+        message=Concat(_as_text("deal_count"), Value(batch_message), output_field=CharField()),
+        deal_id=Value(None, output_field=BigIntegerField()),
+        created_at=Value(now, output_field=DateTimeField()),
+        dedupe_key=Concat(
+            Value(f"{batch}:"),
+            _as_text(recipient),
+            Value(f":{now.isoformat()}"),
+            output_field=CharField(),
+        ),
+    )
+    return told
+
+
+def batch_link(notification: Notification) -> str | None:
+    """Where a batched stall notification leads: those deals on the board."""
+    if notification.dedupe_key.startswith(f"{OWNER_BATCH}:"):
+        return f"{reverse('board')}?owner=me&stalled=1"
+    if notification.dedupe_key.startswith(f"{MANAGER_BATCH}:"):
+        return f"{reverse('board')}?owner=team&stalled=1"
+    return None
+
+
 def _notify_owners(now: dt.datetime) -> int:
     """One notification per owner per stall episode: the episodes this sweep started, and any
     flagged deal nobody has told yet."""
     new_episode = Q(stalled_since=now)
     untold = Q(stall_notified=TOLD_NOBODY)
     deals = Deal.objects.filter(new_episode | untold, stalled=True, stalled_since__isnull=False)
-    told = _insert_notifications(
+    told = _notify(
         deals,
-        user_id=F("owner_id"),
-        kind=Value(Notification.Kind.STALLED.value),
-        message=Left(
-            Concat(
-                Value("“"),
-                F("title"),
-                Value("” has stalled in "),
-                F("stage__name"),
-                Value(": "),
-                _reasons_text(),
-                Value("."),
-                output_field=CharField(),
-            ),
-            500,
-        ),
-        deal_id=F("pk"),
-        created_at=Value(now, output_field=DateTimeField()),
-        dedupe_key=Concat(
-            Value("stalled:"),
-            _as_text("pk"),
-            Value(":"),
-            _as_text("owner_id"),
-            Value(":"),
-            _as_text("stalled_since"),
+        recipient="owner_id",
+        message=Concat(
+            Value("“"),
+            F("title"),
+            Value("” has stalled in "),
+            F("stage__name"),
+            Value(": "),
+            _reasons_text(),
+            Value("."),
             output_field=CharField(),
         ),
+        key="stalled",
+        batch=OWNER_BATCH,
+        batch_message=" of your deals have stalled: no move or activity for longer than "
+        "their stage allows.",
+        now=now,
     )
     Deal.objects.filter(untold, stalled=True).update(stall_notified=TOLD_OWNER)
     return told
@@ -279,36 +351,26 @@ def _notify_managers(idle_twice: Q, now: dt.datetime) -> int:
         .filter(manager__isnull=False)
         .exclude(manager=F("owner_id"))
     )
-    told = _insert_notifications(
+    told = _notify(
         deals,
-        user_id=F("manager"),
-        kind=Value(Notification.Kind.STALLED.value),
-        message=Left(
-            Concat(
-                Value("“"),
-                F("title"),
-                Value("” ("),
-                F("owner__username"),
-                Value(") has had no move or activity in "),
-                F("stage__name"),
-                Value(" for over "),
-                _as_text(F("stage__stall_days") * MANAGER_FACTOR),
-                Value(" days."),
-                output_field=CharField(),
-            ),
-            500,
-        ),
-        deal_id=F("pk"),
-        created_at=Value(now, output_field=DateTimeField()),
-        dedupe_key=Concat(
-            Value("stalled-manager:"),
-            _as_text("pk"),
-            Value(":"),
-            _as_text("manager"),
-            Value(":"),
-            _as_text("stalled_since"),
+        recipient="manager",
+        message=Concat(
+            Value("“"),
+            F("title"),
+            Value("” ("),
+            F("owner__username"),
+            Value(") has had no move or activity in "),
+            F("stage__name"),
+            Value(" for over "),
+            _as_text(F("stage__stall_days") * MANAGER_FACTOR),
+            Value(" days."),
             output_field=CharField(),
         ),
+        key="stalled-manager",
+        batch=MANAGER_BATCH,
+        batch_message=" deals of your teams have had no move or activity for over twice "
+        "their stage's stall threshold.",
+        now=now,
     )
     Deal.objects.filter(idle_twice, due, stalled=True).update(stall_notified=TOLD_MANAGERS)
     return told

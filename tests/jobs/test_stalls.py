@@ -4,11 +4,12 @@ import datetime as dt
 from unittest import mock
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from deals.models import Deal, Notification
 from deals.services import log_activity, move_deal, update_deal, update_stage
-from deals.stalls import detect_stalled_deals
+from deals.stalls import BATCH_ABOVE, detect_stalled_deals
 from tests.factories import ActivityFactory, stage_named
 from tests.jobs.conftest import days_ago
 
@@ -271,3 +272,60 @@ def test_update_deal_setting_a_next_step_drops_that_reason(idle_deal, rep):
     detect_stalled_deals()
     deal = update_deal(deal=flagged(deal), by=rep, changes={"next_step": "Demo on Friday"})
     assert "no_next_step" not in flagged(deal).stall_reasons
+
+
+# --- many stalls at once: one notification with the count --------------------------------------
+
+
+def test_more_than_ten_new_stalls_tell_the_owner_once_with_the_count(idle_deal, rep, teammate):
+    for _ in range(BATCH_ABOVE + 1):
+        idle_deal(15)
+    few = [idle_deal(15, owner=teammate) for _ in range(2)]
+
+    result = detect_stalled_deals()
+
+    notice = stall_notices(rep).get()
+    assert notice.deal is None
+    assert notice.message.startswith(f"{BATCH_ABOVE + 1} of your deals have stalled")
+    assert {n.deal for n in stall_notices(teammate)} == set(few)  # two: one each
+    assert result.owners_notified == 3
+    assert not Deal.objects.filter(stalled=True, stall_notified=0).exists()
+    assert detect_stalled_deals().owners_notified == 0  # told once per episode, batch or not
+
+
+def test_ten_new_stalls_still_come_one_per_deal(idle_deal, rep):
+    deals = [idle_deal(15) for _ in range(BATCH_ABOVE)]
+    detect_stalled_deals()
+    assert {n.deal for n in stall_notices(rep)} == set(deals)
+
+
+def test_managers_hear_of_many_deals_idle_twice_the_threshold_once(idle_deal, rep, manager, team_a):
+    for _ in range(BATCH_ABOVE + 1):
+        idle_deal(60)
+
+    detect_stalled_deals()
+
+    notice = stall_notices(manager).get()
+    assert notice.deal is None
+    assert notice.message.startswith(f"{BATCH_ABOVE + 1} deals of your teams")
+    assert stall_notices(rep).count() == 1  # the owner's own batch
+
+
+@pytest.mark.parametrize(("who", "owner_filter"), [("rep", "owner=me"), ("manager", "owner=team")])
+def test_opening_a_batched_notice_shows_those_deals_on_the_board(
+    idle_deal, rep, manager, team_a, client, who, owner_filter
+):
+    for _ in range(BATCH_ABOVE + 1):
+        idle_deal(60)
+    detect_stalled_deals()
+    user = {"rep": rep, "manager": manager}[who]
+    notice = stall_notices(user).get()
+    client.force_login(user)
+    assert "Show them on the board" in client.get(reverse("notifications")).content.decode()
+
+    response = client.post(reverse("notification-open", args=[notice.pk]))
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('board')}?{owner_filter}&stalled=1"
+    notice.refresh_from_db()
+    assert notice.read_at is not None
