@@ -27,44 +27,21 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 from urllib.parse import urlparse
 
-BENCH_URL = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crm_board_bench"
-)
-if "bench" not in urlparse(BENCH_URL).path:
-    sys.exit("Refusing to use a database whose name does not contain 'bench'.")
-os.environ["DATABASE_URL"] = BENCH_URL
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pipeline_crm.settings")
+from _common import setup as _setup
+from _common import use_bench_database
+
+BENCH_URL = use_bench_database("crm_board_bench")
 # Production-like: no DEBUG (no query log kept), plain http through the test client.
 os.environ["DEBUG"] = "false"
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production")
 os.environ["SECURE_SSL_REDIRECT"] = "false"
 os.environ["STATIC_MANIFEST"] = "false"
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-
-def ensure_database() -> None:
-    import psycopg
-
-    parsed = urlparse(BENCH_URL)
-    name = parsed.path.lstrip("/")
-    admin_url = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def setup() -> None:
-    ensure_database()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    _setup(BENCH_URL)
 
 
 # --- data ---------------------------------------------------------------------------------------

@@ -20,35 +20,14 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-BENCH_URL = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crm_forecast_bench"
-)
-if "bench" not in urlparse(BENCH_URL).path:
-    sys.exit("Refusing to seed a database whose name does not contain 'bench'.")
-os.environ["DATABASE_URL"] = BENCH_URL
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pipeline_crm.settings")
+from _common import ensure_database, use_bench_database
+
+BENCH_URL = use_bench_database("crm_forecast_bench")
 os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin_url = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
 
 ensure_database(BENCH_URL)
 

@@ -384,7 +384,14 @@ def _required_form_response(
     response = render(request, f"{BOARD}#required-form", context, status=422)
     response["HX-Retarget"] = "#dialog-body"
     response["HX-Reswap"] = "innerHTML"
-    return add_trigger(response, "dialog:open", {}, header="HX-Trigger-After-Swap")
+    return open_dialog(response)
+
+
+def open_dialog(response: HttpResponse) -> HttpResponse:
+    """Open the dialog on the form this response puts in it, once htmx has settled the swap:
+    htmx binds the form's hx-post only then, and an Enter pressed in a field focused before it
+    would submit the form as a plain page load (a race the browser tests caught)."""
+    return add_trigger(response, "dialog:open", {}, header="HX-Trigger-After-Settle")
 
 
 def _missing_fields_response(
@@ -563,8 +570,7 @@ def lost(request: AuthedRequest, deal_id: int) -> HttpResponse:
     if request.method == "GET":
         form = LostForm(initial={"version": request.GET.get("version") or deal.version})
         context = scope.context(deal=deal, form=form, from_page=request.GET.get("from") == "page")
-        response = render(request, f"{BOARD}#lost-form", context)
-        return add_trigger(response, "dialog:open", {}, header="HX-Trigger-After-Swap")
+        return open_dialog(render(request, f"{BOARD}#lost-form", context))
     form = LostForm(request.POST)
     if not form.is_valid():
         context = scope.context(deal=deal, form=form, from_page=request.POST.get("from") == "page")

@@ -391,7 +391,7 @@ def test_the_lost_zone_asks_why_and_needs_a_reason(rep, team_a):
 
     assert form.status_code == 200
     assert "Why was" in form.content.decode() and 'name="reason"' in form.content.decode()
-    assert "dialog:open" in triggers(form, "HX-Trigger-After-Swap")
+    assert "dialog:open" in triggers(form, "HX-Trigger-After-Settle")
     assert empty.status_code == 422
     assert "Say why the deal was lost." in empty.content.decode()
     deal.refresh_from_db()

@@ -1,0 +1,50 @@
+"""What every bench script does first: pick its own database and make sure it exists.
+
+A bench script never touches the database behind DATABASE_URL: it works in one whose name
+contains "bench" (BENCH_DATABASE_URL, or the script's default), created and migrated here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def use_bench_database(default_name: str) -> str:
+    """Point Django at the bench database (before django.setup()); returns its URL."""
+    url = os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{default_name}")
+    if "bench" not in urlparse(url).path:
+        sys.exit("Refusing to use a database whose name does not contain 'bench'.")
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pipeline_crm.settings")
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return url
+
+
+def ensure_database(url: str) -> None:
+    """Create the database `url` names when it does not exist yet."""
+    import psycopg
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    admin_url = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup(url: str) -> None:
+    """Create the database if needed, start Django and migrate."""
+    ensure_database(url)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
