@@ -5,7 +5,8 @@
 Works in a throwaway database of its own (`bench_stalls_<name>`, created and dropped here), so
 it never touches the data behind DATABASE_URL. Prints the time of a first sweep (every idle deal
 flagged and its owner and managers notified), a second one (nothing changed) and one an hour
-later, when 1 % of the deals went cold and 1 % were worked on. `--deals N` changes the size.
+later, when 1 % of the deals went cold and 1 % were worked on. `--deals N` changes the size,
+`--reps N` how many people own them (and so how many are told one notification per deal).
 """
 
 from __future__ import annotations
@@ -38,20 +39,28 @@ from deals.stalls import detect_stalled_deals  # noqa: E402
 CHUNK = 10_000
 
 
-def make_people(rng: random.Random) -> list[User]:
-    reps = []
+TEAMS = 5
+
+
+def make_people(reps_wanted: int) -> list[User]:
+    """`reps_wanted` reps in five teams, each team with a manager."""
     rep_group = Group.objects.get(name="rep")
     manager_group = Group.objects.get(name="manager")
-    for t in range(5):
-        team = Team.objects.create(name=f"Bench team {t}")
+    teams = [Team.objects.create(name=f"Bench team {t}") for t in range(TEAMS)]
+    for t, team in enumerate(teams):
         boss = User.objects.create(username=f"bench-manager-{t}", email=f"m{t}@bench.example")
         boss.groups.add(manager_group)
         team.managers.add(boss)
-        for r in range(10):
-            rep = User.objects.create(username=f"bench-rep-{t}-{r}", email=f"r{t}{r}@bench.example")
-            rep.groups.add(rep_group)
-            team.members.add(rep)
-            reps.append(rep)
+    reps = User.objects.bulk_create(
+        User(username=f"bench-rep-{r}", email=f"r{r}@bench.example") for r in range(reps_wanted)
+    )
+    User.groups.through.objects.bulk_create(
+        User.groups.through(user_id=rep.pk, group_id=rep_group.pk) for rep in reps
+    )
+    Team.members.through.objects.bulk_create(
+        Team.members.through(team_id=teams[i % TEAMS].pk, user_id=rep.pk)
+        for i, rep in enumerate(reps)
+    )
     return reps
 
 
@@ -108,6 +117,13 @@ def timed(label: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deals", type=int, default=100_000)
+    parser.add_argument(
+        "--reps",
+        type=int,
+        default=50,
+        help="owners of the deals (default 50; 10000 gives most reps ten stalls or fewer, so "
+        "they are told one notification per deal: the sweep's most writing case)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) the bench database")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
@@ -122,7 +138,7 @@ def main() -> None:
         if not Deal.objects.exists():
             rng = random.Random(42)
             started = time.perf_counter()
-            make_deals(args.deals, make_people(rng), rng)
+            make_deals(args.deals, make_people(args.reps), rng)
             print(f"{args.deals} deals ready in {time.perf_counter() - started:.1f} s")
         else:  # a kept database: start from no stalls again
             Deal.objects.update(stalled=False, stall_reasons=[], stalled_since=None)
