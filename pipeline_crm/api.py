@@ -80,9 +80,16 @@ class VisiblePrimaryKeyRelatedField(PrimaryKeyRelatedField):
 
 
 class IdFilter(filters.NumberFilter):
-    """A filter on a record id: whole numbers only, so `?stage=1.5` is a 400, not a silent miss."""
+    """A filter on a record id: whole numbers only, so `?stage=1.5` is a 400, not a silent miss,
+    and within the range of an id, so a 23-digit one is a 400 on every database (SQLite raises
+    on an integer it cannot store)."""
 
     field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
 
 
 class ServiceViewSetMixin(GenericAPIView):
