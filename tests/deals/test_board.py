@@ -2,7 +2,6 @@
 
 import datetime as dt
 import re
-import uuid
 from decimal import Decimal
 
 import pytest
@@ -13,6 +12,7 @@ from django.utils import timezone
 
 from deals import live
 from deals.models import Deal, Pipeline
+from tests.clients import signed_in
 from tests.factories import (
     ActivityFactory,
     CompanyFactory,
@@ -24,26 +24,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache(settings):
-    """Column totals are cached per live version, which tests (never committing) do not bump:
-    each test gets keys of its own (no FLUSHDB: the Redis database may hold a broker's queues)."""
-    settings.CACHES = {
-        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
-    }
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def columns_of(html: str) -> dict[str, list[int]]:

@@ -6,43 +6,18 @@ Each has its success, each refusal (stale version, missing fields, no permission
 
 import json
 import re
-import uuid
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from contacts.models import Company
 from deals import live
 from deals.models import Deal, StageChange
+from tests.clients import htmx_post, signed_in
 from tests.factories import CompanyFactory, DealFactory, default_pipeline, stage_named
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache(settings):
-    """Column totals are cached per live version, which tests (never committing) do not bump:
-    each test gets keys of its own (no FLUSHDB: the Redis database may hold a broker's queues)."""
-    settings.CACHES = {
-        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
-    }
-
-
-def signed_in(user, **kwargs) -> Client:
-    client = Client(**kwargs)
-    client.force_login(user)
-    return client
-
-
-def htmx_post(client, url, data):
-    return client.post(url, data, HTTP_HX_REQUEST="true")
 
 
 def column_titles(stage):

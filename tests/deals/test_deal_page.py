@@ -3,39 +3,18 @@
 import datetime as dt
 import json
 import re
-import uuid
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from deals import services
 from deals.models import Activity, Deal, FieldChange
+from tests.clients import signed_in
 from tests.factories import ActivityFactory, CompanyFactory, DealFactory, stage_named
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache(settings):
-    """Column totals are cached per live version, which tests (never committing) do not bump:
-    each test gets keys of its own (no FLUSHDB: the Redis database may hold a broker's queues)."""
-    settings.CACHES = {
-        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
-    }
-
-
-def signed_in(user, **kwargs) -> Client:
-    client = Client(**kwargs)
-    client.force_login(user)
-    return client
 
 
 def hx(client, method, url, data=None):

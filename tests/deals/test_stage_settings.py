@@ -1,40 +1,15 @@
 """Stage settings /settings/pipelines/: admins only; pipelines and stages through the services."""
 
 import re
-import uuid
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from deals.models import Deal, Pipeline, Stage, StageChange
+from tests.clients import htmx_post, signed_in
 from tests.factories import DealFactory, default_pipeline, stage_named
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache(settings):
-    """Column totals are cached per live version, which tests (never committing) do not bump:
-    each test gets keys of its own (no FLUSHDB: the Redis database may hold a broker's queues)."""
-    settings.CACHES = {
-        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
-    }
-
-
-def signed_in(user, **kwargs) -> Client:
-    client = Client(**kwargs)
-    client.force_login(user)
-    return client
-
-
-def hx_post(client, url, data):
-    return client.post(url, data, HTTP_HX_REQUEST="true")
 
 
 def stage_names(pipeline=None):
@@ -64,13 +39,13 @@ def test_only_admins_see_the_settings_everyone_else_gets_404(people):
         client = signed_in(people[name])
         assert client.get(reverse("pipeline-settings")).status_code == 404
         assert (
-            hx_post(
+            htmx_post(
                 client, reverse("stage-update", args=[stage.pk]), stage_data(f"stage-{stage.pk}")
             ).status_code
             == 404
         )
         assert (
-            hx_post(client, reverse("pipeline-create"), {"pipeline-name": "Mine"}).status_code
+            htmx_post(client, reverse("pipeline-create"), {"pipeline-name": "Mine"}).status_code
             == 404
         )
 
@@ -92,7 +67,7 @@ def test_the_settings_link_shows_only_for_admins(people):
 
 
 def test_an_admin_creates_a_pipeline_starting_from_the_default_stages(admin_user):
-    response = hx_post(
+    response = htmx_post(
         signed_in(admin_user),
         reverse("pipeline-create"),
         {"pipeline-name": "Renewals", "pipeline-copy_stages": "on"},
@@ -106,7 +81,7 @@ def test_an_admin_creates_a_pipeline_starting_from_the_default_stages(admin_user
 
 
 def test_a_pipeline_name_must_be_new(admin_user):
-    response = hx_post(
+    response = htmx_post(
         signed_in(admin_user), reverse("pipeline-create"), {"pipeline-name": "sales"}
     )
 
@@ -117,7 +92,7 @@ def test_a_pipeline_name_must_be_new(admin_user):
 def test_an_admin_adds_a_stage_with_required_fields(admin_user):
     pipeline = default_pipeline()
 
-    response = hx_post(
+    response = htmx_post(
         signed_in(admin_user),
         reverse("stage-create", args=[pipeline.pk]),
         stage_data(
@@ -135,7 +110,7 @@ def test_an_admin_adds_a_stage_with_required_fields(admin_user):
 def test_a_bad_stage_shows_the_form_errors_and_saves_nothing(admin_user):
     pipeline = default_pipeline()
 
-    response = hx_post(
+    response = htmx_post(
         signed_in(admin_user),
         reverse("stage-create", args=[pipeline.pk]),
         stage_data("new", name="", probability="150", stall_days="-1", required_fields=["title"]),
@@ -153,7 +128,7 @@ def test_a_bad_stage_shows_the_form_errors_and_saves_nothing(admin_user):
 def test_an_admin_renames_and_reconfigures_a_stage(admin_user):
     stage = stage_named("Contact")
 
-    response = hx_post(
+    response = htmx_post(
         signed_in(admin_user),
         reverse("stage-update", args=[stage.pk]),
         stage_data(
@@ -178,17 +153,17 @@ def test_stages_reorder_by_drag_and_by_the_up_and_down_buttons(admin_user):
     client = signed_in(admin_user)
     new_order = [stages[1].pk, stages[0].pk, *[s.pk for s in stages[2:]]]
 
-    dragged = hx_post(
+    dragged = htmx_post(
         client, reverse("stage-reorder", args=[pipeline.pk]), {"stage_ids": new_order}
     )
     assert dragged.status_code == 200
     assert stage_names()[:2] == ["Qualification", "Prospecting"]
 
-    up = hx_post(client, reverse("stage-shift", args=[stages[2].pk]), {"direction": "up"})
+    up = htmx_post(client, reverse("stage-shift", args=[stages[2].pk]), {"direction": "up"})
     assert stage_names()[:3] == ["Qualification", "Contact", "Prospecting"]
     assert f"#shift-up-{stages[2].pk}" in up["HX-Trigger-After-Settle"]
 
-    hx_post(client, reverse("stage-shift", args=[stages[2].pk]), {"direction": "down"})
+    htmx_post(client, reverse("stage-shift", args=[stages[2].pk]), {"direction": "down"})
     assert stage_names()[:3] == ["Qualification", "Prospecting", "Contact"]
 
 
@@ -196,10 +171,10 @@ def test_an_incomplete_stage_order_is_refused(admin_user):
     pipeline = default_pipeline()
     ids = list(pipeline.stages.order_by("order").values_list("pk", flat=True))
 
-    missing = hx_post(
+    missing = htmx_post(
         signed_in(admin_user), reverse("stage-reorder", args=[pipeline.pk]), {"stage_ids": ids[:3]}
     )
-    junk = hx_post(
+    junk = htmx_post(
         signed_in(admin_user), reverse("stage-reorder", args=[pipeline.pk]), {"stage_ids": ["x"]}
     )
 
@@ -215,8 +190,8 @@ def test_deleting_a_stage_with_deals_asks_where_they_go_and_moves_them(admin_use
     client = signed_in(admin_user)
     page = client.get(reverse("pipeline-settings")).content.decode()
 
-    refused = hx_post(client, reverse("stage-delete", args=[stage.pk]), {})
-    done = hx_post(
+    refused = htmx_post(client, reverse("stage-delete", args=[stage.pk]), {})
+    done = htmx_post(
         client,
         reverse("stage-delete", args=[stage.pk]),
         {f"del-{stage.pk}-destination": destination.pk},
@@ -239,7 +214,7 @@ def test_deleting_a_stage_with_deals_asks_where_they_go_and_moves_them(admin_use
 def test_an_empty_stage_is_deleted_at_once(admin_user):
     stage = stage_named("Post-sale")
 
-    response = hx_post(signed_in(admin_user), reverse("stage-delete", args=[stage.pk]), {})
+    response = htmx_post(signed_in(admin_user), reverse("stage-delete", args=[stage.pk]), {})
 
     assert response.status_code == 200
     assert "Post-sale" not in stage_names()
