@@ -48,3 +48,27 @@ def setup(url: str) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+
+
+def people():
+    """Four reps in two teams and an admin (created once, found afterwards)."""
+    from django.contrib.auth.models import Group
+
+    from accounts.models import Team, User
+
+    def user(name: str, role: str) -> User:
+        found, created = User.objects.get_or_create(
+            username=f"bench_{name}", defaults={"first_name": name.title()}
+        )
+        if created:
+            found.set_password("bench-password-1")
+            found.save()
+            found.groups.add(Group.objects.get(name=role))
+        return found
+
+    reps = [user(f"rep{i}", "rep") for i in range(4)]
+    admin = user("admin", "admin")
+    for index, members in enumerate((reps[:2], reps[2:])):
+        team, _ = Team.objects.get_or_create(name=f"Bench team {index}")
+        team.members.add(*members)
+    return reps, admin

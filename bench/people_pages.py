@@ -18,8 +18,8 @@ import os
 import statistics
 import time
 
+from _common import people, use_bench_database
 from _common import setup as _setup
-from _common import use_bench_database
 
 BENCH_URL = use_bench_database("crm_people_bench")
 os.environ.setdefault("DEBUG", "true")
@@ -30,29 +30,6 @@ STATUSES = ["new", "working", "qualified", "disqualified"]
 
 def setup() -> None:
     _setup(BENCH_URL)
-
-
-def people():
-    from django.contrib.auth.models import Group
-
-    from accounts.models import Team, User
-
-    def user(name: str, role: str) -> User:
-        found, created = User.objects.get_or_create(
-            username=f"bench_{name}", defaults={"first_name": name.title()}
-        )
-        if created:
-            found.set_password("bench-password-1")
-            found.save()
-            found.groups.add(Group.objects.get(name=role))
-        return found
-
-    reps = [user(f"rep{i}", "rep") for i in range(4)]
-    admin = user("admin", "admin")
-    for index, members in enumerate((reps[:2], reps[2:])):
-        team, _ = Team.objects.get_or_create(name=f"Bench team {index}")
-        team.members.add(*members)
-    return reps, admin
 
 
 def _bulk(model, make, have: int, size: int) -> None:
