@@ -237,13 +237,13 @@ def _insert_notifications(rows: QuerySet, **columns: Any) -> int:
 
 
 def _crowded(deals: QuerySet, recipient: str) -> QuerySet:
-    """The recipients with more than BATCH_ABOVE of these deals to hear about."""
+    """The recipients with more than BATCH_ABOVE of these deals to hear about, with their
+    `deal_count`."""
     return (
         deals.order_by()
         .values(recipient)
         .annotate(deal_count=Count("pk"))
         .filter(deal_count__gt=BATCH_ABOVE)
-        .values(recipient)
     )
 
 
@@ -262,7 +262,7 @@ def _notify(
     the count (`batch_message` follows it). Two INSERT … SELECTs whatever the numbers."""
     crowded = _crowded(deals, recipient)
     told = _insert_notifications(
-        deals.exclude(**{f"{recipient}__in": crowded}),
+        deals.exclude(**{f"{recipient}__in": crowded.values(recipient)}),
         user_id=F(recipient),
         kind=Value(Notification.Kind.STALLED.value),
         message=Left(message, 500),
@@ -278,14 +278,8 @@ def _notify(
             output_field=CharField(),
         ),
     )
-    batched = (
-        deals.filter(**{f"{recipient}__in": crowded})
-        .order_by()
-        .values(recipient)
-        .annotate(deal_count=Count("pk"))
-    )
     told += _insert_notifications(
-        batched,
+        crowded,
         user_id=F(recipient),
         kind=Value(Notification.Kind.STALLED.value),
         message=Concat(_as_text("deal_count"), Value(batch_message), output_field=CharField()),
