@@ -196,18 +196,28 @@ def _run(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return list(cursor.fetchall())
 
 
+COLUMN_SUMS = ("n", "amount_sum", "amount_without_override", "override_weighted")
+
+
+def column_sums() -> dict[str, Any]:
+    """What a column header is made of, as aggregates over some deals (named as COLUMN_SUMS):
+    their count, Σ amount, Σ amount of those without an override, and Σ amount × override;
+    `_weighted_totals` turns them into count, total and weighted total."""
+    return {
+        "n": Count("*"),
+        "amount_sum": Sum("amount"),
+        "amount_without_override": Sum("amount", filter=Q(probability_override__isnull=True)),
+        "override_weighted": Sum(F("amount") * F("probability_override")),
+    }
+
+
 def _totals_branch(deals: QuerySet[Deal], stage_id: int, status: str) -> QuerySet[Any]:
     return (
         deals.filter(stage_id=stage_id, status=status)
         .order_by()
         .values("stage_id")
-        .annotate(
-            n=Count("*"),
-            amount_sum=Sum("amount"),
-            amount_without_override=Sum("amount", filter=Q(probability_override__isnull=True)),
-            override_weighted=Sum(F("amount") * F("probability_override")),
-        )
-        .values_list("stage_id", "n", "amount_sum", "amount_without_override", "override_weighted")
+        .annotate(**column_sums())
+        .values_list("stage_id", *COLUMN_SUMS)
     )
 
 
@@ -231,15 +241,8 @@ def column_totals(
             deals.filter(stage_id__in=[s.pk for s in stages], status__in=statuses)
             .order_by()
             .values("stage_id")
-            .annotate(
-                n=Count("*"),
-                amount_sum=Sum("amount"),
-                amount_without_override=Sum("amount", filter=Q(probability_override__isnull=True)),
-                override_weighted=Sum(F("amount") * F("probability_override")),
-            )
-            .values_list(
-                "stage_id", "n", "amount_sum", "amount_without_override", "override_weighted"
-            )
+            .annotate(**column_sums())
+            .values_list("stage_id", *COLUMN_SUMS)
         )
     elif combos and _union_supported():
         rows = _run(

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Q, Sum
+from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import User
@@ -36,6 +36,7 @@ from deals.models import (
     Stage,
     StageChange,
 )
+from deals.selectors import COLUMN_SUMS, column_sums
 
 POSITION_GAP = 1024
 
@@ -834,24 +835,21 @@ def rebuild_column_totals() -> int:
     sums = (
         Deal.objects.order_by()
         .values("stage_id", "status", "owner_id")
-        .annotate(
-            n=Count("*"),
-            total=Sum("amount", default=Decimal(0)),
-            without=Sum("amount", filter=Q(probability_override__isnull=True), default=Decimal(0)),
-            weighted=Sum(F("amount") * F("probability_override"), default=Decimal(0)),
-        )
+        .annotate(**column_sums())
+        .values_list("stage_id", "status", "owner_id", *COLUMN_SUMS)
     )
+    # Sums over no amount at all are NULL; the totals are 0 then.
     rows = [
         ColumnTotal(
-            stage_id=row["stage_id"],
-            status=row["status"],
-            owner_id=row["owner_id"],
-            deals=row["n"],
-            amount_sum=row["total"],
-            amount_without_override=row["without"],
-            override_weighted=row["weighted"],
+            stage_id=stage_id,
+            status=status,
+            owner_id=owner_id,
+            deals=n,
+            amount_sum=amount or Decimal(0),
+            amount_without_override=without_override or Decimal(0),
+            override_weighted=override_weighted or Decimal(0),
         )
-        for row in sums
+        for stage_id, status, owner_id, n, amount, without_override, override_weighted in sums
     ]
     ColumnTotal.objects.bulk_create(rows, batch_size=1000)
     return len(rows)
