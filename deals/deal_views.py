@@ -254,40 +254,52 @@ def _activity_form_response(
     return response
 
 
+def _activity_posted(
+    request: AuthedRequest,
+    deal_id: int,
+    form_class: type[PlanActivityForm] | type[LogActivityForm],
+    *,
+    partial: str,
+    done: bool,
+    message: str,
+) -> HttpResponse:
+    """Plan or log an activity from its form: errors stay in the form (`partial`), an accepted
+    one refreshes the deal's activities."""
+    deal = _deal_for(request, deal_id)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        return _activity_form_response(request, deal, partial, form)
+    try:
+        services.log_activity(by=request.user, deal=deal, done=done, **form.cleaned_data)
+    except DomainError as exc:
+        if exc.field in form.fields:
+            form.add_error(exc.field, exc.message)
+            return _activity_form_response(request, deal, partial, form)
+        return error_response(exc)
+    return _activities_response(request, deal, message=message)
+
+
 @login_required
 @require_POST
 def plan_activity(request: AuthedRequest, deal_id: int) -> HttpResponse:
     """Plan the next step: a call, e-mail, meeting or task with a due and a reminder time."""
-    deal = _deal_for(request, deal_id)
-    form = PlanActivityForm(request.POST)
-    if not form.is_valid():
-        return _activity_form_response(request, deal, "plan-form", form)
-    try:
-        services.log_activity(by=request.user, deal=deal, done=False, **form.cleaned_data)
-    except DomainError as exc:
-        if exc.field in form.fields:
-            form.add_error(exc.field, exc.message)
-            return _activity_form_response(request, deal, "plan-form", form)
-        return error_response(exc)
-    return _activities_response(request, deal, message="Next step planned.")
+    return _activity_posted(
+        request,
+        deal_id,
+        PlanActivityForm,
+        partial="plan-form",
+        done=False,
+        message="Next step planned.",
+    )
 
 
 @login_required
 @require_POST
 def log_activity(request: AuthedRequest, deal_id: int) -> HttpResponse:
     """Log what happened: a call, e-mail, meeting or note (done now)."""
-    deal = _deal_for(request, deal_id)
-    form = LogActivityForm(request.POST)
-    if not form.is_valid():
-        return _activity_form_response(request, deal, "log-form", form)
-    try:
-        services.log_activity(by=request.user, deal=deal, done=True, **form.cleaned_data)
-    except DomainError as exc:
-        if exc.field in form.fields:
-            form.add_error(exc.field, exc.message)
-            return _activity_form_response(request, deal, "log-form", form)
-        return error_response(exc)
-    return _activities_response(request, deal, message="Logged.")
+    return _activity_posted(
+        request, deal_id, LogActivityForm, partial="log-form", done=True, message="Logged."
+    )
 
 
 @login_required
