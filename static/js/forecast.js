@@ -35,8 +35,10 @@
             { type: "bar", label: "Commit", data: f.commit, backgroundColor: palette.commit, stack: "s" },
             { type: "bar", label: "Best case", data: f.best_case, backgroundColor: palette.best, stack: "s" },
             { type: "bar", label: "Pipeline", data: f.pipeline, backgroundColor: palette.pipeline, stack: "s" },
-            { type: "line", label: "Weighted", data: f.weighted, borderColor: palette.weighted, backgroundColor: palette.weighted },
-            { type: "line", label: "Quota", data: f.quota, borderColor: palette.quota, backgroundColor: palette.quota, borderDash: [6, 4], spanGaps: true },
+            // The y axis stacks the bars; each line gets a stack of its own so it is drawn at
+            // its own value (without one, Chart.js stacks every line on the others).
+            { type: "line", label: "Weighted", data: f.weighted, borderColor: palette.weighted, backgroundColor: palette.weighted, stack: "weighted" },
+            { type: "line", label: "Quota", data: f.quota, borderColor: palette.quota, backgroundColor: palette.quota, borderDash: [6, 4], spanGaps: true, stack: "quota" },
           ],
         },
         options: {

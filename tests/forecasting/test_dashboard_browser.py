@@ -95,6 +95,32 @@ def days_ago(today, days):
     return (today - dt.timedelta(days=days)).isoformat()
 
 
+def assert_lines_drawn_at(page, period, expected):
+    """Each line of the forecast chart has its point for `period` where the y axis puts its
+    value (within a pixel), not stacked on another line or on the bars."""
+    points = page.evaluate(
+        """([period, expected]) => {
+            const chart = Chart.getChart(document.getElementById("chart-forecast"));
+            const index = chart.data.labels.indexOf(period);
+            const found = {};
+            chart.data.datasets.forEach((dataset, n) => {
+                if (!(dataset.label in expected)) return;
+                found[dataset.label] = {
+                    value: dataset.data[index],
+                    y: chart.getDatasetMeta(n).data[index].y,
+                    at: chart.scales.y.getPixelForValue(expected[dataset.label]),
+                };
+            });
+            return found;
+        }""",
+        [period, expected],
+    )
+    assert set(points) == set(expected)
+    for name, value in expected.items():
+        assert points[name]["value"] == value, (name, points[name])
+        assert abs(points[name]["y"] - points[name]["at"]) <= 1, (name, points[name])
+
+
 def test_manager_reads_the_dashboard_changes_a_filter_and_downloads_csv(
     live_server, browser_page, pipeline_of_team_a, tmp_path
 ):
@@ -112,6 +138,8 @@ def test_manager_reads_the_dashboard_changes_a_filter_and_downloads_csv(
     # Panels load after the page: funnel, time in stage, lost reasons, accuracy, the forecast.
     page.wait_for_function("document.body.dataset.chartsReady === '5'")
     expect(page.locator("[data-table=reps]")).to_contain_text(str(pipeline_of_team_a["rep"]))
+    this_month = periods.label(periods.period_start(timezone.localdate(), "month"), "month")
+    assert_lines_drawn_at(page, this_month, {"Weighted": 13600, "Quota": 30000})
 
     page.select_option("#id_period", "quarter")
     page.wait_for_url("**period=quarter**")
