@@ -42,7 +42,8 @@
           ],
         },
         options: {
-          scales: { x: { stacked: true }, y: { stacked: true, ticks: { callback: money } } },
+          // grace: a line at the highest value stays inside the chart instead of on its edge.
+          scales: { x: { stacked: true }, y: { stacked: true, grace: "5%", ticks: { callback: money } } },
           plugins: { tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${money(c.raw)}` } } },
         },
       });
@@ -109,5 +110,8 @@
   }
 
   document.addEventListener("DOMContentLoaded", render);
+  // Charts of swapped-out content no longer count: chartsReady is absent from the start of a
+  // swap until its content has settled and been drawn, so it never reports the old page.
+  document.addEventListener("htmx:beforeSwap", () => delete document.body.dataset.chartsReady);
   document.addEventListener("htmx:afterSettle", render);
 })();
