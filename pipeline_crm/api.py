@@ -4,6 +4,7 @@ import logging
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.db.models import ProtectedError, QuerySet, RestrictedError
@@ -19,6 +20,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.visibility import is_admin
 from deals.errors import DomainError, StaleVersion
+from pipeline_crm.middleware import request_too_large_detail
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -38,6 +40,12 @@ def _stale_version_response(exc: StaleVersion, context: dict[str, Any]) -> Respo
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, StaleVersion):
         return _stale_version_response(exc, context)
+    if isinstance(exc, RequestDataTooBig):
+        # A body that grew past the limit while being parsed (no Content-Length up front).
+        return Response(
+            {"detail": request_too_large_detail()},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, DomainError):
         return Response(exc.as_payload(), status=exc.http_status)
     if isinstance(exc, DjangoValidationError):

@@ -1,9 +1,18 @@
-"""Bad input answers 400 naming the field, 415 for a wrong content type; never a 500."""
+"""Bad input answers 400 naming the field, 413 for a body too large, 415 for a wrong content
+type; never a 500."""
 
 import json
+import tempfile
+from urllib.parse import urlencode
 
 import pytest
+from django.core.handlers.asgi import ASGIRequest
+from django.core.handlers.base import BaseHandler
+from django.test import Client
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
+from contacts.models import Contact
 from deals.models import Deal
 from tests.factories import DealFactory, LeadFactory, PipelineFactory, StageFactory, stage_named
 
@@ -238,3 +247,78 @@ def test_a_page_past_the_end_is_a_404_with_a_message(client):
     response = client.get("/api/deals/?page=99")
     assert response.status_code == 404
     assert "detail" in response.json()
+
+
+# --- 413: a request body over DATA_UPLOAD_MAX_MEMORY_SIZE (5 MB) ---------------------------------
+
+OVERSIZE = 6 * 1024 * 1024
+
+
+def _asgi_post(path, body, content_type, headers=()):
+    """The request Django's ASGI handler builds: the body spooled to a temporary file, its
+    Content-Length only what the headers say (none for a chunked body), so its real size shows
+    only once it is read."""
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": path,
+        "query_string": b"",
+        "headers": [(b"host", b"testserver"), (b"content-type", content_type.encode()), *headers],
+    }
+    handler = BaseHandler()
+    handler.load_middleware()
+    with tempfile.SpooledTemporaryFile() as spooled:
+        spooled.write(body)
+        spooled.seek(0)
+        return handler.get_response(ASGIRequest(scope, spooled))
+
+
+def _assert_json_413(response):
+    assert response.status_code == 413, response.content[:300]
+    assert response["Content-Type"].startswith("application/json")
+    assert "too large" in json.loads(response.content)["detail"]
+
+
+def test_an_oversize_json_body_to_the_token_endpoint_is_a_413_without_a_token(rep):
+    body = json.dumps({"username": "rep", "password": "pw-for-tests-1", "pad": "x" * OVERSIZE})
+    response = APIClient().post("/api/auth/token/", data=body, content_type="application/json")
+    _assert_json_413(response)
+    assert not Token.objects.exists()
+
+
+def test_an_oversize_json_body_creating_a_deal_is_a_413_and_creates_nothing(client):
+    body = json.dumps({"title": "Huge", "next_step": "x" * OVERSIZE})
+    response = client.post("/api/deals/", data=body, content_type="application/json")
+    _assert_json_413(response)
+    assert not Deal.objects.exists()
+    # A body under the limit still goes through.
+    assert client.post("/api/deals/", {"title": "Small"}, format="json").status_code == 201
+
+
+def test_an_oversize_form_post_to_a_page_is_a_413_and_creates_nothing(rep):
+    browser = Client()
+    browser.force_login(rep)
+    response = browser.post("/contacts/new/", {"first_name": "x" * OVERSIZE, "last_name": "Big"})
+    assert response.status_code == 413
+    assert not response["Content-Type"].startswith("application/json")
+    assert b"too large" in response.content
+    assert not Contact.objects.exists()
+
+
+def test_an_api_body_larger_than_its_content_length_says_is_a_413_and_creates_nothing(rep):
+    # The up-front check trusts Content-Length; Django measures the spooled ASGI body when
+    # DRF reads it, and the API's exception handler answers that as a 413 too.
+    body = json.dumps({"title": "Huge", "next_step": "x" * OVERSIZE}).encode()
+    understated = (b"content-length", b"100")
+    token = Token.objects.create(user=rep)
+    auth = (b"authorization", f"Token {token.key}".encode())
+    _assert_json_413(_asgi_post("/api/deals/", body, "application/json", [understated, auth]))
+    _assert_json_413(_asgi_post("/api/auth/token/", body, "application/json", [understated]))
+    assert not Deal.objects.exists()
+
+
+def test_a_chunked_form_post_that_grows_past_the_limit_is_a_413(rep):
+    body = urlencode({"username": "rep", "password": "x" * OVERSIZE}).encode()
+    response = _asgi_post("/accounts/login/", body, "application/x-www-form-urlencoded")
+    assert response.status_code == 413
+    assert b"too large" in response.content
