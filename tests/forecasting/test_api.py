@@ -5,11 +5,16 @@ from decimal import Decimal
 
 import pytest
 
-from forecasting import analytics
+from forecasting import analytics, periods
 from forecasting.analytics import Scope
 from forecasting.models import Quota
+from tests.forecasting.conftest import TODAY
 
 pytestmark = pytest.mark.django_db
+
+# The default monthly window around the fixtures' TODAY, as URL filters: the figures of
+# 15 November 2026, whatever the real date.
+AROUND_TODAY = "since={}&until={}".format(*periods.default_window(TODAY, "month"))
 
 
 def test_forecast_endpoint_answers_the_documented_shape(api_for, manager, forecast_world):
@@ -32,18 +37,24 @@ def test_forecast_endpoint_answers_the_documented_shape(api_for, manager, foreca
 
 
 def test_forecast_endpoint_matches_the_dashboard_figures(api_for, client, manager, forecast_world):
-    body = api_for(manager).get("/api/forecast/").json()
-    expected = analytics.forecast(Scope(user=manager)).as_dict()
+    body = api_for(manager).get(f"/api/forecast/?{AROUND_TODAY}").json()
+    expected = analytics.forecast(Scope(user=manager), today=TODAY).as_dict()
     assert body == expected
+    assert body["totals"]["weighted"] == "2450.00"  # the fixtures are in view
 
 
 def test_forecast_endpoint_filters_by_owner_and_team(api_for, manager, people, forecast_world):
-    only_rep = api_for(manager).get(f"/api/forecast/?owner={people['rep'].pk}").json()
+    only_rep = (
+        api_for(manager).get(f"/api/forecast/?owner={people['rep'].pk}&{AROUND_TODAY}").json()
+    )
     assert only_rep["totals"]["weighted"] == str(
         analytics.money(
-            analytics.forecast(Scope(user=manager, owner=people["rep"])).totals.weighted
+            analytics.forecast(
+                Scope(user=manager, owner=people["rep"]), today=TODAY
+            ).totals.weighted
         )
     )
+    assert only_rep["totals"]["weighted"] == "950.00"  # d1 550 + d3 400 + d4 (no amount) 0
     assert only_rep["totals"]["won"] == "0.00"  # the won deal is the teammate's
 
 

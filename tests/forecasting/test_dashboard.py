@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -10,10 +11,29 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from forecasting import periods
 from forecasting.models import Quota
-from tests.forecasting.conftest import history, make_deal
+from tests.forecasting.conftest import TODAY, history, make_deal
 
 pytestmark = pytest.mark.django_db
+
+# The default monthly window around the fixtures' TODAY, as URL filters: what the page shows
+# on 15 November 2026, whatever the real date.
+AROUND_TODAY = "since={}&until={}".format(*periods.default_window(TODAY, "month"))
+
+
+def table_rows(html, name):
+    """The cells of each body row of the page's table `name`, as the user reads them."""
+    table = re.search(rf'<table data-table="{name}">.*?</table>', html, re.S)
+    assert table, f"no {name} table on the page"
+    body = table.group(0).split("<tbody>", 1)[1]
+    return [
+        [
+            re.sub(r"<[^>]+>", "", cell).strip()
+            for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
+        ]
+        for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    ]
 
 
 def test_dashboard_shows_headline_cards_the_forecast_chart_and_its_table(
@@ -99,7 +119,7 @@ def test_filters_in_the_url_carry_into_the_csv_links(client, manager, forecast_w
 
 def test_forecast_csv_has_the_same_figures_as_the_page(client, manager, forecast_world):
     client.force_login(manager)
-    response = client.get(reverse("forecast-export", args=["forecast"]))
+    response = client.get(reverse("forecast-export", args=["forecast"]) + f"?{AROUND_TODAY}")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
@@ -115,6 +135,8 @@ def test_forecast_csv_has_the_same_figures_as_the_page(client, manager, forecast
         "1200.00",
         "5000.00",
     ]
+    page = client.get(reverse("forecast") + f"?{AROUND_TODAY}").content.decode()
+    assert table_rows(page, "forecast") == rows[1:]
 
 
 @pytest.mark.parametrize(
@@ -211,8 +233,8 @@ def test_movement_fragment_loads_on_demand(client, manager, forecast_world):
 def test_a_reps_dashboard_starts_on_their_own_deals(client, people, forecast_world):
     rep = people["rep"]
     client.force_login(rep)
-    own = client.get(reverse("forecast-export", args=["forecast"]))
-    team = client.get(reverse("forecast-export", args=["forecast"]) + "?owner=")
+    own = client.get(reverse("forecast-export", args=["forecast"]) + f"?{AROUND_TODAY}")
+    team = client.get(reverse("forecast-export", args=["forecast"]) + f"?owner=&{AROUND_TODAY}")
     own_nov = next(r for r in csv.reader(io.StringIO(own.content.decode())) if r[0] == "2026-11")
     team_nov = next(r for r in csv.reader(io.StringIO(team.content.decode())) if r[0] == "2026-11")
     assert own_nov[1] == "550.00"  # d1 only
