@@ -429,3 +429,134 @@ def test_reorder_stages_must_name_every_stage_once(admin_user):
 
     with pytest.raises(DomainError):
         services.reorder_stages(pipeline=pipeline, by=admin_user, stage_ids=ids)
+
+
+# --- refusals of won / lost / reopen / reorder: each leaves the deal as it was -----------------
+
+
+def stored(deal):
+    """What the database holds for the deal, and how much history it has."""
+    row = Deal.objects.get(pk=deal.pk)
+    return {
+        "status": row.status,
+        "stage": row.stage_id,
+        "version": row.version,
+        "position": row.position,
+        "amount": row.amount,
+        "won_at": row.won_at,
+        "lost_at": row.lost_at,
+        "lost_reason": row.lost_reason,
+        "moves": StageChange.objects.filter(deal=deal).count(),
+        "field_changes": FieldChange.objects.filter(deal=deal).count(),
+    }
+
+
+def lost_deal(owner, **kwargs):
+    return services.mark_lost(
+        deal=DealFactory(owner=owner, stage=stage_named("Proposal"), **kwargs),
+        by=owner,
+        reason="Budget cut",
+    )
+
+
+def test_mark_won_of_a_lost_deal_is_refused_and_changes_nothing(rep, team_a):
+    deal = lost_deal(rep, amount=None)
+    before = stored(deal)
+
+    with pytest.raises(InvalidTransition):
+        services.mark_won(deal=deal, by=rep, amount=Decimal("900"))
+
+    assert stored(deal) == before
+    assert before["status"] == Deal.Status.LOST and before["amount"] is None
+
+
+def test_mark_won_of_a_deal_already_won_is_refused_and_changes_nothing(rep, team_a):
+    deal = services.mark_won(deal=DealFactory(owner=rep), by=rep)
+    before = stored(deal)
+
+    with pytest.raises(InvalidTransition):
+        services.mark_won(deal=deal, by=rep)
+
+    assert stored(deal) == before
+    assert before["status"] == Deal.Status.WON
+
+
+def test_mark_lost_of_a_deal_already_lost_is_refused_and_keeps_the_first_reason(rep, team_a):
+    deal = lost_deal(rep)
+    before = stored(deal)
+
+    with pytest.raises(InvalidTransition):
+        services.mark_lost(deal=deal, by=rep, reason="Another reason")
+
+    assert stored(deal) == before
+    assert before["lost_reason"] == "Budget cut"
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        lambda deal, by: services.mark_won(deal=deal, by=by, version=1),
+        lambda deal, by: services.mark_lost(deal=deal, by=by, reason="Late", version=1),
+        lambda deal, by: services.reorder_deal(deal=deal, by=by, version=1, position=0),
+    ],
+    ids=["mark_won", "mark_lost", "reorder"],
+)
+def test_won_lost_and_reorder_with_a_stale_version_are_refused(rep, team_a, action):
+    deal = DealFactory(owner=rep, version=4, position=5000)
+    DealFactory(owner=rep, position=0)  # a card above, so a reorder to the top would move it
+    before = stored(deal)
+
+    with pytest.raises(StaleVersion) as refused:
+        action(deal, rep)
+
+    assert refused.value.current.version == 4
+    assert stored(deal) == before
+
+
+def test_reopen_with_a_stale_version_is_refused(rep, team_a):
+    deal = lost_deal(rep)
+    before = stored(deal)
+
+    with pytest.raises(StaleVersion):
+        services.reopen_deal(deal=deal, by=rep, version=deal.version - 1)
+
+    assert stored(deal) == before
+    assert before["status"] == Deal.Status.LOST
+
+
+def test_mark_won_in_a_pipeline_without_a_won_stage_is_refused_and_changes_nothing(rep, team_a):
+    pipeline = PipelineFactory(name="Renewals")
+    first = StageFactory(pipeline=pipeline, order=1)
+    StageFactory(pipeline=pipeline, order=2)
+    deal = DealFactory(owner=rep, pipeline=pipeline, stage=first, amount=None)
+    before = stored(deal)
+
+    with pytest.raises(DomainError) as refused:
+        services.mark_won(deal=deal, by=rep, amount=Decimal("700"))
+
+    assert refused.value.field == "stage"
+    assert "no won stage" in refused.value.message
+    assert stored(deal) == before  # the amount given with it is not kept either
+
+
+@pytest.mark.parametrize("who", ["teammate", "outsider", "other_manager"])
+@pytest.mark.parametrize(
+    "action,starts_lost",
+    [
+        (lambda deal, by: services.mark_won(deal=deal, by=by), False),
+        (lambda deal, by: services.mark_lost(deal=deal, by=by, reason="Not mine"), False),
+        (lambda deal, by: services.reopen_deal(deal=deal, by=by), True),
+    ],
+    ids=["mark_won", "mark_lost", "reopen"],
+)
+def test_won_lost_and_reopen_by_someone_who_may_not_write_the_deal_are_refused(
+    people, who, action, starts_lost
+):
+    owner = people["rep"]
+    deal = lost_deal(owner) if starts_lost else DealFactory(owner=owner)
+    before = stored(deal)
+
+    with pytest.raises(NotAllowed):
+        action(deal, people[who])
+
+    assert stored(deal) == before
