@@ -91,6 +91,11 @@ class UserAdmin(AdminsOnly, DjangoUserAdmin):
 @admin.register(Team)
 class TeamAdmin(AdminsOnly, admin.ModelAdmin):
     list_display = ["name", "manager_names", "member_count"]
+    # Only people who manage (or are members of) a team are offered, not every user.
+    list_filter = [
+        ("managers", admin.RelatedOnlyFieldListFilter),
+        ("members", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["name"]
     filter_horizontal = ["managers", "members"]
 

@@ -24,7 +24,13 @@ class CompanyAdmin(AdminsOnly, admin.ModelAdmin):
 
 @admin.register(Contact)
 class ContactAdmin(AdminsOnly, admin.ModelAdmin):
-    list_display = ["__str__", "email", "phone", "title", "company", "owner"]
+    list_display = ["__str__", "email", "phone", "title", "company", "owner", "created_at"]
+    # Owners listed are only those who own contacts, not every user of the CRM.
+    list_filter = [
+        "company__industry",
+        ("owner", admin.RelatedOnlyFieldListFilter),
+        "created_at",
+    ]
     search_fields = ["first_name", "last_name", "email", "company__name"]
     autocomplete_fields = ["company", "owner"]
     list_select_related = ["company", "owner"]

@@ -1,12 +1,15 @@
 """The Django admin: every model registered and usable by admins, closed to everyone else."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from contacts.models import Contact
 from deals.models import FieldChange, StageChange
 from forecasting.models import ForecastSnapshot, Quota
 from tests.factories import (
@@ -193,3 +196,67 @@ def test_deal_admin_lists_the_deal_title(admin_client, one_of_everything):
     page = admin_client.get(reverse("admin:deals_deal_changelist")).content.decode()
 
     assert one_of_everything.title in page
+
+
+def _filter_spec(changelist, field_path):
+    return next(spec for spec in changelist.filter_specs if spec.field_path == field_path)
+
+
+def test_every_admin_list_opens_with_one_of_its_filters_applied(admin_client, one_of_everything):
+    for model in crm_models():
+        meta = model._meta
+        url = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+        changelist = admin_client.get(url).context["cl"]
+        for spec in changelist.filter_specs:
+            # The first choice not already selected: a real value, not "All" / "Any date".
+            choice = next((c for c in spec.choices(changelist) if not c["selected"]), None)
+            if choice is None:
+                continue
+            response = admin_client.get(url + choice["query_string"])
+            # An unknown or refused lookup would redirect with ?e=1 or answer 400.
+            assert response.status_code == 200, (url, choice["query_string"])
+
+
+def test_the_team_list_filters_by_manager_and_member_and_keeps_the_member_counts(
+    admin_client, people, team_a, team_b
+):
+    url = reverse("admin:accounts_team_changelist")
+
+    by_manager = admin_client.get(url, {"managers__id__exact": people["manager"].pk})
+    assert by_manager.status_code == 200
+    shown = list(by_manager.context["cl"].result_list)
+    assert shown == [team_a]
+    assert shown[0].member_total == 2  # rep and teammate, not multiplied by the filter's join
+
+    by_member = admin_client.get(url, {"members__id__exact": people["outsider"].pk})
+    assert list(by_member.context["cl"].result_list) == [team_b]
+
+    # The manager filter offers the people who manage a team, not every user.
+    offered = {pk for pk, _ in _filter_spec(by_manager.context["cl"], "managers").lookup_choices}
+    assert offered == {people["manager"].pk, people["other_manager"].pk}
+
+
+def test_the_contact_list_filters_by_company_industry_owner_and_date(admin_client, people):
+    rep, outsider = people["rep"], people["outsider"]
+    banker = ContactFactory(owner=rep, company=CompanyFactory(owner=rep, industry="Banking"))
+    grocer = ContactFactory(owner=outsider, company=CompanyFactory(owner=rep, industry="Retail"))
+    url = reverse("admin:contacts_contact_changelist")
+
+    by_industry = admin_client.get(url, {"company__industry": "Banking"})
+    assert by_industry.status_code == 200
+    assert list(by_industry.context["cl"].result_list) == [banker]
+
+    by_owner = admin_client.get(url, {"owner__id__exact": outsider.pk})
+    assert list(by_owner.context["cl"].result_list) == [grocer]
+    offered = {pk for pk, _ in _filter_spec(by_owner.context["cl"], "owner").lookup_choices}
+    assert offered == {rep.pk, outsider.pk}  # only people who own contacts
+
+    Contact.objects.filter(pk=grocer.pk).update(created_at=timezone.now() - dt.timedelta(days=60))
+    changelist = admin_client.get(url).context["cl"]  # no other filter carried along
+    past_week = next(
+        choice
+        for choice in _filter_spec(changelist, "created_at").choices(changelist)
+        if choice["display"] == "Past 7 days"
+    )
+    recent = admin_client.get(url + past_week["query_string"])
+    assert list(recent.context["cl"].result_list) == [banker]
