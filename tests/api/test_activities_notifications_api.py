@@ -113,3 +113,29 @@ def test_notifications_cannot_be_created_or_deleted_through_the_api(rep, api_for
     client = api_for(rep)
     assert client.post("/api/notifications/", {"message": "hi"}).status_code == 405
     assert client.delete(f"/api/notifications/{note.pk}/").status_code == 405
+
+
+ACTIVITY_FIELDS = {
+    "id", "kind", "subject", "body", "due_at", "remind_at", "done_at", "owner", "deal",
+    "contact", "lead", "company",
+}  # fmt: skip
+
+
+def test_an_activity_reads_with_exactly_the_fields_of_the_spec(rep, api_for):
+    client = api_for(rep)
+    deal = DealFactory(owner=rep)
+    created = client.post(
+        "/api/activities/",
+        {"kind": "meeting", "subject": "Demo", "deal": deal.pk, "done": True},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    assert set(created.json()) == ACTIVITY_FIELDS  # `done` is write-only: never shown
+    activity_id = created.json()["id"]
+    assert set(client.get(f"/api/activities/{activity_id}/").json()) == ACTIVITY_FIELDS
+    listed = client.get("/api/activities/").json()["results"]
+    assert [set(a) for a in listed] == [ACTIVITY_FIELDS]
+    body = listed[0]
+    assert (body["kind"], body["subject"], body["deal"], body["owner"]) == (
+        "meeting", "Demo", deal.pk, rep.pk,
+    )  # fmt: skip

@@ -241,3 +241,33 @@ def test_createsuperuser_noinput_makes_the_first_admin_who_can_use_the_api(monke
         "/api/users/", {"username": "rita", "password": "a-long-Passphrase-9", "role": "rep"}
     )
     assert created.status_code == 201
+
+
+TEAM_FIELDS = {"id", "name", "managers", "members"}
+PIPELINE_FIELDS = {"id", "name", "is_default", "stages"}
+
+
+def test_a_team_reads_with_exactly_the_fields_of_the_spec(people, api_for):
+    client = api_for(people["rep"])
+    listed = client.get("/api/teams/").json()["results"]
+    assert [set(team) for team in listed] == [TEAM_FIELDS, TEAM_FIELDS]
+    team_a = Team.objects.get(name="Team A")
+    one = client.get(f"/api/teams/{team_a.pk}/").json()
+    assert set(one) == TEAM_FIELDS
+    assert (one["id"], one["name"], one["managers"]) == (
+        team_a.pk,
+        "Team A",
+        [people["manager"].pk],
+    )
+    assert sorted(one["members"]) == sorted([people["rep"].pk, people["teammate"].pk])
+
+
+def test_a_pipeline_reads_with_exactly_the_fields_of_the_spec(rep, api_for):
+    client = api_for(rep)
+    pipeline = default_pipeline()
+    listed = client.get("/api/pipelines/").json()["results"]
+    assert [set(p) for p in listed] == [PIPELINE_FIELDS]
+    one = client.get(f"/api/pipelines/{pipeline.pk}/").json()
+    assert set(one) == PIPELINE_FIELDS
+    assert (one["id"], one["name"], one["is_default"]) == (pipeline.pk, pipeline.name, True)
+    assert [stage["order"] for stage in one["stages"]] == [1, 2, 3, 4, 5, 6, 7]
