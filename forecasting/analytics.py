@@ -48,7 +48,7 @@ from django.db.models.functions import Cast, NullIf, TruncDate, TruncMonth, Trun
 from django.utils import timezone
 
 from accounts.models import Team, User
-from accounts.visibility import is_admin
+from accounts.visibility import is_admin, readable_owner_ids
 from deals.models import Deal, FieldChange, Pipeline, Stage, StageChange
 from forecasting import periods
 from forecasting.models import ForecastSnapshot, Quota
@@ -261,20 +261,46 @@ def _category_filters() -> dict[str, Q]:
 # --- quotas --------------------------------------------------------------------------------------
 
 
-def _quota_rows(scope: Scope, first: dt.date, last: dt.date) -> list[Quota]:
-    """Quotas that may count for the scope: the owner's, else its teams' and their members'."""
+@dataclass
+class ViewQuotas:
+    """The quotas that may count for a view: those of its teams and of its people, and which
+    of those people belong to which of those teams."""
+
+    rows: list[Quota]
+    members: dict[int, set[int]] = field(default_factory=dict)
+
+
+def _quota_rows(scope: Scope, first: dt.date, last: dt.date) -> ViewQuotas:
+    """The view's quotas: a rep's view, their own; a team's, the team's and its members';
+    otherwise every visible team's and every visible person's. One query, and a second (small)
+    one only when both team and personal quotas turn up: which of those people are in which of
+    those teams."""
     window = Q(period_start__gte=periods.period_start(first, "quarter"), period_start__lte=last)
     if scope.owner is not None:
-        return list(Quota.objects.filter(window, user=scope.owner))
+        return ViewQuotas(list(Quota.objects.filter(window, user=scope.owner)))
+    people: QuerySet | None = None  # everyone
     if scope.team is not None:
         teams: QuerySet = Team.objects.filter(pk=scope.team.pk).values("pk")
+        people = User.objects.filter(teams__in=teams).values("pk")
     else:
         teams = visible_teams(scope.user).values("pk")
-    members = User.objects.filter(teams__in=teams).values("pk")
-    return list(Quota.objects.filter(window).filter(Q(team__in=teams) | Q(user__in=members)))
+    if not is_admin(scope.user):
+        visible = readable_owner_ids(scope.user)
+        people = visible if people is None else people.filter(pk__in=visible)
+    of_people = Q(user__isnull=False) if people is None else Q(user__in=people)
+    rows = list(Quota.objects.filter(window).filter(Q(team__in=teams) | of_people))
+    team_ids = {q.team_id for q in rows if q.team_id is not None}
+    user_ids = {q.user_id for q in rows if q.user_id is not None}
+    members: dict[int, set[int]] = defaultdict(set)
+    if team_ids and user_ids:
+        membership = Team.members.through.objects.filter(team__in=team_ids, user__in=user_ids)
+        for team_id, user_id in membership.values_list("team_id", "user_id"):
+            members[team_id].add(user_id)
+    return ViewQuotas(rows, dict(members))
 
 
 def _sum_quota(rows: Iterable[Quota], start: dt.date, kind: str) -> Decimal | None:
+    """One rep's or one team's quota for a period: set for it, or (a quarter) its months'."""
     rows = list(rows)
     exact = [q.amount for q in rows if q.period == kind and q.period_start == start]
     if exact:
@@ -287,13 +313,32 @@ def _sum_quota(rows: Iterable[Quota], start: dt.date, kind: str) -> Decimal | No
     return None
 
 
-def quota_for(rows: Sequence[Quota], start: dt.date, kind: str) -> Decimal | None:
-    """Team quotas when set for the period (a quarter falls back to its months), else the
-    people's quotas, else None."""
-    team_level = _sum_quota((q for q in rows if q.team_id), start, kind)
-    if team_level is not None:
-        return team_level
-    return _sum_quota((q for q in rows if q.user_id), start, kind)
+def quota_for(quotas: ViewQuotas, start: dt.date, kind: str) -> Decimal | None:
+    """The view's quota for one period (None when nobody in it has one):
+    - each team of the view counts its own quota when it has one for the period;
+    - everyone else counts their own: members of the teams without one, and people in the
+      view outside its teams;
+    - each person once, and not at all when a team quota of the view already covers them.
+    A quarter without its own quota adds up its months, team by team and person by person."""
+    by_team: dict[int, list[Quota]] = defaultdict(list)
+    by_person: dict[int, list[Quota]] = defaultdict(list)
+    for quota in quotas.rows:
+        if quota.team_id is not None:
+            by_team[quota.team_id].append(quota)
+        elif quota.user_id is not None:
+            by_person[quota.user_id].append(quota)
+    amounts: list[Decimal] = []
+    covered: set[int] = set()
+    for team_id, rows in by_team.items():
+        amount = _sum_quota(rows, start, kind)
+        if amount is not None:
+            amounts.append(amount)
+            covered |= quotas.members.get(team_id, set())
+    for user_id, rows in by_person.items():
+        amount = None if user_id in covered else _sum_quota(rows, start, kind)
+        if amount is not None:
+            amounts.append(amount)
+    return sum(amounts, Decimal(0)) if amounts else None
 
 
 # --- forecast by period --------------------------------------------------------------------------

@@ -124,6 +124,34 @@ def test_manager_sets_a_quota_for_a_rep_of_their_team(api_for, manager, people):
     assert quota.amount == Decimal("7000.00")
 
 
+@pytest.mark.parametrize("who", ["admin", "manager"])
+def test_admin_and_manager_set_a_team_quota_and_a_quarterly_quota(api_for, people, who):
+    client = api_for(people[who])
+    team_a = people["rep"].teams.get()
+    team = client.post(
+        "/api/quotas/",
+        {"team": team_a.pk, "period": "month", "period_start": "2026-12-01", "amount": "6000"},
+    )
+    assert team.status_code == 201, team.json()
+    assert (team.json()["team"], team.json()["user"], team.json()["amount"]) == (
+        team_a.pk,
+        None,
+        "6000.00",
+    )
+    rep_quarter = {"user": people["rep"].pk, "period": "quarter", "period_start": "2027-01-01"}
+    quarter = client.post("/api/quotas/", {**rep_quarter, "amount": "9000"})
+    assert quarter.status_code == 201, quarter.json()
+    assert (quarter.json()["period"], quarter.json()["period_start"]) == ("quarter", "2027-01-01")
+    # The team's forecast shows both: Q4 the team's December, Q1 (no team quota) the rep's.
+    body = client.get(
+        f"/api/forecast/?team={team_a.pk}&period=quarter&since=2026-10-01&until=2027-03-31"
+    ).json()
+    assert [(p["period"], p["quota"]) for p in body["periods"]] == [
+        ("2026-Q4", "6000.00"),
+        ("2027-Q1", "9000.00"),
+    ]
+
+
 def test_setting_the_same_quota_again_replaces_it(api_for, manager, people):
     client = api_for(manager)
     payload = {"user": people["rep"].pk, "period": "month", "period_start": "2026-12-01"}

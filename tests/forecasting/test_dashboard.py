@@ -263,6 +263,37 @@ def test_quota_page_lets_a_manager_set_and_delete_a_quota(client, manager, peopl
     assert not Quota.objects.exists()
 
 
+@pytest.mark.parametrize("who", ["admin", "manager"])
+def test_admin_and_manager_set_a_team_quota_and_a_quarterly_quota_on_the_page(client, people, who):
+    client.force_login(people[who])
+    team_a = people["rep"].teams.get()
+    team_quota = {"team": team_a.pk, "period": "month", "period_start": "2026-12-01"}
+    rep_quarter = {"user": people["rep"].pk, "period": "quarter", "period_start": "2027-01-01"}
+    for fields in ({**team_quota, "amount": "6000"}, {**rep_quarter, "amount": "9000"}):
+        response = client.post(reverse("forecast-quotas"), fields)
+        assert response.status_code == 302, response.content.decode()
+    assert set(Quota.objects.values_list("team", "user", "period", "amount")) == {
+        (team_a.pk, None, "month", Decimal("6000.00")),
+        (None, people["rep"].pk, "quarter", Decimal("9000.00")),
+    }
+    listing = client.get(reverse("forecast-quotas")).content.decode()
+    assert "Team Team A" in listing and "6000.00" in listing
+    assert "Quarter" in listing and "2027-01-01" in listing and "9000.00" in listing
+    # And the team's forecast table shows the quarter's quota.
+    page = client.get(
+        reverse("forecast") + f"?team={team_a.pk}&period=quarter&since=2027-01-01&until=2027-03-31"
+    ).content.decode()
+    assert table_rows(page, "forecast")[0][:7] == [
+        "2027-Q1",
+        "0.00",
+        "0.00",
+        "0.00",
+        "0.00",
+        "0.00",
+        "9000.00",
+    ]
+
+
 def test_quota_page_refuses_bad_input_and_other_teams(client, manager, people):
     client.force_login(manager)
     bad_day = client.post(

@@ -8,6 +8,7 @@ import pytest
 from forecasting import analytics
 from forecasting.analytics import Scope
 from forecasting.models import Quota
+from tests.factories import UserFactory
 from tests.forecasting.conftest import TODAY, make_deal
 
 pytestmark = pytest.mark.django_db
@@ -251,6 +252,78 @@ def test_rep_quota_gap_and_attainment(forecast_world, manager, people):
         Decimal("3600.00"),
         0.25,
     )
+
+
+def set_quota(amount, *, team=None, user=None, start="2026-11-01", period="month"):
+    Quota.objects.create(
+        team=team,
+        user=user,
+        period=period,
+        period_start=dt.date.fromisoformat(start),
+        amount=Decimal(amount),
+    )
+
+
+def quota_of(scope, period_label, kind="month"):
+    return by_period(analytics.forecast(scope, period=kind, today=TODAY))[period_label].quota
+
+
+def test_a_manager_of_two_teams_gets_one_teams_quota_and_the_other_teams_reps_quotas(
+    forecast_world, manager, people
+):
+    team_a, team_b = people["rep"].teams.get(), people["outsider"].teams.get()
+    team_b.managers.add(manager)
+    set_quota("2000.00", user=people["outsider"])  # team B has no quota of its own
+    set_quota("1500.00", user=people["rep"])  # inside team A's 5000: not added again
+    november = by_period(analytics.forecast(Scope(user=manager), today=TODAY))["2026-11"]
+    assert november.quota == Decimal("7000.00")  # team A 5000 + outsider 2000
+    assert november.gap == Decimal("5800.00")  # 7000 − d6's 1200 won
+    assert quota_of(Scope(user=manager, team=team_a), "2026-11") == Decimal("5000.00")
+    assert quota_of(Scope(user=manager, team=team_b), "2026-11") == Decimal("2000.00")
+
+
+def test_a_teams_own_quota_counts_else_its_members_add_up(people, manager):
+    team_a = people["rep"].teams.get()
+    set_quota("1500.00", user=people["rep"])
+    set_quota("1000.00", user=people["teammate"])
+    set_quota("6000.00", team=team_a)
+    assert quota_of(Scope(user=manager, team=team_a), "2026-11") == Decimal("6000.00")
+    assert quota_of(Scope(user=manager), "2026-11") == Decimal("6000.00")
+    # December: no team quota, so the members' quotas for December add up.
+    set_quota("700.00", user=people["rep"], start="2026-12-01")
+    set_quota("300.00", user=people["teammate"], start="2026-12-01")
+    assert quota_of(Scope(user=manager, team=team_a), "2026-12") == Decimal("1000.00")
+    # A rep's own view: their own quota, never the team's.
+    assert quota_of(Scope(user=manager, owner=people["rep"]), "2026-11") == Decimal("1500.00")
+
+
+def test_everyone_counts_once_and_people_outside_teams_count_their_own(people):
+    admin = people["admin"]
+    team_b = people["outsider"].teams.get()
+    team_b.members.add(people["teammate"])  # in team A and team B, neither with a team quota
+    solo = UserFactory(username="solo", role="rep")  # in no team
+    set_quota("1500.00", user=people["rep"])
+    set_quota("1000.00", user=people["teammate"])
+    set_quota("2000.00", user=people["outsider"])
+    set_quota("700.00", user=solo)
+    # 1500 + 1000 (once, not once per team) + 2000 + 700
+    assert quota_of(Scope(user=admin), "2026-11") == Decimal("5200.00")
+    # With a quota of its own, team B covers the teammate: team A is the rep alone.
+    set_quota("2500.00", team=team_b)
+    assert quota_of(Scope(user=admin), "2026-11") == Decimal("4700.00")  # 1500 + 2500 + 700
+
+
+def test_a_quarter_uses_its_own_quota_else_adds_up_its_months(people, manager):
+    team_a = people["rep"].teams.get()
+    set_quota("4000.00", team=team_a, start="2026-10-01")
+    set_quota("5000.00", team=team_a, start="2026-11-01")
+    scope = Scope(user=manager)
+    assert quota_of(scope, "2026-Q4", "quarter") == Decimal("9000.00")  # October + November
+    set_quota("12000.00", team=team_a, start="2026-10-01", period="quarter")
+    assert quota_of(scope, "2026-Q4", "quarter") == Decimal("12000.00")
+    assert quota_of(scope, "2026-11") == Decimal("5000.00")  # the months keep theirs
+    assert quota_of(scope, "2026-12") is None
+    assert quota_of(scope, "2027-Q1", "quarter") is None
 
 
 def test_watchlist_lists_stalled_and_each_kind_of_risk(people):
