@@ -643,20 +643,22 @@ def default_funnel_range(today: dt.date | None = None) -> tuple[dt.date, dt.date
     return today - dt.timedelta(days=DEFAULT_FUNNEL_DAYS), today
 
 
-def funnel_scope(
+def closed_scope(
     scope: Scope, since: dt.date | None = None, until: dt.date | None = None
 ) -> tuple[Pipeline | None, dt.date, dt.date]:
-    """The funnel's pipeline (the default one unless chosen) and date range (last 90 days)."""
+    """The deals behind the headline closed-deal figures (win rate, deal size, cycle): the
+    forecast's own, so the chosen pipeline or (None) every pipeline in scope, closed in the
+    range (default: the last 90 days). The funnel alone keeps to one pipeline."""
     default_since, default_until = default_funnel_range()
-    return scope.pipeline or Pipeline.default(), since or default_since, until or default_until
+    return scope.pipeline, since or default_since, until or default_until
 
 
 def closed_figures(
     scope: Scope, *, since: dt.date | None = None, until: dt.date | None = None
 ) -> dict[str, Any]:
-    """Win rate, average won deal size, cycle length and velocity alone: the funnel's pipeline
-    and range, one aggregate query."""
-    pipeline, since, until = funnel_scope(scope, since, until)
+    """Win rate, average won deal size, cycle length and velocity alone, over the deals of
+    `closed_scope`: one aggregate query."""
+    pipeline, since, until = closed_scope(scope, since, until)
     return _closed_figures(scoped_deals(scope), since, until, pipeline)
 
 

@@ -95,7 +95,7 @@ def dashboard_context(form: ForecastFilterForm) -> dict[str, Any]:
     """The page itself: headline cards and the forecast by period (the main figure), in a fixed
     number of queries. The other panels load on their own (`panel_context`)."""
     scope, options = form.scope(), form.options()
-    pipeline, since, until = analytics.funnel_scope(scope, options["since"], options["until"])
+    pipeline, since, until = analytics.closed_scope(scope, options["since"], options["until"])
     forecast = analytics.forecast(
         scope, **options, closed_range=(since, until), closed_pipeline=pipeline
     )
@@ -130,10 +130,11 @@ def dashboard_context(form: ForecastFilterForm) -> dict[str, Any]:
 
 
 def _funnel_panel(form: ForecastFilterForm) -> dict[str, Any]:
-    options = form.options()
-    funnel = analytics.funnel(form.scope(), since=options["since"], until=options["until"])
+    options, scope = form.options(), form.scope()
+    funnel = analytics.funnel(scope, since=options["since"], until=options["until"])
     return {
         "funnel": funnel,
+        "default_pipeline": scope.pipeline is None,
         "tables": {
             "funnel": tables.funnel_table(funnel),
             "time_in_stage": tables.time_in_stage_table(funnel),

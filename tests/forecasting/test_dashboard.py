@@ -13,7 +13,8 @@ from django.urls import reverse
 
 from forecasting import periods
 from forecasting.models import Quota
-from tests.forecasting.conftest import TODAY, history, make_deal
+from tests.factories import DealFactory, PipelineFactory, StageFactory, default_pipeline
+from tests.forecasting.conftest import TODAY, at, history, make_deal
 
 pytestmark = pytest.mark.django_db
 
@@ -97,6 +98,53 @@ def test_chart_data_is_escaped_json(client, manager, people):
     html = client.get(reverse("forecast-panel", args=["funnel"])).content.decode()
     assert "<script>alert(1)" not in html
     assert "\\u003C/script\\u003E" in html
+
+
+def card(html, key):
+    """The value a headline card shows."""
+    found = re.search(rf'data-card="{key}">.*?<strong>(.*?)</strong>', html, re.S)
+    assert found, f"no {key} card"
+    return found.group(1)
+
+
+def test_headline_cards_cover_every_pipeline_and_the_funnel_names_its_own(client, manager, people):
+    rep = people["rep"]
+    make_deal(rep, "Closed", amount="1000.00", created="2026-11-01", won_at=at("2026-11-11", 0))
+    make_deal(rep, "Proposal", status="lost", lost_at=at("2026-11-12"), created="2026-11-01")
+    renewals = PipelineFactory(name="Renewals")
+    StageFactory(pipeline=renewals, name="Talks", order=1, probability=50)
+    renewed = DealFactory(
+        owner=rep,
+        pipeline=renewals,
+        stage=StageFactory(pipeline=renewals, name="Renewed", order=2, kind="won"),
+        status="won",
+        amount=Decimal("4000.00"),
+        won_at=at("2026-11-11", 0),
+    )
+    renewed.__class__.objects.filter(pk=renewed.pk).update(created_at=at("2026-10-22", 0))
+    client.force_login(manager)
+    dates = "since=2026-10-01&until=2026-11-30"
+
+    every = client.get(reverse("forecast") + f"?{dates}").content.decode()
+    assert card(every, "win_rate") == "66.7 %"  # 2 won of 3 closed
+    assert card(every, "deal_size") == "2,500.00 USD"  # (1000 + 4000) / 2
+    assert card(every, "cycle") == "15.0 days"  # (10 + 20) / 2
+    assert "win rate, deal size and cycle: all pipelines" in every
+    default = client.get(reverse("forecast") + f"?pipeline={default_pipeline().pk}&{dates}")
+    default_html = default.content.decode()
+    assert card(default_html, "win_rate") == "50.0 %"
+    assert card(default_html, "deal_size") == "1,000.00 USD"
+    assert card(default_html, "cycle") == "10.0 days"
+
+    # The funnel needs one stage list: the default pipeline unless one is chosen, and says so.
+    funnel = client.get(reverse("forecast-panel", args=["funnel"]) + f"?{dates}").content.decode()
+    assert 'Funnel <span class="muted">· Sales (the default pipeline' in funnel
+    chosen = client.get(
+        reverse("forecast-panel", args=["funnel"]) + f"?pipeline={renewals.pk}&{dates}"
+    ).content.decode()
+    assert 'Funnel <span class="muted">· Renewals, ' in chosen
+    assert "the default pipeline" not in chosen
+    assert [row[0] for row in table_rows(chosen, "funnel")] == ["Talks", "Renewed"]
 
 
 def test_htmx_filter_change_returns_only_the_dashboard_body(client, manager, forecast_world):
