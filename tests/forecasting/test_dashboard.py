@@ -15,6 +15,7 @@ from forecasting import periods
 from forecasting.models import Quota
 from tests.factories import DealFactory, PipelineFactory, StageFactory, default_pipeline
 from tests.forecasting.conftest import TODAY, at, history, make_deal
+from tests.forecasting.test_history import closed_deals_through
 
 pytestmark = pytest.mark.django_db
 
@@ -145,6 +146,45 @@ def test_headline_cards_cover_every_pipeline_and_the_funnel_names_its_own(client
     assert 'Funnel <span class="muted">· Renewals, ' in chosen
     assert "the default pipeline" not in chosen
     assert [row[0] for row in table_rows(chosen, "funnel")] == ["Talks", "Renewed"]
+
+
+def forecast_row(client, query, period):
+    """The forecast table's row for `period` on the page, and the API's figures for it."""
+    page = client.get(reverse("forecast") + f"?{query}").content.decode()
+    row = next(r for r in table_rows(page, "forecast") if r[0] == period)
+    api = client.get(f"/api/forecast/?{query}").json()
+    return row, next(p for p in api["periods"] if p["period"] == period)
+
+
+def test_learned_probabilities_change_the_forecast_on_the_page_and_in_the_api(client, people):
+    rep = people["rep"]
+    closed_deals_through(rep, "Proposal", won=12, lost=18)  # 30 closed behind Proposal
+    make_deal(rep, "Proposal", amount="1000.00", close="2026-11-20")
+    make_deal(rep, "Negotiation", amount="2000.00", close="2026-11-25")  # no learned figure
+    client.force_login(people["manager"])
+    window = "since=2026-11-01&until=2026-11-30"
+
+    row, api = forecast_row(client, window, "2026-11")
+    # Configured: 1000 × 55 % + 2000 × 75 %
+    assert (row[1], api["weighted"]) == ("2050.00", "2050.00")
+    row, api = forecast_row(client, f"probabilities=learned&{window}", "2026-11")
+    # Learned for Proposal: 12 won / 30 closed = 40 %: 1000 × 40 % + 2000 × 75 %
+    assert (row[1], api["weighted"]) == ("1900.00", "1900.00")
+
+
+def test_the_team_filter_shows_exactly_that_teams_deals(client, people, forecast_world):
+    client.force_login(people["admin"])
+    team_a, team_b = people["rep"].teams.get(), people["outsider"].teams.get()
+    columns = (1, 9)  # weighted, open deals
+
+    row, api = forecast_row(client, AROUND_TODAY, "2026-11")
+    assert [row[i] for i in columns] == ["9549.25", "3"]  # d1, d2 and team B's d8
+    row, api = forecast_row(client, f"team={team_a.pk}&{AROUND_TODAY}", "2026-11")
+    assert [row[i] for i in columns] == ["2050.00", "2"]  # d1 1000 × 55 % + d2 2000 × 75 %
+    assert (api["weighted"], api["deals"], api["won"]) == ("2050.00", 2, "1200.00")
+    row, api = forecast_row(client, f"team={team_b.pk}&{AROUND_TODAY}", "2026-11")
+    assert [row[i] for i in columns] == ["7499.25", "1"]  # d8 9999 × 75 %
+    assert (api["weighted"], api["deals"], api["won"]) == ("7499.25", 1, "0.00")
 
 
 def test_htmx_filter_change_returns_only_the_dashboard_body(client, manager, forecast_world):

@@ -9,7 +9,7 @@ from forecasting import analytics
 from forecasting.analytics import Scope
 from forecasting.models import Quota
 from tests.factories import UserFactory
-from tests.forecasting.conftest import TODAY, make_deal
+from tests.forecasting.conftest import TODAY, at, make_deal
 
 pytestmark = pytest.mark.django_db
 
@@ -240,6 +240,19 @@ def test_rep_table_figures(forecast_world, manager, people):
     assert analytics.money(rep.weighted) == Decimal("1016.67")  # 550 + 400 + 0 + 66.666
     assert (rep.won, rep.closed_won, rep.closed_lost, rep.win_rate) == (Decimal(0), 0, 1, 0.0)
     assert rep.quota is None and rep.gap is None
+    assert (teammate.stalled, rep.stalled) == (0, 0)
+
+
+def test_rep_table_counts_each_reps_stalled_open_deals(forecast_world, manager, people):
+    rep, teammate = people["rep"], people["teammate"]
+    make_deal(rep, "Proposal", close="2026-11-20", stalled=True)
+    make_deal(rep, "Contact", close="2027-01-10", stalled=True)
+    make_deal(rep, "Contact", close=None, stalled=True)
+    make_deal(rep, "Proposal", status="lost", lost_at=at("2026-11-02"), stalled=True)  # gone
+    make_deal(teammate, "Negotiation", close="2026-11-28", stalled=True)
+    by_name = {r.name: r for r in analytics.rep_figures(Scope(user=manager), today=TODAY)}
+    assert by_name[str(rep)].stalled == 3
+    assert by_name[str(teammate)].stalled == 1
 
 
 def test_rep_quota_gap_and_attainment(forecast_world, manager, people):
