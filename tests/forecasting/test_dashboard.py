@@ -139,12 +139,12 @@ def test_headline_cards_cover_every_pipeline_and_the_funnel_names_its_own(client
 
     # The funnel needs one stage list: the default pipeline unless one is chosen, and says so.
     funnel = client.get(reverse("forecast-panel", args=["funnel"]) + f"?{dates}").content.decode()
-    assert 'Funnel <span class="muted">· Sales (the default pipeline' in funnel
+    assert 'Funnel <span class="muted">· Sales (default pipeline), ' in funnel
     chosen = client.get(
         reverse("forecast-panel", args=["funnel"]) + f"?pipeline={renewals.pk}&{dates}"
     ).content.decode()
     assert 'Funnel <span class="muted">· Renewals, ' in chosen
-    assert "the default pipeline" not in chosen
+    assert "(default pipeline)" not in chosen
     assert [row[0] for row in table_rows(chosen, "funnel")] == ["Talks", "Renewed"]
 
 
