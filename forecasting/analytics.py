@@ -29,12 +29,14 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     DateField,
     DecimalField,
     DurationField,
     Exists,
+    ExpressionWrapper,
     F,
     OuterRef,
     Q,
@@ -44,7 +46,14 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, NullIf, TruncDate, TruncMonth, TruncQuarter
+from django.db.models.functions import (
+    Cast,
+    Coalesce,
+    NullIf,
+    TruncDate,
+    TruncMonth,
+    TruncQuarter,
+)
 from django.utils import timezone
 
 from accounts.models import Team, User
@@ -242,20 +251,25 @@ def learned_percents(scope: Scope) -> dict[int, Decimal]:
     }
 
 
-def probability_expression(learned: Mapping[int, Decimal] | None = None) -> Case:
-    """SQL for a deal's probability in percent: override, else learned (if given), else stage's."""
-    whens = [When(probability_override__isnull=False, then=F("probability_override"))]
-    for stage_id, percent in (learned or {}).items():
-        whens.append(When(stage_id=stage_id, then=Value(percent, output_field=PERCENT)))
-    return Case(*whens, default=F("stage__probability"), output_field=PERCENT)
+def probability_expression(learned: Mapping[int, Decimal] | None = None) -> Coalesce:
+    """SQL for a deal's probability in percent: override, else learned (if given), else stage's.
+    (COALESCE, not CASE: evaluated for every open deal, it is the cheaper of the two.)"""
+    stage_probability: Any = F("stage__probability")
+    if learned:
+        whens = [
+            When(stage_id=stage_id, then=Value(percent, output_field=PERCENT))
+            for stage_id, percent in learned.items()
+        ]
+        stage_probability = Case(*whens, default=stage_probability, output_field=PERCENT)
+    return Coalesce("probability_override", stage_probability, output_field=PERCENT)
 
 
 def _category_filters() -> dict[str, Q]:
-    """Disjoint categories of open deals, over the `prob` annotation."""
+    """Commit and best case, over the `prob` annotation. The categories of open deals are
+    disjoint, so the third, pipeline, is what is left of the total: one filter less per deal."""
     commit = Q(stage__is_commit=True) | Q(prob__gte=COMMIT_MIN_PROBABILITY)
     best_case = ~commit & Q(prob__gte=BEST_CASE_MIN_PROBABILITY)
-    pipeline = ~commit & Q(prob__lt=BEST_CASE_MIN_PROBABILITY)
-    return {"commit": commit, "best_case": best_case, "pipeline": pipeline}
+    return {"commit": commit, "best_case": best_case}
 
 
 # --- quotas --------------------------------------------------------------------------------------
@@ -442,6 +456,7 @@ def _add_open_figures(
     aggregates: dict[str, Any] = {
         "weighted_x100": Sum(F("amount") * F("prob"), output_field=PRODUCT),
         "deals": Count("id"),
+        "open_amount": Sum("amount"),
     }
     for name, condition in _category_filters().items():
         aggregates[name] = Sum("amount", filter=condition)
@@ -457,8 +472,9 @@ def _add_open_figures(
         bucket = _as_date(row["bucket"])
         figures = unscheduled if bucket is None else by_start[bucket]
         figures.weighted = (row["weighted_x100"] or Decimal(0)) / HUNDRED
-        for name in ("commit", "best_case", "pipeline"):
-            setattr(figures, name, row[name] or Decimal(0))
+        figures.commit = row["commit"] or Decimal(0)
+        figures.best_case = row["best_case"] or Decimal(0)
+        figures.pipeline = (row["open_amount"] or Decimal(0)) - figures.commit - figures.best_case
         figures.deals = row["deals"]
 
 
@@ -469,37 +485,52 @@ def _add_won_figures(
     closed_range: tuple[dt.date, dt.date] | None,
     closed_pipeline: Pipeline | None,
 ) -> dict[str, Any] | None:
-    """Won per period as filtered sums, plus (when asked) the closed-deal figures, in one pass.
-    Returns the closed-deal figures."""
-    aggregates: dict[str, Any] = {}
+    """Won per period, plus (when asked) the closed-deal figures: one pass over the won deals
+    grouped by period and by whether they count for the closed-deal figures, and a count of
+    the lost ones. Returns the closed-deal figures."""
     starts = list(by_start)
-    # A plain envelope of the rows needed (cheap per row); the filters below do the exact work.
     won_from, won_until = starts[0], periods.period_end(starts[-1], kind)
-    for index, start in enumerate(starts):
-        start_at, end_at = day_bounds(start, periods.period_end(start, kind))
-        won = Q(status=Deal.Status.WON, won_at__gte=start_at, won_at__lt=end_at)
-        aggregates[f"won_{index}"] = Sum("amount", filter=won)
-        aggregates[f"won_deals_{index}"] = Count("id", filter=won)
-    lost_envelope = Q(pk__in=[])
+    closed = None
+    in_closed: Any = Value(False)
     if closed_range is not None:
         # The cards show no velocity: leave out the open deals it would need.
         closed = _closed_aggregates(
             closed_range[0], closed_range[1], closed_pipeline, with_open=False
         )
-        aggregates.update(closed.aggregates)
+        in_closed = ExpressionWrapper(closed.won_rows, output_field=BooleanField())
         won_from, won_until = min(won_from, closed_range[0]), max(won_until, closed_range[1])
-        lost_from, lost_until = day_bounds(*closed_range)
-        lost_envelope = Q(status=Deal.Status.LOST, lost_at__gte=lost_from, lost_at__lt=lost_until)
     won_from_at, won_until_at = day_bounds(won_from, won_until)
-    wanted = Q(status=Deal.Status.WON, won_at__gte=won_from_at, won_at__lt=won_until_at)
-    wanted |= lost_envelope
-    sums = deals.filter(wanted).aggregate(**aggregates)
-    for index, start in enumerate(starts):
-        by_start[start].won = sums[f"won_{index}"] or Decimal(0)
-        by_start[start].won_deals = sums[f"won_deals_{index}"]
-    if closed_range is None:
+    groups: Any = (
+        deals.filter(status=Deal.Status.WON, won_at__gte=won_from_at, won_at__lt=won_until_at)
+        .annotate(bucket=_trunc(kind)("won_at", output_field=DateField()), in_closed=in_closed)
+        .values("bucket", "in_closed")
+        .annotate(
+            won=Sum("amount"),
+            won_deals=Count("id"),
+            with_amount=Count("amount"),
+            cycle=Sum(F("won_at") - F("created_at"), output_field=DurationField()),
+        )
+        .order_by()
+    )
+    sums: dict[str, Any] = {
+        "c_won": 0,
+        "c_won_amount": Decimal(0),
+        "c_won_with_amount": 0,
+        "c_cycle": dt.timedelta(0),
+    }
+    for group in groups:
+        bucket = _as_date(group["bucket"])
+        if bucket in by_start:
+            by_start[bucket].won += group["won"] or Decimal(0)
+            by_start[bucket].won_deals += group["won_deals"]
+        if group["in_closed"]:
+            sums["c_won"] += group["won_deals"]
+            sums["c_won_with_amount"] += group["with_amount"]
+            sums["c_won_amount"] += group["won"] or Decimal(0)
+            sums["c_cycle"] += group["cycle"] or dt.timedelta(0)
+    if closed is None or closed_range is None:
         return None
-    return _closed_result(sums, closed_range, closed_pipeline)
+    return _closed_result(sums | _count_lost_and_open(deals, closed), closed_range, closed_pipeline)
 
 
 def forecast(
@@ -708,37 +739,45 @@ def funnel(
     )
 
 
-CLOSED_SUMS = ("c_won", "c_lost", "c_open", "c_won_amount", "c_won_with_amount", "c_cycle")
-
-
 @dataclass
 class _ClosedAggregates:
-    aggregates: dict[str, Any]
-    rows: Q
+    """The closed-deal figures' inputs, each group read from its own rows: the won sums (they
+    can ride along another query over won deals), and the lost and open deals to count. Kept
+    apart so each read stays on its status's partial index instead of the whole table."""
+
+    won: dict[str, Any]
+    won_rows: Q
+    lost_rows: Q
+    open_rows: Q | None
 
 
 def _closed_aggregates(
     since: dt.date, until: dt.date, pipeline: Pipeline | None, *, with_open: bool = True
 ) -> _ClosedAggregates:
-    """Filtered sums behind win rate, deal size, cycle and (`with_open`: it needs every open
-    deal, a much bigger read) velocity. Additive, so they can ride along other aggregates."""
+    """What win rate, deal size, cycle and (`with_open`: it needs every open deal, a much
+    bigger read) velocity are computed from."""
     start, end = day_bounds(since, until)
     in_pipeline = Q(pipeline=pipeline) if pipeline is not None else Q()
     won = in_pipeline & Q(status=Deal.Status.WON, won_at__gte=start, won_at__lt=end)
-    lost = in_pipeline & Q(status=Deal.Status.LOST, lost_at__gte=start, lost_at__lt=end)
-    aggregates: dict[str, Any] = {
-        "c_won": Count("id", filter=won),
-        "c_lost": Count("id", filter=lost),
-        "c_won_amount": Sum("amount", filter=won),
-        "c_won_with_amount": Count("amount", filter=won),
-        "c_cycle": Sum(F("won_at") - F("created_at"), filter=won, output_field=DurationField()),
-    }
-    rows = won | lost
-    if with_open:
-        is_open = in_pipeline & Q(status=Deal.Status.OPEN)
-        aggregates["c_open"] = Count("id", filter=is_open)
-        rows |= is_open
-    return _ClosedAggregates(aggregates=aggregates, rows=rows)
+    return _ClosedAggregates(
+        won={
+            "c_won": Count("id", filter=won),
+            "c_won_amount": Sum("amount", filter=won),
+            "c_won_with_amount": Count("amount", filter=won),
+            "c_cycle": Sum(F("won_at") - F("created_at"), filter=won, output_field=DurationField()),
+        },
+        won_rows=won,
+        lost_rows=in_pipeline & Q(status=Deal.Status.LOST, lost_at__gte=start, lost_at__lt=end),
+        open_rows=in_pipeline & Q(status=Deal.Status.OPEN) if with_open else None,
+    )
+
+
+def _count_lost_and_open(deals: QuerySet[Deal], closed: _ClosedAggregates) -> dict[str, int]:
+    """The lost deals of the range (and the open ones, when asked): a count each."""
+    counts = {"c_lost": deals.filter(closed.lost_rows).count()}
+    if closed.open_rows is not None:
+        counts["c_open"] = deals.filter(closed.open_rows).count()
+    return counts
 
 
 def _closed_result(
@@ -775,7 +814,8 @@ def _closed_figures(
 ) -> dict[str, Any]:
     """Win rate inputs, average won deal size, sales-cycle length and pipeline velocity."""
     closed = _closed_aggregates(since, until, pipeline)
-    sums = deals.aggregate(**closed.aggregates)
+    sums = deals.filter(closed.won_rows).aggregate(**closed.won)
+    sums |= _count_lost_and_open(deals, closed)
     return _closed_result(sums, (since, until), pipeline)
 
 
