@@ -53,6 +53,21 @@ def history(deal: Deal, *moves: tuple[str, str]) -> None:
         previous = stage
 
 
+def closed_deals_through(owner, stage: str, *, won: int, lost: int) -> None:
+    """`won` deals that went through `stage` to Closed and `lost` lost in it, all in August
+    2026: the history learned probabilities are computed from."""
+    for i in range(won + lost):
+        is_won = i < won
+        deal = make_deal(
+            owner,
+            "Closed" if is_won else stage,
+            status=Deal.Status.WON if is_won else Deal.Status.LOST,
+            close="2026-09-01",
+        )
+        moves = [("Prospecting", "2026-08-01"), (stage, "2026-08-10")]
+        history(deal, *moves, *([("Closed", "2026-08-20")] if is_won else []))
+
+
 @pytest.fixture
 def forecast_world(people):
     """Open, won, lost deals of team A, one of team B and one in euros (see test_figures.py)."""

@@ -14,8 +14,7 @@ from django.urls import reverse
 from forecasting import periods
 from forecasting.models import Quota
 from tests.factories import DealFactory, PipelineFactory, StageFactory, default_pipeline
-from tests.forecasting.conftest import TODAY, at, history, make_deal
-from tests.forecasting.test_history import closed_deals_through
+from tests.forecasting.conftest import TODAY, at, closed_deals_through, history, make_deal
 
 pytestmark = pytest.mark.django_db
 

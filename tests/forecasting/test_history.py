@@ -12,22 +12,9 @@ from forecasting.models import ForecastSnapshot
 from forecasting.services import take_snapshot
 from forecasting.tasks import take_forecast_snapshot
 from tests.factories import stage_named
-from tests.forecasting.conftest import TODAY, at, history, make_deal
+from tests.forecasting.conftest import TODAY, at, closed_deals_through, make_deal
 
 pytestmark = pytest.mark.django_db
-
-
-def closed_deals_through(owner, stage, *, won, lost):
-    for i in range(won + lost):
-        is_won = i < won
-        deal = make_deal(
-            owner,
-            "Closed" if is_won else stage,
-            status=Deal.Status.WON if is_won else Deal.Status.LOST,
-            close="2026-09-01",
-        )
-        moves = [("Prospecting", "2026-08-01"), (stage, "2026-08-10")]
-        history(deal, *moves, *([("Closed", "2026-08-20")] if is_won else []))
 
 
 def test_learned_probability_is_the_share_won_once_30_deals_closed(people):
