@@ -570,15 +570,18 @@ def complete_activity(*, activity: Activity, by: User) -> Activity:
 
 @transaction.atomic
 def update_activity(*, activity: Activity, by: User, changes: Mapping[str, Any]) -> Activity:
-    """Edit or reschedule an activity. A new remind time arms the reminder again."""
+    """Edit, reschedule or hand over an activity. A new remind time arms the reminder again;
+    a new owner (someone whose records the caller may write) gets the reminder when it fires."""
     _require_write(by, activity.owner_id, "activity")
     activity = Activity.objects.select_for_update().get(pk=activity.pk)
-    allowed = {"kind", "subject", "body", "due_at", "remind_at"}
+    allowed = {"kind", "subject", "body", "due_at", "remind_at", "owner"}
     for name, value in changes.items():
         if name not in allowed:
             raise DomainError(f"“{name}” cannot be changed here.", field=name)
         if name == "remind_at" and value != activity.remind_at:
             activity.reminded_at = None
+        if name == "owner" and value.pk != activity.owner_id:
+            check_owner_assignable(by, value, what="activities")
         setattr(activity, name, value)
     activity.save()
     return activity

@@ -19,7 +19,7 @@ RESOURCES = {
     "company": ("/api/companies/", lambda owner: CompanyFactory(owner=owner)),
     "activity": ("/api/activities/", lambda owner: ActivityFactory(owner=owner)),
 }
-REASSIGNABLE = ["contact", "lead", "company"]
+REASSIGNABLE = list(RESOURCES)
 
 
 def _patch_owner(client, kind, record, new_owner):
@@ -80,7 +80,9 @@ def test_a_manager_reassigns_within_the_team_but_not_to_another_team(people, api
     assert record.owner == people["teammate"]
 
 
-@pytest.mark.parametrize("kind,expected", [("contact", 403), ("company", 403), ("lead", 404)])
+@pytest.mark.parametrize(
+    "kind,expected", [("contact", 403), ("company", 403), ("lead", 404), ("activity", 404)]
+)
 def test_another_teams_manager_cannot_pull_a_record_into_their_team(
     people, api_for, kind, expected
 ):

@@ -39,6 +39,18 @@ def test_a_due_reminder_notifies_the_owner_in_the_app_and_by_email(rep, due_acti
     assert activity.reminded_at is not None
 
 
+def test_an_activity_handed_to_a_teammate_reminds_its_new_owner(people, due_activity):
+    rep, teammate = people["rep"], people["teammate"]
+    activity = due_activity(subject="Send the contract")
+
+    update_activity(activity=activity, by=people["manager"], changes={"owner": teammate})
+    send_due_reminders()
+
+    assert reminders_for(rep).count() == 0
+    assert "Send the contract" in reminders_for(teammate).get().message
+    assert [email.to for email in mail.outbox] == [[teammate.email]]
+
+
 def test_running_the_sweep_again_sends_nothing_more(rep, due_activity):
     due_activity()
     send_due_reminders()
