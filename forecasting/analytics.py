@@ -29,14 +29,12 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import (
-    BooleanField,
     Case,
     Count,
     DateField,
     DecimalField,
     DurationField,
     Exists,
-    ExpressionWrapper,
     F,
     OuterRef,
     Q,
@@ -486,48 +484,35 @@ def _add_won_figures(
     closed_pipeline: Pipeline | None,
 ) -> dict[str, Any] | None:
     """Won per period, plus (when asked) the closed-deal figures: one pass over the won deals
-    grouped by period and by whether they count for the closed-deal figures, and a count of
+    grouped by period (the closed-deal sums filtered per group, then added up), and a count of
     the lost ones. Returns the closed-deal figures."""
     starts = list(by_start)
     won_from, won_until = starts[0], periods.period_end(starts[-1], kind)
     closed = None
-    in_closed: Any = Value(False)
     if closed_range is not None:
         # The cards show no velocity: leave out the open deals it would need.
         closed = _closed_aggregates(
             closed_range[0], closed_range[1], closed_pipeline, with_open=False
         )
-        in_closed = ExpressionWrapper(closed.won_rows, output_field=BooleanField())
         won_from, won_until = min(won_from, closed_range[0]), max(won_until, closed_range[1])
+    closed_sums = closed.won if closed is not None else {}
     won_from_at, won_until_at = day_bounds(won_from, won_until)
     groups: Any = (
         deals.filter(status=Deal.Status.WON, won_at__gte=won_from_at, won_at__lt=won_until_at)
-        .annotate(bucket=_trunc(kind)("won_at", output_field=DateField()), in_closed=in_closed)
-        .values("bucket", "in_closed")
-        .annotate(
-            won=Sum("amount"),
-            won_deals=Count("id"),
-            with_amount=Count("amount"),
-            cycle=Sum(F("won_at") - F("created_at"), output_field=DurationField()),
-        )
+        .annotate(bucket=_trunc(kind)("won_at", output_field=DateField()))
+        .values("bucket")
+        .annotate(won=Sum("amount"), won_deals=Count("id"), **closed_sums)
         .order_by()
     )
-    sums: dict[str, Any] = {
-        "c_won": 0,
-        "c_won_amount": Decimal(0),
-        "c_won_with_amount": 0,
-        "c_cycle": dt.timedelta(0),
-    }
+    sums: dict[str, Any] = {}
     for group in groups:
         bucket = _as_date(group["bucket"])
         if bucket in by_start:
             by_start[bucket].won += group["won"] or Decimal(0)
             by_start[bucket].won_deals += group["won_deals"]
-        if group["in_closed"]:
-            sums["c_won"] += group["won_deals"]
-            sums["c_won_with_amount"] += group["with_amount"]
-            sums["c_won_amount"] += group["won"] or Decimal(0)
-            sums["c_cycle"] += group["cycle"] or dt.timedelta(0)
+        for name in closed_sums:
+            if group[name] is not None:
+                sums[name] = group[name] if name not in sums else sums[name] + group[name]
     if closed is None or closed_range is None:
         return None
     return _closed_result(sums | _count_lost_and_open(deals, closed), closed_range, closed_pipeline)
@@ -700,8 +685,7 @@ def funnel(
     until: dt.date | None = None,
 ) -> Funnel:
     """Stage funnel of one pipeline over moves made between `since` and `until` (inclusive)."""
-    default_since, default_until = default_funnel_range()
-    since, until = since or default_since, until or default_until
+    _, since, until = closed_scope(scope, since, until)
     pipeline = scope.pipeline or Pipeline.default()
     stages = {
         s.pk: FunnelStage(s.pk, s.name, s.order, s.kind)
