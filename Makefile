@@ -1,7 +1,7 @@
 # Pipeline CRM: the two commands of the README, and the steps they are made of.
 #
 #   make run    install, migrate, load demo data once, then web + Celery worker + beat (honcho)
-#   make test   install, then ruff, ruff format --check, mypy and the whole pytest suite
+#   make test   install, then ruff, ruff format --check, import-linter, mypy and the whole pytest suite
 #
 # Without DATABASE_URL / REDIS_URL the app uses SQLite and a file-based Celery broker;
 # with them, PostgreSQL and Redis (the same variables the tests and docker-compose read).
@@ -77,6 +77,7 @@ test: install lint typecheck pytest
 lint: $(PIP_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(PIP_STAMP)
 	$(BIN)/ruff check --fix .

@@ -19,13 +19,14 @@ from rest_framework.views import APIView
 
 from accounts import services
 from accounts.models import Team, User
+from accounts.permissions import AdminWritesOrReadOnly
 from accounts.serializers import (
     TeamSerializer,
     TokenRequestSerializer,
     TokenSerializer,
     UserSerializer,
 )
-from pipeline_crm.api import AdminWritesOrReadOnly, ServiceViewSetMixin
+from pipeline_crm.api import ServiceViewSetMixin
 
 
 class TokenView(APIView):

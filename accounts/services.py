@@ -1,6 +1,7 @@
 """Users, roles and teams: only admins change them (SPEC §4). Every function is one transaction.
 
-The API and any settings page call these; they raise `deals.errors` types like the other services.
+The API, the admin and any settings page call these; they raise `pipeline_crm.errors` types
+like the other services.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.db.models import Q
 
 from accounts.models import Role, Team, User
 from accounts.visibility import is_admin
-from deals.errors import DomainError, NotAllowed
+from pipeline_crm.errors import DomainError, NotAllowed
 
 USER_FIELDS = ("username", "first_name", "last_name", "email", "password", "role", "teams")
 TEAM_FIELDS = ("name", "managers", "members")
@@ -180,3 +181,11 @@ def update_team(*, team: Team, by: User, changes: Mapping[str, Any]) -> Team:
 def delete_team(*, team: Team, by: User) -> None:
     _require_admin(by)
     team.delete()
+
+
+@transaction.atomic
+def set_digest_opt_out(*, by: User, opt_out: bool) -> User:
+    """A user's own choice (their settings page): no daily digest when `opt_out`."""
+    User.objects.filter(pk=by.pk).update(digest_opt_out=opt_out)
+    by.digest_opt_out = opt_out
+    return by

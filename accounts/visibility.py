@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Self
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
+from pipeline_crm.errors import DomainError, NotAllowed
+
 if TYPE_CHECKING:
     from accounts.models import User
 
@@ -97,6 +99,18 @@ def can_assign_to(user, owner) -> bool:
     """May `user` make `owner` the owner of a record? Themselves, members of teams they
     manage, anyone for an admin: the same people whose records they may write."""
     return can_write_owned_by(user, owner.pk)
+
+
+def require_write(user, owner_id: int | None, what: str) -> None:
+    """Refuse (403) a change to a record `user` may see but not change."""
+    if not can_write_owned_by(user, owner_id):
+        raise NotAllowed(f"You may view this {what} but not change it.")
+
+
+def require_assignable(user, owner, *, what: str) -> None:
+    """The owner a caller picks must be someone whose records the caller may write (400)."""
+    if not can_assign_to(user, owner):
+        raise DomainError(f"You cannot assign {what} to this user.", field="owner")
 
 
 class OwnedQuerySet(QuerySet):

@@ -31,8 +31,9 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
-from deals.management import demo_data, demo_deals  # noqa: E402
-from deals.models import Activity, Deal, FieldChange, StageChange  # noqa: E402
+from deals.models import Deal, FieldChange, StageChange  # noqa: E402
+from demo import demo_data, demo_deals  # noqa: E402
+from followups.models import Activity  # noqa: E402
 
 
 def server_cpu_seconds() -> float | None:

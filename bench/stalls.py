@@ -33,8 +33,9 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import Team, User  # noqa: E402
-from deals.models import Activity, Deal, Notification, Pipeline  # noqa: E402
+from deals.models import Deal, Pipeline  # noqa: E402
 from deals.stalls import detect_stalled_deals  # noqa: E402
+from followups.models import Activity, Notification  # noqa: E402
 
 CHUNK = 10_000
 

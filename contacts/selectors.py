@@ -1,189 +1,22 @@
-"""Read-side queries for the leads, contacts and companies pages.
-
-Every queryset starts from `visible_to(user)` so a page can never show what SPEC §4 hides, and
-every list is built so its query count does not depend on how many rows it shows.
-"""
+"""Reads of companies, contacts and leads that several pages share."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from django.db.models import (
-    Case,
-    Count,
-    F,
-    IntegerField,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-    When,
-)
-from django.db.models.functions import Coalesce, Lower
-
 from accounts.models import User
-from accounts.visibility import is_admin, readable_owner_ids, writable_owner_ids
-from contacts.models import Company, Contact, Lead
-from deals.models import Activity, Deal
-
-# What each part of a lead score stands for and its maximum (see contacts.services.score_lead).
-SCORE_PARTS: tuple[tuple[str, str, int], ...] = (
-    ("need", "Need stated", 20),
-    ("budget", "Budget", 20),
-    ("authority", "Decision maker", 20),
-    ("timeline", "Timeline", 10),
-    ("source", "Source", 20),
-    ("contactable", "Reachable", 10),
-)
-
-LEAD_SORTS = {
-    "-score": ("-score", "-created_at", "-id"),
-    "score": ("score", "-created_at", "-id"),
-    "-created": ("-created_at", "-id"),
-    "name": ("last_name", "first_name", "id"),
-    "company": ("company_name", "id"),
-}
-CONTACT_SORTS = {
-    "name": ("last_name", "first_name", "id"),
-    "-created": ("-created_at", "-id"),
-    "company": ("company__name", "last_name", "id"),
-}
-COMPANY_SORTS: dict[str, tuple[Any, ...]] = {
-    # Lower(name) sorts "acme" beside "Acme" and walks company_name_lower_idx: no full sort.
-    "name": (Lower("name"), "id"),
-    "-created": ("-created_at", "-id"),
-}
-
-# Bounded lists on detail pages: a company with 5,000 contacts must not make a 5,000-row page.
-DETAIL_LIMIT = 50
+from contacts.models import Company
 
 
-@dataclass(frozen=True)
-class ScorePart:
-    label: str
-    points: int
-    maximum: int
-
-
-def score_parts(breakdown: dict[str, Any] | None) -> list[ScorePart]:
-    """The breakdown in a fixed, readable order (jsonb does not keep key order)."""
-    breakdown = breakdown or {}
-    return [
-        ScorePart(label, int(breakdown.get(key) or 0), maximum)
-        for key, label, maximum in SCORE_PARTS
-    ]
-
-
-def _search_terms(q: str) -> list[str]:
-    return [term for term in q.split() if term][:6]
-
-
-def _matching_every_term(qs: QuerySet, q: str, fields: tuple[str, ...]) -> QuerySet:
-    """Each word must appear in at least one field: "jane acme" finds Jane at Acme."""
-    for term in _search_terms(q):
-        match = Q()
-        for field in fields:
-            match |= Q(**{f"{field}__icontains": term})
-        qs = qs.filter(match)
-    return qs
-
-
-def readable_owners(user: User) -> QuerySet[User]:
-    """People whose leads `user` can see, for the owner filter."""
-    users = User.objects.filter(is_active=True)
-    if not is_admin(user):
-        users = users.filter(pk__in=readable_owner_ids(user))
-    return users.order_by("first_name", "last_name", "username")
-
-
-def assignable_owners(user: User) -> QuerySet[User]:
-    """People `user` may give a record to (themselves, members of teams they manage; all: admin)."""
-    users = User.objects.filter(is_active=True)
-    if not is_admin(user):
-        users = users.filter(Q(pk=user.pk) | Q(pk__in=writable_owner_ids(user)))
-    return users.order_by("first_name", "last_name", "username")
-
-
-def leads_for(
-    user: User,
-    *,
-    q: str = "",
-    status: str = "",
-    source: str = "",
-    owner: User | None = None,
-    sort: str = "-score",
-) -> QuerySet[Any]:
-    leads: QuerySet[Any] = Lead.objects.visible_to(user).select_related("owner")
-    if q:
-        leads = _matching_every_term(leads, q, ("first_name", "last_name", "company_name", "email"))
-    if status:
-        leads = leads.filter(status=status)
-    if source:
-        leads = leads.filter(source=source)
-    if owner is not None:
-        leads = leads.filter(owner=owner)
-    return leads.order_by(*LEAD_SORTS.get(sort, LEAD_SORTS["-score"]))
-
-
-def contacts_for(user: User, *, q: str = "", sort: str = "name") -> QuerySet[Any]:
-    contacts: QuerySet[Any] = Contact.objects.visible_to(user).select_related("company", "owner")
-    if q:
-        contacts = _matching_every_term(
-            contacts, q, ("first_name", "last_name", "email", "phone", "title", "company__name")
-        )
-    return contacts.order_by(*CONTACT_SORTS.get(sort, CONTACT_SORTS["name"]))
-
-
-def _count_of(queryset: QuerySet, outer_field: str) -> Coalesce:
-    """A correlated COUNT subquery: one SQL statement whatever the number of rows listed."""
-    counted = (
-        queryset.filter(**{outer_field: OuterRef("pk")})
-        .order_by()
-        .values(outer_field)
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
-def companies_for(user: User, *, q: str = "", sort: str = "name") -> QuerySet[Any]:
-    companies: QuerySet[Any] = Company.objects.visible_to(user).select_related("owner")
-    if q:
-        companies = _matching_every_term(companies, q, ("name", "domain", "industry"))
-    return companies.annotate(
-        contact_count=_count_of(Contact.objects.all(), "company"),
-        open_deal_count=_count_of(
-            Deal.objects.visible_to(user).filter(status=Deal.Status.OPEN), "company"
-        ),
-    ).order_by(*COMPANY_SORTS.get(sort, COMPANY_SORTS["name"]))
-
-
-def deals_of(user: User, **related: Any) -> QuerySet[Any]:
-    """Deals linked to a company/contact/lead that `user` may see, open ones first."""
-    return (
-        Deal.objects.visible_to(user)
-        .filter(**related)
-        .select_related("stage", "owner")
-        .annotate(
-            status_rank=Case(
-                When(status=Deal.Status.OPEN, then=Value(0)),
-                When(status=Deal.Status.WON, then=Value(1)),
-                default=Value(2),
-            )
-        )
-        .order_by("status_rank", "expected_close_date", "-id")[:DETAIL_LIMIT]
-    )
-
-
-def activities_of(user: User, **related: Any) -> QuerySet[Any]:
-    """Activities on a record that `user` may see: planned ones first, then the latest done."""
-    return (
-        Activity.objects.visible_to(user)
-        .filter(**related)
-        .select_related("owner")
-        .order_by(F("done_at").desc(nulls_first=True), "due_at", "-created_at", "-id")[
-            :DETAIL_LIMIT
+def company_names_matching(text: str, *, user: User, limit: int = 10) -> list[str]:
+    """Names of companies `user` can see matching the typed text (any case): those that start
+    with it first, then those that contain it, each alphabetically (the company autocomplete)."""
+    # NUL cannot reach PostgreSQL (it would be an error); spaces are folded as names store them.
+    text = " ".join(text.replace("\x00", "").split())[:200]
+    if not text:
+        return []
+    companies = Company.objects.visible_to(user).order_by("name").values_list("name", flat=True)
+    names = list(companies.filter(name__istartswith=text)[:limit])
+    if len(names) < limit:
+        names += companies.filter(name__icontains=text).exclude(name__istartswith=text)[
+            : limit - len(names)
         ]
-    )
+    return names

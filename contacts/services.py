@@ -1,4 +1,7 @@
-"""Business rules for companies, contacts and leads. Every function is one transaction."""
+"""Business rules for companies, contacts and leads. Every function is one transaction.
+
+Converting a lead into a deal crosses into the pipeline: `people.services.convert_lead`.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +13,10 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.visibility import can_write_owned_by
+from accounts.visibility import require_assignable, require_write
 from contacts.models import Company, Contact, Lead
-from deals.errors import DomainError, InvalidTransition, NotAllowed
-from deals.models import Deal, Pipeline
-from deals.services import check_owner_assignable
+from pipeline_crm.db import serialize_on
+from pipeline_crm.errors import DomainError, InvalidTransition
 
 # Addresses at these domains say nothing about the buyer's company.
 FREE_MAIL_DOMAINS = frozenset(
@@ -39,8 +41,7 @@ FREE_MAIL_DOMAINS = frozenset(
 
 
 def _require_write(by: User, record: models.Model, what: str) -> None:
-    if not can_write_owned_by(by, getattr(record, "owner_id", None)):
-        raise NotAllowed(f"You may view this {what} but not change it.")
+    require_write(by, getattr(record, "owner_id", None), what)
 
 
 def _save_unique(record: models.Model) -> None:
@@ -60,7 +61,7 @@ def create_record[Owned: (Company, Contact, Lead)](
 ) -> Owned:
     """Create a company, contact or lead owned by `fields['owner']` or the caller."""
     owner = fields.get("owner") or by
-    check_owner_assignable(by, owner, what="records")
+    require_assignable(by, owner, what="records")
     record = model(**{**fields, "owner": owner})
     _save_unique(record)
     if isinstance(record, Lead):
@@ -74,7 +75,7 @@ def update_record[Owned: (Company, Contact, Lead)](
 ) -> Owned:
     _require_write(by, record, str(record._meta.verbose_name))
     if "owner" in changes and changes["owner"].pk != record.owner_id:
-        check_owner_assignable(by, changes["owner"], what="records")
+        require_assignable(by, changes["owner"], what="records")
     for name, value in changes.items():
         setattr(record, name, value)
     _save_unique(record)
@@ -129,7 +130,7 @@ def refresh_lead_score(*, lead: Lead) -> Lead:
     return lead
 
 
-# --- convert and disqualify ---------------------------------------------------------------------
+# --- disqualify ---------------------------------------------------------------------
 
 
 def email_domain(email: str) -> str:
@@ -137,14 +138,38 @@ def email_domain(email: str) -> str:
     return "" if domain in FREE_MAIL_DOMAINS else domain
 
 
-def _company_for(lead: Lead, owner: User) -> Company | None:
+# --- companies and contacts found again, or created once --------------------------------------
+#
+# Check-then-create is serialized per key (`pipeline_crm.db.serialize_on`): two requests asking
+# for the same new company at the same moment get one company, not two (a name is not unique,
+# so no database constraint can settle it) and never a clash on a unique domain or e-mail.
+
+
+@transaction.atomic
+def company_named(name: str, *, by: User) -> Company | None:
+    """The company called `name` (ignoring case), created for `by` when there is none yet."""
+    name = (name or "").strip()
+    if not name:
+        return None
+    serialize_on("company-name", name.lower())
+    existing = Company.objects.filter(name__iexact=name).order_by("id").first()
+    if existing is not None:
+        return existing
+    return create_record(Company, by=by, fields={"name": name})
+
+
+@transaction.atomic
+def company_for_lead(lead: Lead, *, owner: User) -> Company | None:
+    """The lead's company: found by its e-mail domain, else by name, else created for `owner`."""
     domain = email_domain(lead.email)
+    name = lead.company_name.strip()
     if domain:
+        serialize_on("company-domain", domain)
         existing = Company.objects.filter(domain__iexact=domain).first()
         if existing:
             return existing
-    name = lead.company_name.strip()
     if name:
+        serialize_on("company-name", name.lower())
         existing = Company.objects.filter(name__iexact=name).first()
         if existing and (not domain or not existing.domain):
             return existing
@@ -154,8 +179,11 @@ def _company_for(lead: Lead, owner: User) -> Company | None:
     return None
 
 
-def _contact_for(lead: Lead, company: Company | None, owner: User) -> Contact | None:
+@transaction.atomic
+def contact_for_lead(lead: Lead, *, company: Company | None, owner: User) -> Contact | None:
+    """The lead's person: found by e-mail (any case), else created for `owner`."""
     if lead.email:
+        serialize_on("contact-email", lead.email.lower())
         existing = Contact.objects.filter(email__iexact=lead.email).first()
         if existing:
             return existing
@@ -169,43 +197,6 @@ def _contact_for(lead: Lead, company: Company | None, owner: User) -> Contact | 
         company=company,
         owner=owner,
     )
-
-
-@transaction.atomic
-def convert_lead(
-    *,
-    lead: Lead,
-    by: User,
-    pipeline: Pipeline | None = None,
-    title: str = "",
-    amount: Decimal | None = None,
-) -> Deal:
-    """Turn a lead into a deal, reusing a company (by domain) and contact (by e-mail)."""
-    from deals.services import create_deal
-
-    _require_write(by, lead, "lead")
-    lead = Lead.objects.select_for_update().get(pk=lead.pk)
-    if lead.status == Lead.Status.DISQUALIFIED:
-        raise InvalidTransition("This lead is disqualified; it cannot be converted.")
-    if lead.converted_at is not None:
-        raise InvalidTransition("This lead was already converted.")
-    owner = lead.owner
-    company = _company_for(lead, owner)
-    contact = _contact_for(lead, company, owner)
-    deal = create_deal(
-        by=by,
-        owner=owner,
-        title=(title or lead.company_name or lead.full_name or f"Lead {lead.pk}")[:200],
-        pipeline=pipeline,
-        amount=amount if amount is not None else lead.budget,
-        company=company,
-        contact=contact,
-        lead=lead,
-    )
-    lead.status = Lead.Status.QUALIFIED
-    lead.converted_at = timezone.now()
-    lead.save(update_fields=["status", "converted_at", "updated_at"])
-    return deal
 
 
 @transaction.atomic

@@ -15,7 +15,7 @@ from django.http import HttpRequest
 
 from accounts.admin import AdminsOnly, ReadOnlyHistory
 from deals import services
-from deals.models import Activity, Deal, FieldChange, Notification, Pipeline, Stage, StageChange
+from deals.models import Deal, FieldChange, Pipeline, Stage, StageChange
 
 
 class StageInline(admin.TabularInline):
@@ -153,28 +153,4 @@ class FieldChangeAdmin(ReadOnlyHistory, admin.ModelAdmin):
     search_fields = ["deal__title"]
     raw_id_fields = ["deal"]
     list_select_related = ["deal", "by"]
-    show_full_result_count = False
-
-
-@admin.register(Activity)
-class ActivityAdmin(AdminsOnly, admin.ModelAdmin):
-    list_display = ["subject", "kind", "owner", "deal", "due_at", "remind_at", "done_at"]
-    list_filter = ["kind", ("done_at", admin.EmptyFieldListFilter), "due_at"]
-    search_fields = ["subject", "body", "deal__title"]
-    autocomplete_fields = ["owner", "company", "contact"]
-    raw_id_fields = ["deal", "lead"]
-    readonly_fields = ["reminded_at", "created_at"]
-    list_select_related = ["owner", "deal"]
-    show_full_result_count = False
-
-
-@admin.register(Notification)
-class NotificationAdmin(AdminsOnly, admin.ModelAdmin):
-    list_display = ["created_at", "user", "kind", "message", "read_at"]
-    list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter)]
-    search_fields = ["message", "user__username", "dedupe_key"]
-    autocomplete_fields = ["user"]
-    raw_id_fields = ["deal"]
-    readonly_fields = ["dedupe_key", "created_at"]
-    list_select_related = ["user"]
     show_full_result_count = False

@@ -1,4 +1,4 @@
-"""REST endpoints for pipelines, stages, deals, activities and notifications (SPEC §8).
+"""REST endpoints for pipelines, stages and deals (SPEC §8).
 
 Thin: each view reads through `visible_to(user)` (404 outside sight), parses with a serializer
 and calls one service, which checks write permission (403) and the business rules.
@@ -7,7 +7,6 @@ and calls one service, which checks write permission (403) and the business rule
 from collections.abc import Mapping
 from typing import Any, cast
 
-from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import (
@@ -17,29 +16,27 @@ from drf_spectacular.utils import (
     extend_schema_view,
     inline_serializer,
 )
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from accounts.permissions import AdminWritesOrReadOnly
 from deals import services
-from deals.models import Activity, Deal, DealQuerySet, Notification, Pipeline, Stage
+from deals.models import Deal, DealQuerySet, Pipeline, Stage
 from deals.serializers import (
-    ActivitySerializer,
     DealSerializer,
     HistoryEntrySerializer,
     LostSerializer,
     MoveSerializer,
-    NotificationSerializer,
     PipelineSerializer,
-    ReadAllSerializer,
     ReopenSerializer,
     StageDeleteSerializer,
     StageSerializer,
     WonSerializer,
 )
-from pipeline_crm.api import AdminWritesOrReadOnly, IdFilter, ServiceViewSetMixin
+from pipeline_crm.api import IdFilter, ServiceViewSetMixin
 
 STALE = OpenApiResponse(
     response=inline_serializer(
@@ -122,25 +119,12 @@ class StageViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
     def perform_create(self, serializer: BaseSerializer) -> None:
         serializer.instance = services.create_stage(by=self.actor, **serializer.validated_data)
 
-    @transaction.atomic
     def perform_update(self, serializer: BaseSerializer) -> None:
-        # Settings and position change together or not at all.
         changes = dict(serializer.validated_data)
-        changes.pop("pipeline", None)
-        order = changes.pop("order", None)
-        stage = services.update_stage(
+        changes.pop("pipeline", None)  # a stage stays in its pipeline (the serializer says so)
+        serializer.instance = services.update_stage(
             stage=cast(Stage, serializer.instance), by=self.actor, changes=changes
         )
-        if order is not None and order != stage.order:
-            ids = list(
-                stage.pipeline.stages.exclude(pk=stage.pk)
-                .order_by("order")
-                .values_list("pk", flat=True)
-            )
-            ids.insert(min(order, len(ids) + 1) - 1, stage.pk)
-            services.reorder_stages(pipeline=stage.pipeline, by=self.actor, stage_ids=ids)
-            stage.refresh_from_db()
-        serializer.instance = stage
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         stage = self.get_object()
@@ -324,102 +308,3 @@ def deal_history(deal: Deal) -> list[dict[str, Any]]:
         timeline.append(((edit.at, 1, edit.pk), entry))
     timeline.sort(key=lambda item: item[0])
     return [entry for _, entry in timeline]
-
-
-# --- activities -----------------------------------------------------------------------------------
-
-
-class ActivityFilter(filters.FilterSet):
-    deal = IdFilter(field_name="deal")
-    lead = IdFilter(field_name="lead")
-    contact = IdFilter(field_name="contact")
-    company = IdFilter(field_name="company")
-    owner = IdFilter(field_name="owner")
-    done = filters.BooleanFilter(
-        field_name="done_at", lookup_expr="isnull", exclude=True, label="true: done; false: planned"
-    )
-
-    class Meta:
-        model = Activity
-        fields = ["deal", "lead", "contact", "company", "owner", "done"]
-
-
-class ActivityViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
-    """Calls, e-mails, meetings, tasks and notes you may see (by their owner)."""
-
-    serializer_class = ActivitySerializer
-    filterset_class = ActivityFilter
-    queryset = Activity.objects.all()
-
-    def get_queryset(self) -> QuerySet[Activity]:
-        return Activity.objects.visible_to(self.request.user)
-
-    def perform_create(self, serializer: BaseSerializer) -> None:
-        serializer.instance = services.log_activity(by=self.actor, **serializer.validated_data)
-
-    def perform_update(self, serializer: BaseSerializer) -> None:
-        activity = cast(Activity, serializer.instance)
-        # Only what actually changes: a PUT of what was read must not trip the service's
-        # "cannot be changed here" on links and owner that stay the same.
-        changes = {
-            name: value
-            for name, value in serializer.validated_data.items()
-            if name != "done" and getattr(activity, name) != value
-        }
-        serializer.instance = services.update_activity(
-            activity=activity, by=self.actor, changes=changes
-        )
-
-    def perform_destroy(self, instance: Activity) -> None:
-        services.delete_activity(activity=instance, by=self.actor)
-
-    @extend_schema(
-        request=None,
-        responses={
-            200: ActivitySerializer,
-            403: OpenApiResponse(description="Not yours to change."),
-        },
-        summary="Mark a planned activity done (its reminder will not fire).",
-    )
-    @action(detail=True, methods=["post"])
-    def complete(self, request: Request, pk: str | None = None) -> Response:
-        activity = services.complete_activity(activity=self.get_object(), by=self.actor)
-        return Response(self.get_serializer(activity).data)
-
-
-# --- notifications --------------------------------------------------------------------------------
-
-
-class NotificationFilter(filters.FilterSet):
-    unread = filters.BooleanFilter(field_name="read_at", lookup_expr="isnull")
-
-    class Meta:
-        model = Notification
-        fields = ["unread"]
-
-
-class NotificationViewSet(
-    ServiceViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
-    """Your own notifications, newest first; nobody else's are reachable."""
-
-    serializer_class = NotificationSerializer
-    filterset_class = NotificationFilter
-    queryset = Notification.objects.all()
-
-    def get_queryset(self) -> QuerySet[Notification]:
-        return Notification.objects.visible_to(self.request.user)
-
-    @extend_schema(request=None, responses={200: NotificationSerializer})
-    @action(detail=True, methods=["post"])
-    def read(self, request: Request, pk: str | None = None) -> Response:
-        notification = services.mark_notification_read(
-            notification=self.get_object(), by=self.actor
-        )
-        return Response(self.get_serializer(notification).data)
-
-    @extend_schema(request=None, responses={200: ReadAllSerializer})
-    @action(detail=False, methods=["post"], url_path="read-all", filterset_class=None)
-    def read_all(self, request: Request) -> Response:
-        marked = services.mark_all_notifications_read(by=self.actor)
-        return Response({"marked": marked})

@@ -6,5 +6,5 @@ class DealsConfig(AppConfig):
     verbose_name = "Pipelines and deals"
 
     def ready(self) -> None:
-        # Connects the signals that tell open boards a deal changed (see deals/live.py).
-        from deals import live  # noqa: F401
+        # What follows from the pipeline's events: live boards, notifications (listeners.py).
+        from deals import listeners  # noqa: F401

@@ -17,9 +17,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from deals.links import absolute_url, deal_path
-from deals.models import Activity, Deal
-from deals.outbox import deliver_pending_emails, queue_emails, render_email
+from deals.models import Deal
+from followups.models import Activity
+from followups.outbox import deliver_pending_emails, queue_emails, render_email
+from pipeline_crm.links import absolute_url, deal_path
 
 SECTION_LIMIT = 50
 
@@ -119,11 +120,3 @@ def send_daily_digests() -> int:
             logger.exception("Daily digest for user %s failed", user.pk)
     deliver_pending_emails()
     return queued
-
-
-@transaction.atomic
-def set_digest_opt_out(*, by: User, opt_out: bool) -> User:
-    """A user's own choice (the settings page): no daily digest when `opt_out`."""
-    User.objects.filter(pk=by.pk).update(digest_opt_out=opt_out)
-    by.digest_opt_out = opt_out
-    return by

@@ -5,7 +5,6 @@ Forms only parse and validate input; every change goes through `deals.services`.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -16,7 +15,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from accounts.models import User
 from accounts.visibility import is_admin, writable_owner_ids
 from contacts.models import Contact
-from deals.models import Activity, Deal, Pipeline, Stage
+from deals.models import Deal, Pipeline, Stage
 from deals.selectors import BoardFilters
 
 
@@ -28,7 +27,6 @@ def money_field(*, required: bool = False) -> forms.DecimalField:
 
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
-DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
 # --- board ------------------------------------------------------------------------------------
@@ -197,39 +195,6 @@ def _initial_value(deal: Deal, name: str) -> Any:
     if name in ("owner", "contact"):
         return getattr(deal, f"{name}_id")
     return getattr(deal, name)
-
-
-# --- activities --------------------------------------------------------------------------------
-
-
-class PlanActivityForm(forms.Form):
-    """The next step: a planned call, meeting, task…"""
-
-    kind = forms.ChoiceField(
-        choices=[c for c in Activity.Kind.choices if c[0] != Activity.Kind.NOTE],
-        initial=Activity.Kind.CALL,
-    )
-    subject = forms.CharField(max_length=200, strip=True)
-    due_at = forms.DateTimeField(required=False, widget=DATETIME_INPUT, label="Due")
-    remind_at = forms.DateTimeField(required=False, widget=DATETIME_INPUT, label="Remind me")
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        due, remind = data.get("due_at"), data.get("remind_at")
-        if due and remind and remind > due + dt.timedelta(days=1):
-            self.add_error("remind_at", "The reminder comes after the activity is due.")
-        return data
-
-
-class LogActivityForm(forms.Form):
-    """Something that happened: a call, e-mail, meeting or note."""
-
-    kind = forms.ChoiceField(
-        choices=[c for c in Activity.Kind.choices if c[0] != Activity.Kind.TASK],
-        initial=Activity.Kind.CALL,
-    )
-    subject = forms.CharField(max_length=200, strip=True)
-    body = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 # --- stage settings ------------------------------------------------------------------------------

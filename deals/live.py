@@ -8,9 +8,9 @@ proxy, and needs no extra server. When something changed, the answer names the c
 refresh, so the client re-fetches only those (with the number of cards it has loaded, keeping
 its scroll position) and never touches an open form or dialog.
 
-The counter is bumped by signals on `Deal` and `StageChange` after the transaction commits,
-so every writer (board, deal page, API, admin, jobs) is covered without calling anything.
-Bulk writes that skip signals (`QuerySet.update`, `bulk_update`) call `bump_board` themselves.
+The counter is bumped after commit by `deals.listeners`, from what the services announce
+(`deals.events`): every writer goes through the services (board, deal page, API, admin, jobs),
+bulk moves and stage changes included.
 """
 
 from __future__ import annotations
@@ -19,11 +19,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
-
-from deals.models import Deal, StageChange
 
 # How long the list of changed columns is kept for each change: a board that has not polled
 # for longer (a sleeping laptop) simply reloads all its columns.
@@ -86,41 +81,3 @@ def changes_since(pipeline_id: int, version: int) -> tuple[int, list[int] | str 
             return current, EVERYTHING
         stage_ids.update(columns)
     return current, sorted(stage_ids)
-
-
-def _bump_on_commit(pipeline_id: int, stage_ids: list[int | None]) -> None:
-    """Bump once the transaction commits; a move's several saves make one bump, not three."""
-    connection = transaction.get_connection()
-    # Changes are gathered per outermost transaction: one rolled back leaves nothing behind.
-    outermost = connection.atomic_blocks[0] if connection.atomic_blocks else None
-    state = connection.__dict__.get("board_live_pending")
-    if state is None or state[0] is not outermost:
-        state = (outermost, {})
-        connection.__dict__["board_live_pending"] = state
-    state[1].setdefault(pipeline_id, set()).update(s for s in stage_ids if s)
-    transaction.on_commit(_flush_pending)
-
-
-def _flush_pending() -> None:
-    # The first callback of a transaction bumps for all its changes; the others find nothing.
-    state = transaction.get_connection().__dict__.pop("board_live_pending", None)
-    for pipeline_id, stage_ids in (state[1] if state else {}).items():
-        bump_board(pipeline_id, stage_ids)
-
-
-@receiver(post_save, sender=Deal, dispatch_uid="board_live_deal_saved")
-def _deal_saved(sender: type[Deal], instance: Deal, **kwargs: Any) -> None:
-    _bump_on_commit(instance.pipeline_id, [instance.stage_id])
-
-
-@receiver(post_delete, sender=Deal, dispatch_uid="board_live_deal_deleted")
-def _deal_deleted(sender: type[Deal], instance: Deal, **kwargs: Any) -> None:
-    _bump_on_commit(instance.pipeline_id, [instance.stage_id])
-
-
-@receiver(post_save, sender=StageChange, dispatch_uid="board_live_stage_change")
-def _deal_moved(sender: type[StageChange], instance: StageChange, **kwargs: Any) -> None:
-    # The deal's own save names the column it entered; this names the one it left.
-    if kwargs.get("created") and instance.from_stage_id:
-        deal = instance.deal
-        _bump_on_commit(deal.pipeline_id, [instance.from_stage_id])

@@ -1,4 +1,4 @@
-"""Pipelines, stages, deals, their history, activities and notifications (SPEC §2, §3).
+"""Pipelines, stages, deals and their history (SPEC §2, §3).
 
 Nothing here changes the pipeline: the rules live in `deals.services`.
 """
@@ -6,11 +6,13 @@ Nothing here changes the pipeline: the rules live in `deals.services`.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Case, F, Q, When
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 
 from accounts.visibility import OwnedQuerySet
 
@@ -78,19 +80,32 @@ class Stage(models.Model):
     def is_won(self) -> bool:
         return self.kind == self.Kind.WON
 
+    @property
+    def deal_status(self) -> str:
+        """The status a deal takes on entering this stage: open in an open stage, won in a won
+        or post-sale one (a customer being onboarded is a won deal)."""
+        return Deal.Status.OPEN if self.kind == self.Kind.OPEN else Deal.Status.WON
+
+
+def effective_probability(stage_probability: Any = None) -> Coalesce:
+    """A deal's win probability in percent, as SQL: its override, else its stage's (or, when
+    given, another figure per stage, such as the learned probabilities of the forecast).
+
+    The one definition of the rule: the API, the deal page, the board's weighted totals, the
+    forecast and the daily snapshots all use it. The running column totals' trigger (migration
+    0010) keeps its own copy in SQL, held to this one by a test.
+    """
+    stage_figure = F("stage__probability") if stage_probability is None else stage_probability
+    return Coalesce("probability_override", stage_figure, output_field=models.IntegerField())
+
 
 class DealQuerySet(OwnedQuerySet):
     def open(self) -> DealQuerySet:
         return self.filter(status=Deal.Status.OPEN)
 
-    def with_effective_probability(self) -> DealQuerySet:
-        """Annotate `effective_probability`: the override, else the stage's configured one."""
-        return self.annotate(
-            effective_probability=Case(
-                When(probability_override__isnull=False, then=F("probability_override")),
-                default=F("stage__probability"),
-            )
-        )
+    def with_effective_probability(self, stage_probability: Any = None) -> DealQuerySet:
+        """Annotate `effective_probability` (see `effective_probability`)."""
+        return self.annotate(effective_probability=effective_probability(stage_probability))
 
     def matching(self, text: str) -> DealQuerySet:
         """Deals whose title or company name contains `text` (any case).
@@ -325,171 +340,3 @@ class FieldChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deal_id}: {self.field} {self.old_value} → {self.new_value}"
-
-
-class Activity(models.Model):
-    class Kind(models.TextChoices):
-        CALL = "call", "Call"
-        EMAIL = "email", "E-mail"
-        MEETING = "meeting", "Meeting"
-        TASK = "task", "Task"
-        NOTE = "note", "Note"
-
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TASK)
-    subject = models.CharField(max_length=200)
-    body = models.TextField(blank=True, default="")
-    due_at = models.DateTimeField(null=True, blank=True)
-    remind_at = models.DateTimeField(null=True, blank=True)
-    done_at = models.DateTimeField(null=True, blank=True)
-    # Set in the same transaction as the reminder's notification: never reminded twice.
-    reminded_at = models.DateTimeField(null=True, blank=True)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="activities"
-    )
-    deal = models.ForeignKey(
-        Deal, on_delete=models.CASCADE, null=True, blank=True, related_name="activities"
-    )
-    contact = models.ForeignKey(
-        "contacts.Contact",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="activities",
-    )
-    lead = models.ForeignKey(
-        "contacts.Lead", on_delete=models.CASCADE, null=True, blank=True, related_name="activities"
-    )
-    company = models.ForeignKey(
-        "contacts.Company",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="activities",
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = OwnedQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        verbose_name_plural = "activities"
-        indexes = [
-            models.Index(
-                fields=["remind_at"],
-                condition=Q(
-                    done_at__isnull=True, reminded_at__isnull=True, remind_at__isnull=False
-                ),
-                name="activity_reminder_due_idx",
-            ),
-            models.Index(fields=["deal", "done_at", "due_at"], name="activity_deal_next_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return self.subject
-
-    @property
-    def is_planned(self) -> bool:
-        return self.done_at is None
-
-
-class NotificationQuerySet(models.QuerySet):
-    def visible_to(self, user) -> NotificationQuerySet:
-        if not (user and user.is_authenticated):
-            return self.none()
-        return self.filter(user=user)
-
-    def unread(self) -> NotificationQuerySet:
-        return self.filter(read_at__isnull=True)
-
-
-class Notification(models.Model):
-    class Kind(models.TextChoices):
-        REMINDER = "reminder", "Reminder"
-        STALLED = "stalled", "Stalled deal"
-        ASSIGNED = "assigned", "Assignment"
-        DIGEST = "digest", "Digest"
-
-    # notification_unread_idx (user, read_at) serves every lookup by user.
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        related_name="notifications",
-        db_index=False,
-    )
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    message = models.CharField(max_length=500)
-    deal = models.ForeignKey(
-        Deal, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    read_at = models.DateTimeField(null=True, blank=True)
-    # The same event never notifies twice: e.g. "reminder:<activity id>:<remind_at>".
-    # Unique through Meta.constraints: a plain unique index. (`unique=True` would add a second,
-    # pattern-matching index on PostgreSQL that no query uses and every insert pays for.)
-    dedupe_key = models.CharField(max_length=200)
-
-    objects = NotificationQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["user", "read_at"], name="notification_unread_idx")]
-        constraints = [
-            models.UniqueConstraint(fields=["dedupe_key"], name="notification_dedupe_key_unique")
-        ]
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class EmailOutboxQuerySet(models.QuerySet):
-    def pending(self, now) -> EmailOutboxQuerySet:
-        return self.filter(
-            sent_at__isnull=True,
-            attempts__lt=EmailOutbox.MAX_ATTEMPTS,
-            next_attempt_at__lte=now,
-        )
-
-
-class EmailOutbox(models.Model):
-    """An e-mail to send, written in the same transaction as the event that causes it.
-
-    The unique `key` (e.g. "reminder:<activity id>:<remind_at>") makes the event produce one row
-    however often it is processed; delivery claims a row, sends it and marks it sent in one
-    transaction, so a crashed sender leaves it pending for the next sweep.
-    """
-
-    MAX_ATTEMPTS = 8
-
-    key = models.CharField(max_length=200, unique=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    to = models.CharField(max_length=254)
-    subject = models.CharField(max_length=300)
-    body = models.TextField()
-    html_body = models.TextField(blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-    next_attempt_at = models.DateTimeField()
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True, default="")
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    objects = EmailOutboxQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        verbose_name_plural = "e-mail outbox"
-        indexes = [
-            models.Index(
-                fields=["next_attempt_at"],
-                condition=Q(sent_at__isnull=True),
-                name="outbox_pending_idx",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.to}: {self.subject}"

@@ -28,7 +28,6 @@ from accounts.models import User
 from accounts.visibility import is_admin, readable_owner_ids, writable_owner_ids
 from contacts.models import Company
 from deals.models import (
-    Activity,
     ColumnTotal,
     Deal,
     DealQuerySet,
@@ -37,6 +36,7 @@ from deals.models import (
     Stage,
     StageChange,
 )
+from followups.models import Activity
 
 HUNDRED = Decimal(100)
 

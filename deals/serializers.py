@@ -1,4 +1,4 @@
-"""JSON shapes of pipelines, stages, deals, activities and notifications (SPEC §8).
+"""JSON shapes of pipelines, stages and deals (SPEC §8).
 
 Serializers only parse and validate input; the API views hand the result to `deals.services`.
 """
@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from contacts.models import Company, Contact, Lead
-from deals.models import Activity, Deal, Notification, Pipeline, Stage
+from deals.models import Deal, Pipeline, Stage
 from pipeline_crm.api import VisiblePrimaryKeyRelatedField
 
 # Deal fields that change only through move/, won/, lost/ and reopen/ (SPEC §8).
@@ -248,61 +248,3 @@ class HistoryEntrySerializer(serializers.Serializer):
     field = serializers.CharField()
     old = serializers.CharField(allow_blank=True)
     new = serializers.CharField(allow_blank=True)
-
-
-# --- activities and notifications ---------------------------------------------------------------
-
-
-class ActivitySerializer(serializers.ModelSerializer):
-    owner = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.all(), required=False, help_text="You, if omitted."
-    )
-    deal = VisiblePrimaryKeyRelatedField(
-        queryset=Deal.objects.all(), required=False, allow_null=True
-    )
-    lead = VisiblePrimaryKeyRelatedField(
-        queryset=Lead.objects.all(), required=False, allow_null=True
-    )
-    contact = serializers.PrimaryKeyRelatedField(
-        queryset=Contact.objects.all(), required=False, allow_null=True
-    )
-    company = serializers.PrimaryKeyRelatedField(
-        queryset=Company.objects.all(), required=False, allow_null=True
-    )
-    body = serializers.CharField(required=False, allow_blank=True, max_length=20000)
-    done = serializers.BooleanField(
-        write_only=True,
-        required=False,
-        default=False,
-        help_text="On create: log it as already done (notes always are).",
-    )
-
-    class Meta:
-        model = Activity
-        fields = [
-            "id",
-            "kind",
-            "subject",
-            "body",
-            "due_at",
-            "remind_at",
-            "done_at",
-            "owner",
-            "deal",
-            "contact",
-            "lead",
-            "company",
-            "done",
-        ]
-        read_only_fields = ["done_at"]
-
-
-class NotificationSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Notification
-        fields = ["id", "kind", "message", "deal", "created_at", "read_at"]
-        read_only_fields = fields
-
-
-class ReadAllSerializer(serializers.Serializer):
-    marked = serializers.IntegerField(read_only=True, help_text="How many were unread.")

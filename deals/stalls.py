@@ -47,10 +47,12 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Concat, Left
-from django.urls import reverse
 from django.utils import timezone
 
-from deals.models import Activity, Deal, Notification, Stage
+from deals.models import Deal, Stage
+from followups.models import Activity, Notification
+from followups.notifications import MANAGER_BATCH, OWNER_BATCH
+from pipeline_crm.db import insert_from_select
 
 IDLE = "idle"
 NO_NEXT_STEP = "no_next_step"
@@ -70,7 +72,6 @@ MANAGER_FACTOR = 2
 # imported data, a rep back from holiday) tells them once, with the count and a link to those
 # deals on the board, instead of filling their bell with one notification per deal.
 BATCH_ABOVE = 10
-OWNER_BATCH, MANAGER_BATCH = "stalled-batch-owner", "stalled-batch-manager"
 # Any constant: PostgreSQL advisory lock that lets one sweep run at a time.
 SWEEP_LOCK_ID = 4_170_001
 
@@ -215,25 +216,10 @@ def _as_text(expression: Any) -> Cast:
     return Cast(expression, output_field=CharField())
 
 
-def _insert_notifications(rows: QuerySet, **columns: Any) -> int:
-    """INSERT INTO notification … SELECT …: one statement however many deals; a row whose dedupe
-    key exists already is skipped. Returns how many were inserted."""
-    names = list(columns)
-    select_sql, params = (
-        rows.order_by()
-        .annotate(**{f"new_{name}": expression for name, expression in columns.items()})
-        .values_list(*[f"new_{name}" for name in names])
-        .query.sql_with_params()
-    )
-    quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(Notification._meta.db_table)} "
-        f"({', '.join(quote(name) for name in names)}) {select_sql} "
-        f"ON CONFLICT ({quote('dedupe_key')}) DO NOTHING"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return max(cursor.rowcount, 0)
+def insert_notifications(rows: QuerySet, **columns: Any) -> int:
+    """One notification per row, computed by the database; a row whose dedupe key exists
+    already is skipped. Returns how many were inserted."""
+    return insert_from_select(Notification, rows, conflict_target=["dedupe_key"], **columns)
 
 
 def _crowded(deals: QuerySet, recipient: str) -> QuerySet:
@@ -261,7 +247,7 @@ def _notify(
     episode), except for recipients with more than BATCH_ABOVE deals this sweep: one each, with
     the count (`batch_message` follows it). Two INSERT … SELECTs whatever the numbers."""
     crowded = _crowded(deals, recipient)
-    told = _insert_notifications(
+    told = insert_notifications(
         deals.exclude(**{f"{recipient}__in": crowded.values(recipient)}),
         user_id=F(recipient),
         kind=Value(Notification.Kind.STALLED.value),
@@ -278,7 +264,7 @@ def _notify(
             output_field=CharField(),
         ),
     )
-    told += _insert_notifications(
+    told += insert_notifications(
         crowded,
         user_id=F(recipient),
         kind=Value(Notification.Kind.STALLED.value),
@@ -293,15 +279,6 @@ def _notify(
         ),
     )
     return told
-
-
-def batch_link(notification: Notification) -> str | None:
-    """Where a batched stall notification leads: those deals on the board."""
-    if notification.dedupe_key.startswith(f"{OWNER_BATCH}:"):
-        return f"{reverse('board')}?owner=me&stalled=1"
-    if notification.dedupe_key.startswith(f"{MANAGER_BATCH}:"):
-        return f"{reverse('board')}?owner=team&stalled=1"
-    return None
 
 
 def _notify_owners(now: dt.datetime) -> int:

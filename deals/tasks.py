@@ -1,4 +1,4 @@
-"""Celery tasks of the pipeline: thin wrappers around the sweeps, scheduled by beat.
+"""Celery tasks of the pipeline: the stall sweep and the daily digest, scheduled by beat.
 
 Each task is idempotent (the database, not the broker, says what is due, so a task delivered
 twice or lost with a Redis restart changes nothing: the next run finds the same rows), retried
@@ -9,41 +9,16 @@ when it fails for good (see `pipeline_crm.celery`).
 from __future__ import annotations
 
 import logging
-import smtplib
-from typing import Any
 
 from celery import shared_task
-from django.db import DatabaseError
 
-from deals import digest, outbox, reminders, stalls
+from deals import digest, stalls
+from pipeline_crm.celery import JOB_RETRY
 
 logger = logging.getLogger(__name__)
 
-RETRY: dict[str, Any] = {
-    "autoretry_for": (DatabaseError, OSError, smtplib.SMTPException),
-    "retry_backoff": True,
-    "retry_backoff_max": 600,
-    "retry_jitter": True,
-    "max_retries": 5,
-    "ignore_result": True,
-}
 
-
-@shared_task(name="deals.tasks.send_due_reminders", **RETRY)
-def send_due_reminders() -> dict[str, int]:
-    result = reminders.send_due_reminders()
-    if result.reminded or result.emails_sent:
-        logger.info("Reminders: %s recorded, %s e-mails sent", result.reminded, result.emails_sent)
-    return {"reminded": result.reminded, "emails_sent": result.emails_sent}
-
-
-@shared_task(name="deals.tasks.deliver_emails", **RETRY)
-def deliver_emails() -> int:
-    """Send what waits in the outbox now (the reminder sweep also does it every minute)."""
-    return outbox.deliver_pending_emails()
-
-
-@shared_task(name="deals.tasks.detect_stalled_deals", **RETRY)
+@shared_task(name="deals.tasks.detect_stalled_deals", **JOB_RETRY)
 def detect_stalled_deals() -> dict[str, int]:
     result = stalls.detect_stalled_deals()
     logger.info("Stall sweep: %s", result)
@@ -55,7 +30,7 @@ def detect_stalled_deals() -> dict[str, int]:
     }
 
 
-@shared_task(name="deals.tasks.send_daily_digests", **RETRY)
+@shared_task(name="deals.tasks.send_daily_digests", **JOB_RETRY)
 def send_daily_digests() -> int:
     queued = digest.send_daily_digests()
     logger.info("Daily digest: %s queued", queued)

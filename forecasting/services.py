@@ -10,10 +10,10 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import Team, User
 from accounts.visibility import is_admin
-from deals.errors import DomainError, NotAllowed
 from deals.models import Deal, Stage
 from forecasting import periods
 from forecasting.models import ForecastSnapshot, Quota
+from pipeline_crm.errors import DomainError, NotAllowed
 
 # --- quotas --------------------------------------------------------------------------------------
 

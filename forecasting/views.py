@@ -18,9 +18,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
-from deals.errors import DomainError
 from forecasting import analytics, services, tables
 from forecasting.forms import ForecastFilterForm, QuotaForm
+from pipeline_crm.errors import DomainError
 
 
 def _user(request: HttpRequest) -> User:

@@ -10,15 +10,28 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import smtplib
 from typing import Any
 
 from celery import Celery, Task
 from celery.contrib.django.task import DjangoTask
 from celery.signals import task_failure, task_retry
+from django.db import DatabaseError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pipeline_crm.settings")
 
 logger = logging.getLogger("pipeline_crm.tasks")
+
+# The jobs' retry policy: database and network errors are retried with exponential backoff;
+# a final failure is logged with the task's id and arguments (`log_task_failure`).
+JOB_RETRY: dict[str, Any] = {
+    "autoretry_for": (DatabaseError, OSError, smtplib.SMTPException),
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 5,
+    "ignore_result": True,
+}
 
 
 class JobTask(DjangoTask):

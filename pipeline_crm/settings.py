@@ -44,8 +44,11 @@ INSTALLED_APPS = [
     "django_htmx",
     "accounts",
     "contacts",
+    "followups",
     "deals",
+    "people",
     "forecasting",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -75,7 +78,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "pipeline_crm.context_processors.navigation",
+                "followups.context_processors.navigation",
             ],
         },
     },
@@ -275,7 +278,7 @@ _stall_interval = env.float("CELERY_STALL_INTERVAL", default=3600.0)
 _heartbeat_interval = env.float("CELERY_HEARTBEAT_INTERVAL", default=30.0)
 CELERY_BEAT_SCHEDULE = {
     "send-due-reminders": {
-        "task": "deals.tasks.send_due_reminders",
+        "task": "deals.tasks.send_due_reminders",  # followups/tasks.py
         "schedule": _reminder_interval,
         # A sweep that could not start in time is pointless: the next one finds the same rows.
         "options": {"expires": _reminder_interval},

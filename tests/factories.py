@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from accounts.models import Team, User
 from contacts.models import Company, Contact, Lead
-from deals.models import Activity, Deal, Notification, Pipeline, Stage, StageChange
+from deals.models import Deal, Pipeline, Stage, StageChange
+from followups.models import Activity, Notification
 
 
 class UserFactory(factory.django.DjangoModelFactory):

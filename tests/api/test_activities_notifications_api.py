@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from deals.models import Activity, Notification
+from followups.models import Activity, Notification
 from tests.factories import ActivityFactory, DealFactory, NotificationFactory
 
 pytestmark = pytest.mark.django_db

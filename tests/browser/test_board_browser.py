@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from deals import services
 from deals.models import Deal
+from followups import services as followups
 from tests.factories import (
     ActivityFactory,
     CompanyFactory,
@@ -354,7 +355,7 @@ def test_screenshots_of_the_board_deal_page_and_settings(open_page, team, screen
     deals = _a_realistic_board(rep, mate)
     admin = UserFactory(username="ada", first_name="Ada", last_name="Admin", role="admin")
     deal = deals[4]
-    services.log_activity(by=rep, deal=deal, kind="call", subject="Budget confirmed", done=True)
+    followups.log_activity(by=rep, deal=deal, kind="call", subject="Budget confirmed", done=True)
     services.update_deal(deal=deal, by=rep, changes={"amount": Decimal("48000")})
 
     board = open_page(rep)

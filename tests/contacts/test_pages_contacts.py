@@ -5,8 +5,8 @@ import pytest
 from django.urls import reverse
 
 from contacts.models import Company, Contact
-from contacts.views import PAGE_SIZE
-from deals.models import Activity
+from followups.models import Activity
+from people.views import PAGE_SIZE
 from tests.factories import CompanyFactory, ContactFactory, DealFactory
 
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -8,8 +8,9 @@ from django.urls import reverse
 
 from contacts.models import Company, Contact, Lead
 from contacts.services import create_record
-from contacts.views import PAGE_SIZE, _deal_url
-from deals.models import Activity, Deal
+from deals.models import Deal
+from followups.models import Activity
+from people.views import PAGE_SIZE, _deal_url
 from tests.factories import LeadFactory
 
 HTMX = {"HTTP_HX_REQUEST": "true"}

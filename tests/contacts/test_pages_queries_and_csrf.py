@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from deals.models import Activity
+from followups.models import Activity
 from tests.factories import CompanyFactory, ContactFactory, DealFactory, LeadFactory
 
 # Every page: session, user, role groups, unread notifications (top bar). Then a list adds its

@@ -1,4 +1,5 @@
-"""Lead conversion, disqualification, scoring and owned-record writes (contacts.services)."""
+"""Lead conversion (people.services), disqualification, scoring and owned-record writes
+(contacts.services)."""
 
 import datetime as dt
 from decimal import Decimal
@@ -8,8 +9,9 @@ from django.utils import timezone
 
 from contacts import services
 from contacts.models import Company, Contact, Lead
-from deals.errors import DomainError, InvalidTransition, NotAllowed
 from deals.models import Deal
+from people.services import convert_lead
+from pipeline_crm.errors import DomainError, InvalidTransition, NotAllowed
 from tests.factories import CompanyFactory, ContactFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +27,7 @@ def test_convert_creates_company_contact_and_deal_and_qualifies_the_lead(rep, te
         budget=Decimal("25000"),
     )
 
-    deal = services.convert_lead(lead=lead, by=rep)
+    deal = convert_lead(lead=lead, by=rep)
 
     assert deal.company.name == "Analytical Engines"
     assert deal.company.domain == "engines.example"
@@ -41,7 +43,7 @@ def test_convert_reuses_company_by_domain_and_contact_by_email(rep, team_a):
     contact = ContactFactory(email="ADA@engines.example", company=company, owner=rep)
     lead = LeadFactory(owner=rep, email="ada@engines.example", company_name="Engines")
 
-    deal = services.convert_lead(lead=lead, by=rep)
+    deal = convert_lead(lead=lead, by=rep)
 
     assert (deal.company, deal.contact) == (company, contact)
     assert Company.objects.count() == 1 and Contact.objects.count() == 1
@@ -50,7 +52,7 @@ def test_convert_reuses_company_by_domain_and_contact_by_email(rep, team_a):
 def test_convert_does_not_make_a_company_out_of_a_free_mail_domain(rep, team_a):
     lead = LeadFactory(owner=rep, email="someone@gmail.com", company_name="")
 
-    deal = services.convert_lead(lead=lead, by=rep)
+    deal = convert_lead(lead=lead, by=rep)
 
     assert deal.company is None
     assert not Company.objects.filter(domain="gmail.com").exists()
@@ -58,10 +60,10 @@ def test_convert_does_not_make_a_company_out_of_a_free_mail_domain(rep, team_a):
 
 def test_a_lead_converts_only_once(rep, team_a):
     lead = LeadFactory(owner=rep)
-    services.convert_lead(lead=lead, by=rep)
+    convert_lead(lead=lead, by=rep)
 
     with pytest.raises(InvalidTransition):
-        services.convert_lead(lead=lead, by=rep)
+        convert_lead(lead=lead, by=rep)
     assert Deal.objects.count() == 1
 
 
@@ -69,7 +71,7 @@ def test_disqualified_lead_cannot_be_converted(rep, team_a):
     lead = services.disqualify_lead(lead=LeadFactory(owner=rep), by=rep, reason="No budget")
 
     with pytest.raises(InvalidTransition):
-        services.convert_lead(lead=lead, by=rep)
+        convert_lead(lead=lead, by=rep)
 
 
 def test_disqualify_needs_a_reason(rep, team_a):
@@ -85,7 +87,7 @@ def test_disqualify_needs_a_reason(rep, team_a):
 
 def test_teammate_cannot_convert_someone_elses_lead(rep, teammate, team_a):
     with pytest.raises(NotAllowed):
-        services.convert_lead(lead=LeadFactory(owner=teammate), by=rep)
+        convert_lead(lead=LeadFactory(owner=teammate), by=rep)
 
 
 def test_duplicate_contact_email_ignoring_case_is_a_field_error(rep, team_a):

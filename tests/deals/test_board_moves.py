@@ -476,7 +476,7 @@ def test_company_suggestions_list_matching_names_first_those_that_start_with_the
     CompanyFactory(name="Big Acme")
     CompanyFactory(name="Globex")
 
-    html = signed_in(rep).get(reverse("company-suggest"), {"company": "acme"}).content.decode()
+    html = signed_in(rep).get(reverse("company-options"), {"company": "acme"}).content.decode()
 
     assert re.findall(r'<option value="([^"]+)">', html) == ["Acme Corp", "Big Acme"]
 

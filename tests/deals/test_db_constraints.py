@@ -10,7 +10,8 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-from deals.models import Deal, Notification, Pipeline, Stage
+from deals.models import Deal, Pipeline, Stage
+from followups.models import Notification
 from tests.factories import (
     DealFactory,
     NotificationFactory,

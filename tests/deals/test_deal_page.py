@@ -10,7 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from deals import services
-from deals.models import Activity, Deal, FieldChange
+from deals.models import Deal, FieldChange
+from followups import services as followups
+from followups.models import Activity
 from tests.clients import signed_in
 from tests.factories import ActivityFactory, CompanyFactory, DealFactory, stage_named
 
@@ -31,7 +33,7 @@ def test_the_deal_page_shows_fields_stage_path_with_time_and_the_timeline(rep, t
     deal.stage_changes.update(at=timezone.now() - dt.timedelta(days=5))
     deal = services.move_deal(deal=deal, by=rep, stage=stage_named("Qualification"), version=1)
     services.update_deal(deal=deal, by=rep, changes={"amount": Decimal("9500")})
-    services.log_activity(by=rep, deal=deal, kind="call", subject="Intro call", done=True)
+    followups.log_activity(by=rep, deal=deal, kind="call", subject="Intro call", done=True)
 
     response = signed_in(rep).get(reverse("deal-detail", args=[deal.pk]))
 

@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 
 from deals import services
-from deals.errors import StaleVersion
 from deals.models import Deal, StageChange
+from pipeline_crm.errors import StaleVersion
 from tests.factories import DealFactory, stage_named
 
 THREADS = 20

@@ -26,7 +26,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-CRM_APPS = {"accounts", "contacts", "deals", "forecasting"}
+CRM_APPS = {"accounts", "contacts", "deals", "followups", "forecasting"}
 
 
 @pytest.fixture

@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from accounts.models import Team, User
 from contacts.models import Company, Contact, Lead
-from deals.management.demo_data import DEMO_PASSWORD, DEMO_USERNAMES
-from deals.models import Activity, Deal, Stage, StageChange
+from deals.models import Deal, Stage, StageChange
 from deals.services import POSITION_GAP
+from demo.demo_data import DEMO_PASSWORD, DEMO_USERNAMES
+from followups.models import Activity
 from forecasting.models import Quota
 from tests.factories import DealFactory, UserFactory
 

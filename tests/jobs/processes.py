@@ -80,7 +80,7 @@ def run_sweep(env: dict[str, str], code: str = "send_due_reminders()") -> subpro
     """A Python process running the reminder sweep (started, not waited for)."""
     script = (
         "import django; django.setup()\n"
-        "from deals.reminders import send_due_reminders\n"
+        "from followups.reminders import send_due_reminders\n"
         f"print({code})\n"
     )
     return subprocess.Popen(

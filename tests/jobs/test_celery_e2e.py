@@ -5,8 +5,8 @@ import uuid
 
 import pytest
 
-from deals.models import Notification
-from deals.reminders import reminder_key
+from followups.models import Notification
+from followups.reminders import reminder_key
 from tests.factories import DealFactory
 from tests.jobs.processes import (
     celery,

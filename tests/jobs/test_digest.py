@@ -7,7 +7,7 @@ from django.core import mail
 from django.utils import timezone
 
 from deals.digest import queue_digest, send_daily_digests
-from deals.models import EmailOutbox
+from followups.models import EmailOutbox
 from tests.factories import ActivityFactory, DealFactory, UserFactory
 from tests.jobs.conftest import days_ago
 

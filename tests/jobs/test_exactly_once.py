@@ -11,10 +11,10 @@ import pytest
 from django.core import mail
 from django.db import connection
 
-from deals.models import Activity, EmailOutbox, Notification
-from deals.outbox import deliver_pending_emails
-from deals.reminders import record_due_reminders, reminder_key
-from deals.tasks import send_due_reminders
+from followups.models import Activity, EmailOutbox, Notification
+from followups.outbox import deliver_pending_emails
+from followups.reminders import record_due_reminders, reminder_key
+from followups.tasks import send_due_reminders
 from tests.jobs.processes import (
     celery,
     emails_sent,

@@ -6,10 +6,10 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from deals import outbox
-from deals.models import EmailOutbox, Notification
-from deals.reminders import record_due_reminders, send_due_reminders
-from deals.services import complete_activity, update_activity
+from followups import outbox
+from followups.models import EmailOutbox, Notification
+from followups.reminders import record_due_reminders, send_due_reminders
+from followups.services import complete_activity, update_activity
 from tests.factories import DealFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from deals.models import Deal, Notification
-from deals.services import log_activity, move_deal, update_deal, update_stage
+from deals.models import Deal
+from deals.services import move_deal, update_deal, update_stage
 from deals.stalls import BATCH_ABOVE, detect_stalled_deals
+from followups.models import Notification
+from followups.services import log_activity
 from tests.factories import ActivityFactory, stage_named
 from tests.jobs.conftest import days_ago
 

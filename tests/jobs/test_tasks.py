@@ -12,9 +12,10 @@ from kombu.exceptions import OperationalError as BrokerDown
 
 from contacts.models import Lead
 from contacts.tasks import recompute_lead_scores
-from deals import reminders
 from deals.services import update_stage
-from deals.tasks import detect_stalled_deals, send_due_reminders
+from deals.tasks import detect_stalled_deals
+from followups import reminders
+from followups.tasks import send_due_reminders
 from pipeline_crm.celery import app
 from pipeline_crm.tasks import beat_heartbeat
 from tests.factories import LeadFactory, stage_named

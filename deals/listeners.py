@@ -1,0 +1,50 @@
+"""What follows from what happened, for the pipeline (see `pipeline_crm.events`).
+
+- Open boards of the pipeline are told which columns changed (after commit: `deals.live`).
+- A deal given to someone else notifies its new owner (in the same transaction).
+- An activity logged or done on a deal refreshes the deal and clears its stall (in the same
+  transaction: `services.record_activity`).
+"""
+
+from __future__ import annotations
+
+from deals import live, services
+from deals.events import DealChanged, DealCreated, DealEvent, PipelineChanged
+from followups.events import ActivityCompleted, ActivityLogged
+from followups.models import Notification
+from followups.services import notify
+from pipeline_crm.events import AFTER_COMMIT, DURING, listens_to
+
+
+@listens_to(DealEvent, phase=AFTER_COMMIT)
+def tell_open_boards(event: DealEvent) -> None:
+    live.bump_board(event.pipeline_id, event.stage_ids)
+
+
+@listens_to(PipelineChanged, phase=AFTER_COMMIT)
+def reload_open_boards(event: PipelineChanged) -> None:
+    live.bump_board(event.pipeline_id)
+
+
+@listens_to(DealCreated, DealChanged, phase=DURING)
+def notify_new_owner(event: DealCreated | DealChanged) -> None:
+    deal, by = event.deal, event.by
+    if by is None:
+        return
+    if isinstance(event, DealCreated) and deal.owner_id == by.pk:
+        return  # made for oneself
+    if isinstance(event, DealChanged) and "owner" not in event.fields:
+        return
+    notify(
+        deal.owner_id,
+        kind=Notification.Kind.ASSIGNED,
+        message=f"{by} assigned you “{deal.title}”.",
+        dedupe_key=f"assigned:{deal.pk}:{deal.owner_id}:{deal.version}",
+        deal_id=deal.pk,
+    )
+
+
+@listens_to(ActivityLogged, ActivityCompleted, phase=DURING)
+def refresh_worked_deal(event: ActivityLogged | ActivityCompleted) -> None:
+    if event.deal_id is not None and event.at is not None:
+        services.record_activity(deal_id=event.deal_id, at=event.at)

@@ -1,0 +1,171 @@
+"""Create, edit and delete deals; an activity logged on a deal refreshes it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.visibility import require_assignable, require_write
+from contacts.models import Company, Contact, Lead
+from deals.events import DealChanged, DealCreated, DealDeleted
+from deals.models import Deal, FieldChange, Pipeline, Stage, StageChange
+from deals.services.common import (
+    check_version,
+    clear_stall,
+    first_open_stage,
+    lock,
+    missing_required,
+    record_field_change,
+)
+from deals.services.positions import top_position
+from pipeline_crm.errors import DomainError, MissingRequiredFields
+from pipeline_crm.events import announce
+
+# Fields a caller may change with `update_deal` (stage and status move only through the
+# dedicated services; version and timestamps are the system's).
+EDITABLE_DEAL_FIELDS = (
+    "title",
+    "amount",
+    "currency",
+    "expected_close_date",
+    "probability_override",
+    "owner",
+    "company",
+    "contact",
+    "lead",
+    "next_step",
+)
+
+
+@transaction.atomic
+def create_deal(
+    *,
+    by: User,
+    title: str,
+    pipeline: Pipeline | None = None,
+    stage: Stage | None = None,
+    owner: User | None = None,
+    amount: Decimal | None = None,
+    currency: str | None = None,
+    expected_close_date: dt.date | None = None,
+    probability_override: int | None = None,
+    company: Company | None = None,
+    contact: Contact | None = None,
+    lead: Lead | None = None,
+    next_step: str = "",
+) -> Deal:
+    """A new deal at the top of its column (first open stage unless given)."""
+    pipeline = pipeline or (stage.pipeline if stage else Pipeline.default())
+    if pipeline is None:
+        raise DomainError("There is no pipeline yet.", field="pipeline")
+    stage = stage or first_open_stage(pipeline)
+    if stage.pipeline_id != pipeline.pk:
+        raise DomainError("That stage belongs to another pipeline.", field="stage")
+    owner = owner or by
+    require_assignable(by, owner, what="deals")
+    now = timezone.now()
+    deal = Deal(
+        title=title,
+        pipeline=pipeline,
+        stage=stage,
+        status=stage.deal_status,
+        owner=owner,
+        amount=amount,
+        expected_close_date=expected_close_date,
+        probability_override=probability_override,
+        company=company,
+        contact=contact,
+        lead=lead,
+        next_step=next_step or "",
+        stage_entered_at=now,
+        won_at=now if stage.deal_status == Deal.Status.WON else None,
+        position=top_position(stage),
+    )
+    if currency:
+        deal.currency = currency
+    missing = missing_required(stage, deal)
+    if missing:
+        raise MissingRequiredFields(stage.name, missing)
+    deal.save()
+    StageChange.objects.create(
+        deal=deal, from_stage=None, to_stage=stage, to_stage_name=stage.name, by=by, at=now
+    )
+    announce(DealCreated(deal=deal, by=by, stage_ids=(stage.pk,)))
+    return deal
+
+
+def apply_changes(deal: Deal, by: User, changes: Mapping[str, Any]) -> list[str]:
+    """Set editable fields on a locked deal, recording tracked changes; returns changed names."""
+    unknown = set(changes) - set(EDITABLE_DEAL_FIELDS)
+    if unknown:
+        name = sorted(unknown)[0]
+        raise DomainError(f"“{name}” cannot be changed here.", field=name)
+    changed = []
+    for name, new in changes.items():
+        old = getattr(deal, name)
+        if old == new:
+            continue
+        if name == "owner":
+            require_assignable(by, new, what="deals")
+        if name == "expected_close_date" and old and new and new > old:
+            deal.close_date_pushes += 1
+        if name in FieldChange.TRACKED_FIELDS:
+            record_field_change(deal, name, old, new, by)
+        setattr(deal, name, new)
+        changed.append(name)
+    return changed
+
+
+@transaction.atomic
+def update_deal(
+    *, deal: Deal, by: User, changes: Mapping[str, Any], version: int | None = None
+) -> Deal:
+    """Edit a deal's fields (not stage or status). Tracked fields leave a history row."""
+    require_write(by, deal.owner_id, "deal")
+    deal = lock(deal)
+    check_version(deal, version)
+    changed = apply_changes(deal, by, changes)
+    if not changed:
+        return deal
+    if "next_step" in changed and deal.next_step and "no_next_step" in deal.stall_reasons:
+        deal.stall_reasons = [r for r in deal.stall_reasons if r != "no_next_step"]
+    deal.version += 1
+    deal.save()
+    announce(DealChanged(deal=deal, by=by, stage_ids=(deal.stage_id,), fields=tuple(changed)))
+    return deal
+
+
+@transaction.atomic
+def delete_deal(*, deal: Deal, by: User) -> None:
+    """Owners, their managers and admins may delete."""
+    require_write(by, deal.owner_id, "deal")
+    stage_id = deal.stage_id
+    deal.delete()
+    announce(DealDeleted(deal=deal, by=by, stage_ids=(stage_id,)))
+
+
+@transaction.atomic
+def record_activity(*, deal_id: int, at: dt.datetime) -> None:
+    """Someone worked on the deal (an activity logged or done at `at`): its last activity time
+    moves on and a stall flag clears at once."""
+    deal = Deal.objects.select_for_update().get(pk=deal_id)
+    if deal.last_activity_at is None or at > deal.last_activity_at:
+        deal.last_activity_at = at
+    clear_stall(deal)
+    deal.save(
+        update_fields=[
+            "last_activity_at",
+            "stalled",
+            "stall_reasons",
+            "stalled_since",
+            "updated_at",
+        ]
+    )
+    fields = ("last_activity_at", "stalled")
+    announce(DealChanged(deal=deal, by=None, stage_ids=(deal.stage_id,), fields=fields))

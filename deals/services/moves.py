@@ -1,0 +1,201 @@
+"""A deal's way through the pipeline: moves between and within columns, won, lost, reopen.
+
+Entering a stage is one rule (`enter_stage`) for a single move and for many deals at once (a
+deleted stage's deals): a history row each, the status the stage gives, the stall cleared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.visibility import require_write
+from deals.events import DealLost, DealMoved, DealReopened, DealWon
+from deals.models import Deal, FieldChange, Stage, StageChange
+from deals.services.common import (
+    check_version,
+    clear_stall,
+    field_change,
+    lock,
+    missing_required,
+    record_field_change,
+    won_stage,
+)
+from deals.services.editing import apply_changes
+from deals.services.positions import resolve_position
+from pipeline_crm.errors import DomainError, InvalidTransition, MissingRequiredFields
+from pipeline_crm.events import announce
+
+
+def enter_stage(
+    deals: Sequence[Deal], stage: Stage, *, by: User | None, positions: Sequence[int]
+) -> None:
+    """Put `deals` into `stage` at these sort keys: one StageChange each, the status the stage
+    gives (a lost deal stays lost) with its history row, the stall cleared, the version moved
+    on. The callers save the deals: one `save()`, or one bulk update for many."""
+    now = timezone.now()
+    moves: list[StageChange] = []
+    status_changes: list[FieldChange] = []
+    for deal, position in zip(deals, positions, strict=True):
+        from_stage = deal.stage
+        moves.append(
+            StageChange(
+                deal=deal,
+                from_stage=from_stage,
+                to_stage=stage,
+                from_stage_name=from_stage.name,
+                to_stage_name=stage.name,
+                by=by,
+                at=now,
+            )
+        )
+        status = deal.status if deal.status == Deal.Status.LOST else stage.deal_status
+        if status != deal.status:
+            status_changes.append(field_change(deal, "status", deal.status, status, by))
+            deal.status = status
+            deal.won_at = now if status == Deal.Status.WON else None
+        deal.stage = stage
+        deal.position = position
+        deal.stage_entered_at = now
+        clear_stall(deal)
+        deal.version += 1
+    StageChange.objects.bulk_create(moves)
+    FieldChange.objects.bulk_create(status_changes)
+
+
+@transaction.atomic
+def move_deal(
+    *,
+    deal: Deal,
+    by: User,
+    stage: Stage,
+    version: int,
+    position: int | None = None,
+    values: Mapping[str, Any] | None = None,
+) -> Deal:
+    """Move a deal to `stage` (or to another place in its column), at index `position`.
+
+    `values` fills fields the target stage requires in the same transaction (the board's
+    "this stage needs…" form). Entering a won or post-sale stage marks the deal won; leaving
+    them for an open stage makes it open again. A stale `version` raises `StaleVersion`.
+    """
+    require_write(by, deal.owner_id, "deal")
+    deal = lock(deal)
+    check_version(deal, version)
+    if deal.status == Deal.Status.LOST:
+        raise InvalidTransition("This deal is lost: reopen it before moving it.", field="stage")
+    if stage.pipeline_id != deal.pipeline_id:
+        raise DomainError("That stage belongs to another pipeline.", field="stage")
+    if values:
+        apply_changes(deal, by, values)
+    from_stage_id, was_won = deal.stage_id, deal.status == Deal.Status.WON
+    if stage.pk == deal.stage_id:
+        deal.position = resolve_position(stage, position, viewer=by, moving=deal)
+        deal.version += 1
+    else:
+        missing = missing_required(stage, deal)
+        if missing:
+            raise MissingRequiredFields(stage.name, missing)
+        new_position = resolve_position(stage, position, viewer=by, moving=deal)
+        enter_stage([deal], stage, by=by, positions=[new_position])
+    deal.save()
+    event = DealWon if deal.status == Deal.Status.WON and not was_won else DealMoved
+    stage_ids = tuple(dict.fromkeys((from_stage_id, stage.pk)))
+    announce(event(deal=deal, by=by, stage_ids=stage_ids, from_stage_id=from_stage_id))
+    return deal
+
+
+@transaction.atomic
+def reorder_deal(*, deal: Deal, by: User, version: int, position: int) -> Deal:
+    """Place a deal at index `position` of its own column."""
+    return move_deal(deal=deal, by=by, stage=deal.stage, version=version, position=position)
+
+
+@transaction.atomic
+def mark_won(
+    *,
+    deal: Deal,
+    by: User,
+    version: int | None = None,
+    amount: Decimal | None = None,
+    values: Mapping[str, Any] | None = None,
+) -> Deal:
+    """Move the deal into its pipeline's won stage. A deal without an amount needs one.
+
+    `values` fills other fields the won stage requires, in the same transaction (the board's
+    "this stage needs…" form); every missing field is reported at once.
+    """
+    require_write(by, deal.owner_id, "deal")
+    deal = lock(deal)
+    check_version(deal, version)
+    if deal.status != Deal.Status.OPEN:
+        raise InvalidTransition(f"Only an open deal can be won; this one is {deal.status}.")
+    if amount is not None:
+        apply_changes(deal, by, {"amount": amount})
+    if values:
+        apply_changes(deal, by, values)
+    stage = won_stage(deal.pipeline)
+    missing = missing_required(stage, deal)
+    if deal.amount is None:
+        missing = ["amount", *[name for name in missing if name != "amount"]]
+        raise MissingRequiredFields("Won", missing)
+    if missing:
+        raise MissingRequiredFields(stage.name, missing)
+    from_stage_id = deal.stage_id
+    position = resolve_position(stage, None, viewer=by, moving=deal)
+    enter_stage([deal], stage, by=by, positions=[position])
+    deal.save()
+    stage_ids = (from_stage_id, stage.pk)
+    announce(DealWon(deal=deal, by=by, stage_ids=stage_ids, from_stage_id=from_stage_id))
+    return deal
+
+
+@transaction.atomic
+def mark_lost(*, deal: Deal, by: User, reason: str, version: int | None = None) -> Deal:
+    """Lose the deal in the stage it is in, so "where do we lose deals" has an answer."""
+    require_write(by, deal.owner_id, "deal")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Say why the deal was lost.", field="reason")
+    deal = lock(deal)
+    check_version(deal, version)
+    if deal.status == Deal.Status.LOST:
+        raise InvalidTransition("This deal is already lost.")
+    now = timezone.now()
+    record_field_change(deal, "status", deal.status, Deal.Status.LOST, by)
+    deal.status = Deal.Status.LOST
+    deal.lost_at = now
+    deal.won_at = None
+    deal.lost_reason = reason[:300]
+    clear_stall(deal)
+    deal.version += 1
+    deal.save()
+    announce(DealLost(deal=deal, by=by, stage_ids=(deal.stage_id,)))
+    return deal
+
+
+@transaction.atomic
+def reopen_deal(*, deal: Deal, by: User, version: int | None = None) -> Deal:
+    """Make a lost deal open again, in the stage it was lost in."""
+    require_write(by, deal.owner_id, "deal")
+    deal = lock(deal)
+    check_version(deal, version)
+    if deal.status != Deal.Status.LOST:
+        raise InvalidTransition("Only a lost deal can be reopened.")
+    now = timezone.now()
+    new_status = deal.stage.deal_status
+    record_field_change(deal, "status", deal.status, new_status, by)
+    deal.status = new_status
+    deal.lost_at = None
+    deal.lost_reason = ""
+    deal.won_at = now if new_status == Deal.Status.WON else None
+    deal.last_activity_at = now
+    deal.version += 1
+    deal.save()
+    announce(DealReopened(deal=deal, by=by, stage_ids=(deal.stage_id,)))
+    return deal

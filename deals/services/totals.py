@@ -1,0 +1,46 @@
+"""The board's running column totals, summed afresh (repair after triggers were bypassed)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import connection, transaction
+
+from deals.models import ColumnTotal, Deal
+from deals.selectors import COLUMN_SUMS, column_sums
+
+
+@transaction.atomic
+def rebuild_column_totals() -> int:
+    """Sum the board's running column totals afresh from the deals; returns how many rows.
+
+    PostgreSQL's triggers keep them right through every write; this repairs them after anything
+    that bypassed the triggers (a restore with triggers disabled, a trigger dropped by hand).
+    The deal table is locked against writes meanwhile, so no change slips between the two.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            table = connection.ops.quote_name(Deal._meta.db_table)
+            cursor.execute(f"LOCK TABLE {table} IN SHARE MODE")
+    ColumnTotal.objects.all().delete()
+    sums = (
+        Deal.objects.order_by()
+        .values("stage_id", "status", "owner_id")
+        .annotate(**column_sums())
+        .values_list("stage_id", "status", "owner_id", *COLUMN_SUMS)
+    )
+    # Sums over no amount at all are NULL; the totals are 0 then.
+    rows = [
+        ColumnTotal(
+            stage_id=stage_id,
+            status=status,
+            owner_id=owner_id,
+            deals=n,
+            amount_sum=amount or Decimal(0),
+            amount_without_override=without_override or Decimal(0),
+            override_weighted=override_weighted or Decimal(0),
+        )
+        for stage_id, status, owner_id, n, amount, without_override, override_weighted in sums
+    ]
+    ColumnTotal.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)

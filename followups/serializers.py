@@ -1,0 +1,55 @@
+"""JSON shapes of activities and notifications (SPEC §8). Writes go through
+`followups.services`."""
+
+from rest_framework import serializers
+
+from accounts.models import User
+from followups.models import Activity, Notification
+from pipeline_crm.api import VisiblePrimaryKeyRelatedField
+
+
+class ActivitySerializer(serializers.ModelSerializer):
+    # The deal, lead, contact and company an activity is linked to: ids of records the caller
+    # can see (others read as "does not exist"), each model's own `visible_to` deciding.
+    serializer_related_field = VisiblePrimaryKeyRelatedField
+
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), required=False, help_text="You, if omitted."
+    )
+    body = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    done = serializers.BooleanField(
+        write_only=True,
+        required=False,
+        default=False,
+        help_text="On create: log it as already done (notes always are).",
+    )
+
+    class Meta:
+        model = Activity
+        fields = [
+            "id",
+            "kind",
+            "subject",
+            "body",
+            "due_at",
+            "remind_at",
+            "done_at",
+            "owner",
+            "deal",
+            "contact",
+            "lead",
+            "company",
+            "done",
+        ]
+        read_only_fields = ["done_at"]
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "message", "deal", "created_at", "read_at"]
+        read_only_fields = fields
+
+
+class ReadAllSerializer(serializers.Serializer):
+    marked = serializers.IntegerField(read_only=True, help_text="How many were unread.")

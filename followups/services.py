@@ -1,0 +1,140 @@
+"""Activities and notifications: the only code that changes them. One transaction each.
+
+Logging or completing an activity on a deal is announced (`followups.events`); the pipeline
+listens and refreshes the deal in the same transaction (`deals.listeners`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.visibility import require_assignable, require_write
+from contacts.models import Company, Contact, Lead
+from followups.events import ActivityChanged, ActivityCompleted, ActivityDeleted, ActivityLogged
+from followups.models import Activity, Notification
+from pipeline_crm.errors import DomainError, NotAllowed
+from pipeline_crm.events import announce
+
+if TYPE_CHECKING:
+    from deals.models import Deal
+
+ACTIVITY_CHANGES = ("kind", "subject", "body", "due_at", "remind_at", "owner")
+
+
+# --- activities -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def log_activity(
+    *,
+    by: User,
+    kind: str,
+    subject: str,
+    body: str = "",
+    deal: Deal | None = None,
+    contact: Contact | None = None,
+    lead: Lead | None = None,
+    company: Company | None = None,
+    due_at: dt.datetime | None = None,
+    remind_at: dt.datetime | None = None,
+    done: bool = False,
+    owner: User | None = None,
+) -> Activity:
+    """Plan (due/remind) or log (done) a call, e-mail, meeting, task or note."""
+    if not (subject or "").strip():
+        raise DomainError("Give the activity a subject.", field="subject")
+    if deal is not None:
+        require_write(by, deal.owner_id, "deal")
+    if lead is not None:
+        require_write(by, lead.owner_id, "lead")
+    owner = owner or by
+    if owner.pk != by.pk:
+        require_assignable(by, owner, what="activities")
+    now = timezone.now()
+    activity = Activity.objects.create(
+        kind=kind,
+        subject=subject.strip(),
+        body=body or "",
+        deal=deal,
+        contact=contact,
+        lead=lead,
+        company=company,
+        due_at=due_at,
+        remind_at=remind_at,
+        done_at=now if done or kind == Activity.Kind.NOTE else None,
+        owner=owner,
+    )
+    announce(ActivityLogged(activity=activity, by=by, at=now))
+    return activity
+
+
+@transaction.atomic
+def complete_activity(*, activity: Activity, by: User) -> Activity:
+    """Mark a planned activity done; its reminder will not fire."""
+    require_write(by, activity.owner_id, "activity")
+    activity = Activity.objects.select_for_update().get(pk=activity.pk)
+    if activity.done_at is None:
+        activity.done_at = timezone.now()
+        activity.save(update_fields=["done_at"])
+    announce(ActivityCompleted(activity=activity, by=by, at=activity.done_at))
+    return activity
+
+
+@transaction.atomic
+def update_activity(*, activity: Activity, by: User, changes: Mapping[str, Any]) -> Activity:
+    """Edit, reschedule or hand over an activity. A new remind time arms the reminder again;
+    a new owner (someone whose records the caller may write) gets the reminder when it fires."""
+    require_write(by, activity.owner_id, "activity")
+    activity = Activity.objects.select_for_update().get(pk=activity.pk)
+    for name, value in changes.items():
+        if name not in ACTIVITY_CHANGES:
+            raise DomainError(f"“{name}” cannot be changed here.", field=name)
+        if name == "remind_at" and value != activity.remind_at:
+            activity.reminded_at = None
+        if name == "owner" and value.pk != activity.owner_id:
+            require_assignable(by, value, what="activities")
+        setattr(activity, name, value)
+    activity.save()
+    announce(ActivityChanged(activity=activity, by=by))
+    return activity
+
+
+@transaction.atomic
+def delete_activity(*, activity: Activity, by: User) -> None:
+    require_write(by, activity.owner_id, "activity")
+    activity.delete()
+    announce(ActivityDeleted(activity=activity, by=by))
+
+
+# --- notifications ------------------------------------------------------------------------------
+
+
+def notify(user_id: int, *, kind: str, message: str, dedupe_key: str, deal_id: int | None) -> bool:
+    """Create a notification once per dedupe key (inside the caller's transaction); True when
+    it is new."""
+    _, created = Notification.objects.get_or_create(
+        dedupe_key=dedupe_key,
+        defaults={"user_id": user_id, "kind": kind, "message": message[:500], "deal_id": deal_id},
+    )
+    return created
+
+
+@transaction.atomic
+def mark_notification_read(*, notification: Notification, by: User) -> Notification:
+    if notification.user_id != by.pk:
+        raise NotAllowed("That notification is not yours.")
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+@transaction.atomic
+def mark_all_notifications_read(*, by: User) -> int:
+    return Notification.objects.visible_to(by).unread().update(read_at=timezone.now())

@@ -1,0 +1,149 @@
+"""/api/companies/, /api/contacts/, /api/leads/ (+ convert/ and disqualify/).
+
+Companies and contacts are readable by everyone signed in; leads by the owner rule. Writes go
+through `contacts.services`, which answer 403 to someone who may read but not change a record.
+"""
+
+from typing import Any, cast
+
+from django.db.models import Q, QuerySet
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from contacts import services
+from contacts.models import Company, Contact, Lead
+from deals.serializers import DealSerializer
+from people import services as workflows
+from people.serializers import (
+    CompanySerializer,
+    ContactSerializer,
+    ConvertLeadSerializer,
+    DisqualifyLeadSerializer,
+    LeadSerializer,
+)
+from pipeline_crm.api import IdFilter, ServiceViewSetMixin
+
+REFUSED = OpenApiResponse(description="Bad input or a business rule refused it (field messages).")
+FORBIDDEN = OpenApiResponse(description="You may see this lead but not change it.")
+
+
+class _OwnedRecordViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
+    """CRUD over one owned model, every write through the contacts services."""
+
+    model: type[Any]  # Company, Contact or Lead
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return self.model.objects.visible_to(self.request.user)
+
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        serializer.instance = services.create_record(
+            self.model, by=self.actor, fields=serializer.validated_data
+        )
+
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        serializer.instance = services.update_record(
+            cast(Any, serializer.instance), by=self.actor, changes=serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: Any) -> None:
+        services.delete_record(instance, by=self.actor)
+
+
+def _text_filter(*lookups: str) -> filters.CharFilter:
+    def search(queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        value = value.strip()
+        if not value:
+            return queryset
+        condition = Q()
+        for lookup in lookups:
+            condition |= Q(**{f"{lookup}__icontains": value})
+        return queryset.filter(condition)
+
+    return filters.CharFilter(method=search, max_length=200, label="Text search.")
+
+
+class CompanyFilter(filters.FilterSet):
+    owner = IdFilter(field_name="owner")
+    q = _text_filter("name", "domain", "industry")
+
+    class Meta:
+        model = Company
+        fields = ["owner", "q"]
+
+
+class ContactFilter(filters.FilterSet):
+    owner = IdFilter(field_name="owner")
+    company = IdFilter(field_name="company")
+    q = _text_filter("first_name", "last_name", "email", "company__name")
+
+    class Meta:
+        model = Contact
+        fields = ["owner", "company", "q"]
+
+
+class LeadFilter(filters.FilterSet):
+    owner = IdFilter(field_name="owner")
+    status = filters.ChoiceFilter(choices=Lead.Status.choices)
+    source = filters.ChoiceFilter(choices=Lead.Source.choices)
+    q = _text_filter("first_name", "last_name", "email", "company_name")
+
+    class Meta:
+        model = Lead
+        fields = ["owner", "status", "source", "q"]
+
+
+class CompanyViewSet(_OwnedRecordViewSet):
+    serializer_class = CompanySerializer
+    filterset_class = CompanyFilter
+    model = Company
+    queryset = Company.objects.all()
+
+
+class ContactViewSet(_OwnedRecordViewSet):
+    serializer_class = ContactSerializer
+    filterset_class = ContactFilter
+    model = Contact
+    queryset = Contact.objects.all()
+
+
+class LeadViewSet(_OwnedRecordViewSet):
+    serializer_class = LeadSerializer
+    filterset_class = LeadFilter
+    model = Lead
+    queryset = Lead.objects.all()
+
+    def _parse(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
+        parsed = serializer_class(data=self.request.data, context=self.get_serializer_context())
+        parsed.is_valid(raise_exception=True)
+        return dict(parsed.validated_data)
+
+    @extend_schema(
+        request=ConvertLeadSerializer,
+        responses={201: DealSerializer, 400: REFUSED, 403: FORBIDDEN},
+        summary="Convert into a deal, reusing a company by domain and a contact by e-mail.",
+    )
+    @action(detail=True, methods=["post"])
+    def convert(self, request: Request, pk: str | None = None) -> Response:
+        lead = self.get_object()
+        parsed = self._parse(ConvertLeadSerializer)
+        deal = workflows.convert_lead(lead=lead, by=self.actor, **parsed)
+        body = DealSerializer(deal, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=DisqualifyLeadSerializer,
+        responses={200: LeadSerializer, 400: REFUSED, 403: FORBIDDEN},
+        summary="Disqualify the lead, with a reason.",
+    )
+    @action(detail=True, methods=["post"])
+    def disqualify(self, request: Request, pk: str | None = None) -> Response:
+        lead = self.get_object()
+        lead = services.disqualify_lead(
+            lead=lead, by=self.actor, **self._parse(DisqualifyLeadSerializer)
+        )
+        return Response(self.get_serializer(lead).data)
