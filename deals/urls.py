@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from deals.views import board, deal_page, stage_settings
+from deals.views import board, board_changes, deal_page, stage_settings
 
 urlpatterns = [
     # The board
@@ -16,13 +16,13 @@ urlpatterns = [
     ),
     path(
         "board/<int:pipeline_id>/stages/<int:stage_id>/add/",
-        board.quick_add,
+        board_changes.quick_add,
         name="board-quick-add",
     ),
     # Changes to one deal (from the board and from the deal page)
-    path("deals/<int:deal_id>/move/", board.move, name="deal-move"),
-    path("deals/<int:deal_id>/won/", board.won, name="deal-won"),
-    path("deals/<int:deal_id>/lost/", board.lost, name="deal-lost"),
+    path("deals/<int:deal_id>/move/", board_changes.move, name="deal-move"),
+    path("deals/<int:deal_id>/won/", board_changes.won, name="deal-won"),
+    path("deals/<int:deal_id>/lost/", board_changes.lost, name="deal-lost"),
     # The deal page
     path("deals/<int:deal_id>/", deal_page.deal_detail, name="deal-detail"),
     path("deals/<int:deal_id>/reopen/", deal_page.reopen, name="deal-reopen"),

@@ -1,43 +1,35 @@
-"""The pipeline board (SPEC §5): columns, pages of cards, moves, won/lost, quick add, live poll.
+"""The pipeline board (SPEC §5): columns, pages of cards, the live poll, and the pieces the
+board's changes (`board_changes`) answer with: the card and the column headers.
 
 htmx swaps the partials of `deals/board.html`: `#column-header` (out of band after every
 change), `#card`, `#cards` (a page of a column), `#required-form` and `#lost-form` (in the
-board's dialog). Refusals keep their HTTP status (400/403/404/409/422) and carry their message
-as a toast event; board.js puts a refused card back where it came from.
+board's dialog).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from contextlib import nullcontext, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.template.loader import render_to_string
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET
 
 from accounts.models import User
 from accounts.visibility import is_admin, writable_owner_ids
 from accounts.web import AuthedRequest
-from contacts.models import Company
-from contacts.services import company_named
-from deals import live, services
+from deals import live
 from deals.forms import (
     BoardFilterForm,
-    DealFieldsForm,
-    LostForm,
-    MoveForm,
     QuickAddForm,
-    VersionForm,
 )
 from deals.models import Deal, Pipeline, Stage
 from deals.selectors import (
@@ -51,18 +43,12 @@ from deals.selectors import (
     column_page,
     column_totals,
     first_pages,
-    index_after,
     owner_choices,
     parse_cursor,
     stored_column_totals,
 )
-from pipeline_crm.errors import DomainError, MissingRequiredFields, StaleVersion
 from pipeline_crm.htmx import (
     add_trigger,
-    error_response,
-    form_error_message,
-    message_response,
-    toast,
 )
 
 BOARD = "deals/board.html"
@@ -334,312 +320,3 @@ def board_live(request: AuthedRequest, pipeline_id: int) -> HttpResponse:
         stage_ids = Stage.objects.filter(pipeline_id=pipeline_id).order_by("order")
         detail["stages"] = ",".join(str(pk) for pk in stage_ids.values_list("pk", flat=True))
     return add_trigger(HttpResponse(status=200), "board:changed", detail)
-
-
-# --- moves -----------------------------------------------------------------------------------
-
-
-def _required_values(
-    request: AuthedRequest, deal: Deal
-) -> tuple[dict[str, Any] | None, DealFieldsForm | None]:
-    """Values posted by the "this stage needs…" form: (values, None) or (None, invalid form)."""
-    names = [n for n in request.POST.getlist("required") if n in Stage.REQUIRABLE_FIELDS]
-    if not names:
-        return {}, None
-    form = DealFieldsForm(request.POST, deal=deal, user=request.user, names=names, auto_id="req-%s")
-    form.required_for_stage()
-    if not form.is_valid():
-        return None, form
-    return dict(form.cleaned_data), None
-
-
-def _resolve_company(values: dict[str, Any], user: User) -> dict[str, Any]:
-    if "company" in values and not isinstance(values["company"], Company):
-        values["company"] = company_named(values["company"], by=user)
-    return values
-
-
-def _required_form_response(
-    request: AuthedRequest,
-    scope: BoardScope,
-    deal: Deal,
-    *,
-    action: str,
-    message: str,
-    form: DealFieldsForm,
-    stage: Stage | None,
-) -> HttpResponse:
-    """422 with a small form for exactly the missing fields, shown in the board's dialog."""
-    context = scope.context(
-        deal=deal,
-        form=form,
-        action=action,
-        target_stage=stage,
-        message=message,
-        version=request.POST.get("version", deal.version),
-        after=request.POST.get("after"),
-        has_after="after" in request.POST,
-        from_page=request.POST.get("from") == "page",
-    )
-    response = render(request, f"{BOARD}#required-form", context, status=422)
-    response["HX-Retarget"] = "#dialog-body"
-    response["HX-Reswap"] = "innerHTML"
-    return open_dialog(response)
-
-
-def open_dialog(response: HttpResponse) -> HttpResponse:
-    """Open the dialog on the form this response puts in it, once htmx has settled the swap:
-    htmx binds the form's hx-post only then, and an Enter pressed in a field focused before it
-    would submit the form as a plain page load (a race the browser tests caught)."""
-    return add_trigger(response, "dialog:open", {}, header="HX-Trigger-After-Settle")
-
-
-def _missing_fields_response(
-    request: AuthedRequest,
-    scope: BoardScope,
-    deal: Deal,
-    exc: MissingRequiredFields,
-    *,
-    action: str,
-    stage: Stage | None,
-) -> HttpResponse:
-    form = DealFieldsForm(
-        deal=deal, user=request.user, names=exc.fields, auto_id="req-%s"
-    ).required_for_stage()
-    return _required_form_response(
-        request, scope, deal, action=action, message=exc.message, form=form, stage=stage
-    )
-
-
-def _stale_response(
-    request: AuthedRequest, scope: BoardScope, exc: StaleVersion, *stage_ids: int
-) -> HttpResponse:
-    """409: the card as it is now (board.js puts it where it belongs) and fresh headers."""
-    current = exc.current
-    context = scope.context(
-        card=card_for(current.pk, writable=writable_ids(request.user)),
-        remove=not shows_on_board(current, scope.filters)
-        or current.pipeline_id != scope.pipeline.pk,
-        header_columns=headers_for(request, scope, [current.stage_id, *stage_ids]),
-    )
-    response = render(request, f"{BOARD}#change-result", context, status=409)
-    return toast(response, exc.message, "error")
-
-
-def _changed_response(
-    request: AuthedRequest,
-    scope: BoardScope,
-    deal: Deal,
-    stage_ids: Iterable[int | None],
-    *,
-    message: str = "",
-) -> HttpResponse:
-    """After a change: the card (out of band, replacing the old one) and both column headers."""
-    if request.POST.get("from") == "page":
-        # On the deal page every section depends on the stage: reload it whole.
-        response = HttpResponse(status=204)
-        response["HX-Refresh"] = "true"
-        return response
-    card = card_for(deal.pk, writable=None if is_admin(request.user) else {deal.owner_id})
-    context = scope.context(
-        card=card,
-        remove=not shows_on_board(deal, scope.filters),
-        header_columns=headers_for(request, scope, [deal.stage_id, *stage_ids]),
-    )
-    # No request: the answer needs no user, CSRF or top-bar values (saves their queries).
-    response = HttpResponse(render_to_string(f"{BOARD}#change-result", context))
-    add_trigger(response, "dialog:close")
-    add_trigger(
-        response,
-        "deal:changed",
-        {"id": deal.pk, "stage": deal.stage_id, "status": deal.status, "message": message},
-    )
-    return response
-
-
-def _scope_for_deal(request: AuthedRequest, deal: Deal) -> BoardScope:
-    scope = board_scope(request, deal.pipeline)
-    stage = scope.stage(deal.stage_id)
-    if stage is not None:  # the stage a move leaves: loaded with the others, not read again
-        deal.stage = stage
-    return scope
-
-
-@login_required
-@require_POST
-def move(request: AuthedRequest, deal_id: int) -> HttpResponse:
-    """A drop on a column (or a "Move to…" choice): reorder within it or move into it."""
-    deal = visible_deal(request, deal_id)
-    scope = _scope_for_deal(request, deal)
-    form = MoveForm(request.POST)
-    if not form.is_valid():
-        return message_response(form_error_message(form), 400)
-    stage = scope.stage(form.cleaned_data["stage"])
-    if stage is None:
-        return message_response("That stage is not on this deal's board.", 400)
-    values, invalid = _required_values(request, deal)
-    if invalid is not None:
-        return _required_form_response(
-            request,
-            scope,
-            deal,
-            action="move",
-            message="Fill in these fields.",
-            form=invalid,
-            stage=stage,
-        )
-    from_stage_id = deal.stage_id
-    position = None
-    if "after" in request.POST:  # a drop: place it below the card it was dropped under
-        position = index_after(
-            stage, after_id=form.cleaned_data.get("after"), moving=deal, viewer=request.user
-        )
-    try:
-        # One transaction with the company a required-field form may create; without one the
-        # service's own transaction is enough (and a move stays a few statements).
-        with transaction.atomic() if values else nullcontext():
-            moved = services.move_deal(
-                deal=deal,
-                by=request.user,
-                stage=stage,
-                version=form.cleaned_data["version"],
-                position=position,
-                values=_resolve_company(values or {}, request.user),
-            )
-    except StaleVersion as exc:
-        return _stale_response(request, scope, exc, stage.pk, from_stage_id)
-    except MissingRequiredFields as exc:
-        return _missing_fields_response(request, scope, deal, exc, action="move", stage=stage)
-    except DomainError as exc:
-        return error_response(exc)
-    message = "" if stage.pk == from_stage_id else f"“{moved.title}” moved to {stage.name}."
-    return _changed_response(request, scope, moved, [from_stage_id], message=message)
-
-
-@login_required
-@require_POST
-def won(request: AuthedRequest, deal_id: int) -> HttpResponse:
-    """The Won drop zone / "Mark won": into the won stage; asks for the amount when missing."""
-    deal = visible_deal(request, deal_id)
-    scope = _scope_for_deal(request, deal)
-    form = VersionForm(request.POST)
-    if not form.is_valid():
-        return message_response(form_error_message(form), 400)
-    values, invalid = _required_values(request, deal)
-    if invalid is not None:
-        return _required_form_response(
-            request,
-            scope,
-            deal,
-            action="won",
-            message="Fill in these fields.",
-            form=invalid,
-            stage=scope.won_stage,
-        )
-    values = dict(values or {})
-    amount = values.pop("amount", None)
-    from_stage_id = deal.stage_id
-    try:
-        with transaction.atomic():
-            done = services.mark_won(
-                deal=deal,
-                by=request.user,
-                version=form.cleaned_data.get("version"),
-                amount=amount,
-                values=_resolve_company(values, request.user),
-            )
-    except StaleVersion as exc:
-        return _stale_response(request, scope, exc, from_stage_id)
-    except MissingRequiredFields as exc:
-        return _missing_fields_response(
-            request, scope, deal, exc, action="won", stage=scope.won_stage
-        )
-    except DomainError as exc:
-        return error_response(exc)
-    return _changed_response(
-        request, scope, done, [from_stage_id], message=f"“{done.title}” is won. 🎉"
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def lost(request: AuthedRequest, deal_id: int) -> HttpResponse:
-    """GET: the "why was it lost?" form for the dialog. POST: mark the deal lost."""
-    deal = visible_deal(request, deal_id)
-    scope = _scope_for_deal(request, deal)
-    if request.method == "GET":
-        form = LostForm(initial={"version": request.GET.get("version") or deal.version})
-        context = scope.context(deal=deal, form=form, from_page=request.GET.get("from") == "page")
-        return open_dialog(render(request, f"{BOARD}#lost-form", context))
-    form = LostForm(request.POST)
-    if not form.is_valid():
-        context = scope.context(deal=deal, form=form, from_page=request.POST.get("from") == "page")
-        response = render(request, f"{BOARD}#lost-form", context, status=422)
-        response["HX-Retarget"] = "#dialog-body"
-        response["HX-Reswap"] = "innerHTML"
-        return response
-    try:
-        done = services.mark_lost(
-            deal=deal,
-            by=request.user,
-            reason=form.cleaned_data["reason"],
-            version=form.cleaned_data.get("version"),
-        )
-    except StaleVersion as exc:
-        return _stale_response(request, scope, exc)
-    except DomainError as exc:
-        return error_response(exc)
-    return _changed_response(request, scope, done, [], message=f"“{done.title}” marked lost.")
-
-
-# --- quick add and company suggestions ------------------------------------------------------------
-
-
-@login_required
-@require_POST
-def quick_add(request: AuthedRequest, pipeline_id: int, stage_id: int) -> HttpResponse:
-    """A new deal at the top of a column: title, amount, company by name (created if new)."""
-    pipeline = get_object_or_404(Pipeline, pk=pipeline_id)
-    scope = board_scope(request, pipeline)
-    stage = scope.stage(stage_id)
-    if stage is None:
-        raise Http404("No such stage on this board.")
-    form = QuickAddForm(request.POST, stage=stage, user=request.user)
-    if not form.is_valid():
-        return _quick_add_form_response(request, scope, stage, form)
-    data = dict(form.cleaned_data)
-    try:
-        with transaction.atomic():
-            deal = services.create_deal(
-                by=request.user,
-                pipeline=pipeline,
-                stage=stage,
-                **_resolve_company(data, request.user),
-            )
-    except DomainError as exc:
-        if exc.field and exc.field in form.fields:
-            form.add_error(exc.field, exc.message)
-            return _quick_add_form_response(request, scope, stage, form)
-        return error_response(exc)
-    context = scope.context(
-        card=card_for(deal.pk, writable=None if is_admin(request.user) else {deal.owner_id}),
-        header_columns=headers_for(request, scope, [stage.pk]),
-        stage=stage,
-        quick_form=QuickAddForm(stage=stage, user=request.user),
-    )
-    response = render(request, f"{BOARD}#quick-added", context, status=201)
-    return toast(response, f"“{deal.title}” added to {stage.name}.", "success")
-
-
-def _quick_add_form_response(
-    request: AuthedRequest, scope: BoardScope, stage: Stage, form: QuickAddForm
-) -> HttpResponse:
-    response = render(
-        request,
-        f"{BOARD}#quick-add",
-        scope.context(stage=stage, quick_form=form, open=True),
-        status=422,
-    )
-    response["HX-Retarget"] = f"#quick-add-{stage.pk}"
-    response["HX-Reswap"] = "outerHTML"
-    return response
