@@ -6,9 +6,13 @@ is derived from team membership: see `accounts.visibility`.
 
 import secrets
 from functools import cached_property
+from typing import Self
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models import Q
+
+from accounts.visibility import is_admin
 
 
 class Role(models.TextChoices):
@@ -55,10 +59,34 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
 
+class TeamQuerySet(models.QuerySet["Team"]):
+    """Which teams a user deals with: the one rule for pickers, filters and quotas."""
+
+    def visible_to(self, user: User) -> Self:
+        """Every team for admins; for anyone else, the teams they manage or belong to."""
+        if not (user and user.is_authenticated):
+            return self.none()
+        if is_admin(user):
+            return self
+        # One id list: a team both managed and joined must not come back twice.
+        ids = Team.objects.filter(Q(managers=user) | Q(members=user)).values("pk")
+        return self.filter(pk__in=ids)
+
+    def managed_by(self, user: User) -> Self:
+        """Every team for admins; for anyone else, the teams they manage."""
+        if not (user and user.is_authenticated):
+            return self.none()
+        if is_admin(user):
+            return self
+        return self.filter(managers=user)
+
+
 class Team(models.Model):
     name = models.CharField(max_length=120, unique=True)
     managers = models.ManyToManyField(User, related_name="managed_teams", blank=True)
     members = models.ManyToManyField(User, related_name="teams", blank=True)
+
+    objects = TeamQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

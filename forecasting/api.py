@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.request import Request
@@ -91,7 +92,7 @@ class QuotaViewSet(
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.GenericViewSet[Quota],
 ):
     """Quotas per rep or team per month or quarter. Admins set any; managers their teams'."""
 
@@ -99,10 +100,10 @@ class QuotaViewSet(
     # The schema generator calls get_queryset without a signed-in user: this tells it the model.
     queryset = Quota.objects.none()
 
-    def get_queryset(self):
-        return services.quotas_visible_to(_user(self.request))
+    def get_queryset(self) -> QuerySet[Quota]:
+        return Quota.objects.visible_to(_user(self.request)).newest_first()
 
-    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Quota]) -> None:
         data = serializer.validated_data
         serializer.instance = services.set_quota(
             by=_user(self.request),

@@ -3,34 +3,49 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.validators import RegexValidator
+from django.db.models import QuerySet
 from django.http import QueryDict
 
-from accounts.models import Team, User
+from accounts.models import Role, Team, User
 from accounts.visibility import is_admin, readable_owner_ids
 from deals.models import Pipeline
 from forecasting import periods
-from forecasting.analytics import Scope, visible_teams
-from forecasting.models import Quota
+from forecasting.analytics import Scope
+from forecasting.models import Quota, quota_people, quota_teams
 
 # Dates outside these years are typing mistakes (and periods around them would not exist).
 FIRST_YEAR, LAST_YEAR = 1900, 2200
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class PersonChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Any) -> str:
+if TYPE_CHECKING:
+    _UserChoiceField = forms.ModelChoiceField[User]
+else:  # Django's form fields take no type arguments at run time
+    _UserChoiceField = forms.ModelChoiceField
+
+
+class PersonChoiceField(_UserChoiceField):
+    def label_from_instance(self, obj: User) -> str:
         return obj.get_full_name() or obj.username
 
 
+def _choices(form: forms.Form, name: str) -> forms.ModelChoiceField[Any]:
+    """A model choice field of `form` (to give it the queryset of the user at hand)."""
+    field = form.fields[name]
+    if not isinstance(field, forms.ModelChoiceField):
+        raise TypeError(f"{name} is not a model choice field")
+    return field
+
+
 def _is_plain_rep(user: User) -> bool:
-    return bool(user and user.is_authenticated) and not is_admin(user) and user.role == "rep"
+    return bool(user and user.is_authenticated) and user.role == Role.REP
 
 
-def visible_people(user: User):
+def visible_people(user: User) -> QuerySet[User]:
     """People whose deals `user` may read: everyone for admins."""
     people = User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
     return people if is_admin(user) else people.filter(pk__in=readable_owner_ids(user))
@@ -59,12 +74,8 @@ class ForecastFilterForm(forms.Form):
             data["owner"] = str(user.pk)
         super().__init__(data, *args, **kwargs)
         self.user = user
-        team_field = self.fields["team"]
-        owner_field = self.fields["owner"]
-        assert isinstance(team_field, forms.ModelChoiceField)
-        assert isinstance(owner_field, forms.ModelChoiceField)
-        team_field.queryset = visible_teams(user)
-        owner_field.queryset = visible_people(user)
+        _choices(self, "team").queryset = Team.objects.visible_to(user)
+        _choices(self, "owner").queryset = visible_people(user)
 
     def clean_currency(self) -> str:
         return (self.cleaned_data.get("currency") or "").upper()
@@ -119,15 +130,9 @@ class QuotaForm(forms.Form):
     amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0"))
 
     def __init__(self, *args: Any, by: User, **kwargs: Any) -> None:
-        from forecasting.services import quota_people, quota_teams
-
         super().__init__(*args, **kwargs)
-        user_field = self.fields["user"]
-        team_field = self.fields["team"]
-        assert isinstance(user_field, forms.ModelChoiceField)
-        assert isinstance(team_field, forms.ModelChoiceField)
-        user_field.queryset = quota_people(by)
-        team_field.queryset = quota_teams(by)
+        _choices(self, "user").queryset = quota_people(by)
+        _choices(self, "team").queryset = quota_teams(by)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

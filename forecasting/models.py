@@ -1,13 +1,62 @@
-"""Quotas and daily forecast snapshots (SPEC §3, §6, §7)."""
+"""Quotas and daily forecast snapshots (SPEC §3, §6, §7), and who may see and set quotas."""
 
 from decimal import Decimal
+from typing import Self
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
-from accounts.visibility import OwnedQuerySet
+from accounts.models import Role, Team, User
+from accounts.visibility import OwnedQuerySet, is_admin
+
+# --- who sets whose quota ------------------------------------------------------------------------
+
+
+def can_manage_quotas(user: User) -> bool:
+    """Admins and managers set quotas; reps only read theirs."""
+    return is_admin(user) or user.role == Role.MANAGER
+
+
+def quota_teams(by: User) -> QuerySet[Team]:
+    """Teams whose quota `by` may set: all for admins, the managed ones for managers."""
+    return Team.objects.managed_by(by)
+
+
+def quota_people(by: User) -> QuerySet[User]:
+    """Reps whose quota `by` may set: everyone for admins, members of managed teams for managers
+    (active people only: a quota is for someone who still sells)."""
+    people = User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
+    if is_admin(by):
+        return people
+    return people.filter(pk__in=User.objects.filter(teams__in=quota_teams(by)).values("pk"))
+
+
+class QuotaQuerySet(QuerySet["Quota"]):
+    def visible_to(self, user: User) -> Self:
+        """Admins see every quota; managers the ones they may set; reps their own and their
+        teams'."""
+        if not (user and user.is_authenticated):
+            return self.none()
+        if is_admin(user):
+            return self
+        if can_manage_quotas(user):
+            return self.writable_by(user)
+        return self.filter(Q(user=user) | Q(team__in=user.teams.values("pk")))
+
+    def writable_by(self, user: User) -> Self:
+        """The quotas `user` may set, change and delete: those of `quota_teams` and
+        `quota_people` (none for reps)."""
+        if not (user and user.is_authenticated and can_manage_quotas(user)):
+            return self.none()
+        return self.filter(
+            Q(team__in=quota_teams(user).values("pk")) | Q(user__in=quota_people(user).values("pk"))
+        )
+
+    def newest_first(self) -> Self:
+        """As the quota lists show them: latest period first, with their rep or team."""
+        return self.select_related("user", "team").order_by("-period_start", "id")
 
 
 class Quota(models.Model):
@@ -31,6 +80,8 @@ class Quota(models.Model):
     amount = models.DecimalField(
         max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )
+
+    objects = QuotaQuerySet.as_manager()
 
     class Meta:
         ordering = ["period_start"]

@@ -17,7 +17,7 @@ def money_field(**kwargs: Any) -> serializers.DecimalField:
     )
 
 
-class ForecastFiguresSerializer(serializers.Serializer):
+class ForecastFiguresSerializer(serializers.Serializer[Any]):
     period = serializers.CharField(
         allow_null=True, help_text='"2026-12" or "2026-Q4"; "total"; null for no close date.'
     )
@@ -33,7 +33,7 @@ class ForecastFiguresSerializer(serializers.Serializer):
     won_deals = serializers.IntegerField()
 
 
-class ForecastSerializer(serializers.Serializer):
+class ForecastSerializer(serializers.Serializer[Any]):
     period = serializers.ChoiceField(choices=["month", "quarter"])
     probabilities = serializers.ChoiceField(choices=["configured", "learned"])
     currency = serializers.CharField()
@@ -44,7 +44,7 @@ class ForecastSerializer(serializers.Serializer):
     unscheduled = ForecastFiguresSerializer(help_text="Open deals without an expected close date.")
 
 
-class FunnelStageSerializer(serializers.Serializer):
+class FunnelStageSerializer(serializers.Serializer[Any]):
     stage = serializers.IntegerField()
     name = serializers.CharField()
     entered = serializers.IntegerField(help_text="Deals that entered the stage in the range.")
@@ -57,12 +57,12 @@ class FunnelStageSerializer(serializers.Serializer):
     p90_days = serializers.FloatField(allow_null=True)
 
 
-class LostReasonSerializer(serializers.Serializer):
+class LostReasonSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField()
     count = serializers.IntegerField()
 
 
-class FunnelSerializer(serializers.Serializer):
+class FunnelSerializer(serializers.Serializer[Any]):
     pipeline = serializers.IntegerField(allow_null=True)
     since = serializers.DateField()
     until = serializers.DateField()
@@ -83,7 +83,7 @@ class FunnelSerializer(serializers.Serializer):
     lost_reasons = LostReasonSerializer(many=True)
 
 
-class QuotaSerializer(serializers.ModelSerializer):
+class QuotaSerializer(serializers.ModelSerializer[Quota]):
     user = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.all(), required=False, allow_null=True
     )
@@ -99,5 +99,5 @@ class QuotaSerializer(serializers.ModelSerializer):
         validators: list[Any] = []
 
 
-class QuotaAmountSerializer(serializers.Serializer):
+class QuotaAmountSerializer(serializers.Serializer[Any]):
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)

@@ -5,48 +5,23 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db import transaction
+from django.db.models import DateField, F, Value
 
 from accounts.models import Team, User
-from accounts.visibility import is_admin
-from deals.models import Deal, Stage
+from deals.models import Deal, effective_probability
 from forecasting import periods
-from forecasting.models import ForecastSnapshot, Quota
+from forecasting.models import (
+    ForecastSnapshot,
+    Quota,
+    can_manage_quotas,
+    quota_people,
+    quota_teams,
+)
+from pipeline_crm.db import insert_from_select
 from pipeline_crm.errors import DomainError, NotAllowed
 
 # --- quotas --------------------------------------------------------------------------------------
-
-
-def quota_teams(by: User) -> QuerySet[Team]:
-    """Teams whose quota `by` may set: all for admins, the managed ones for managers."""
-    if is_admin(by):
-        return Team.objects.all()
-    return Team.objects.filter(pk__in=Team.objects.filter(managers=by).values("pk"))
-
-
-def quota_people(by: User) -> QuerySet[User]:
-    """Reps whose quota `by` may set: everyone for admins, members of managed teams for managers."""
-    people = User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
-    if is_admin(by):
-        return people
-    return people.filter(pk__in=User.objects.filter(teams__managers=by).values("pk"))
-
-
-def can_manage_quotas(by: User) -> bool:
-    return is_admin(by) or by.role == "manager"
-
-
-def quotas_visible_to(user: User) -> QuerySet[Quota]:
-    """Admins see every quota; managers their teams' and members'; reps their own and teams'."""
-    quotas = Quota.objects.select_related("user", "team").order_by("-period_start", "id")
-    if is_admin(user):
-        return quotas
-    if user.role == "manager":
-        return quotas.filter(
-            Q(team__in=quota_teams(user).values("pk")) | Q(user__in=quota_people(user).values("pk"))
-        )
-    return quotas.filter(Q(user=user) | Q(team__in=user.teams.values("pk")))
 
 
 def _check_quota_target(by: User, user: User | None, team: Team | None) -> None:
@@ -107,18 +82,18 @@ def delete_quota(*, quota: Quota, by: User) -> None:
 def take_snapshot(*, day: dt.date) -> int:
     """One ForecastSnapshot per open deal for `day`, in one INSERT … SELECT. Idempotent: a deal
     already snapshotted that day is skipped. Returns how many rows were added."""
-    snapshot = ForecastSnapshot._meta.db_table
-    deal, stage = Deal._meta.db_table, Stage._meta.db_table
-    sql = f"""
-        INSERT INTO {snapshot}
-            (taken_on, deal_id, pipeline_id, stage_id, owner_id, status, amount, probability,
-             expected_close_date, currency)
-        SELECT %s, d.id, d.pipeline_id, d.stage_id, d.owner_id, d.status, d.amount,
-               COALESCE(d.probability_override, s.probability), d.expected_close_date, d.currency
-        FROM {deal} d JOIN {stage} s ON s.id = d.stage_id
-        WHERE d.status = %s
-        ON CONFLICT (taken_on, deal_id) DO NOTHING
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [day, Deal.Status.OPEN])
-        return max(cursor.rowcount, 0)
+    return insert_from_select(
+        ForecastSnapshot,
+        Deal.objects.filter(status=Deal.Status.OPEN),
+        conflict_target=["taken_on", "deal_id"],
+        taken_on=Value(day, output_field=DateField()),
+        deal_id=F("pk"),
+        pipeline_id=F("pipeline_id"),
+        stage_id=F("stage_id"),
+        owner_id=F("owner_id"),
+        status=F("status"),
+        amount=F("amount"),
+        probability=effective_probability(),
+        expected_close_date=F("expected_close_date"),
+        currency=F("currency"),
+    )

@@ -11,7 +11,6 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -20,7 +19,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from forecasting import analytics, services, tables
 from forecasting.forms import ForecastFilterForm, QuotaForm
+from forecasting.models import Quota, can_manage_quotas
 from pipeline_crm.errors import DomainError
+from pipeline_crm.htmx import refusal, wants_fragment
 
 
 def _user(request: HttpRequest) -> User:
@@ -183,10 +184,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     form = _filters(request)
     context = {"nav": "forecast", "form": form, "query": request.GET.urlencode()}
     context.update(dashboard_context(form))
-    template = "forecasting/dashboard.html"
-    htmx = getattr(request, "htmx", None)
-    if htmx and not htmx.boosted:
-        template += "#body"
+    # A filter change swaps the body in place; a history restore wants the whole page.
+    template = "forecasting/dashboard.html" + ("#body" if wants_fragment(request) else "")
     return render(request, template, context)
 
 
@@ -243,41 +242,49 @@ def movement(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def quotas(request: HttpRequest) -> HttpResponse:
-    if not services.can_manage_quotas(_user(request)):
-        raise PermissionDenied("Only admins and managers set quotas.")
-    form = QuotaForm(request.POST or None, by=_user(request))
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.set_quota(
-                by=_user(request),
-                user=data["user"],
-                team=data["team"],
-                period=data["period"],
-                period_start=data["period_start"],
-                amount=data["amount"],
-            )
-        except DomainError as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(request, "Quota saved.")
-            return redirect("forecast-quotas")
+    """The quotas the user may see, and the form to set one (admins and managers only)."""
+    user = _user(request)
+    if not can_manage_quotas(user):
+        return refusal(request, "Only admins and managers set quotas.")
+    form = QuotaForm(request.POST or None, by=user)
+    if request.method == "POST" and form.is_valid() and _set_quota(user, form):
+        messages.success(request, "Quota saved.")
+        return redirect("forecast-quotas")
     status = 400 if request.method == "POST" else 200
     context = {
         "nav": "forecast",
         "form": form,
-        "quotas": services.quotas_visible_to(_user(request))[:500],
+        "quotas": Quota.objects.visible_to(user).newest_first()[:500],
     }
     return render(request, "forecasting/quotas.html", context, status=status)
+
+
+def _set_quota(user: User, form: QuotaForm) -> bool:
+    """Set the quota the valid form describes; a refusal becomes the form's error."""
+    data = form.cleaned_data
+    try:
+        services.set_quota(
+            by=user,
+            user=data["user"],
+            team=data["team"],
+            period=data["period"],
+            period_start=data["period_start"],
+            amount=data["amount"],
+        )
+    except DomainError as error:
+        form.add_error(None, error.message)
+        return False
+    return True
 
 
 @login_required
 @require_POST
 def delete_quota(request: HttpRequest, pk: int) -> HttpResponse:
-    quota = get_object_or_404(services.quotas_visible_to(_user(request)), pk=pk)
+    user = _user(request)
+    quota = get_object_or_404(Quota.objects.visible_to(user), pk=pk)
     try:
-        services.delete_quota(quota=quota, by=_user(request))
+        services.delete_quota(quota=quota, by=user)
     except DomainError as error:
-        raise PermissionDenied(error.message) from error
+        return refusal(request, error)
     messages.success(request, "Quota deleted.")
     return redirect("forecast-quotas")

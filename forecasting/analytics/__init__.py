@@ -1,0 +1,123 @@
+"""Forecast and pipeline analytics (SPEC §7): read-only functions over visible querysets.
+
+Every figure is aggregated in the database; Python only adds up a handful of per-group rows,
+divides and rounds. The dashboard, its CSV exports and the API all call these functions, so
+they always agree.
+
+Rules worth knowing:
+- A deal's probability is its override, else its stage's probability: the configured one, or
+  the learned one (share of closed deals that reached the stage and were won) when asked for
+  and when at least `MIN_LEARNED_SAMPLE` closed deals stand behind it
+  (`deals.models.effective_probability`, the one definition).
+- Categories of open deals (disjoint, so they stack): commit = probability ≥ 70 % or a stage
+  flagged commit; best case = probability ≥ 40 %; pipeline = the rest. Category figures are
+  plain amounts; `weighted` is Σ amount × probability.
+- Money is summed per currency: a scope covers one currency (the default one unless chosen).
+- Open deals without a close date are left out of the periods and reported as `unscheduled`.
+
+One module a subject, each importing only those before it:
+  scope          the viewer's scope, days and periods, money, PostgreSQL settings for big scans
+  probabilities  configured and learned stage probabilities, a deal's probability as SQL
+  quotas         the quotas of a view and how they add up for a period
+  closed_deals   win rate, deal size, sales cycle, velocity
+  by_period      the forecast by close period (the dashboard's main figure)
+  stage_flow     the funnel and time in stage
+  reps           per-rep figures
+  watch          stalled and at-risk deals
+  as_of          the pipeline as of a past day
+  movement       what moved since a day
+  accuracy       forecast against actual, from the daily snapshots
+"""
+
+from forecasting.analytics.accuracy import AccuracyRow, forecast_accuracy
+from forecasting.analytics.as_of import PipelineAsOf, StageSnapshot, pipeline_as_of
+from forecasting.analytics.by_period import Forecast, PeriodFigures, forecast
+from forecasting.analytics.closed_deals import (
+    DEFAULT_FUNNEL_DAYS,
+    closed_figures,
+    closed_scope,
+    default_funnel_range,
+)
+from forecasting.analytics.movement import Movement, movement_since
+from forecasting.analytics.probabilities import (
+    BEST_CASE_MIN_PROBABILITY,
+    COMMIT_MIN_PROBABILITY,
+    MIN_LEARNED_SAMPLE,
+    StageProbability,
+    learned_percents,
+    probability_expression,
+    stage_probabilities,
+)
+from forecasting.analytics.quotas import ViewQuotas, quota_for
+from forecasting.analytics.reps import RepFigures, rep_figures
+from forecasting.analytics.scope import (
+    CENT,
+    HUNDRED,
+    PERCENT,
+    PRODUCT,
+    SECONDS_PER_DAY,
+    Scope,
+    day_bounds,
+    money,
+    rate,
+    scoped_deals,
+    scoped_snapshots,
+)
+from forecasting.analytics.stage_flow import Funnel, FunnelStage, funnel, percentile
+from forecasting.analytics.watch import (
+    AT_RISK_LOW_PROBABILITY,
+    AT_RISK_PUSHES,
+    AT_RISK_SOON_DAYS,
+    WATCHLIST_LIMIT,
+    WatchedDeal,
+    watchlist,
+)
+
+__all__ = [
+    "AT_RISK_LOW_PROBABILITY",
+    "AT_RISK_PUSHES",
+    "AT_RISK_SOON_DAYS",
+    "BEST_CASE_MIN_PROBABILITY",
+    "CENT",
+    "COMMIT_MIN_PROBABILITY",
+    "DEFAULT_FUNNEL_DAYS",
+    "HUNDRED",
+    "MIN_LEARNED_SAMPLE",
+    "PERCENT",
+    "PRODUCT",
+    "SECONDS_PER_DAY",
+    "WATCHLIST_LIMIT",
+    "AccuracyRow",
+    "Forecast",
+    "Funnel",
+    "FunnelStage",
+    "Movement",
+    "PeriodFigures",
+    "PipelineAsOf",
+    "RepFigures",
+    "Scope",
+    "StageProbability",
+    "StageSnapshot",
+    "ViewQuotas",
+    "WatchedDeal",
+    "closed_figures",
+    "closed_scope",
+    "day_bounds",
+    "default_funnel_range",
+    "forecast",
+    "forecast_accuracy",
+    "funnel",
+    "learned_percents",
+    "money",
+    "movement_since",
+    "percentile",
+    "pipeline_as_of",
+    "probability_expression",
+    "quota_for",
+    "rate",
+    "rep_figures",
+    "scoped_deals",
+    "scoped_snapshots",
+    "stage_probabilities",
+    "watchlist",
+]

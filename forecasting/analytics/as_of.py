@@ -1,0 +1,120 @@
+"""The pipeline as it stood at the end of a past day: from that day's snapshots, or rebuilt
+from the deals' history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+
+from deals.models import Deal, FieldChange, Stage, StageChange, effective_probability
+from forecasting.analytics.scope import (
+    PRODUCT,
+    Row,
+    Scope,
+    day_bounds,
+    per_hundred,
+    scoped_deals,
+    scoped_snapshots,
+)
+
+
+@dataclass
+class StageSnapshot:
+    stage_id: int | None
+    name: str
+    deals: int
+    amount: Decimal
+    weighted: Decimal
+
+
+@dataclass
+class PipelineAsOf:
+    day: dt.date
+    source: str  # "snapshot" (exact amounts that day) or "history" (stages from moves)
+    stages: list[StageSnapshot]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((s.amount for s in self.stages), Decimal(0))
+
+    @property
+    def weighted(self) -> Decimal:
+        return sum((s.weighted for s in self.stages), Decimal(0))
+
+
+def pipeline_as_of(scope: Scope, day: dt.date) -> PipelineAsOf:
+    """Open deals per stage at the end of `day`.
+
+    From that day's snapshots when they exist (amounts, probabilities as they were); else rebuilt
+    from history: the stage each deal had last entered by then (and that stage's probability),
+    lost ones left out, today's amounts.
+    """
+    names = dict(Stage.objects.values_list("pk", "name"))
+    rows = _as_of_from_snapshots(scope, day)
+    source = "snapshot"
+    if not rows:
+        source, rows = "history", _as_of_from_history(scope, day)
+    stages = [
+        StageSnapshot(
+            stage_id=row["stage"],
+            name=names.get(row["stage"], "(deleted stage)"),
+            deals=row["deals"],
+            amount=row["total_amount"] or Decimal(0),
+            weighted=per_hundred(row["weighted_x100"]),
+        )
+        for row in rows
+    ]
+    order = dict(Stage.objects.values_list("pk", "order"))
+    stages.sort(key=lambda s: (order.get(s.stage_id or 0, 10**6), s.name))
+    return PipelineAsOf(day=day, source=source, stages=stages)
+
+
+def _per_stage(probability: str) -> dict[str, Any]:
+    """A stage's open deals: how many, their amount, and Σ amount × `probability`."""
+    return {
+        "deals": Count("id"),
+        "total_amount": Sum("amount"),
+        "weighted_x100": Sum(F("amount") * F(probability), output_field=PRODUCT),
+    }
+
+
+def _as_of_from_snapshots(scope: Scope, day: dt.date) -> list[Row]:
+    """Per stage, the open deals of that day's snapshots, as they were then."""
+    rows: QuerySet[Any, Row] = (
+        scoped_snapshots(scope)
+        .filter(taken_on=day, status=Deal.Status.OPEN)
+        .values("stage")
+        .annotate(**_per_stage("probability"))
+        .order_by()
+    )
+    return list(rows)
+
+
+def _as_of_from_history(scope: Scope, day: dt.date) -> list[Row]:
+    """Per stage, the deals created by then whose last move by then was into an open stage and
+    whose status then was not lost, weighted by the probability of the stage they were in."""
+    _, end = day_bounds(day, day)
+    last_stage = StageChange.objects.filter(deal=OuterRef("pk"), at__lt=end).order_by("-at", "-id")
+    last_status = FieldChange.objects.filter(
+        deal=OuterRef("pk"), field="status", at__lt=end
+    ).order_by("-at", "-id")
+    open_stages = Stage.objects.filter(kind=Stage.Kind.OPEN).values("pk")
+    rows: QuerySet[Any, Row] = (
+        scoped_deals(scope)
+        .filter(created_at__lt=end)
+        .annotate(
+            stage_then=Subquery(last_stage.values("to_stage")[:1]),
+            status_then=Subquery(last_status.values("new_value")[:1]),
+            prob=effective_probability(Subquery(last_stage.values("to_stage__probability")[:1])),
+        )
+        .filter(stage_then__in=open_stages)
+        .filter(Q(status_then__isnull=True) | ~Q(status_then=Deal.Status.LOST))
+        .values("stage_then")
+        .annotate(**_per_stage("prob"))
+        .order_by()
+    )
+    return [{**row, "stage": row["stage_then"]} for row in rows]

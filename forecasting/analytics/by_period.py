@@ -1,0 +1,257 @@
+"""The forecast by close period: weighted pipeline, categories, won actuals and quota.
+
+Categories of open deals (disjoint, so they stack): commit = probability ≥ 70 % or a stage
+flagged commit; best case = probability ≥ 40 %; pipeline = the rest. Category figures are plain
+amounts; `weighted` is Σ amount × probability. Open deals without a close date are left out of
+the periods and reported as `unscheduled`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Count, DateField, F, Q, QuerySet, Sum
+from django.utils import timezone
+
+from deals.models import Deal
+from forecasting import periods
+from forecasting.analytics.closed_deals import (
+    closed_aggregates,
+    closed_result,
+    count_lost_and_open,
+)
+from forecasting.analytics.probabilities import (
+    category_filters,
+    learned_percents,
+    probability_expression,
+)
+from forecasting.analytics.quotas import AgainstQuota, quota_for, quota_rows
+from forecasting.analytics.scope import (
+    PRODUCT,
+    Row,
+    Scope,
+    as_date,
+    day_bounds,
+    money,
+    per_hundred,
+    scoped_deals,
+    trunc_period,
+    without_jit,
+)
+
+if TYPE_CHECKING:
+    from deals.models import Pipeline
+
+SUMMED = ("weighted", "commit", "best_case", "pipeline", "won")
+
+
+@dataclass
+class PeriodFigures(AgainstQuota):
+    period: str | None
+    start: dt.date | None
+    weighted: Decimal = Decimal(0)
+    commit: Decimal = Decimal(0)
+    best_case: Decimal = Decimal(0)
+    pipeline: Decimal = Decimal(0)
+    won: Decimal = Decimal(0)
+    quota: Decimal | None = None
+    deals: int = 0
+    won_deals: int = 0
+
+    def add(self, other: PeriodFigures) -> None:
+        for name in SUMMED:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.deals += other.deals
+        self.won_deals += other.won_deals
+        if other.quota is not None:
+            self.quota = (self.quota or Decimal(0)) + other.quota
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            **{name: str(money(getattr(self, name))) for name in SUMMED},
+            "quota": None if self.quota is None else str(money(self.quota)),
+            "gap": None if self.gap is None else str(self.gap),
+            "attainment": self.attainment,
+            "deals": self.deals,
+            "won_deals": self.won_deals,
+        }
+
+
+@dataclass
+class Forecast:
+    period: str
+    probabilities: str
+    currency: str
+    first: dt.date
+    last: dt.date
+    periods: list[PeriodFigures]
+    totals: PeriodFigures
+    unscheduled: PeriodFigures
+    current: PeriodFigures
+    closed: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "probabilities": self.probabilities,
+            "currency": self.currency,
+            "since": self.first.isoformat(),
+            "until": self.last.isoformat(),
+            "periods": [p.as_dict() for p in self.periods],
+            "totals": self.totals.as_dict(),
+            "unscheduled": self.unscheduled.as_dict(),
+        }
+
+
+def forecast(
+    scope: Scope,
+    *,
+    period: str = "month",
+    probabilities: str = "configured",
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    today: dt.date | None = None,
+    closed_range: tuple[dt.date, dt.date] | None = None,
+    closed_pipeline: Pipeline | None = None,
+) -> Forecast:
+    """Weighted pipeline, categories, won actuals and quota per close period (3–5 queries).
+
+    With `closed_range`, the won query also adds up the closed-deal figures of `closed_figures`
+    (win rate, deal size, cycle; not velocity) for `closed_pipeline`: the dashboard's cards.
+    """
+    today = today or timezone.localdate()
+    first, last = periods.forecast_window(today, period, since=since, until=until)
+    learned = learned_percents(scope) if probabilities == "learned" else None
+    deals = scoped_deals(scope)
+    by_start = {
+        start: PeriodFigures(periods.label(start, period), start)
+        for start in periods.starts_between(first, last, period)
+    }
+    unscheduled = PeriodFigures(None, None)
+    with without_jit():
+        _add_open_figures(deals, by_start, unscheduled, (first, last, period), learned)
+        closed = _add_won_figures(deals, by_start, period, closed_range, closed_pipeline)
+    totals = _add_quotas(scope, by_start, (first, last, period))
+    current_start = periods.period_start(today, period)
+    return Forecast(
+        period=period,
+        probabilities=probabilities,
+        currency=scope.currency_code,
+        first=first,
+        last=last,
+        periods=list(by_start.values()),
+        totals=totals,
+        unscheduled=unscheduled,
+        current=by_start.get(current_start)
+        or PeriodFigures(periods.label(current_start, period), current_start),
+        closed=closed,
+    )
+
+
+Window = tuple[dt.date, dt.date, str]  # first day, last day, period kind
+
+
+def _add_open_figures(
+    deals: QuerySet[Deal],
+    by_start: dict[dt.date, PeriodFigures],
+    unscheduled: PeriodFigures,
+    window: Window,
+    learned: Mapping[int, Decimal] | None,
+) -> None:
+    """Open deals due in the window (or undated), by close period: the main figure's query."""
+    first, last, kind = window
+    aggregates: dict[str, Any] = {
+        "weighted_x100": Sum(F("amount") * F("prob"), output_field=PRODUCT),
+        "deals": Count("id"),
+        "open_amount": Sum("amount"),
+    }
+    for name, condition in category_filters().items():
+        aggregates[name] = Sum("amount", filter=condition)
+    rows: QuerySet[Any, Row] = (
+        deals.filter(status=Deal.Status.OPEN)
+        .filter(Q(expected_close_date__range=(first, last)) | Q(expected_close_date__isnull=True))
+        .annotate(
+            prob=probability_expression(learned),
+            bucket=trunc_period(kind)("expected_close_date"),
+        )
+        .values("bucket")
+        .annotate(**aggregates)
+        .order_by()
+    )
+    for row in rows:
+        bucket = as_date(row["bucket"])
+        figures = unscheduled if bucket is None else by_start[bucket]
+        figures.weighted = per_hundred(row["weighted_x100"])
+        figures.commit = row["commit"] or Decimal(0)
+        figures.best_case = row["best_case"] or Decimal(0)
+        figures.pipeline = (row["open_amount"] or Decimal(0)) - figures.commit - figures.best_case
+        figures.deals = row["deals"]
+
+
+def _add_won_figures(
+    deals: QuerySet[Deal],
+    by_start: dict[dt.date, PeriodFigures],
+    kind: str,
+    closed_range: tuple[dt.date, dt.date] | None,
+    closed_pipeline: Pipeline | None,
+) -> dict[str, Any] | None:
+    """Won per period, plus (when asked) the closed-deal figures: one pass over the won deals
+    grouped by period (the closed-deal sums filtered per group, then added up), and a count of
+    the lost ones. Returns the closed-deal figures."""
+    starts = list(by_start)
+    won_from, won_until = starts[0], periods.period_end(starts[-1], kind)
+    if closed_range is None:
+        _won_groups(deals, by_start, kind, (won_from, won_until), {})
+        return None
+    # The cards show no velocity: leave out the open deals it would need.
+    closed = closed_aggregates(closed_range[0], closed_range[1], closed_pipeline, with_open=False)
+    won_range = (min(won_from, closed_range[0]), max(won_until, closed_range[1]))
+    sums = _won_groups(deals, by_start, kind, won_range, closed.won)
+    return closed_result(sums | count_lost_and_open(deals, closed), closed_range, closed_pipeline)
+
+
+def _won_groups(
+    deals: QuerySet[Deal],
+    by_start: dict[dt.date, PeriodFigures],
+    kind: str,
+    won_range: tuple[dt.date, dt.date],
+    closed_sums: dict[str, Any],
+) -> dict[str, Any]:
+    """Add each period's won deals to its figures, and return the `closed_sums` added up over
+    every group (the won deals of the whole range)."""
+    won_from_at, won_until_at = day_bounds(*won_range)
+    groups: QuerySet[Any, Row] = (
+        deals.filter(status=Deal.Status.WON, won_at__gte=won_from_at, won_at__lt=won_until_at)
+        .annotate(bucket=trunc_period(kind)("won_at", output_field=DateField()))
+        .values("bucket")
+        .annotate(won=Sum("amount"), won_deals=Count("id"), **closed_sums)
+        .order_by()
+    )
+    sums: dict[str, Any] = {}
+    for group in groups:
+        bucket = as_date(group["bucket"])
+        if bucket in by_start:
+            by_start[bucket].won += group["won"] or Decimal(0)
+            by_start[bucket].won_deals += group["won_deals"]
+        for name in closed_sums:
+            if group[name] is not None:
+                sums[name] = group[name] if name not in sums else sums[name] + group[name]
+    return sums
+
+
+def _add_quotas(
+    scope: Scope, by_start: dict[dt.date, PeriodFigures], window: Window
+) -> PeriodFigures:
+    """Each period's quota (one read of the view's quotas), and the totals of every period."""
+    first, last, kind = window
+    quotas = quota_rows(scope, first, last)
+    totals = PeriodFigures("total", None)
+    for start, figures in by_start.items():
+        figures.quota = quota_for(quotas, start, kind)
+        totals.add(figures)
+    return totals

@@ -1,0 +1,130 @@
+"""Closed-deal figures: win rate, average won deal size, sales-cycle length and velocity, over
+the deals closed in a range (by default the last `DEFAULT_FUNNEL_DAYS` days)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Count, DurationField, F, Q, QuerySet, Sum
+from django.utils import timezone
+
+from deals.models import Deal
+from forecasting.analytics.scope import SECONDS_PER_DAY, Scope, day_bounds, rate, scoped_deals
+
+if TYPE_CHECKING:
+    from deals.models import Pipeline
+
+DEFAULT_FUNNEL_DAYS = 90
+
+
+def default_funnel_range(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    today = today or timezone.localdate()
+    return today - dt.timedelta(days=DEFAULT_FUNNEL_DAYS), today
+
+
+def closed_scope(
+    scope: Scope, since: dt.date | None = None, until: dt.date | None = None
+) -> tuple[Pipeline | None, dt.date, dt.date]:
+    """The deals behind the headline closed-deal figures (win rate, deal size, cycle): the
+    forecast's own, so the chosen pipeline or (None) every pipeline in scope, closed in the
+    range (default: the last 90 days). The funnel alone keeps to one pipeline."""
+    default_since, default_until = default_funnel_range()
+    return scope.pipeline, since or default_since, until or default_until
+
+
+def closed_figures(
+    scope: Scope, *, since: dt.date | None = None, until: dt.date | None = None
+) -> dict[str, Any]:
+    """Win rate, average won deal size, cycle length and velocity alone, over the deals of
+    `closed_scope`: one aggregate query."""
+    pipeline, since, until = closed_scope(scope, since, until)
+    return closed_figures_of(scoped_deals(scope), since, until, pipeline)
+
+
+@dataclass
+class ClosedAggregates:
+    """The closed-deal figures' inputs, each group read from its own rows: the won sums (they
+    can ride along another query over won deals), and the lost and open deals to count. Kept
+    apart so each read stays on its status's partial index instead of the whole table."""
+
+    won: dict[str, Any]
+    won_rows: Q
+    lost_rows: Q
+    open_rows: Q | None
+
+
+def closed_aggregates(
+    since: dt.date, until: dt.date, pipeline: Pipeline | None, *, with_open: bool = True
+) -> ClosedAggregates:
+    """What win rate, deal size, cycle and (`with_open`: it needs every open deal, a much
+    bigger read) velocity are computed from."""
+    start, end = day_bounds(since, until)
+    in_pipeline = Q(pipeline=pipeline) if pipeline is not None else Q()
+    won = in_pipeline & Q(status=Deal.Status.WON, won_at__gte=start, won_at__lt=end)
+    return ClosedAggregates(
+        won={
+            "c_won": Count("id", filter=won),
+            "c_won_amount": Sum("amount", filter=won),
+            "c_won_with_amount": Count("amount", filter=won),
+            "c_cycle": Sum(F("won_at") - F("created_at"), filter=won, output_field=DurationField()),
+        },
+        won_rows=won,
+        lost_rows=in_pipeline & Q(status=Deal.Status.LOST, lost_at__gte=start, lost_at__lt=end),
+        open_rows=in_pipeline & Q(status=Deal.Status.OPEN) if with_open else None,
+    )
+
+
+def count_lost_and_open(deals: QuerySet[Deal], closed: ClosedAggregates) -> dict[str, int]:
+    """The lost deals of the range (and the open ones, when asked): a count each."""
+    counts = {"c_lost": deals.filter(closed.lost_rows).count()}
+    if closed.open_rows is not None:
+        counts["c_open"] = deals.filter(closed.open_rows).count()
+    return counts
+
+
+def closed_result(
+    sums: Mapping[str, Any], closed_range: tuple[dt.date, dt.date], pipeline: Pipeline | None
+) -> dict[str, Any]:
+    """The figures from the sums and counts (`closed_aggregates`' names)."""
+    won, lost = int(sums.get("c_won") or 0), int(sums.get("c_lost") or 0)
+    with_amount = int(sums.get("c_won_with_amount") or 0)
+    average = Decimal(sums.get("c_won_amount") or 0) / with_amount if with_amount else None
+    cycle_days = _cycle_days(sums.get("c_cycle"), won)
+    open_deals = None if "c_open" not in sums else int(sums["c_open"] or 0)
+    velocity = None
+    if open_deals is not None and average is not None and cycle_days and (won + lost):
+        win_share = Decimal(won) / Decimal(won + lost)
+        velocity = open_deals * win_share * average / cycle_days
+    return {
+        "won": won,
+        "lost": lost,
+        "open_deals": open_deals,
+        "average_deal_size": average,
+        "cycle_days": None if cycle_days is None else round(float(cycle_days), 1),
+        "velocity": velocity,
+        "win_rate": rate(won, won + lost),
+        "since": closed_range[0],
+        "until": closed_range[1],
+        "pipeline": pipeline,
+    }
+
+
+def _cycle_days(total: Any, won: int) -> Decimal | None:
+    """Average days from creation to won, from their summed durations."""
+    if won and isinstance(total, dt.timedelta):
+        return Decimal(total.total_seconds()) / SECONDS_PER_DAY / won
+    return None
+
+
+def closed_figures_of(
+    deals: QuerySet[Deal], since: dt.date, until: dt.date, pipeline: Pipeline | None
+) -> dict[str, Any]:
+    """Win rate inputs, average won deal size, sales-cycle length and pipeline velocity."""
+    closed = closed_aggregates(since, until, pipeline)
+    sums = deals.filter(closed.won_rows).aggregate(**closed.won)
+    sums |= count_lost_and_open(deals, closed)
+    return closed_result(sums, (since, until), pipeline)

@@ -1,0 +1,72 @@
+"""Pipeline movement since a day: deals created, advanced, slipped, won and lost."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from django.db.models import Count, DateField, Exists, F, OuterRef, Q, Sum, Value
+from django.db.models.functions import Cast, NullIf
+
+from deals.models import Deal, FieldChange, StageChange
+from forecasting.analytics.scope import Scope, day_bounds, scoped_deals, trunc_period
+
+
+@dataclass
+class Movement:
+    since: dt.date
+    kind: str
+    counts: dict[str, int]
+    amounts: dict[str, Decimal]
+
+    MOVES: ClassVar[tuple[str, ...]] = ("new", "advanced", "slipped", "won", "lost")
+
+    def rows(self) -> list[tuple[str, int, Decimal]]:
+        return [(name, self.counts[name], self.amounts[name]) for name in self.MOVES]
+
+
+def movement_since(scope: Scope, since: dt.date, *, period: str = "month") -> Movement:
+    """What changed since `since`: deals created, advanced to a later stage, whose close date
+    slipped into a later period, won and lost. One query."""
+    start, _ = day_bounds(since, since)
+    conditions = _moves(start, period)
+    aggregates: dict[str, Any] = {}
+    for name, condition in conditions.items():
+        aggregates[f"{name}_count"] = Count("id", filter=condition)
+        aggregates[f"{name}_amount"] = Sum("amount", filter=condition)
+    figures = scoped_deals(scope).aggregate(**aggregates)
+    return Movement(
+        since=since,
+        kind=period,
+        counts={name: figures[f"{name}_count"] for name in conditions},
+        amounts={name: figures[f"{name}_amount"] or Decimal(0) for name in conditions},
+    )
+
+
+def _moves(start: dt.datetime, period: str) -> dict[str, Q]:
+    """Each move since `start`, as a condition on a deal."""
+    advanced = StageChange.objects.filter(
+        deal=OuterRef("pk"),
+        at__gte=start,
+        from_stage__isnull=False,
+        to_stage__order__gt=F("from_stage__order"),
+        to_stage__pipeline=F("from_stage__pipeline"),
+    )
+    trunc = trunc_period(period)
+    slipped = (
+        FieldChange.objects.filter(deal=OuterRef("pk"), field="expected_close_date", at__gte=start)
+        .annotate(
+            old_period=trunc(Cast(NullIf("old_value", Value("")), DateField())),
+            new_period=trunc(Cast(NullIf("new_value", Value("")), DateField())),
+        )
+        .filter(new_period__gt=F("old_period"))
+    )
+    return {
+        "new": Q(created_at__gte=start),
+        "advanced": Q(Exists(advanced)),
+        "slipped": Q(Exists(slipped)),
+        "won": Q(status=Deal.Status.WON, won_at__gte=start),
+        "lost": Q(status=Deal.Status.LOST, lost_at__gte=start),
+    }

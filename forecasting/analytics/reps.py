@@ -1,0 +1,131 @@
+"""Per-rep figures: open pipeline, weighted, won this period against quota, win rate, stalls."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils import timezone
+
+from deals.models import Deal
+from forecasting import periods
+from forecasting.analytics.closed_deals import default_funnel_range
+from forecasting.analytics.probabilities import learned_percents, probability_expression
+from forecasting.analytics.quotas import AgainstQuota, sum_quota
+from forecasting.analytics.scope import (
+    PRODUCT,
+    Row,
+    Scope,
+    day_bounds,
+    per_hundred,
+    rate,
+    scoped_deals,
+)
+from forecasting.models import Quota
+
+
+@dataclass
+class RepFigures(AgainstQuota):
+    owner_id: int
+    name: str
+    open_deals: int
+    pipeline: Decimal
+    weighted: Decimal
+    won: Decimal
+    won_deals: int
+    closed_won: int
+    closed_lost: int
+    stalled: int
+    quota: Decimal | None = None
+
+    @property
+    def win_rate(self) -> float | None:
+        return rate(self.closed_won, self.closed_won + self.closed_lost)
+
+
+def rep_figures(
+    scope: Scope,
+    *,
+    period: str = "month",
+    probabilities: str = "configured",
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    today: dt.date | None = None,
+) -> list[RepFigures]:
+    """Per owner: open pipeline, weighted, won this period vs quota, win rate, stalled deals."""
+    today = today or timezone.localdate()
+    default_since, default_until = default_funnel_range(today)
+    closed_range = day_bounds(since or default_since, until or default_until)
+    current = periods.period_start(today, period)
+    period_range = day_bounds(current, periods.period_end(current, period))
+    learned = learned_percents(scope) if probabilities == "learned" else None
+    rows = (
+        scoped_deals(scope)
+        .annotate(prob=probability_expression(learned))
+        .values("owner", "owner__username", "owner__first_name", "owner__last_name")
+        .annotate(**_rep_aggregates(period_range, closed_range))
+        .order_by()
+    )
+    reps = [_rep(row) for row in rows]
+    _add_quotas(reps, current, period)
+    return sorted(reps, key=lambda r: (-r.weighted, r.name))
+
+
+def _rep_aggregates(
+    period_range: tuple[dt.datetime, dt.datetime], closed_range: tuple[dt.datetime, dt.datetime]
+) -> dict[str, Any]:
+    """Per owner: open deals and their amounts over the `prob` annotation, deals won in the
+    period, deals closed in the range (for the win rate), stalled deals."""
+    is_open = Q(status=Deal.Status.OPEN)
+    won_now = Q(status=Deal.Status.WON, won_at__gte=period_range[0], won_at__lt=period_range[1])
+    range_start, range_end = closed_range
+    return {
+        "open_deals": Count("id", filter=is_open),
+        "pipeline": Sum("amount", filter=is_open),
+        "weighted_x100": Sum(F("amount") * F("prob"), filter=is_open, output_field=PRODUCT),
+        "won": Sum("amount", filter=won_now),
+        "won_deals": Count("id", filter=won_now),
+        "closed_won": Count(
+            "id", filter=Q(status=Deal.Status.WON, won_at__gte=range_start, won_at__lt=range_end)
+        ),
+        "closed_lost": Count(
+            "id",
+            filter=Q(status=Deal.Status.LOST, lost_at__gte=range_start, lost_at__lt=range_end),
+        ),
+        "stalled": Count("id", filter=Q(stalled=True) & ~Q(status=Deal.Status.LOST)),
+    }
+
+
+def _rep(row: Row) -> RepFigures:
+    names = (row["owner__first_name"], row["owner__last_name"])
+    return RepFigures(
+        owner_id=row["owner"],
+        name=" ".join(p for p in names if p) or row["owner__username"],
+        open_deals=row["open_deals"],
+        pipeline=row["pipeline"] or Decimal(0),
+        weighted=per_hundred(row["weighted_x100"]),
+        won=row["won"] or Decimal(0),
+        won_deals=row["won_deals"],
+        closed_won=row["closed_won"],
+        closed_lost=row["closed_lost"],
+        stalled=row["stalled"],
+    )
+
+
+def _add_quotas(reps: list[RepFigures], current: dt.date, kind: str) -> None:
+    """Each rep's own quota for the current period (one query for all of them)."""
+    quotas: QuerySet[Quota] = Quota.objects.filter(
+        user__in=[r.owner_id for r in reps],
+        period_start__gte=periods.period_start(current, "quarter"),
+        period_start__lte=periods.period_end(current, kind),
+    )
+    by_user: dict[int, list[Quota]] = defaultdict(list)
+    for quota in quotas:
+        if quota.user_id is not None:
+            by_user[quota.user_id].append(quota)
+    for rep in reps:
+        rep.quota = sum_quota(by_user.get(rep.owner_id, []), current, kind)

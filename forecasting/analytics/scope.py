@@ -1,0 +1,159 @@
+"""What every figure starts from: the viewer's scope, days as time ranges, money and rates, and
+the PostgreSQL settings the big scans run under."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import DecimalField, QuerySet
+from django.db.models.functions import TruncMonth, TruncQuarter
+from django.utils import timezone
+
+from deals.models import Deal
+from forecasting.models import ForecastSnapshot
+from pipeline_crm.db import is_postgresql
+
+if TYPE_CHECKING:
+    from accounts.models import Team, User
+    from deals.models import Pipeline
+
+CENT = Decimal("0.01")
+HUNDRED = Decimal(100)
+SECONDS_PER_DAY = 86400
+
+# Σ amount × probability (a percent) before dividing by 100, and a probability in percent.
+PRODUCT = DecimalField(max_digits=30, decimal_places=6)
+PERCENT = DecimalField(max_digits=9, decimal_places=4)
+
+Row = Mapping[str, Any]  # one row of a .values() query
+
+
+def money(value: Decimal | int | None) -> Decimal:
+    """Round to cents (half up), the way money is shown and sent."""
+    return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def rate(numerator: int | Decimal, denominator: int | Decimal | None) -> float | None:
+    """A share 0–1 rounded to four places, or None when there is nothing to divide by."""
+    if not denominator:
+        return None
+    return float((Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001")))
+
+
+def per_hundred(value: Decimal | None) -> Decimal:
+    """A Σ amount × percent back to money (nothing summed: zero)."""
+    return (value or Decimal(0)) / HUNDRED
+
+
+# --- scope: who looks at which deals -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The viewer and the dashboard's filters. Every query starts from what `user` may see."""
+
+    user: User
+    pipeline: Pipeline | None = None
+    team: Team | None = None
+    owner: User | None = None
+    currency: str = ""
+
+    @property
+    def currency_code(self) -> str:
+        return self.currency or str(settings.DEFAULT_CURRENCY)
+
+
+def _narrowed[Owned: (Deal, ForecastSnapshot)](
+    records: QuerySet[Owned], scope: Scope
+) -> QuerySet[Owned]:
+    """`records` (already visible to the viewer) in the scope's currency, pipeline, team, owner."""
+    records = records.filter(currency=scope.currency_code)
+    if scope.pipeline is not None:
+        records = records.filter(pipeline=scope.pipeline)
+    if scope.team is not None:
+        records = records.filter(owner__in=scope.team.members.values("pk"))
+    if scope.owner is not None:
+        records = records.filter(owner=scope.owner)
+    return records.order_by()
+
+
+def scoped_deals(scope: Scope) -> QuerySet[Deal]:
+    """Deals the viewer may see, narrowed by pipeline, team, owner and currency."""
+    return _narrowed(Deal.objects.visible_to(scope.user), scope)
+
+
+def scoped_snapshots(scope: Scope) -> QuerySet[ForecastSnapshot]:
+    """Snapshots under the same rule, using the owner and pipeline the deal had that day."""
+    return _narrowed(ForecastSnapshot.objects.visible_to(scope.user), scope)
+
+
+# --- days and periods ----------------------------------------------------------------------------
+
+
+def day_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[start of `first`, start of the day after `last`) in the current time zone."""
+    tz = timezone.get_current_timezone()
+    start = dt.datetime.combine(first, dt.time.min, tzinfo=tz)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return start, end
+
+
+def as_date(value: Any) -> dt.date | None:
+    """A day (or None) from what a database returns for a date: a date, a datetime (truncated
+    dates on some databases) or ISO text (raw SQL on SQLite)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def parse_day(value: Any) -> dt.date:
+    """`as_date` of a value that is never NULL."""
+    day = as_date(value)
+    if day is None:
+        raise ValueError("A day was expected, not NULL.")
+    return day
+
+
+def trunc_period(kind: str) -> type[TruncMonth] | type[TruncQuarter]:
+    """The database function truncating a date to the first day of its month or quarter."""
+    return TruncQuarter if kind == "quarter" else TruncMonth
+
+
+# --- PostgreSQL settings for the big scans -------------------------------------------------------
+
+
+@contextmanager
+def _local_settings(*statements: str) -> Iterator[None]:
+    """On PostgreSQL, run the block in a transaction under these SET LOCAL settings (they end
+    with it); elsewhere, just run it."""
+    if not is_postgresql():
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+        yield
+
+
+def roomy_sort() -> AbstractContextManager[None]:
+    """History queries sort or hash hundreds of thousands of rows: on PostgreSQL, give them the
+    memory to do it without spilling to disk, for that query's transaction only."""
+    return _local_settings("SET LOCAL work_mem = '128MB'", "SET LOCAL jit = off")
+
+
+def without_jit() -> AbstractContextManager[None]:
+    """PostgreSQL compiles big aggregates to machine code first (JIT); for these scans that
+    costs more (~250 ms at 1M deals) than it saves, so it is switched off for them only."""
+    return _local_settings("SET LOCAL jit = off")

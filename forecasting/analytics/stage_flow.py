@@ -1,0 +1,296 @@
+"""The funnel of one pipeline and the time deals spend in each stage, over a date range."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, QuerySet
+
+from deals.models import Deal, Pipeline, Stage, StageChange
+from forecasting.analytics.closed_deals import closed_figures_of, closed_scope
+from forecasting.analytics.scope import (
+    SECONDS_PER_DAY,
+    Scope,
+    day_bounds,
+    money,
+    rate,
+    roomy_sort,
+    scoped_deals,
+)
+from pipeline_crm.db import is_postgresql
+
+# Per stage: stage id, deals that entered, of which advanced, median and 90th percentile of the
+# completed stays in seconds, completed stays.
+FlowRow = tuple[int, int, int, float | None, float | None, int]
+
+
+@dataclass
+class FunnelStage:
+    stage_id: int
+    name: str
+    order: int
+    kind: str
+    entered: int = 0
+    advanced: int = 0
+    lost: int = 0
+    median_days: float | None = None
+    p90_days: float | None = None
+    stays: int = 0
+
+    @property
+    def conversion(self) -> float | None:
+        return rate(self.advanced, self.entered)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage_id,
+            "name": self.name,
+            "entered": self.entered,
+            "advanced": self.advanced,
+            "conversion": self.conversion,
+            "lost": self.lost,
+            "median_days": self.median_days,
+            "p90_days": self.p90_days,
+        }
+
+
+@dataclass
+class Funnel:
+    pipeline: Pipeline | None
+    since: dt.date
+    until: dt.date
+    currency: str
+    stages: list[FunnelStage]
+    won: int
+    lost: int
+    open_deals: int
+    average_deal_size: Decimal | None
+    cycle_days: float | None
+    velocity: Decimal | None
+    lost_reasons: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def win_rate(self) -> float | None:
+        return rate(self.won, self.won + self.lost)
+
+    @property
+    def bottleneck(self) -> FunnelStage | None:
+        """The stage where deals wait longest (by median time in stage)."""
+        timed = [s for s in self.stages if s.median_days is not None]
+        return max(timed, key=lambda s: s.median_days or 0) if timed else None
+
+    def as_dict(self) -> dict[str, Any]:
+        bottleneck = self.bottleneck
+        return {
+            "pipeline": self.pipeline.pk if self.pipeline else None,
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "currency": self.currency,
+            "stages": [s.as_dict() for s in self.stages],
+            "win_rate": self.win_rate,
+            "won": self.won,
+            "lost": self.lost,
+            "open_deals": self.open_deals,
+            "average_deal_size": _money_or_none(self.average_deal_size),
+            "cycle_days": self.cycle_days,
+            "velocity": _money_or_none(self.velocity),
+            "bottleneck": bottleneck.stage_id if bottleneck else None,
+            "lost_reasons": self.lost_reasons,
+        }
+
+
+def _money_or_none(value: Decimal | None) -> str | None:
+    return None if value is None else str(money(value))
+
+
+def funnel(
+    scope: Scope,
+    *,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> Funnel:
+    """Stage funnel of one pipeline over moves made between `since` and `until` (inclusive)."""
+    _, since, until = closed_scope(scope, since, until)
+    pipeline = scope.pipeline or Pipeline.default()
+    stages = {
+        s.pk: FunnelStage(s.pk, s.name, s.order, s.kind)
+        for s in Stage.objects.filter(pipeline=pipeline).order_by("order")
+    }
+    deals = scoped_deals(scope).filter(pipeline=pipeline)
+    start, end = day_bounds(since, until)
+    _stage_flow(stages, pipeline, deals, start, end)
+    reasons = _lost_by_stage_and_reason(stages, deals, start, end)
+    closed = closed_figures_of(deals, since, until, pipeline)
+    for key in ("win_rate", "since", "until", "pipeline"):
+        closed.pop(key)
+    return Funnel(
+        pipeline=pipeline,
+        since=since,
+        until=until,
+        currency=scope.currency_code,
+        stages=list(stages.values()),
+        lost_reasons=reasons,
+        **closed,
+    )
+
+
+def _lost_by_stage_and_reason(
+    stages: dict[int, FunnelStage], deals: QuerySet[Deal], start: dt.datetime, end: dt.datetime
+) -> list[dict[str, Any]]:
+    """Count the deals lost in the range on the stage they were lost in; return the reasons
+    given, most frequent first."""
+    lost_rows = (
+        deals.filter(status=Deal.Status.LOST, lost_at__gte=start, lost_at__lt=end)
+        .values("stage", "lost_reason")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    by_reason: dict[str, int] = defaultdict(int)
+    for row in lost_rows:
+        by_reason[row["lost_reason"]] += row["n"]
+        if row["stage"] in stages:
+            stages[row["stage"]].lost += row["n"]
+    return [
+        {"reason": reason, "count": count}
+        for reason, count in sorted(by_reason.items(), key=lambda item: (-item[1], item[0]))
+    ]
+
+
+def percentile(values: Sequence[float], fraction: float) -> float | None:
+    """Continuous percentile with linear interpolation, exactly as SQL's percentile_cont."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _days(value: float | None) -> float | None:
+    return None if value is None else round(value / SECONDS_PER_DAY, 1)
+
+
+def _stage_flow(
+    stages: dict[int, FunnelStage],
+    pipeline: Pipeline | None,
+    deals: QuerySet[Deal],
+    start: dt.datetime,
+    end: dt.datetime,
+) -> None:
+    """Per stage, over entries made in the range: deals that entered, deals that later reached
+    a later stage, and the median and 90th percentile of completed stays (a stay ends with the
+    deal's next move, or when the deal was lost there)."""
+    if not stages or pipeline is None:
+        return
+    if is_postgresql():
+        rows = _stage_flow_sql(list(stages), pipeline, deals, start, end)
+    else:
+        rows = _stage_flow_python(stages, deals, start, end)
+    for stage_id, entered, advanced, median, p90, stays in rows:
+        stage = stages[stage_id]
+        stage.entered, stage.advanced = entered, advanced
+        stage.median_days, stage.p90_days, stage.stays = _days(median), _days(p90), stays
+
+
+def _stage_flow_sql(
+    stage_ids: list[int],
+    pipeline: Pipeline,
+    deals: QuerySet[Deal],
+    start: dt.datetime,
+    end: dt.datetime,
+) -> list[FlowRow]:
+    """PostgreSQL, one pass: window functions find each stay's end and the furthest stage the
+    deal reached afterwards; percentile_cont() gives the quantiles."""
+    # Moves before the range never end a stay that began in it, nor follow one: skip them.
+    deal_sql, deal_params = deals.values("pk", "lost_at").query.sql_with_params()
+    changes, stage_table = StageChange._meta.db_table, Stage._meta.db_table
+    sql = f"""
+        WITH changes AS (
+            SELECT sc.deal_id, sc.to_stage_id AS stage_id, sc.at AS entered_at,
+                   st."order" AS stage_order,
+                   COALESCE(LEAD(sc.at) OVER w, d.lost_at) AS left_at,
+                   MAX(st."order") OVER (w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
+                       AS later_order
+            FROM {changes} sc
+            JOIN ({deal_sql}) d ON d.pk = sc.deal_id
+            LEFT JOIN {stage_table} st ON st.id = sc.to_stage_id AND st.pipeline_id = %s
+            WHERE sc.at >= %s
+            WINDOW w AS (PARTITION BY sc.deal_id ORDER BY sc.at, sc.id)
+        ), entries AS (
+            SELECT deal_id, stage_id, stage_order, later_order,
+                   EXTRACT(EPOCH FROM (left_at - entered_at))::float8 AS seconds
+            FROM changes
+            WHERE stage_id = ANY(%s) AND entered_at >= %s AND entered_at < %s
+        )
+        SELECT stage_id,
+               COUNT(DISTINCT deal_id),
+               COUNT(DISTINCT deal_id) FILTER (WHERE later_order > stage_order),
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds),
+               percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds),
+               COUNT(seconds)
+        FROM entries GROUP BY stage_id
+    """  # noqa: S608, RUF100 - table names and the ORM's own SQL; every value is a parameter
+    with roomy_sort(), connection.cursor() as cursor:
+        cursor.execute(sql, [*deal_params, pipeline.pk, start, stage_ids, start, end])
+        return list(cursor.fetchall())
+
+
+@dataclass
+class _Stays:
+    """What the Python walk collects per stage id."""
+
+    entered: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    advanced: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    durations: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
+
+    def rows(self) -> list[FlowRow]:
+        return [
+            (
+                stage_id,
+                len(deal_ids),
+                len(self.advanced[stage_id]),
+                percentile(self.durations[stage_id], 0.5),
+                percentile(self.durations[stage_id], 0.9),
+                len(self.durations[stage_id]),
+            )
+            for stage_id, deal_ids in self.entered.items()
+        ]
+
+
+def _stage_flow_python(
+    stages: dict[int, FunnelStage], deals: QuerySet[Deal], start: dt.datetime, end: dt.datetime
+) -> list[FlowRow]:
+    """Fallback for databases without percentile_cont (SQLite): the same rules, walked in Python
+    over the histories of the deals that moved in the range, each deal's moves latest first."""
+    rows = list(
+        StageChange.objects.filter(deal__in=deals.values("pk"), at__gte=start)
+        .order_by("deal_id", "at", "id")
+        .values_list("deal_id", "to_stage_id", "at", "deal__lost_at")
+    )
+    stays = _Stays()
+    later_order: int | None = None
+    for index in range(len(rows) - 1, -1, -1):
+        deal_id, stage_id, entered_at, lost_at = rows[index]
+        following = rows[index + 1] if index + 1 < len(rows) else None
+        if following is None or following[0] != deal_id:
+            later_order, left_at = None, lost_at
+        else:
+            left_at = following[2]
+        stage = stages.get(stage_id) if stage_id is not None else None
+        if stage is None:
+            continue
+        if start <= entered_at < end:
+            stays.entered[stage.stage_id].add(deal_id)
+            if later_order is not None and later_order > stage.order:
+                stays.advanced[stage.stage_id].add(deal_id)
+            if left_at is not None:
+                stays.durations[stage.stage_id].append((left_at - entered_at).total_seconds())
+        later_order = max(later_order or 0, stage.order)
+    return stays.rows()
