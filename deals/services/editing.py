@@ -61,12 +61,7 @@ def create_deal(
     next_step: str = "",
 ) -> Deal:
     """A new deal at the top of its column (first open stage unless given)."""
-    pipeline = pipeline or (stage.pipeline if stage else Pipeline.default())
-    if pipeline is None:
-        raise DomainError("There is no pipeline yet.", field="pipeline")
-    stage = stage or first_open_stage(pipeline)
-    if stage.pipeline_id != pipeline.pk:
-        raise DomainError("That stage belongs to another pipeline.", field="stage")
+    pipeline, stage = _placement(pipeline, stage)
     owner = owner or by
     require_assignable(by, owner, what="deals")
     now = timezone.now()
@@ -77,6 +72,7 @@ def create_deal(
         status=stage.deal_status,
         owner=owner,
         amount=amount,
+        currency=currency or Deal._meta.get_field("currency").get_default(),
         expected_close_date=expected_close_date,
         probability_override=probability_override,
         company=company,
@@ -87,8 +83,6 @@ def create_deal(
         won_at=now if stage.deal_status == Deal.Status.WON else None,
         position=top_position(stage),
     )
-    if currency:
-        deal.currency = currency
     missing = missing_required(stage, deal)
     if missing:
         raise MissingRequiredFields(stage.name, missing)
@@ -98,6 +92,18 @@ def create_deal(
     )
     announce(DealCreated(deal=deal, by=by, stage_ids=(stage.pk,)))
     return deal
+
+
+def _placement(pipeline: Pipeline | None, stage: Stage | None) -> tuple[Pipeline, Stage]:
+    """The pipeline and stage a new deal starts in: as given, else the default pipeline and its
+    first open stage."""
+    pipeline = pipeline or (stage.pipeline if stage else Pipeline.default())
+    if pipeline is None:
+        raise DomainError("There is no pipeline yet.", field="pipeline")
+    stage = stage or first_open_stage(pipeline)
+    if stage.pipeline_id != pipeline.pk:
+        raise DomainError("That stage belongs to another pipeline.", field="stage")
+    return pipeline, stage
 
 
 def apply_changes(deal: Deal, by: User, changes: Mapping[str, Any]) -> list[str]:
