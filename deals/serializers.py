@@ -215,6 +215,7 @@ class MoveSerializer(serializers.Serializer[Any]):
         required=False,
         allow_null=True,
         min_value=0,
+        max_value=2**31 - 1,  # an index, not a database value: refused here, not by the database
         help_text=(
             "An index among the deals you see in that column, lost ones left out: 0 is the top"
             " of the column, an index past the end its bottom. Without it: the top of a column"

@@ -296,6 +296,20 @@ def test_the_api_position_reorders_within_the_deals_own_column(rep, team_a, api_
     assert column_titles(stage) == ["third", "second", "first"]
 
 
+def test_an_api_position_too_large_for_an_index_is_a_400_on_position(rep, team_a, api_for):
+    moving = DealFactory(owner=rep)
+
+    response = api_for(rep).post(
+        f"/api/deals/{moving.pk}/move/",
+        {"stage": stage_named("Contact").pk, "version": 1, "position": 10**20},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "position" in response.json()
+    assert stored(moving)["version"] == 1
+
+
 # --- cost --------------------------------------------------------------------------------------
 
 
