@@ -36,6 +36,7 @@ from deals.serializers import (
     StageSerializer,
     WonSerializer,
 )
+from deals.services.positions import deal_ids_around_index
 from pipeline_crm.api import IdFilter, ServiceViewSetMixin
 
 STALE = OpenApiResponse(
@@ -229,9 +230,18 @@ class DealViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def move(self, request: Request, pk: str | None = None) -> Response:
         deal = self.get_object()
-        return self._answer(
-            services.move_deal(deal=deal, by=self.actor, **self._parse(MoveSerializer))
+        parsed = self._parse(MoveSerializer)
+        position = parsed.pop("position", None)
+        after_id: int | None = None
+        before_id: int | None = None
+        if position is not None:  # an index among the deals the caller sees: the card there
+            after_id, before_id = deal_ids_around_index(
+                parsed["stage"], position, viewer=self.actor, moving=deal
+            )
+        moved = services.move_deal(
+            deal=deal, by=self.actor, after_id=after_id, before_id=before_id, **parsed
         )
+        return self._answer(moved)
 
     @extend_schema(
         request=WonSerializer,

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -489,25 +489,6 @@ def owner_choices(user: User) -> list[OwnerChoice]:
         can_write=Exists(writable_owner_ids(user).filter(pk=OuterRef("pk")))
     )
     return [OwnerChoice(u, bool(u.can_write)) for u in people]
-
-
-def index_after(stage: Stage, *, after_id: int | None, moving: Deal, viewer: User) -> int:
-    """The column index (0 = top, as `move_deal` counts) just below the card `after_id`.
-
-    The board may be filtered or paged, so the client names the card it dropped below rather
-    than an index; this turns it into the index among all the deals the viewer sees there.
-    """
-    if not after_id:
-        return 0
-    anchor = Deal.objects.filter(pk=after_id, stage=stage).values("position")[:1]
-    return (
-        Deal.objects.visible_to(viewer)
-        .filter(stage=stage)
-        .exclude(status=Deal.Status.LOST)
-        .exclude(pk=moving.pk)
-        .filter(Q(position__lt=Subquery(anchor)) | Q(position=Subquery(anchor), pk__lte=after_id))
-        .count()
-    )
 
 
 # --- deal page --------------------------------------------------------------------------------

@@ -206,13 +206,21 @@ class MoveValuesSerializer(serializers.Serializer):
     next_step = serializers.CharField(required=False, max_length=300)
 
 
-class MoveSerializer(serializers.Serializer):
+class MoveSerializer(serializers.Serializer[Any]):
     stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all())
     version = serializers.IntegerField(
         min_value=0, help_text="The version you last read; a stale one answers 409."
     )
     position = serializers.IntegerField(
-        required=False, allow_null=True, min_value=0, help_text="0 is the top of the column."
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=2**31 - 1,  # an index, not a database value: refused here, not by the database
+        help_text=(
+            "An index among the deals you see in that column, lost ones left out: 0 is the top"
+            " of the column, an index past the end its bottom. Without it: the top of a column"
+            " the deal enters, its place in its own."
+        ),
     )
     values = MoveValuesSerializer(required=False)
 

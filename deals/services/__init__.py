@@ -19,7 +19,7 @@ from deals.services.editing import (
     record_activity,
     update_deal,
 )
-from deals.services.moves import mark_lost, mark_won, move_deal, reopen_deal, reorder_deal
+from deals.services.moves import mark_lost, mark_won, move_deal, reopen_deal
 from deals.services.pipelines import (
     create_pipeline,
     create_stage,
@@ -48,7 +48,6 @@ __all__ = [
     "rebuild_column_totals",
     "record_activity",
     "reopen_deal",
-    "reorder_deal",
     "reorder_stages",
     "shift_stage",
     "update_deal",

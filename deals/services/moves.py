@@ -27,7 +27,7 @@ from deals.services.common import (
     won_stage,
 )
 from deals.services.editing import apply_changes
-from deals.services.positions import resolve_position
+from deals.services.positions import place
 from pipeline_crm.errors import DomainError, InvalidTransition, MissingRequiredFields
 from pipeline_crm.events import announce
 
@@ -75,10 +75,13 @@ def move_deal(
     by: User,
     stage: Stage,
     version: int,
-    position: int | None = None,
+    after_id: int | None = None,
+    before_id: int | None = None,
     values: Mapping[str, Any] | None = None,
 ) -> Deal:
-    """Move a deal to `stage` (or to another place in its column), at index `position`.
+    """Move a deal to `stage`, or to another place in its column: right below the card
+    `after_id` or right above the card `before_id` (a card `by` can see in that column); with
+    neither, on top of a column it enters and where it was in its own (see `place`).
 
     `values` fills fields the target stage requires in the same transaction (the board's
     "this stage needs…" form). Entering a won or post-sale stage marks the deal won; leaving
@@ -94,26 +97,21 @@ def move_deal(
     if values:
         apply_changes(deal, by, values)
     from_stage_id, was_won = deal.stage_id, deal.status == Deal.Status.WON
-    if stage.pk == deal.stage_id:
-        deal.position = resolve_position(stage, position, viewer=by, moving=deal)
-        deal.version += 1
-    else:
+    if stage.pk != deal.stage_id:
         missing = missing_required(stage, deal)
         if missing:
             raise MissingRequiredFields(stage.name, missing)
-        new_position = resolve_position(stage, position, viewer=by, moving=deal)
-        enter_stage([deal], stage, by=by, positions=[new_position])
+    position = place(deal, stage, viewer=by, after_id=after_id, before_id=before_id)
+    if stage.pk == deal.stage_id:
+        deal.position = position
+        deal.version += 1
+    else:
+        enter_stage([deal], stage, by=by, positions=[position])
     deal.save()
     event = DealWon if deal.status == Deal.Status.WON and not was_won else DealMoved
     stage_ids = tuple(dict.fromkeys((from_stage_id, stage.pk)))
     announce(event(deal=deal, by=by, stage_ids=stage_ids, from_stage_id=from_stage_id))
     return deal
-
-
-@transaction.atomic
-def reorder_deal(*, deal: Deal, by: User, version: int, position: int) -> Deal:
-    """Place a deal at index `position` of its own column."""
-    return move_deal(deal=deal, by=by, stage=deal.stage, version=version, position=position)
 
 
 @transaction.atomic
@@ -147,7 +145,7 @@ def mark_won(
     if missing:
         raise MissingRequiredFields(stage.name, missing)
     from_stage_id = deal.stage_id
-    position = resolve_position(stage, None, viewer=by, moving=deal)
+    position = place(deal, stage, viewer=by)
     enter_stage([deal], stage, by=by, positions=[position])
     deal.save()
     stage_ids = (from_stage_id, stage.pk)

@@ -1,15 +1,29 @@
 """Where a card sits in its column: sort keys with gaps, so a move writes one row.
 
-`Deal.position` orders a column (smaller is higher). A card placed between two others takes the
-middle of their keys; when two neighbours have no gap left, the column is spread out again.
+`Deal.position` orders a column (smaller is higher; the id breaks a tie). A drop names the card
+it landed under (`after`) or, at the top of a column, the card it landed above (`before`); the
+deal takes the middle of that anchor's key and its neighbour's. When they have no gap left the
+column is spread out again (rare).
+
+What "next to the anchor" means when the board hides deals (filters, other teams' deals, lost
+ones): the neighbour is the next deal of the whole column, seen or not, so the deal lands right
+below the anchor (or right above it) and any hidden deal that followed the anchor now follows
+the moved deal. Among the deals the mover sees it is exactly between the two cards of the drop.
+The anchor itself must be a deal the mover can see in the target column: a hidden one would
+tell them where, and that, it is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 
 from accounts.models import User
 from deals.models import Deal, Stage
+from pipeline_crm.errors import DomainError
 
 POSITION_GAP = 1024
 
@@ -24,14 +38,16 @@ def column_edge(stage: Stage, *, top: bool) -> int | None:
     """
     table = connection.ops.quote_name(Deal._meta.db_table)
     direction, edge = ("ASC", "MIN") if top else ("DESC", "MAX")
+    # Only the quoted table name and fixed keywords are interpolated; the values are parameters.
+    # (RUF100 too: the S rules are not enabled in pyproject yet, so ruff calls S608 unused.)
     probe = (
-        f"SELECT (SELECT position FROM {table} WHERE stage_id = %s AND status = %s "
+        f"SELECT (SELECT position FROM {table} WHERE stage_id = %s AND status = %s "  # noqa: S608, RUF100
         f"ORDER BY position {direction} LIMIT 1) AS edge"
     )
     statuses = Deal.Status.values
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {edge}(edge) FROM ({' UNION ALL '.join([probe] * len(statuses))}) AS edges",
+            f"SELECT {edge}(edge) FROM ({' UNION ALL '.join([probe] * len(statuses))}) AS edges",  # noqa: S608, RUF100
             [value for status in statuses for value in (stage.pk, status)],
         )
         row = cursor.fetchone()
@@ -57,32 +73,121 @@ def renumber_column(stage: Stage) -> None:
     Deal.objects.bulk_update(rows, ["position"], batch_size=1000)
 
 
-def position_at_index(stage: Stage, index: int, *, viewer: User, moving: Deal) -> int:
-    """A sort key that puts `moving` at `index` of the column as `viewer` sees it (0 = top)."""
-    index = max(0, int(index))
+def place(
+    deal: Deal,
+    stage: Stage,
+    *,
+    viewer: User,
+    after_id: int | None = None,
+    before_id: int | None = None,
+) -> int:
+    """The sort key that puts `deal` in `stage` right below the card `after_id`, or right above
+    the card `before_id`. With neither: on top of a column it enters, where it is in its own.
+
+    An anchor the viewer cannot see, in another column, or the deal itself is refused
+    (`DomainError`), and so is naming both.
+    """
+    if after_id is not None and before_id is not None:
+        raise DomainError("Place the card after one card or before one, not both.", field="before")
+    below = after_id is not None
+    anchor_id = after_id if below else before_id
+    if anchor_id is None:
+        return top_position(stage) if deal.stage_id != stage.pk else deal.position
+    anchor, neighbour = _anchor_and_neighbour(
+        stage, anchor_id, viewer=viewer, moving=deal, below=below
+    )
+    if neighbour is not None and abs(neighbour - anchor) <= 1:  # no room left between them
+        renumber_column(stage)
+        anchor, neighbour = _anchor_and_neighbour(
+            stage, anchor_id, viewer=viewer, moving=deal, below=below
+        )
+    if neighbour is None:  # the anchor is the column's last (or first) card
+        return anchor + POSITION_GAP if below else anchor - POSITION_GAP
+    low, high = sorted((anchor, neighbour))
+    return low + (high - low) // 2
+
+
+def _anchor_and_neighbour(
+    stage: Stage, anchor_id: int, *, viewer: User, moving: Deal, below: bool
+) -> tuple[int, int | None]:
+    """The anchor's sort key and the nearest one below it (or above it), in one statement.
+
+    The anchor is read through the viewer's visibility (`visible_to`); each neighbour probe
+    walks `deal_column_idx` (stage, status, position, id) from the anchor and stops at the
+    first row, so the cost does not depend on the column's size. The probes are SQL around
+    the anchor's query: built through the ORM (three correlated subqueries) they took several
+    times longer to compose than the database takes to answer them.
+    """
+    anchor = (
+        Deal.objects.visible_to(viewer)
+        .filter(pk=anchor_id, stage_id=stage.pk)
+        .exclude(pk=moving.pk)
+        .order_by()
+        .values("id", "position")
+    )
+    try:
+        anchor_sql, anchor_params = anchor.query.sql_with_params()
+        row = _probe_neighbours(anchor_sql, anchor_params, stage, moving, below)
+    except EmptyResultSet:  # a viewer who sees nothing
+        row = None
+    if row is None:
+        field = "after" if below else "before"
+        raise DomainError("Drop the card next to a card of that column.", field=field)
+    anchor_position, *found = row
+    keys = [int(key) for key in found if key is not None]
+    if not keys:
+        return int(anchor_position), None
+    return int(anchor_position), min(keys) if below else max(keys)
+
+
+def _probe_neighbours(
+    anchor_sql: str, anchor_params: Sequence[Any], stage: Stage, moving: Deal, below: bool
+) -> tuple[Any, ...] | None:
+    """(anchor's key, the nearest key beyond it of each status) for the anchor `anchor_sql`
+    selects as (id, position); None when it selects no row."""
+    table = connection.ops.quote_name(Deal._meta.db_table)
+    beyond, order = (">", "ASC") if below else ("<", "DESC")
+    # Only the quoted table name and fixed operators are interpolated; the values are
+    # parameters. The redundant `position >= anchor` lets the index scan start at the anchor.
+    # (RUF100 too: the S rules are not enabled in pyproject yet, so ruff calls S608 unused.)
+    probe = (
+        f"(SELECT n.position FROM {table} n WHERE n.stage_id = %s AND n.status = %s"  # noqa: S608, RUF100
+        f" AND n.id <> %s AND n.position {beyond}= a.position"
+        f" AND (n.position {beyond} a.position OR n.id {beyond} a.id)"
+        f" ORDER BY n.position {order}, n.id {order} LIMIT 1)"
+    )
+    statuses = Deal.Status.values
+    probes = ", ".join([probe] * len(statuses))
+    params = [value for status in statuses for value in (stage.pk, status, moving.pk)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT a.position, {probes} FROM ({anchor_sql}) a",  # noqa: S608, RUF100
+            [*params, *anchor_params],
+        )
+        row: tuple[Any, ...] | None = cursor.fetchone()
+    return row
+
+
+def deal_ids_around_index(
+    stage: Stage, index: int, *, viewer: User, moving: Deal
+) -> tuple[int | None, int | None]:
+    """(after_id, before_id) for `place` that put `moving` at `index` of the column as `viewer`
+    sees it (0 = top; lost deals left out, as the API counts): the card at index - 1, the first
+    card for index 0, the last one for an index past the end. (None, None) when the viewer sees
+    no other card there.
+
+    An index is a count, so this walks the column up to it: the API's `position` needs that;
+    the board names the card of the drop instead.
+    """
     column = (
         Deal.objects.visible_to(viewer)
         .filter(stage=stage)
         .exclude(status=Deal.Status.LOST)
         .exclude(pk=moving.pk)
         .order_by("position", "id")
+        .values_list("pk", flat=True)
     )
-    if index == 0:  # above every card of the column, seen or not: one index probe
-        return top_position(stage)
-    for _attempt in range(2):
-        neighbours = list(column.values_list("position", flat=True)[index - 1 : index + 1])
-        if not neighbours:
-            return bottom_position(stage)
-        if len(neighbours) == 1:
-            return neighbours[0] + POSITION_GAP
-        before, after = neighbours
-        if after - before > 1:
-            return before + (after - before) // 2
-        renumber_column(stage)
-    return bottom_position(stage)
-
-
-def resolve_position(stage: Stage, position: int | None, *, viewer: User, moving: Deal) -> int:
-    if position is None:
-        return top_position(stage) if moving.stage_id != stage.pk else moving.position
-    return position_at_index(stage, position, viewer=viewer, moving=moving)
+    if index <= 0:
+        return None, column.first()
+    at_index = list(column[index - 1 : index])
+    return (at_index[0] if at_index else column.last()), None

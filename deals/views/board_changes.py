@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from contextlib import nullcontext
 from typing import Any
 
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404, HttpResponse
@@ -27,7 +28,6 @@ from contacts.services import company_named
 from deals import services
 from deals.forms import DealFieldsForm, LostForm, MoveForm, QuickAddForm, VersionForm
 from deals.models import Deal, Pipeline, Stage
-from deals.selectors import index_after
 from deals.views.board import (
     BOARD,
     BoardScope,
@@ -170,13 +170,28 @@ def _scope_for_deal(request: AuthedRequest, deal: Deal) -> BoardScope:
     return scope
 
 
+class DropForm(MoveForm):
+    """A drop names its neighbours on the board: the card above it (`after`, empty at the top)
+    and, at the top, the card below it (`before`)."""
+
+    before = forms.IntegerField(min_value=1, required=False)
+
+
+def _drop_anchor(form: DropForm) -> tuple[int | None, int | None]:
+    """(after_id, before_id) for `move_deal`: the card above the drop, else (a drop at the top)
+    the card below it. Neither for a "Move to…" choice or a drop on an empty column: the deal
+    goes on top of the column it enters."""
+    after = form.cleaned_data.get("after")
+    return (after, None) if after is not None else (None, form.cleaned_data.get("before"))
+
+
 @login_required
 @require_POST
 def move(request: AuthedRequest, deal_id: int) -> HttpResponse:
     """A drop on a column (or a "Move to…" choice): reorder within it or move into it."""
     deal = visible_deal(request, deal_id)
     scope = _scope_for_deal(request, deal)
-    form = MoveForm(request.POST)
+    form = DropForm(request.POST)
     if not form.is_valid():
         return message_response(form_error_message(form), 400)
     stage = scope.stage(form.cleaned_data["stage"])
@@ -194,11 +209,7 @@ def move(request: AuthedRequest, deal_id: int) -> HttpResponse:
             stage=stage,
         )
     from_stage_id = deal.stage_id
-    position = None
-    if "after" in request.POST:  # a drop: place it below the card it was dropped under
-        position = index_after(
-            stage, after_id=form.cleaned_data.get("after"), moving=deal, viewer=request.user
-        )
+    after_id, before_id = _drop_anchor(form)
     try:
         # One transaction with the company a required-field form may create; without one the
         # service's own transaction is enough (and a move stays a few statements).
@@ -208,7 +219,8 @@ def move(request: AuthedRequest, deal_id: int) -> HttpResponse:
                 by=request.user,
                 stage=stage,
                 version=form.cleaned_data["version"],
-                position=position,
+                after_id=after_id,
+                before_id=before_id,
                 values=_resolve_company(values or {}, request.user),
             )
     except StaleVersion as exc:

@@ -79,10 +79,17 @@
     lockDragging(false);
   }
 
-  function previousCardId(card) {
-    let prev = card.previousElementSibling;
-    while (prev && !prev.classList.contains("card")) prev = prev.previousElementSibling;
-    return prev ? prev.dataset.dealId : "";
+  function siblingCardId(card, direction) {
+    let other = card[direction];
+    while (other && !other.classList.contains("card")) other = other[direction];
+    return other ? other.dataset.dealId : "";
+  }
+
+  /** Where a drop landed: the card above it, or at the top the card below it (the server
+   * places the deal right next to that card, whatever the column holds that this board hides). */
+  function dropNeighbours(card) {
+    const after = siblingCardId(card, "previousElementSibling");
+    return after ? { after: after } : { after: "", before: siblingCardId(card, "nextElementSibling") };
   }
 
   function openLostDialog(card, source) {
@@ -105,7 +112,7 @@
     } else if (zone === "won") {
       post(urlFor("wonUrl", id), { version: version }, card);
     } else {
-      post(urlFor("moveUrl", id), { stage: to.dataset.stageId, version: version, after: previousCardId(card) }, card);
+      post(urlFor("moveUrl", id), Object.assign({ stage: to.dataset.stageId, version: version }, dropNeighbours(card)), card);
     }
   }
 

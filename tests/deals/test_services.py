@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from deals import services
 from deals.models import Deal, FieldChange, Stage, StageChange
+from deals.services.positions import deal_ids_around_index
 from pipeline_crm.errors import (
     DomainError,
     InvalidTransition,
@@ -25,6 +26,20 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+def move_to_index(*, deal, by, stage, version, position):
+    """A move to index `position` of the column as `by` sees it, as the API's `position` does
+    (`move_deal` itself takes the card to place the deal next to)."""
+    after_id, before_id = deal_ids_around_index(stage, position, viewer=by, moving=deal)
+    return services.move_deal(
+        deal=deal, by=by, stage=stage, version=version, after_id=after_id, before_id=before_id
+    )
+
+
+def reorder(*, deal, by, version, position):
+    """A move to index `position` of the deal's own column."""
+    return move_to_index(deal=deal, by=by, stage=deal.stage, version=version, position=position)
 
 
 def column_titles(stage):
@@ -173,7 +188,7 @@ def test_move_lands_at_the_requested_index_of_the_target_column(rep, team_a):
         DealFactory(owner=rep, stage=contact, title=title)
     moving = DealFactory(owner=rep, title="X")
 
-    services.move_deal(deal=moving, by=rep, stage=contact, version=1, position=1)
+    move_to_index(deal=moving, by=rep, stage=contact, version=1, position=1)
 
     assert column_titles(contact) == ["A", "X", "B", "C"]
 
@@ -192,8 +207,8 @@ def test_reorder_within_a_column(rep, team_a):
     stage = stage_named("Prospecting")
     a, _b, c = (DealFactory(owner=rep, title=t) for t in "ABC")
 
-    services.reorder_deal(deal=c, by=rep, version=1, position=0)
-    services.reorder_deal(deal=a, by=rep, version=1, position=2)
+    reorder(deal=c, by=rep, version=1, position=0)
+    reorder(deal=a, by=rep, version=1, position=2)
 
     assert column_titles(stage) == ["C", "B", "A"]
     assert not StageChange.objects.exists()
@@ -205,7 +220,7 @@ def test_reorder_when_neighbours_have_no_gap_left_renumbers_the_column(rep, team
         DealFactory(owner=rep, title=title, position=i)  # no room between them
     moving = DealFactory(owner=rep, title="X", position=100)
 
-    services.reorder_deal(deal=moving, by=rep, version=1, position=1)
+    reorder(deal=moving, by=rep, version=1, position=1)
 
     assert column_titles(stage) == ["A", "X", "B", "C"]
 
@@ -217,7 +232,7 @@ def test_index_counts_only_the_cards_the_mover_can_see(rep, teammate, outsider, 
     DealFactory(owner=rep, stage=contact, title="Mine 2")
     moving = DealFactory(owner=rep, title="X")
 
-    services.move_deal(deal=moving, by=rep, stage=contact, version=1, position=1)
+    move_to_index(deal=moving, by=rep, stage=contact, version=1, position=1)
 
     visible = [t for t in column_titles(contact) if t != "Hidden"]
     assert visible == ["Mine 1", "X", "Mine 2"]
@@ -457,7 +472,7 @@ def test_mark_lost_of_a_deal_already_lost_is_refused_and_keeps_the_first_reason(
     [
         lambda deal, by: services.mark_won(deal=deal, by=by, version=1),
         lambda deal, by: services.mark_lost(deal=deal, by=by, reason="Late", version=1),
-        lambda deal, by: services.reorder_deal(deal=deal, by=by, version=1, position=0),
+        lambda deal, by: reorder(deal=deal, by=by, version=1, position=0),
     ],
     ids=["mark_won", "mark_lost", "reorder"],
 )
