@@ -53,9 +53,10 @@ def _no_linked_fields(form: OwnedRecordForm) -> dict[str, Any]:
     return {}
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class RecordKind[R: (Company, Contact, Lead)]:
-    """One kind of record: what its pages need beyond what all three share."""
+    """One kind of record: what its pages need beyond what all three share. (One instance a
+    kind: compared and hashed by identity.)"""
 
     name: str  # "lead": URL names lead-detail…, the related name on deals and activities
     plural: str  # "leads": the list's URL name and path, the top bar's `nav`
@@ -81,6 +82,8 @@ class RecordKind[R: (Company, Contact, Lead)]:
     partials: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
+        if unknown := set(self.extra_parts) - set(OPTIONAL_PARTS):
+            raise ValueError(f"The shared templates have no slot {', '.join(sorted(unknown))}.")
         own = f"people/_{self.name}.html"
         partials = {slot: f"{own}#{slot}" for slot in (*REQUIRED_PARTS, *self.extra_parts)}
         urls = {"list": self.plural} | {action: f"{self.name}-{action}" for action in ACTIONS}

@@ -50,7 +50,9 @@ COMPANY_OPTIONS_LIMIT = 10
 LIST_PAGE = "people/record_list.html"
 DETAIL_PAGE = "people/record_detail.html"
 FORM_PAGE = "people/record_form.html"
-CARD_ID = "record-card"  # the element ids htmx swaps on a detail page
+# The ids of what htmx swaps: a list's results, a record's card and its activities.
+RESULTS_ID = "results"
+CARD_ID = "record-card"
 ACTIVITIES_ID = "activities"
 
 # --- shared helpers ------------------------------------------------------------------------------
@@ -173,7 +175,7 @@ def record_list(request: HttpRequest, kind: RecordKind[Any]) -> HttpResponse:
         "filtered": filters.is_filtered(),
     }
     # Search as you type and the pager swap only the results.
-    template = f"{LIST_PAGE}#results" if swap_target(request) == "results" else LIST_PAGE
+    template = f"{LIST_PAGE}#results" if swap_target(request) == RESULTS_ID else LIST_PAGE
     return render(request, template, context)
 
 
