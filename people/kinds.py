@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.forms import BaseForm
 from django.http import QueryDict
 
+from accounts.models import User
 from contacts.models import Company, Contact, Lead
 from contacts.services import company_named
 from people import selectors
@@ -45,7 +46,7 @@ def _nothing_more(record: Any, forms: FormsGiven) -> dict[str, Any]:
     return {}
 
 
-def _no_initial(query: QueryDict) -> dict[str, Any]:
+def _no_initial(query: QueryDict, user: User) -> dict[str, Any]:
     return {}
 
 
@@ -75,7 +76,8 @@ class RecordKind[R: (Company, Contact, Lead)]:
     anyone_may_log: bool = False
     empty_deals: str = "No deals you can see."
     page_extras: Callable[[R, FormsGiven], dict[str, Any]] = _nothing_more
-    initial: Callable[[QueryDict], dict[str, Any]] = _no_initial  # the create form's, from GET
+    # The create form's initial values, from its query string, for the user.
+    initial: Callable[[QueryDict, User], dict[str, Any]] = _no_initial
     # Model fields the form names rather than holds (a contact's company, by name).
     linked_fields: Callable[[OwnedRecordForm], dict[str, Any]] = _no_linked_fields
     urls: dict[str, str] = field(init=False)
@@ -109,10 +111,11 @@ def _company_extras(company: Company, forms: FormsGiven) -> dict[str, Any]:
     return {"contacts": contacts[: selectors.DETAIL_LIMIT], "contact_count": contacts.count()}
 
 
-def _company_from_query(query: QueryDict) -> dict[str, Any]:
-    """ "Add contact" on a company page names the company: the new contact's form starts with it."""
+def _company_from_query(query: QueryDict, user: User) -> dict[str, Any]:
+    """The company that "Add contact" on a company page names, for the new contact's form."""
     company_id = query.get("company", "")
-    company = Company.objects.filter(pk=company_id).first() if company_id.isdigit() else None
+    companies = Company.objects.visible_to(user)
+    company = companies.filter(pk=company_id).first() if company_id.isdigit() else None
     return {"company_name": company.name} if company is not None else {}
 
 

@@ -184,7 +184,9 @@ def record_list(request: HttpRequest, kind: RecordKind[Any]) -> HttpResponse:
 def record_create(request: HttpRequest, kind: RecordKind[Any]) -> HttpResponse:
     posted = request.method == "POST"
     form = kind.form(
-        request.POST if posted else None, user=_user(request), initial=kind.initial(request.GET)
+        request.POST if posted else None,
+        user=_user(request),
+        initial=kind.initial(request.GET, _user(request)),
     )
     if posted and form.is_valid():
         try:
