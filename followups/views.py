@@ -23,6 +23,7 @@ from followups.calendar_feed import calendar_for, revoke_calendar_token, user_fo
 from followups.models import Notification
 from followups.notifications import batch_link
 from followups.services import mark_all_notifications_read, mark_notification_read
+from pipeline_crm.htmx import wants_fragment
 from pipeline_crm.links import deal_path
 
 PAGE_SIZE = 30
@@ -35,7 +36,10 @@ def _me(request: HttpRequest) -> User:
 
 
 def _own_notification(request: HttpRequest, pk: int) -> Notification:
-    return get_object_or_404(Notification.objects.visible_to(request.user), pk=pk)
+    notification: Notification = get_object_or_404(
+        Notification.objects.visible_to(request.user), pk=pk
+    )
+    return notification
 
 
 def _next_url(request: HttpRequest) -> str | None:
@@ -75,8 +79,10 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
     notification = mark_notification_read(
         notification=_own_notification(request, pk), by=_me(request)
     )
-    if getattr(request, "htmx", False):
+    if wants_fragment(request):
         response = render(request, "notifications/list.html#row", {"n": notification})
+        # The bare event name (no JSON detail, which add_trigger would write): all the bell's
+        # hx-trigger needs, and what tests/jobs/test_pages.py pins.
         response["HX-Trigger"] = CHANGED_EVENT
         return response
     return redirect(_next_url(request) or "notifications")

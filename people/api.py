@@ -32,20 +32,21 @@ REFUSED = OpenApiResponse(description="Bad input or a business rule refused it (
 FORBIDDEN = OpenApiResponse(description="You may see this lead but not change it.")
 
 
-class _OwnedRecordViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
+class _OwnedRecordViewSet(ServiceViewSetMixin, viewsets.ModelViewSet[Any]):
     """CRUD over one owned model, every write through the contacts services."""
 
     model: type[Any]  # Company, Contact or Lead
 
     def get_queryset(self) -> QuerySet[Any]:
-        return self.model.objects.visible_to(self.request.user)
+        records: QuerySet[Any] = self.model.objects.visible_to(self.request.user)
+        return records
 
-    def perform_create(self, serializer: BaseSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
         serializer.instance = services.create_record(
             self.model, by=self.actor, fields=serializer.validated_data
         )
 
-    def perform_update(self, serializer: BaseSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Any]) -> None:
         serializer.instance = services.update_record(
             cast(Any, serializer.instance), by=self.actor, changes=serializer.validated_data
         )
@@ -67,7 +68,8 @@ def _text_filter(*lookups: str) -> filters.CharFilter:
     return filters.CharFilter(method=search, max_length=200, label="Text search.")
 
 
-class CompanyFilter(filters.FilterSet):
+# django-filter has no type hints: its FilterSet is Any to mypy.
+class CompanyFilter(filters.FilterSet):  # type: ignore[misc]
     owner = IdFilter(field_name="owner")
     q = _text_filter("name", "domain", "industry")
 
@@ -76,7 +78,7 @@ class CompanyFilter(filters.FilterSet):
         fields = ["owner", "q"]
 
 
-class ContactFilter(filters.FilterSet):
+class ContactFilter(filters.FilterSet):  # type: ignore[misc]
     owner = IdFilter(field_name="owner")
     company = IdFilter(field_name="company")
     q = _text_filter("first_name", "last_name", "email", "company__name")
@@ -86,7 +88,7 @@ class ContactFilter(filters.FilterSet):
         fields = ["owner", "company", "q"]
 
 
-class LeadFilter(filters.FilterSet):
+class LeadFilter(filters.FilterSet):  # type: ignore[misc]
     owner = IdFilter(field_name="owner")
     status = filters.ChoiceFilter(choices=Lead.Status.choices)
     source = filters.ChoiceFilter(choices=Lead.Source.choices)
@@ -117,7 +119,7 @@ class LeadViewSet(_OwnedRecordViewSet):
     model = Lead
     queryset = Lead.objects.all()
 
-    def _parse(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
+    def _parse(self, serializer_class: type[serializers.Serializer[Any]]) -> dict[str, Any]:
         parsed = serializer_class(data=self.request.data, context=self.get_serializer_context())
         parsed.is_valid(raise_exception=True)
         return dict(parsed.validated_data)

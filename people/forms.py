@@ -21,12 +21,13 @@ from deals.models import Pipeline
 from people.selectors import LEAD_SORTS, assignable_owners, readable_owners
 
 
-class OwnerChoiceField(forms.ModelChoiceField):
+# Django's form classes take no type argument at run time (the stubs' generics are type-only).
+class OwnerChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
     def label_from_instance(self, obj: User) -> str:
         return obj.get_full_name() or obj.username
 
 
-class OwnedRecordForm(forms.ModelForm):
+class OwnedRecordForm(forms.ModelForm):  # type: ignore[type-arg]
     """Base for records with an owner: the owner list holds only people the user may assign."""
 
     owner = OwnerChoiceField(queryset=User.objects.none(), required=False, empty_label=None)
@@ -34,7 +35,7 @@ class OwnedRecordForm(forms.ModelForm):
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        owner_field = cast(forms.ModelChoiceField, self.fields["owner"])
+        owner_field = cast("forms.ModelChoiceField[User]", self.fields["owner"])
         owner_field.queryset = assignable_owners(user)
         if not self.instance.pk:
             owner_field.initial = user.pk
@@ -240,6 +241,10 @@ class ListFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=200)
     page = forms.IntegerField(required=False, min_value=1)
 
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
     def is_filtered(self) -> bool:
         """True when the list is narrowed (sorting alone does not hide anything)."""
         return any(name != "sort" for name in self.values())
@@ -252,6 +257,18 @@ class ListFilterForm(forms.Form):
             for name, value in self.cleaned_data.items()
             if value not in (None, "") and name != "page"
         }
+
+    def criteria(self) -> dict[str, Any]:
+        """The valid filters as the list's selector takes them (keyword arguments)."""
+        return self.values()
+
+    def choice_fields(self) -> list[forms.BoundField]:
+        """The selects shown beside the search box (all but the search and the page)."""
+        return [self[name] for name in self.fields if name not in ("q", "page")]
+
+    def offers_filters(self) -> bool:
+        """More than a search and a sort order: the page speaks of "filters"."""
+        return any(name not in ("q", "page", "sort") for name in self.fields)
 
 
 LEAD_SORT_LABELS = {
@@ -272,20 +289,22 @@ class LeadFilterForm(ListFilterForm):
     )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, user=user, **kwargs)
         self.owner_list = list(readable_owners(user))
         cast(forms.ChoiceField, self.fields["owner"]).choices = [
             ("", "Anyone"),
             ("me", "Me"),
             *((str(u.pk), u.get_full_name() or u.username) for u in self.owner_list),
         ]
-        self.user = user
 
     def owner_user(self) -> User | None:
         chosen = self.values().get("owner")
         if chosen == "me":
             return self.user
         return next((u for u in self.owner_list if str(u.pk) == chosen), None)
+
+    def criteria(self) -> dict[str, Any]:
+        return {**self.values(), "owner": self.owner_user()}
 
 
 class ContactFilterForm(ListFilterForm):

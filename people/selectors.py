@@ -81,7 +81,7 @@ def _search_terms(q: str) -> list[str]:
     return [term for term in q.split() if term][:6]
 
 
-def _matching_every_term(qs: QuerySet, q: str, fields: tuple[str, ...]) -> QuerySet:
+def _matching_every_term(qs: QuerySet[Any], q: str, fields: tuple[str, ...]) -> QuerySet[Any]:
     """Each word must appear in at least one field: "jane acme" finds Jane at Acme."""
     for term in _search_terms(q):
         match = Q()
@@ -137,7 +137,7 @@ def contacts_for(user: User, *, q: str = "", sort: str = "name") -> QuerySet[Any
     return contacts.order_by(*CONTACT_SORTS.get(sort, CONTACT_SORTS["name"]))
 
 
-def _count_of(queryset: QuerySet, outer_field: str) -> Coalesce:
+def _count_of(queryset: QuerySet[Any], outer_field: str) -> Coalesce:
     """A correlated COUNT subquery: one SQL statement whatever the number of rows listed."""
     counted = (
         queryset.filter(**{outer_field: OuterRef("pk")})
@@ -153,17 +153,23 @@ def companies_for(user: User, *, q: str = "", sort: str = "name") -> QuerySet[An
     companies: QuerySet[Any] = Company.objects.visible_to(user).select_related("owner")
     if q:
         companies = _matching_every_term(companies, q, ("name", "domain", "industry"))
-    return companies.annotate(
+    companies = companies.annotate(
         contact_count=_count_of(Contact.objects.all(), "company"),
         open_deal_count=_count_of(
             Deal.objects.visible_to(user).filter(status=Deal.Status.OPEN), "company"
         ),
-    ).order_by(*COMPANY_SORTS.get(sort, COMPANY_SORTS["name"]))
+    )
+    return companies.order_by(*COMPANY_SORTS.get(sort, COMPANY_SORTS["name"]))
+
+
+def contacts_at(company: Company) -> QuerySet[Contact]:
+    """A company's contacts (readable by everyone signed in), in the order of the contacts list."""
+    return company.contacts.select_related("owner").order_by(*CONTACT_SORTS["name"])
 
 
 def deals_of(user: User, **related: Any) -> QuerySet[Any]:
     """Deals linked to a company/contact/lead that `user` may see, open ones first."""
-    return (
+    deals: QuerySet[Any] = (
         Deal.objects.visible_to(user)
         .filter(**related)
         .select_related("stage", "owner")
@@ -176,11 +182,12 @@ def deals_of(user: User, **related: Any) -> QuerySet[Any]:
         )
         .order_by("status_rank", "expected_close_date", "-id")[:DETAIL_LIMIT]
     )
+    return deals
 
 
 def activities_of(user: User, **related: Any) -> QuerySet[Any]:
     """Activities on a record that `user` may see: planned ones first, then the latest done."""
-    return (
+    activities: QuerySet[Any] = (
         Activity.objects.visible_to(user)
         .filter(**related)
         .select_related("owner")
@@ -188,3 +195,4 @@ def activities_of(user: User, **related: Any) -> QuerySet[Any]:
             :DETAIL_LIMIT
         ]
     )
+    return activities

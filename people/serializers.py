@@ -9,13 +9,13 @@ from contacts.models import Company, Contact, Lead
 from deals.models import Pipeline
 
 
-def _owner_field() -> serializers.PrimaryKeyRelatedField:
+def _owner_field() -> serializers.PrimaryKeyRelatedField[User]:
     return serializers.PrimaryKeyRelatedField(
         queryset=User.objects.all(), required=False, help_text="You, if omitted."
     )
 
 
-class CompanySerializer(serializers.ModelSerializer):
+class CompanySerializer(serializers.ModelSerializer[Company]):
     owner = _owner_field()
 
     class Meta:
@@ -28,7 +28,7 @@ class CompanySerializer(serializers.ModelSerializer):
         return domain.removeprefix("www.").rstrip("/")
 
 
-class ContactSerializer(serializers.ModelSerializer):
+class ContactSerializer(serializers.ModelSerializer[Contact]):
     owner = _owner_field()
     company = serializers.PrimaryKeyRelatedField(
         queryset=Company.objects.all(), required=False, allow_null=True
@@ -42,7 +42,7 @@ class ContactSerializer(serializers.ModelSerializer):
         return value.strip()
 
 
-class LeadSerializer(serializers.ModelSerializer):
+class LeadSerializer(serializers.ModelSerializer[Lead]):
     owner = _owner_field()
     need = serializers.CharField(required=False, allow_blank=True, max_length=5000)
 
@@ -85,7 +85,7 @@ class LeadSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class ConvertLeadSerializer(serializers.Serializer):
+class ConvertLeadSerializer(serializers.Serializer[Any]):
     pipeline = serializers.PrimaryKeyRelatedField(
         queryset=Pipeline.objects.all(),
         required=False,
@@ -105,5 +105,5 @@ class ConvertLeadSerializer(serializers.Serializer):
     )
 
 
-class DisqualifyLeadSerializer(serializers.Serializer):
+class DisqualifyLeadSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=300)

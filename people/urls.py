@@ -1,45 +1,48 @@
 """Pages for leads, contacts and companies; the names `leads`, `contacts`, `companies` are the
-top bar's links."""
+top bar's links.
 
-from django.urls import path
+Every kind has the same seven pages, served by the same views with the kind as an argument:
+<plural>/ (name <plural>), new/, <pk>/, <pk>/edit/, <pk>/delete/, <pk>/activities/ and
+<pk>/activities/<activity_id>/done/ (names <name>-create, -detail, -edit, -delete, -activity,
+-activity-done). Leads add convert/ and disqualify/, companies the autocomplete options/.
+"""
+
+from typing import Any
+
+from django.urls import URLPattern, path
 
 from people import views
+from people.kinds import COMPANIES, CONTACTS, LEADS, RecordKind
+
+
+def _record_pages(kind: RecordKind[Any]) -> list[URLPattern]:
+    prefix, names, given = kind.plural, kind.urls, {"kind": kind}
+    return [
+        path(f"{prefix}/", views.record_list, given, name=names["list"]),
+        path(f"{prefix}/new/", views.record_create, given, name=names["create"]),
+        path(f"{prefix}/<int:pk>/", views.record_detail, given, name=names["detail"]),
+        path(f"{prefix}/<int:pk>/edit/", views.record_edit, given, name=names["edit"]),
+        path(f"{prefix}/<int:pk>/delete/", views.record_delete, given, name=names["delete"]),
+        path(
+            f"{prefix}/<int:pk>/activities/",
+            views.record_activity,
+            given,
+            name=names["activity"],
+        ),
+        path(
+            f"{prefix}/<int:pk>/activities/<int:activity_id>/done/",
+            views.record_activity_done,
+            given,
+            name=names["activity-done"],
+        ),
+    ]
+
 
 urlpatterns = [
-    path("leads/", views.lead_list, name="leads"),
-    path("leads/new/", views.lead_create, name="lead-create"),
-    path("leads/<int:pk>/", views.lead_detail, name="lead-detail"),
-    path("leads/<int:pk>/edit/", views.lead_edit, name="lead-edit"),
+    *_record_pages(LEADS),
     path("leads/<int:pk>/convert/", views.lead_convert, name="lead-convert"),
     path("leads/<int:pk>/disqualify/", views.lead_disqualify, name="lead-disqualify"),
-    path("leads/<int:pk>/delete/", views.lead_delete, name="lead-delete"),
-    path("leads/<int:pk>/activities/", views.lead_activity, name="lead-activity"),
-    path(
-        "leads/<int:pk>/activities/<int:activity_id>/done/",
-        views.lead_activity_done,
-        name="lead-activity-done",
-    ),
-    path("contacts/", views.contact_list, name="contacts"),
-    path("contacts/new/", views.contact_create, name="contact-create"),
-    path("contacts/<int:pk>/", views.contact_detail, name="contact-detail"),
-    path("contacts/<int:pk>/edit/", views.contact_edit, name="contact-edit"),
-    path("contacts/<int:pk>/delete/", views.contact_delete, name="contact-delete"),
-    path("contacts/<int:pk>/activities/", views.contact_activity, name="contact-activity"),
-    path(
-        "contacts/<int:pk>/activities/<int:activity_id>/done/",
-        views.contact_activity_done,
-        name="contact-activity-done",
-    ),
-    path("companies/", views.company_list, name="companies"),
-    path("companies/new/", views.company_create, name="company-create"),
+    *_record_pages(CONTACTS),
+    *_record_pages(COMPANIES),
     path("companies/options/", views.company_options, name="company-options"),
-    path("companies/<int:pk>/", views.company_detail, name="company-detail"),
-    path("companies/<int:pk>/edit/", views.company_edit, name="company-edit"),
-    path("companies/<int:pk>/delete/", views.company_delete, name="company-delete"),
-    path("companies/<int:pk>/activities/", views.company_activity, name="company-activity"),
-    path(
-        "companies/<int:pk>/activities/<int:activity_id>/done/",
-        views.company_activity_done,
-        name="company-activity-done",
-    ),
 ]
