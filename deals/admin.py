@@ -25,6 +25,7 @@ from accounts.admin import (
 )
 from accounts.models import User
 from deals import services
+from deals.forms import StageForm as SettingsStageForm
 from deals.models import Deal, FieldChange, Pipeline, Stage, StageChange
 from deals.services.pipelines import STAGE_SETTINGS
 
@@ -75,12 +76,8 @@ class StageForm(TypedModelForm[Stage]):
     order = forms.IntegerField(
         min_value=1, required=False, help_text="Its place, 1 the first; empty: the last."
     )
-    required_fields = forms.MultipleChoiceField(
-        choices=[(name, name.replace("_", " ")) for name in Stage.REQUIRABLE_FIELDS],
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="Fields a deal needs before it enters this stage.",
-    )
+    # The settings page's choice of the fields a deal needs (not the raw JSON of the model).
+    required_fields = SettingsStageForm.base_fields["required_fields"]
 
     def validate_constraints(self) -> None:
         """No check that the order is free: the services give the stage that place and shift

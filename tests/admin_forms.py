@@ -2,15 +2,17 @@
 
 from django import forms
 
+from tests.clients import signed_in
+
 
 def _field_data(name, field, value):
     if isinstance(field.widget, forms.MultiWidget):  # a split date and time
         parts = field.widget.decompress(value)
         return {f"{name}_{i}": "" if part is None else part for i, part in enumerate(parts)}
+    if isinstance(field, forms.MultipleChoiceField | forms.ModelMultipleChoiceField):
+        return {name: [str(item) for item in value or ()]}
     if value is None:
         return {name: ""}
-    if isinstance(value, list | tuple):
-        return {name: [str(item) for item in value]}
     return {name: value}
 
 
@@ -31,3 +33,10 @@ def change_form_data(response, **changes):
             data[item.add_prefix("id")] = item["id"].value()
     data.update(changes)
     return data
+
+
+def staff_client(admin_user):
+    """A client signed in as `admin_user`, who needs staff status for the admin site too."""
+    admin_user.is_staff = True
+    admin_user.save(update_fields=["is_staff"])
+    return signed_in(admin_user)

@@ -11,7 +11,7 @@ from django.urls import reverse
 from accounts import services
 from accounts.models import Role, User
 from pipeline_crm.errors import DomainError, NotAllowed
-from tests.admin_forms import change_form_data
+from tests.admin_forms import change_form_data, staff_client
 from tests.clients import signed_in
 from tests.factories import UserFactory
 
@@ -20,9 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def admin_client(admin_user):
-    admin_user.is_staff = True
-    admin_user.save(update_fields=["is_staff"])
-    return signed_in(admin_user)
+    return staff_client(admin_user)
 
 
 @pytest.fixture
