@@ -11,7 +11,7 @@ from django.contrib import admin
 from accounts.admin import ServiceAdmin
 from accounts.models import User
 from contacts.models import Company, Contact, Lead
-from contacts.services import create_record, delete_record, update_record
+from contacts.services import create_record, delete_record, disqualify_lead, update_record
 
 
 class RecordAdmin[R: (Company, Contact, Lead)](ServiceAdmin[R]):
@@ -71,3 +71,13 @@ class LeadAdmin(RecordAdmin[Lead]):
     # The score is the service's (`refresh_lead_score`), the conversion `convert_lead`'s.
     readonly_fields = ["score", "score_breakdown", "converted_at", "created_at", "updated_at"]
     show_full_result_count = False
+
+    def update(self, by: User, record: Lead, changes: dict[str, Any]) -> Lead:
+        """Disqualifying has a service of its own: it needs a reason and spares converted leads."""
+        if changes.get("status") != Lead.Status.DISQUALIFIED:
+            return super().update(by, record, changes)
+        del changes["status"]
+        reason = changes.pop("disqualified_reason", record.disqualified_reason)
+        if changes:
+            record = super().update(by, record, changes)
+        return disqualify_lead(lead=record, by=by, reason=reason)

@@ -270,6 +270,29 @@ def test_a_lead_edited_in_the_admin_is_scored_again(admin_client, rep):
     assert lead.score == sum(lead.score_breakdown.values()) > 20
 
 
+def test_a_lead_is_disqualified_in_the_admin_only_with_a_reason(admin_client, rep):
+    lead = LeadFactory(owner=rep)
+
+    refused = post_change(admin_client, lead, status="disqualified", disqualified_reason="")
+    done = post_change(admin_client, lead, status="disqualified", disqualified_reason="No budget")
+
+    assert form_errors(refused)["__all__"] == ["Say why the lead is disqualified."]
+    assert done.status_code == 302, form_errors(done)
+    lead.refresh_from_db()
+    assert lead.status == Lead.Status.DISQUALIFIED
+    assert lead.disqualified_reason == "No budget"
+
+
+def test_a_converted_lead_is_not_disqualified_in_the_admin(admin_client, rep):
+    lead = LeadFactory(owner=rep, status="qualified", converted_at=timezone.now())
+
+    response = post_change(admin_client, lead, status="disqualified", disqualified_reason="Gone")
+
+    assert form_errors(response)["__all__"] == ["This lead was already converted into a deal."]
+    lead.refresh_from_db()
+    assert lead.status == Lead.Status.QUALIFIED
+
+
 def test_an_activity_logged_done_in_the_admin_refreshes_its_deal(admin_client, rep):
     deal = DealFactory(owner=rep, stalled=True, stall_reasons=["no_activity"])
 
