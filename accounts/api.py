@@ -10,6 +10,7 @@ from django.contrib.auth import authenticate
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -32,7 +33,8 @@ from pipeline_crm.api import ServiceViewSetMixin
 class TokenView(APIView):
     """POST username and password, get the API token to send as `Authorization: Token <key>`."""
 
-    authentication_classes: list = []  # a stale token or session must not block a fresh login
+    # A stale token or session must not block a fresh login.
+    authentication_classes: list[type[BaseAuthentication]] = []
     permission_classes = [AllowAny]
 
     @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer}, auth=[])
@@ -52,7 +54,7 @@ class TokenView(APIView):
         return Response({"token": token.key}, status=status.HTTP_200_OK)
 
 
-class UserViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
+class UserViewSet(ServiceViewSetMixin, viewsets.ModelViewSet[User]):
     serializer_class = UserSerializer
     permission_classes = [AdminWritesOrReadOnly]
     queryset = User.objects.all()
@@ -61,10 +63,10 @@ class UserViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
         # `role` reads the user's groups: prefetched, a page of users costs two extra queries.
         return User.objects.prefetch_related("groups", "teams").order_by("username")
 
-    def perform_create(self, serializer: BaseSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[User]) -> None:
         serializer.instance = services.create_user(by=self.actor, **serializer.validated_data)
 
-    def perform_update(self, serializer: BaseSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[User]) -> None:
         serializer.instance = services.update_user(
             user=cast(User, serializer.instance), by=self.actor, changes=serializer.validated_data
         )
@@ -73,7 +75,7 @@ class UserViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
         services.delete_user(user=instance, by=self.actor)
 
 
-class TeamViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
+class TeamViewSet(ServiceViewSetMixin, viewsets.ModelViewSet[Team]):
     serializer_class = TeamSerializer
     permission_classes = [AdminWritesOrReadOnly]
     queryset = Team.objects.all()
@@ -84,10 +86,10 @@ class TeamViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
             Prefetch("managers", queryset=only_ids), Prefetch("members", queryset=only_ids)
         ).order_by("name")
 
-    def perform_create(self, serializer: BaseSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Team]) -> None:
         serializer.instance = services.create_team(by=self.actor, **serializer.validated_data)
 
-    def perform_update(self, serializer: BaseSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Team]) -> None:
         serializer.instance = services.update_team(
             team=cast(Team, serializer.instance), by=self.actor, changes=serializer.validated_data
         )

@@ -49,6 +49,11 @@ class User(AbstractUser):
         return self.role == Role.ADMIN
 
     @property
+    def is_manager(self) -> bool:
+        """Holds the manager role (and not the stronger admin one)."""
+        return self.role == Role.MANAGER
+
+    @property
     def initials(self) -> str:
         parts = [p for p in (self.first_name, self.last_name) if p]
         if parts:

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from accounts.models import Role, Team, User
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(serializers.ModelSerializer[User]):
     role = serializers.ChoiceField(
         choices=Role.choices, required=False, help_text="rep (the default), manager or admin."
     )
@@ -36,7 +36,7 @@ class UserSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class TeamSerializer(serializers.ModelSerializer):
+class TeamSerializer(serializers.ModelSerializer[Team]):
     managers = serializers.PrimaryKeyRelatedField(
         many=True, queryset=User.objects.all(), required=False
     )
@@ -51,12 +51,12 @@ class TeamSerializer(serializers.ModelSerializer):
         extra_kwargs: ClassVar[dict[str, dict[str, Any]]] = {"name": {"validators": []}}
 
 
-class TokenRequestSerializer(serializers.Serializer):
+class TokenRequestSerializer(serializers.Serializer[dict[str, str]]):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(
         max_length=128, trim_whitespace=False, style={"input_type": "password"}
     )
 
 
-class TokenSerializer(serializers.Serializer):
+class TokenSerializer(serializers.Serializer[dict[str, str]]):
     token = serializers.CharField(read_only=True)

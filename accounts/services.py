@@ -17,9 +17,21 @@ from django.db.models import Q
 
 from accounts.models import Role, Team, User
 from accounts.visibility import is_admin
+from pipeline_crm.db import serialize_on
 from pipeline_crm.errors import DomainError, NotAllowed
 
-USER_FIELDS = ("username", "first_name", "last_name", "email", "password", "role", "teams")
+# Flags of the account itself, set in the Django admin.
+ACCOUNT_FLAGS = ("is_active", "is_staff", "is_superuser")
+USER_FIELDS = (
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "password",
+    "role",
+    "teams",
+    *ACCOUNT_FLAGS,
+)
 TEAM_FIELDS = ("name", "managers", "members")
 
 
@@ -43,17 +55,24 @@ def _check_username_free(username: str, user: User | None = None) -> None:
         raise DomainError("A user with that username already exists.", field="username")
 
 
-def _active_admin_ids() -> set[int]:
-    admins = User.objects.filter(is_active=True).filter(
-        Q(is_superuser=True) | Q(groups__name=Role.ADMIN)
+def _is_active_admin(user: User) -> bool:
+    user.__dict__.pop("role", None)  # `role` is a cached_property: read it afresh
+    return user.is_active and user.is_admin
+
+
+def _keep_one_admin(user: User, *, field: str | None) -> None:
+    """Refuse to take the admin role from the last active admin (demoted, deactivated,
+    stripped of superuser or deleted): nobody could configure the CRM any more.
+
+    Serialized, so two admins demoting each other at once cannot both succeed."""
+    serialize_on("last-admin")
+    others = (
+        User.objects.filter(is_active=True)
+        .filter(Q(is_superuser=True) | Q(groups__name=Role.ADMIN))
+        .exclude(pk=user.pk)
     )
-    return set(admins.values_list("pk", flat=True))
-
-
-def _keep_one_admin(user: User) -> None:
-    """Refuse to remove the last admin: nobody could configure the CRM any more."""
-    if _active_admin_ids() <= {user.pk}:
-        raise DomainError("This is the last admin; make someone else admin first.", field="role")
+    if not others.exists():
+        raise DomainError("This is the last admin; make someone else admin first.", field=field)
 
 
 def _set_role(user: User, role: str) -> None:
@@ -61,11 +80,16 @@ def _set_role(user: User, role: str) -> None:
         raise DomainError(f"Choose one of: {', '.join(Role.values)}.", field="role")
     if user.is_superuser and role != Role.ADMIN:
         raise DomainError("A superuser is always an admin.", field="role")
-    if user.role == Role.ADMIN and role != Role.ADMIN:
-        _keep_one_admin(user)
     user.groups.remove(*Group.objects.filter(name__in=Role.values))
     user.groups.add(Group.objects.get(name=role))
     user.__dict__.pop("role", None)  # `role` is a cached_property: read it afresh
+
+
+def _refuse_unknown(changes: Mapping[str, Any], allowed: Iterable[str]) -> None:
+    unknown = set(changes) - set(allowed)
+    if unknown:
+        name = sorted(unknown)[0]
+        raise DomainError(f"“{name}” cannot be changed here.", field=name)
 
 
 @transaction.atomic
@@ -94,14 +118,13 @@ def create_user(
 
 @transaction.atomic
 def update_user(*, user: User, by: User, changes: Mapping[str, Any]) -> User:
-    """Edit a user: names, e-mail, password (validated, hashed), role and team membership."""
+    """Edit a user: names, e-mail, password (validated, hashed), role, team membership and the
+    account flags (active, staff, superuser). The last admin keeps the admin role."""
     _require_admin(by)
-    unknown = set(changes) - set(USER_FIELDS)
-    if unknown:
-        name = sorted(unknown)[0]
-        raise DomainError(f"“{name}” cannot be changed here.", field=name)
+    _refuse_unknown(changes, USER_FIELDS)
     user = User.objects.select_for_update().get(pk=user.pk)
-    for name in ("username", "first_name", "last_name", "email"):
+    was_admin = _is_active_admin(user)
+    for name in ("username", "first_name", "last_name", "email", *ACCOUNT_FLAGS):
         if name in changes:
             setattr(user, name, changes[name])
     if "username" in changes:
@@ -114,6 +137,10 @@ def update_user(*, user: User, by: User, changes: Mapping[str, Any]) -> User:
         _set_role(user, changes["role"])
     if "teams" in changes:
         user.teams.set(list(changes["teams"]))
+    if was_admin and not _is_active_admin(user):
+        # Whichever of these took the role away is the field at fault.
+        field = next((f for f in ("role", "is_superuser", "is_active") if f in changes), None)
+        _keep_one_admin(user, field=field)
     return user
 
 
@@ -123,8 +150,8 @@ def delete_user(*, user: User, by: User) -> None:
     _require_admin(by)
     if user.pk == by.pk:
         raise NotAllowed("You cannot delete yourself.")
-    if user.role == Role.ADMIN:
-        _keep_one_admin(user)
+    if _is_active_admin(user):
+        _keep_one_admin(user, field=None)
     owned = [
         label
         for label, related in (
@@ -160,10 +187,7 @@ def create_team(
 def update_team(*, team: Team, by: User, changes: Mapping[str, Any]) -> Team:
     """Rename a team or replace its managers or members."""
     _require_admin(by)
-    unknown = set(changes) - set(TEAM_FIELDS)
-    if unknown:
-        name = sorted(unknown)[0]
-        raise DomainError(f"“{name}” cannot be changed here.", field=name)
+    _refuse_unknown(changes, TEAM_FIELDS)
     team = Team.objects.select_for_update().get(pk=team.pk)
     if "name" in changes:
         if Team.objects.filter(name__iexact=changes["name"]).exclude(pk=team.pk).exists():

@@ -1,33 +1,55 @@
 """Django admin for pipelines, stages, deals and their history (admins only).
 
-Deals are created on the board or through the API, and their stage and status change only
-through the services (move / won / lost / reopen), so here a deal's other fields are edited
-through `update_deal`, which records the history the forecast depends on.
+Every write is a call of `deals.services`, like the board's and the API's: pipelines and stages
+through the pipeline services (open boards reload), a deal's fields through `update_deal`, which
+records the history the forecast depends on. Deals are created on the board or through the API,
+and their stage and status change only by moves (move / won / lost / reopen), so here those are
+read-only.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from accounts.admin import AdminsOnly, ReadOnlyHistory
+from accounts.admin import (
+    ReadOnly,
+    ServiceAdmin,
+    TypedModelAdmin,
+    TypedModelForm,
+    TypedTabularInline,
+)
+from accounts.models import User
 from deals import services
+from deals.forms import StageForm as SettingsStageForm
 from deals.models import Deal, FieldChange, Pipeline, Stage, StageChange
+from deals.services.pipelines import STAGE_SETTINGS
 
 
-class StageInline(admin.TabularInline):
+class StageInline(ReadOnly, TypedTabularInline[Stage, Pipeline]):
+    """A pipeline's stages, read-only: each is changed on its own page (the change link), where
+    `update_stage` places it and shifts the others; an inline formset would save rows itself."""
+
     model = Stage
-    fields = ["order", "name", "kind", "probability", "stall_days", "is_commit"]
+    fields = readonly_fields = ("order", "name", "kind", "probability", "stall_days", "is_commit")
     ordering = ["order"]
     extra = 0
     show_change_link = True
 
 
+class PipelineForm(TypedModelForm[Pipeline]):
+    def validate_constraints(self) -> None:
+        """A second default is no error: `update_pipeline` makes the previous default stop
+        being one. (Names are still checked: `validate_unique`.)"""
+
+
 @admin.register(Pipeline)
-class PipelineAdmin(AdminsOnly, admin.ModelAdmin):
+class PipelineAdmin(ServiceAdmin[Pipeline]):
+    form = PipelineForm
     list_display = ["name", "is_default", "stage_count", "created_at"]
     list_filter = ["is_default"]
     search_fields = ["name"]
@@ -38,11 +60,32 @@ class PipelineAdmin(AdminsOnly, admin.ModelAdmin):
 
     @admin.display(description="stages", ordering="stage_total")
     def stage_count(self, pipeline: Any) -> int:
-        return pipeline.stage_total
+        return int(pipeline.stage_total)
+
+    def create(self, by: User, data: dict[str, Any]) -> Pipeline:
+        return services.create_pipeline(by=by, name=data["name"], is_default=data["is_default"])
+
+    def update(self, by: User, record: Pipeline, changes: dict[str, Any]) -> Pipeline:
+        return services.update_pipeline(pipeline=record, by=by, changes=changes)
+
+    def delete(self, by: User, record: Pipeline) -> None:
+        services.delete_pipeline(pipeline=record, by=by)
+
+
+class StageForm(TypedModelForm[Stage]):
+    order = forms.IntegerField(
+        min_value=1, required=False, help_text="Its place, 1 the first; empty: the last."
+    )
+    # The settings page's choice of the fields a deal needs (not the raw JSON of the model).
+    required_fields = SettingsStageForm.base_fields["required_fields"]
+
+    def validate_constraints(self) -> None:
+        """No check that the order is free: the services give the stage that place and shift
+        the others (the database's unique order holds after every statement)."""
 
 
 @admin.register(Stage)
-class StageAdmin(AdminsOnly, admin.ModelAdmin):
+class StageAdmin(ServiceAdmin[Stage]):
     list_display = [
         "name",
         "pipeline",
@@ -57,21 +100,32 @@ class StageAdmin(AdminsOnly, admin.ModelAdmin):
     search_fields = ["name", "pipeline__name"]
     list_select_related = ["pipeline"]
     ordering = ["pipeline", "order"]
+    form = StageForm
+    fields = ["pipeline", "order", *STAGE_SETTINGS]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Stage | None = None) -> list[str]:
+        # A stage stays in its pipeline (its deals could not follow it).
+        return ["pipeline"] if obj is not None else []
+
+    def create(self, by: User, data: dict[str, Any]) -> Stage:
+        settings = {name: data[name] for name in STAGE_SETTINGS}
+        return services.create_stage(
+            by=by, pipeline=data["pipeline"], order=data["order"], **settings
+        )
+
+    def update(self, by: User, record: Stage, changes: dict[str, Any]) -> Stage:
+        return services.update_stage(stage=record, by=by, changes=changes)
+
+    def delete(self, by: User, record: Stage) -> None:
+        # Without a destination a stage holding deals is refused (the settings page asks).
+        services.delete_stage(stage=record, by=by)
 
 
-class StageChangeInline(admin.TabularInline):
+class StageChangeInline(ReadOnly, TypedTabularInline[StageChange, Deal]):
     model = StageChange
-    fields = ("at", "from_stage_name", "to_stage_name", "by")
-    readonly_fields = ("at", "from_stage_name", "to_stage_name", "by")
+    fields = readonly_fields = ("at", "from_stage_name", "to_stage_name", "by")
     ordering = ["at", "id"]
     extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 SYSTEM_DEAL_FIELDS = (
@@ -95,7 +149,7 @@ SYSTEM_DEAL_FIELDS = (
 
 
 @admin.register(Deal)
-class DealAdmin(AdminsOnly, admin.ModelAdmin):
+class DealAdmin(ServiceAdmin[Deal]):
     list_display = [
         "title",
         "stage",
@@ -122,22 +176,18 @@ class DealAdmin(AdminsOnly, admin.ModelAdmin):
     # A changelist over 100,000 deals need not count them twice.
     show_full_result_count = False
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False
 
-    def save_model(self, request: HttpRequest, obj: Deal, form: Any, change: bool) -> None:
-        changes = {
-            name: form.cleaned_data[name]
-            for name in form.changed_data
-            if name in services.EDITABLE_DEAL_FIELDS
-        }
-        if changes:
-            current = Deal.objects.get(pk=obj.pk)
-            services.update_deal(deal=current, by=request.user, changes=changes)  # type: ignore[arg-type]
+    def update(self, by: User, record: Deal, changes: dict[str, Any]) -> Deal:
+        return services.update_deal(deal=record, by=by, changes=changes)
+
+    def delete(self, by: User, record: Deal) -> None:
+        services.delete_deal(deal=record, by=by)
 
 
 @admin.register(StageChange)
-class StageChangeAdmin(ReadOnlyHistory, admin.ModelAdmin):
+class StageChangeAdmin(ReadOnly, TypedModelAdmin[StageChange]):
     list_display = ["at", "deal", "from_stage_name", "to_stage_name", "by"]
     list_filter = ["to_stage"]
     search_fields = ["deal__title"]
@@ -147,7 +197,7 @@ class StageChangeAdmin(ReadOnlyHistory, admin.ModelAdmin):
 
 
 @admin.register(FieldChange)
-class FieldChangeAdmin(ReadOnlyHistory, admin.ModelAdmin):
+class FieldChangeAdmin(ReadOnly, TypedModelAdmin[FieldChange]):
     list_display = ["at", "deal", "field", "old_value", "new_value", "by"]
     list_filter = ["field"]
     search_fields = ["deal__title"]
