@@ -8,7 +8,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q, QuerySet
 
-from accounts.models import Role, Team, User
+from accounts.models import Team, User
 from accounts.visibility import OwnedQuerySet, is_admin
 
 # --- who sets whose quota ------------------------------------------------------------------------
@@ -16,7 +16,7 @@ from accounts.visibility import OwnedQuerySet, is_admin
 
 def can_manage_quotas(user: User) -> bool:
     """Admins and managers set quotas; reps only read theirs."""
-    return is_admin(user) or user.role == Role.MANAGER
+    return is_admin(user) or user.is_manager
 
 
 def quota_teams(by: User) -> QuerySet[Team]:
