@@ -1,8 +1,9 @@
 """`{% cached_card deal %}`: the board template's `card` partial for a deal, rendered once per
 distinct card.
 
-A board draws up to 7 × 30 cards, and through the template engine each costs about twenty times
-what the page's queries spend on it. But a card is a pure function of its `CardView`
+A board draws up to 7 × 30 cards, and through the template engine that costs more than the rest
+of the page (210 cards: about 70 ms of CPU on the loaded 2-core bench machine, against 4-8 ms
+for the HTML strings of Python this replaced). But a card is a pure function of its `CardView`
 (`deals.views.board`): the partial is rendered with the view and the out-of-band flag alone,
 and reads nothing else. So each process keeps the cards it drew, keyed on the whole view (the
 deal's version, its next activity, days in stage, whether the viewer may move it, …): a board
@@ -34,7 +35,9 @@ CARDS_KEPT = 4096
 @lru_cache(maxsize=CARDS_KEPT)
 def render_card(card: CardView, *, oob: bool) -> SafeString:
     """The `card` partial for this view (the engine's output: escaped, and marked safe)."""
-    html = get_template("deals/board.html#card").render({"card": card, "oob": oob})
+    # As a dict, which the engine looks names up in first: 15 % faster than the named tuple.
+    context = {"card": card._asdict(), "oob": oob}
+    html = get_template("deals/board.html#card").render(context)
     return cast(SafeString, html)
 
 
