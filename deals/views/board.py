@@ -176,7 +176,6 @@ class BoardScope:
             "stages": self.stages,
             "filters": self.filters,
             "qs": self.qs,
-            "today": timezone.localdate(),
             **extra,
         }
 
