@@ -12,18 +12,10 @@ from deals import services
 from deals.models import Deal
 from deals.selectors import BoardFilters, board_deals, column_totals
 from tests.clients import signed_in
+from tests.deals.test_board import header_of
 from tests.factories import DealFactory, default_pipeline, stage_named
 
 pytestmark = pytest.mark.django_db
-
-
-def header_of(html: str, stage) -> dict[str, str]:
-    block = html.split(f'id="col-head-{stage.pk}"', 1)[1].split("</header>", 1)[0]
-    return {
-        "count": re.search(r'data-count="(\d+)"', block).group(1),
-        "total": re.search(r'data-total="([\d.]+)"', block).group(1),
-        "weighted": re.search(r'data-weighted="([\d.]+)"', block).group(1),
-    }
 
 
 def test_counted_headers_weigh_each_deal_by_its_effective_probability(rep, team_a):
