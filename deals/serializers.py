@@ -200,9 +200,10 @@ class DealSerializer(serializers.ModelSerializer[Deal]):
 
 def _version(raw: Any) -> int:
     try:
-        return serializers.IntegerField(min_value=0).run_validation(raw)
+        version: int = serializers.IntegerField(min_value=0).run_validation(raw)
     except serializers.ValidationError as exc:
         raise serializers.ValidationError({"version": exc.detail}) from exc
+    return version
 
 
 class MoveValuesSerializer(serializers.Serializer):
