@@ -223,7 +223,7 @@ def totals_of(user, pipeline, *, counted: bool):
 
     stages = list(pipeline.stages.order_by("order"))
     filters = BoardFilters()
-    # As the board does: the visible owners (its owner filter's list) narrow the branches.
+    # As the board does: the visible owners (its owner filter's list) narrow the scans.
     owners = None if is_admin(user) else [o.pk for o in owner_choices(user)]
 
     def count():

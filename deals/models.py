@@ -105,7 +105,10 @@ class DealQuerySet(OwnedQuerySet):
 
     def with_effective_probability(self, stage_probability: Any = None) -> DealQuerySet:
         """Annotate `effective_probability` (see `effective_probability`)."""
-        return self.annotate(effective_probability=effective_probability(stage_probability))
+        annotated: DealQuerySet = self.annotate(
+            effective_probability=effective_probability(stage_probability)
+        )
+        return annotated
 
     def matching(self, text: str) -> DealQuerySet:
         """Deals whose title or company name contains `text` (any case).
@@ -235,17 +238,6 @@ class Deal(models.Model):
 
     def __str__(self) -> str:
         return self.title
-
-    @property
-    def probability(self) -> int:
-        """Effective probability: the deal's override, else its stage's."""
-        if self.probability_override is not None:
-            return self.probability_override
-        return self.stage.probability
-
-    @property
-    def weighted_amount(self) -> Decimal:
-        return (self.amount or Decimal("0")) * self.probability / Decimal(100)
 
 
 class ColumnTotal(models.Model):

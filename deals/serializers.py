@@ -97,7 +97,7 @@ class StageDeleteSerializer(serializers.Serializer):
 # --- deals --------------------------------------------------------------------------------------
 
 
-class DealSerializer(serializers.ModelSerializer):
+class DealSerializer(serializers.ModelSerializer[Deal]):
     pipeline = serializers.PrimaryKeyRelatedField(
         queryset=Pipeline.objects.all(), required=False, help_text="Default pipeline if omitted."
     )
@@ -173,8 +173,16 @@ class DealSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.IntegerField(min_value=0, max_value=100))
     def get_probability(self, deal: Deal) -> int:
+        """Annotated by the API's reads (`with_effective_probability`); a deal a write just
+        returned is read again with the annotation, so the rule is computed in one place."""
         annotated = getattr(deal, "effective_probability", None)
-        return annotated if annotated is not None else deal.probability
+        if annotated is None:
+            annotated = (
+                Deal.objects.with_effective_probability()
+                .values_list("effective_probability", flat=True)
+                .get(pk=deal.pk)
+            )
+        return int(annotated)
 
     def validate_currency(self, value: str) -> str:
         return _currency(value)
@@ -186,14 +194,16 @@ class DealSerializer(serializers.ModelSerializer):
                 raise serializers.ValidationError(refused)
             if data.get("version") is not None:
                 self.expected_version = _version(data["version"])
-        return super().to_internal_value(data)
+        parsed: dict[str, Any] = super().to_internal_value(data)
+        return parsed
 
 
 def _version(raw: Any) -> int:
     try:
-        return serializers.IntegerField(min_value=0).run_validation(raw)
+        version: int = serializers.IntegerField(min_value=0).run_validation(raw)
     except serializers.ValidationError as exc:
         raise serializers.ValidationError({"version": exc.detail}) from exc
+    return version
 
 
 class MoveValuesSerializer(serializers.Serializer):

@@ -30,7 +30,7 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -52,7 +52,7 @@ from django.utils import timezone
 from deals.models import Deal, Stage
 from followups.models import Activity, Notification
 from followups.notifications import MANAGER_BATCH, OWNER_BATCH
-from pipeline_crm.db import insert_from_select
+from pipeline_crm.db import insert_from_select, serialize_on, tune_for_bulk_writes
 
 IDLE = "idle"
 NO_NEXT_STEP = "no_next_step"
@@ -72,8 +72,6 @@ MANAGER_FACTOR = 2
 # imported data, a rep back from holiday) tells them once, with the count and a link to those
 # deals on the board, instead of filling their bell with one notification per deal.
 BATCH_ABOVE = 10
-# Any constant: PostgreSQL advisory lock that lets one sweep run at a time.
-SWEEP_LOCK_ID = 4_170_001
 
 
 @dataclass(frozen=True)
@@ -151,23 +149,11 @@ def reasons_expression(today: dt.date) -> Case:
 
 
 def _prepare_sweep() -> None:
-    """PostgreSQL settings for this one transaction.
-
-    - One sweep at a time: a second one waits, then finds nothing left to do.
-    - No JIT: PostgreSQL would spend longer compiling these statements than running them.
-    - No nested loops: right after the flagging UPDATE the planner still expects one flagged
-      deal and would join each of 70,000 to the stage, user and team tables in a loop; hash
-      joins make the notification INSERTs about 40 % faster.
-    - No wait for the WAL flush at commit: a first sweep may write 100,000 rows, and should the
-      server crash in the split second before they reach the disk, the sweep is lost whole
-      (never half) and the next one redoes it. Reminders, which send e-mail, keep the default.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SWEEP_LOCK_ID])
-            cursor.execute("SET LOCAL jit = off")
-            cursor.execute("SET LOCAL synchronous_commit = off")
-            cursor.execute("SET LOCAL enable_nestloop = off")
+    """One sweep at a time (a second one waits, then finds nothing left to do), in a transaction
+    tuned for its bulk writes: a first sweep may flag 70,000 deals and write as many
+    notifications; should it be lost to a crash at commit, the next sweep redoes it whole."""
+    serialize_on("stall-sweep")
+    tune_for_bulk_writes()
 
 
 def _flag(idle: Q, idle_twice: Q | None, now: dt.datetime) -> tuple[int, int]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
+from django.db.models import Count, F, Q, Sum
 
 from deals.models import ColumnTotal, Deal
-from deals.selectors import COLUMN_SUMS, column_sums
+from pipeline_crm.db import lock_against_writes
 
 
 @transaction.atomic
@@ -18,16 +19,27 @@ def rebuild_column_totals() -> int:
     that bypassed the triggers (a restore with triggers disabled, a trigger dropped by hand).
     The deal table is locked against writes meanwhile, so no change slips between the two.
     """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            table = connection.ops.quote_name(Deal._meta.db_table)
-            cursor.execute(f"LOCK TABLE {table} IN SHARE MODE")
+    lock_against_writes(Deal)
     ColumnTotal.objects.all().delete()
+    # What a `ColumnTotal` row holds, for each (stage, status, owner).
     sums = (
         Deal.objects.order_by()
         .values("stage_id", "status", "owner_id")
-        .annotate(**column_sums())
-        .values_list("stage_id", "status", "owner_id", *COLUMN_SUMS)
+        .annotate(
+            n=Count("*"),
+            amount_sum=Sum("amount"),
+            without_override=Sum("amount", filter=Q(probability_override__isnull=True)),
+            override_weighted=Sum(F("amount") * F("probability_override")),
+        )
+        .values_list(
+            "stage_id",
+            "status",
+            "owner_id",
+            "n",
+            "amount_sum",
+            "without_override",
+            "override_weighted",
+        )
     )
     # Sums over no amount at all are NULL; the totals are 0 then.
     rows = [

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import template
+from django.utils import timezone
 
 register = template.Library()
 
@@ -82,3 +83,36 @@ def split_commas(value: str) -> list[str]:
 def getfield(form: Any, name: str) -> Any:
     """The bound field `name` of a form (templates cannot index by a variable)."""
     return form[name]
+
+
+@register.filter
+def field_labels(names: list[str] | None) -> str:
+    """["idle", "no_next_step"] → "Idle, No next step"."""
+    return ", ".join(field_label(name) for name in names or [])
+
+
+@register.filter
+def clip(text: str, length: int = 40) -> str:
+    """The text cut to `length` characters at most, an ellipsis ending a cut one."""
+    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
+
+
+@register.filter
+def weighted(amount: Any, probability: Any) -> Decimal | None:
+    """An amount at a win probability (in percent): 1000 at 55 → 550."""
+    value, percent = _as_decimal(amount), _as_decimal(probability)
+    if value is None or percent is None:
+        return None
+    return value * percent / 100
+
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@register.filter
+def short_date(value: dt.date | dt.datetime) -> str:
+    """ "Mar 14", in the current time zone (the board's dates are near: a year would only add
+    noise). Read on every card, so without the `date` filter's translated formats."""
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value)
+    return f"{MONTHS[value.month - 1]} {value.day}"

@@ -8,16 +8,14 @@ board's dialog).
 
 from __future__ import annotations
 
-import hashlib
+import datetime as dt
 from collections.abc import Iterable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
-from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -33,19 +31,18 @@ from deals.forms import (
 )
 from deals.models import Deal, Pipeline, Stage
 from deals.selectors import (
-    CARD_FIELDS,
     BoardFilters,
     Column,
     ColumnTotals,
-    attach_next_activities,
+    OwnerChoice,
     board_deals,
     board_page_size,
+    column_headers,
     column_page,
-    column_totals,
     first_pages,
+    one_card,
     owner_choices,
     parse_cursor,
-    stored_column_totals,
 )
 from pipeline_crm.htmx import (
     add_trigger,
@@ -89,14 +86,72 @@ def writable_ids(user: User) -> set[int] | None:
     return set(writable_owner_ids(user).values_list("pk", flat=True))
 
 
+class CardView(NamedTuple):
+    """Everything a card shows: what the `card` partial of `deals/board.html` reads, and
+    nothing else, so equal views draw equal cards (`deals.templatetags.card_cache`)."""
+
+    pk: int
+    stage_id: int
+    version: int
+    status: str
+    title: str
+    company: str
+    amount: Decimal | None
+    currency: str
+    owner: str
+    initials: str
+    closes: dt.date | None
+    closes_late: bool
+    days_in_stage: int
+    stalled: bool
+    stall_reasons: tuple[str, ...]
+    lost_reason: str
+    next_kind: str
+    next_subject: str
+    next_due: dt.date | None
+    next_overdue: bool
+    next_step: str
+    writable: bool
+
+    @classmethod
+    def of(cls, deal: Deal, *, writable: bool, now: dt.datetime, today: dt.date) -> CardView:
+        """The card of a deal whose owner, company and next activity are attached
+        (`deals.selectors.attach_card_relations`); `writable`: may the viewer change it."""
+        close, due = deal.expected_close_date, getattr(deal, "next_activity_due", None)
+        return cls(
+            pk=deal.pk,
+            stage_id=deal.stage_id,
+            version=deal.version,
+            status=deal.status,
+            title=deal.title,
+            company=deal.company.name if deal.company_id and deal.company else "",
+            amount=deal.amount,
+            currency=deal.currency,
+            owner=str(deal.owner),
+            initials=deal.owner.initials,
+            closes=close,
+            closes_late=bool(close and close < today and deal.status == Deal.Status.OPEN),
+            days_in_stage=max((now - deal.stage_entered_at).days, 0),
+            stalled=deal.stalled,
+            stall_reasons=tuple(deal.stall_reasons or ()),
+            lost_reason=deal.lost_reason,
+            next_kind=getattr(deal, "next_activity_kind", None) or "",
+            next_subject=getattr(deal, "next_activity_subject", None) or "",
+            next_due=timezone.localdate(due) if due else None,
+            next_overdue=bool(due and due < now),
+            next_step=deal.next_step,
+            writable=writable,
+        )
+
+
 def decorate_cards(cards: Iterable[Deal], *, writable: set[int] | None) -> None:
-    """Values a card shows that are not columns: may I move it, days in stage, overdue."""
+    """Give each deal its `card` (`CardView`); `writable`: owners whose deals the viewer may
+    change (None: everyone's)."""
     now = timezone.now()
+    today = timezone.localdate(now)
     for deal in cards:
-        deal.can_write = writable is None or deal.owner_id in writable  # type: ignore[attr-defined]
-        deal.days_in_stage = max((now - deal.stage_entered_at).days, 0)  # type: ignore[attr-defined]
-        due = getattr(deal, "next_activity_due", None)
-        deal.next_overdue = bool(due and due < now)  # type: ignore[attr-defined]
+        can_write = writable is None or deal.owner_id in writable
+        deal.card = CardView.of(deal, writable=can_write, now=now, today=today)  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -121,7 +176,6 @@ class BoardScope:
             "stages": self.stages,
             "filters": self.filters,
             "qs": self.qs,
-            "today": timezone.localdate(),
             **extra,
         }
 
@@ -134,9 +188,10 @@ def board_scope(request: AuthedRequest, pipeline: Pipeline) -> BoardScope:
 
 def visible_deal(request: AuthedRequest, deal_id: int) -> Deal:
     """The deal if this user may see it; 404 otherwise (never 403: that would confirm it)."""
-    return get_object_or_404(
+    deal: Deal = get_object_or_404(
         Deal.objects.visible_to(request.user).select_related("pipeline"), pk=deal_id
     )
+    return deal
 
 
 def headers_for(
@@ -146,25 +201,12 @@ def headers_for(
     wanted = [s for s in scope.stages if s.pk in set(stage_ids)]
     if not wanted:
         return []
-    totals = stored_column_totals(request.user, scope.filters, wanted)
-    if totals is None:
-        deals = board_deals(request.user, scope.pipeline, scope.filters).filter(
-            stage_id__in=[s.pk for s in wanted]
-        )
-        totals = column_totals(deals, wanted, scope.filters.statuses())
+    totals = column_headers(request.user, scope.pipeline, scope.filters, wanted)
     return [Column(stage=s, totals=totals[s.pk]) for s in wanted]
 
 
 def card_for(deal_id: int, *, writable: set[int] | None) -> Deal:
-    # One card: joining its owner and company is cheaper than fetching them apart.
-    names = ("owner__username", "owner__first_name", "owner__last_name", "company__name")
-    deal = (
-        Deal.objects.filter(pk=deal_id)
-        .select_related("owner", "company")
-        .only(*CARD_FIELDS, *names)
-        .get()
-    )
-    attach_next_activities([deal])
+    deal = one_card(deal_id)
     decorate_cards([deal], writable=writable)
     return deal
 
@@ -173,43 +215,50 @@ def shows_on_board(deal: Deal, filters: BoardFilters) -> bool:
     return deal.status in filters.statuses()
 
 
-# How long column totals are reused while the board's live version stays the same. Every deal
-# change bumps the version (deals/live.py), so this only bounds writes that bypass the signals
-# (bulk imports); the stall sweep's bulk updates matter to the "stalled" filter, never cached.
-TOTALS_CACHE_SECONDS = 60
-
-
-def board_totals(
-    user: User, deals: QuerySet[Deal], scope: BoardScope, *, version: int, visibility: str
-) -> dict[int, ColumnTotals]:
-    """Column totals: the running ones PostgreSQL keeps, when the filters allow; otherwise
-    counted, and reused while nothing on the board changed.
-
-    The cache key holds the board's live version, whose deals the user sees (teammates share
-    an entry) and the filters; any change to a deal of the pipeline moves the version on.
-    """
-    stored = stored_column_totals(user, scope.filters, scope.stages)
-    if stored is not None:
-        return stored
-    statuses = scope.filters.statuses()
-    if scope.filters.stalled or not version:
-        return column_totals(deals, scope.stages, statuses)
-    stages_key = ",".join(f"{s.pk}:{s.probability}" for s in scope.stages)
-    raw = f"{scope.pipeline.pk}|{version}|{visibility}|{scope.qs}|{stages_key}"
-    key = "board-totals:" + hashlib.sha256(raw.encode()).hexdigest()
-    try:
-        cached = cache.get(key)
-    except Exception:  # the cache is an optimisation: never a reason to fail the board
-        cached = None
-    if cached is not None:
-        return cached
-    totals = column_totals(deals, scope.stages, statuses)
-    with suppress(Exception):
-        cache.set(key, totals, timeout=TOTALS_CACHE_SECONDS)
-    return totals
-
-
 # --- the board -------------------------------------------------------------------------------
+
+
+@dataclass
+class BoardColumn(Column):
+    """A column as the board draws it, with its quick-add form."""
+
+    quick_form: QuickAddForm | None = None
+
+
+def _pipeline_shown(pipelines: Sequence[Pipeline], pipeline_id: int | None) -> Pipeline | None:
+    """The pipeline asked for (the default one when none is): 404 for an unknown id."""
+    if pipeline_id is None:
+        return next(iter(pipelines), None)
+    pipeline = next((p for p in pipelines if p.pk == pipeline_id), None)
+    if pipeline is None:
+        raise Http404("No such pipeline.")
+    return pipeline
+
+
+def _board_columns(
+    request: AuthedRequest, scope: BoardScope, owners: Sequence[OwnerChoice]
+) -> list[BoardColumn]:
+    """Every column with its header and first page of cards."""
+    user = request.user
+    admin = is_admin(user)
+    # The visible owners are the owner filter's people: listed, they narrow every column's scan.
+    visible = None if admin else [o.pk for o in owners]
+    totals = column_headers(
+        user, scope.pipeline, scope.filters, scope.stages, visible_owner_ids=visible
+    )
+    deals = board_deals(user, scope.pipeline, scope.filters, visible)
+    stage_ids = [stage.pk for stage in scope.stages]
+    statuses = scope.filters.statuses()
+    known = [o.user for o in owners]
+    pages = first_pages(deals, stage_ids, board_page_size(), statuses, known_owners=known)
+    writable = None if admin else {o.pk for o in owners if o.writable}
+    columns = []
+    for stage in scope.stages:
+        cards, has_more = pages[stage.pk]
+        decorate_cards(cards, writable=writable)
+        quick_form = QuickAddForm(stage=stage, user=user)
+        columns.append(BoardColumn(stage, totals[stage.pk], cards, has_more, quick_form))
+    return columns
 
 
 @login_required
@@ -217,12 +266,7 @@ def board_totals(
 def board(request: AuthedRequest, pipeline_id: int | None = None) -> HttpResponse:
     """The board of one pipeline (the default one at /board/), filtered by its URL."""
     pipelines = list(Pipeline.objects.order_by("-is_default", "name"))
-    if pipeline_id is None:
-        pipeline = next(iter(pipelines), None)
-    else:
-        pipeline = next((p for p in pipelines if p.pk == pipeline_id), None)
-        if pipeline is None:
-            raise Http404("No such pipeline.")
+    pipeline = _pipeline_shown(pipelines, pipeline_id)
     if pipeline is None:
         return render(request, BOARD, {"nav": "board", "pipelines": [], "pipeline": None})
     form, filters = read_filters(request)
@@ -231,40 +275,15 @@ def board(request: AuthedRequest, pipeline_id: int | None = None) -> HttpRespons
     # Read the live version before the deals, so a change made meanwhile is picked up next poll.
     version = live.current_version(pipeline.pk)
     owners = owner_choices(request.user)
-    admin = is_admin(request.user)
-    deals = board_deals(request.user, pipeline, filters, None if admin else [o.pk for o in owners])
-    totals = board_totals(
-        request.user,
-        deals,
-        scope,
-        version=version,
-        visibility="all" if admin else ",".join(str(o.pk) for o in owners),
-    )
-    page_size = board_page_size()
-    pages = first_pages(
-        deals,
-        [s.pk for s in stages],
-        page_size,
-        filters.statuses(),
-        known_owners=[o.user for o in owners],
-    )
-    writable = None if admin else {o.pk for o in owners if o.writable}
-    columns = []
-    for stage in stages:
-        cards, has_more = pages[stage.pk]
-        decorate_cards(cards, writable=writable)
-        column = Column(stage=stage, totals=totals[stage.pk], cards=cards, has_more=has_more)
-        column.quick_form = QuickAddForm(stage=stage, user=request.user)  # type: ignore[attr-defined]
-        columns.append(column)
     context = scope.context(
         nav="board",
         pipelines=pipelines,
-        columns=columns,
+        columns=_board_columns(request, scope, owners),
         filter_form=form,
         owners=owners,
         live_version=version,
         stage_signature=",".join(str(s.pk) for s in stages),
-        page_size=page_size,
+        page_size=board_page_size(),
     )
     if request.htmx and request.htmx.target == "board-body":
         return render(request, f"{BOARD}#board-body", context)

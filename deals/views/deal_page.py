@@ -79,10 +79,13 @@ def field_view(deal: Deal, name: str) -> FieldView:
 
 
 def _deal_for(request: AuthedRequest, deal_id: int) -> Deal:
-    deals = Deal.objects.visible_to(request.user).select_related(
-        "stage", "pipeline", "owner", "company", "contact", "lead"
+    deals = (
+        Deal.objects.with_effective_probability()
+        .visible_to(request.user)
+        .select_related("stage", "pipeline", "owner", "company", "contact", "lead")
     )
-    return get_object_or_404(deals, pk=deal_id)
+    deal: Deal = get_object_or_404(deals, pk=deal_id)
+    return deal
 
 
 def _page_context(request: AuthedRequest, deal: Deal, **extra: Any) -> dict[str, Any]:

@@ -177,3 +177,57 @@ def test_rebuild_command_repairs_totals_that_drifted(rep, teammate, team_a):
 
     assert stored() == counted()
     assert "rebuilt: 2 " in out.getvalue()
+
+
+def weighted_by_the_annotation(stages, statuses) -> dict[int, Decimal]:
+    """Σ amount × effective probability / 100 of each column, from `with_effective_probability`."""
+    sums = dict(
+        Deal.objects.with_effective_probability()
+        .filter(stage__in=stages, status__in=statuses)
+        .order_by()
+        .values_list("stage_id")
+        .annotate(weighted=Sum(F("amount") * F("effective_probability"), default=0))
+    )
+    return {s.pk: (Decimal(sums.get(s.pk, 0)) / 100).quantize(Decimal("0.01")) for s in stages}
+
+
+def test_running_weighted_totals_equal_the_effective_probability_column_by_column(
+    rep, teammate, admin_user, team_a
+):
+    """The trigger of migration 0010 keeps its own SQL copy of the effective probability rule:
+    after overrides set and cleared, amounts changed and a stage's probability changed, the
+    headers read from the running totals still weigh every deal as the annotation does."""
+    stages = list(default_pipeline().stages.order_by("order"))
+    prospecting, contact, proposal = (
+        stage_named(n) for n in ("Prospecting", "Contact", "Proposal")
+    )
+    plain = DealFactory(owner=rep, stage=prospecting, amount=Decimal("1000.00"))
+    overridden = DealFactory(
+        owner=rep, stage=contact, amount=Decimal("333.33"), probability_override=80
+    )
+    cleared = DealFactory(
+        owner=teammate, stage=proposal, amount=Decimal("250.50"), probability_override=5
+    )
+    DealFactory(owner=teammate, stage=proposal, amount=None)
+    DealFactory(owner=rep, stage=stage_named("Closed"), status=Deal.Status.WON, amount=Decimal(77))
+
+    services.update_deal(deal=plain, by=rep, changes={"probability_override": 65})
+    services.update_deal(
+        deal=Deal.objects.get(pk=cleared.pk), by=teammate, changes={"probability_override": None}
+    )
+    services.update_deal(
+        deal=Deal.objects.get(pk=overridden.pk), by=rep, changes={"amount": Decimal("1234.56")}
+    )
+    services.update_deal(
+        deal=Deal.objects.get(pk=plain.pk), by=rep, changes={"amount": Decimal("10.01")}
+    )
+    services.update_stage(stage=proposal, by=admin_user, changes={"probability": 42})
+    stages = list(default_pipeline().stages.order_by("order"))  # with the new probability
+
+    headers = stored_column_totals(admin_user, BoardFilters(), stages)
+
+    expected = weighted_by_the_annotation(stages, BoardFilters().statuses())
+    assert headers is not None
+    assert {pk: totals.weighted for pk, totals in headers.items()} == expected
+    assert headers[proposal.pk].weighted == Decimal("105.21")  # 250.50 × 42 %, the cleared one
+    assert headers[contact.pk].weighted == Decimal("987.65")  # 1234.56 × 80 %

@@ -9,16 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
 
 from deals.services import rebuild_column_totals
+from pipeline_crm.db import keeps_running_totals
 
 
 class Command(BaseCommand):
     help = "Recompute the board's running column totals from the deals (PostgreSQL)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if connection.vendor != "postgresql":
+        if not keeps_running_totals():
             raise CommandError("Column totals are kept on PostgreSQL only; SQLite counts deals.")
         rows = rebuild_column_totals()
         self.stdout.write(f"Column totals rebuilt: {rows} (stage, status, owner) rows.")
