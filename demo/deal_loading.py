@@ -76,14 +76,16 @@ def flag_stalled(deal_ids: Sequence[int], now: dt.datetime) -> None:
     (`deals.stalls`), as if the sweep had been running all along. Nobody has been told yet:
     the first real sweep sends the owners one batched notification.
 
-    Read by id range (a list of 10,000 ids cost more to send than the update took): a deal of
-    someone else's in it, were there one, would only be swept by the sweep's own rule.
+    The batch is found by its id range: an IN list of 10,000 ids took 0.05-0.1 s a batch to
+    build and send, the update itself 0.02 s. Another session's new deal in that range, were
+    there one, would only get what the sweep gives it; a flagged one keeps its episode.
     """
     stages = watched_stages()
     idle = idle_condition(stages, now)
     if idle is None or not deal_ids:
         return
-    Deal.objects.filter(idle, pk__range=(min(deal_ids), max(deal_ids))).update(
+    batch = Deal.objects.filter(pk__range=(min(deal_ids), max(deal_ids)), stalled=False)
+    batch.filter(idle).update(
         stalled=True,
         stall_reasons=reasons_expression(timezone.localdate(now)),
         stalled_since=_stalled_since(stages),

@@ -159,7 +159,7 @@ class DealWalk:
         self.deal = Deal()
         fields = [f for f in Deal._meta.concrete_fields if not f.primary_key]
         # The defaults a new deal starts from (plain attributes, so one dict update sets them
-        # all); its foreign keys are all set in `_new_deal`.
+        # all); `_new_deal` sets every foreign key itself.
         self._blank = {
             f.attname: getattr(self.deal, f.attname) for f in fields if not f.is_relation
         }
@@ -170,15 +170,13 @@ class DealWalk:
         rng, world = self.rng, self.world
         owner = rng.choices(world.owners, cum_weights=world.owner_cum_weights)[0]
         self.owner, self.owner_id = owner, owner.pk
-        company_id, company, contact_ids = rng.choice(world.companies)
+        company = rng.choice(world.companies)
         lead_id = rng.choice(world.lead_ids) if world.lead_ids and rng.random() < 0.15 else None
         # More recent deals than old ones: the business (and the CRM's use) grew.
         created = self.now - _days(HISTORY_DAYS * rng.random() ** 2)
         # A converted lead is already qualified: its deal starts one stage later.
         first_stage = world.stages[2 if lead_id else 1]
-        deal = self._new_deal(first_stage, created, company)
-        deal.company_id, deal.lead_id = company_id, lead_id
-        deal.contact_id = rng.choice(contact_ids) if contact_ids else None
+        deal = self._new_deal(first_stage, created, company, lead_id)
         self.plan_ = plan = DealPlan()
         plan.stage_changes.append(stage_change_row(None, first_stage, by=owner, at=created))
         order = self._walk(first_stage.order, created)
@@ -192,12 +190,19 @@ class DealWalk:
         plan.deal = dict(zip(self._fields, self._values(deal), strict=True))
         return plan
 
-    def _new_deal(self, stage: Stage, created: dt.datetime, company: str) -> Deal:
+    def _new_deal(
+        self,
+        stage: Stage,
+        created: dt.datetime,
+        company: tuple[int, str, list[int]],
+        lead_id: int | None,
+    ) -> Deal:
         """The walk's Deal set afresh as `create_deal` makes one: in `stage`, with the status the
         stage gives."""
         rng, deal = self.rng, self.deal
+        company_id, company_name, contact_ids = company
         vars(deal).update(self._blank)
-        deal.title = f"{company} – {rng.choice(PRODUCTS)}"
+        deal.title = f"{company_name} – {rng.choice(PRODUCTS)}"
         deal.amount = _amount(rng)
         deal.expected_close_date = (created + _days(rng.uniform(60, 150))).date()
         deal.probability_override = rng.choice((60, 80, 90)) if rng.random() < 0.04 else None
@@ -206,6 +211,8 @@ class DealWalk:
         deal.status = stage.deal_status
         deal.currency = self.world.currency
         deal.owner_id = self.owner_id
+        deal.company_id, deal.lead_id = company_id, lead_id
+        deal.contact_id = rng.choice(contact_ids) if contact_ids else None
         deal.stage_entered_at = deal.created_at = created
         return deal
 
