@@ -32,7 +32,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 
 from deals.models import Deal, FieldChange, StageChange  # noqa: E402
-from demo import demo_data, demo_deals  # noqa: E402
+from demo import deal_loading, demo_data  # noqa: E402
 from followups.models import Activity  # noqa: E402
 
 
@@ -57,7 +57,7 @@ def timed(label: str, **kwargs: object) -> demo_data.SeedResult:
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     server_after = server_cpu_seconds()
     server = ""
-    if not demo_deals.WRITE_IN_BACKGROUND and None not in (server_before, server_after):
+    if not deal_loading.WRITE_IN_BACKGROUND and None not in (server_before, server_after):
         server = f" + {server_after - server_before:6.2f} s PostgreSQL"  # type: ignore[operator]
     print(
         f"  {label:<26} {seconds:7.2f} s wall | CPU: {cpu:6.2f} s Python{server}"
@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--serial", action="store_true", help="write on the generating thread")
     args = parser.parse_args()
     sizes = args.deals or [100_000]
-    demo_deals.WRITE_IN_BACKGROUND = not args.serial
+    deal_loading.WRITE_IN_BACKGROUND = not args.serial
     if connection.vendor != "postgresql":
         sys.exit("Set DATABASE_URL to a PostgreSQL database: the figure that matters is PG's.")
     name = connection.settings_dict["NAME"]

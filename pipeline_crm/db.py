@@ -7,11 +7,15 @@ without forking itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import itertools
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from operator import attrgetter, itemgetter
 from typing import Any
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models import Expression, QuerySet
+from django.utils import timezone
 
 
 def is_postgresql() -> bool:
@@ -191,3 +195,168 @@ def keeps_running_totals() -> bool:
     (`deals.models.ColumnTotal`): migration deals 0010 installs them on PostgreSQL only; on
     SQLite the board counts the deals."""
     return is_postgresql()
+
+
+# --- bulk loads (seed_demo; the CSV import) ----------------------------------------------------
+
+ROW_BATCH = 5000  # rows per executemany where there is no COPY
+
+BulkRows = Sequence[models.Model] | Sequence[Mapping[str, Any]]
+
+
+def bulk_insert(model: type[models.Model], rows: BulkRows, *, need_ids: bool = False) -> list[int]:
+    """Insert many new rows of `model` at once, with exactly the values they carry: no save(),
+    no signals, and a historic created_at stays (an auto_now field left empty gets now).
+
+    A row is an instance of `model`, or a mapping of attnames (`owner_id`) to values that leaves
+    out the fields taking their default. Foreign keys are read from the id attributes: set
+    `child.deal_id` once the parents have their ids. With `need_ids`, returns the new primary
+    keys in row order (and sets them on instances); otherwise []. One transaction.
+
+    PostgreSQL: COPY, after reserving the ids from the table's sequence (bulk_create spent more
+    time building SQL than the database spent storing rows: 100,000 demo deals took minutes).
+    SQLite: plain INSERT statements, each value through its field's own adaptation.
+    """
+    if not rows:
+        return []
+    table = _BulkTable(model, rows[0])
+    with transaction.atomic():
+        ids: list[int] = []
+        if table.pk_given:
+            _copy(table, rows, ids) if is_postgresql() else _insert(table, rows, need_ids=False)
+        elif is_postgresql():
+            if need_ids:
+                ids = _reserve_ids(table, len(rows))
+            _copy(table, rows, ids)
+        else:
+            ids = _insert(table, rows, need_ids=need_ids)
+    if not need_ids:
+        return []
+    if table.pk_given:
+        return [table.pk_of(row) for row in rows]
+    for row, pk in zip(rows, ids, strict=True):
+        if isinstance(row, models.Model):
+            row.pk = pk
+    return ids
+
+
+class _BulkTable:
+    """The columns a bulk insert writes (the id only where the rows carry it) and how a row's
+    values for them are read."""
+
+    def __init__(self, model: type[models.Model], first: models.Model | Mapping[str, Any]):
+        self.model = model
+        pk = model._meta.pk
+        if pk is None:  # only an abstract model has none, and it has no table either
+            raise TypeError(f"{model.__name__} has no table to insert into.")
+        self.pk: models.Field[Any, Any] = pk
+        if isinstance(first, models.Model):
+            self.pk_given = first.pk is not None
+        else:
+            self.pk_given = self.pk.attname in first
+        self.fields = [f for f in model._meta.concrete_fields if self.pk_given or f is not self.pk]
+        names = [f.attname for f in self.fields]
+        self.read = _values_reader(names, {f.attname: f.get_default() for f in self.fields}, first)
+        self.json = [(i, f) for i, f in enumerate(self.fields) if isinstance(f, models.JSONField)]
+        self.stamped = [
+            (i, isinstance(f, models.DateTimeField))
+            for i, f in enumerate(self.fields)
+            if isinstance(f, models.DateField) and (f.auto_now or f.auto_now_add)
+        ]
+
+    def values(self, rows: BulkRows) -> Iterator[list[Any]]:
+        """Each row's values in column order, an empty auto_now field filled with now."""
+        now = timezone.now()
+        stamps = [(i, now if is_datetime else now.date()) for i, is_datetime in self.stamped]
+        for row in rows:
+            values = self.read(row)
+            for i, stamp in stamps:
+                if values[i] is None:
+                    values[i] = stamp
+            yield values
+
+    def pk_of(self, row: models.Model | Mapping[str, Any]) -> int:
+        return int(row.pk if isinstance(row, models.Model) else row[self.pk.attname])
+
+    def sql(self, *, pk_first: bool = False) -> str:
+        """`table (column, …)`, quoted; with `pk_first`, the id column leads."""
+        quote = connection.ops.quote_name
+        fields = [self.pk, *self.fields] if pk_first else self.fields
+        columns = ", ".join(quote(f.column or f.attname) for f in fields)
+        return f"{quote(self.model._meta.db_table)} ({columns})"
+
+
+def _values_reader(
+    names: list[str], defaults: dict[str, Any], first: models.Model | Mapping[str, Any]
+) -> Callable[[Any], list[Any]]:
+    """Reads the values of `names` off an instance, or off a mapping where a missing name
+    takes its default: C-level getters, as a bulk load reads millions of them."""
+    if isinstance(first, models.Model):
+        get_attributes = attrgetter(*names)
+        return lambda obj: list(get_attributes(obj))
+    get_items = itemgetter(*names)
+    return lambda row: list(get_items({**defaults, **row}))
+
+
+def _reserve_ids(table: _BulkTable, count: int) -> list[int]:
+    """Take `count` values from the table's id sequence, so COPY can write the ids itself."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [table.model._meta.db_table, table.pk.column, count],
+        )
+        return [int(value) for (value,) in cursor.fetchall()]
+
+
+def _copy(table: _BulkTable, rows: BulkRows, ids: Sequence[int]) -> None:
+    """COPY the rows in, each with its reserved id first (when given). psycopg adapts Python
+    values by their type; JSON goes through the field's encoder."""
+    statement = f"COPY {table.sql(pk_first=bool(ids))} FROM STDIN"
+    # psycopg's own cursor: its errors become Django's (IntegrityError…) as the ORM's do.
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(statement) as copy,
+    ):
+        for n, values in enumerate(table.values(rows)):
+            for i, field in table.json:
+                values[i] = json.dumps(values[i], cls=field.encoder)
+            copy.write_row([ids[n], *values] if ids else values)
+
+
+def _insert(table: _BulkTable, rows: BulkRows, *, need_ids: bool) -> list[int]:
+    """INSERT the rows (SQLite), reading each new id back when needed."""
+    placeholders = ", ".join(["%s"] * len(table.fields))
+    # Only quoted identifiers are interpolated; the values are parameters.
+    sql = f"INSERT INTO {table.sql()} VALUES ({placeholders})"  # noqa: S608, RUF100
+    adapted = (
+        [f.get_db_prep_save(v, connection) for f, v in zip(table.fields, values, strict=True)]
+        for values in table.values(rows)
+    )
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        if not need_ids:
+            for batch in itertools.batched(adapted, ROW_BATCH):
+                cursor.executemany(sql, batch)
+            return ids
+        for params in adapted:
+            cursor.execute(sql, params)
+            ids.append(int(cursor.lastrowid))
+    return ids
+
+
+def relaxed_durability() -> None:
+    """Inside a transaction: commit without waiting for the disk flush (PostgreSQL only), for
+    bulk loads that can be redone: a crash may lose the last commits, never corrupt anything."""
+    if is_postgresql():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+
+
+def refresh_planner_statistics() -> None:
+    """ANALYZE after a bulk load (PostgreSQL). The planner otherwise keeps the row counts of the
+    empty tables until autovacuum gets round to them (never, where it is off), and picks
+    nested loops over hundreds of thousands of rows."""
+    if is_postgresql():
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")

@@ -3,6 +3,7 @@ reset and the stage rules (required fields, the won and first stage of a pipelin
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import models
@@ -45,16 +46,42 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
+# A history row as field values by attname, without its deal: a service makes the model
+# instance (`FieldChange(deal=deal, **row)`), a bulk load (seed_demo) adds `deal_id` and copies it.
+HistoryRow = dict[str, Any]
+
+
+def field_change_row(
+    field: str, old: Any, new: Any, *, by: User | None, at: dt.datetime
+) -> HistoryRow:
+    """The history row of a tracked field's change (FieldChange fields)."""
+    return {
+        "field": field,
+        "old_value": as_text(old)[:200],
+        "new_value": as_text(new)[:200],
+        "by_id": by.pk if by else None,
+        "at": at,
+    }
+
+
+def stage_change_row(
+    from_stage: Stage | None, to_stage: Stage, *, by: User | None, at: dt.datetime
+) -> HistoryRow:
+    """The history row of a deal entering `to_stage` (StageChange fields); a new deal comes
+    from no stage."""
+    return {
+        "from_stage_id": from_stage.pk if from_stage else None,
+        "to_stage_id": to_stage.pk,
+        "from_stage_name": from_stage.name if from_stage else "",
+        "to_stage_name": to_stage.name,
+        "by_id": by.pk if by else None,
+        "at": at,
+    }
+
+
 def field_change(deal: Deal, field: str, old: Any, new: Any, by: User | None) -> FieldChange:
     """A history row for a tracked field (not saved)."""
-    return FieldChange(
-        deal=deal,
-        field=field,
-        old_value=as_text(old)[:200],
-        new_value=as_text(new)[:200],
-        by=by,
-        at=timezone.now(),
-    )
+    return FieldChange(deal=deal, **field_change_row(field, old, new, by=by, at=timezone.now()))
 
 
 def record_field_change(deal: Deal, field: str, old: Any, new: Any, by: User | None) -> None:

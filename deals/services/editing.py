@@ -16,12 +16,14 @@ from contacts.models import Company, Contact, Lead
 from deals.events import DealChanged, DealCreated, DealDeleted
 from deals.models import Deal, FieldChange, Pipeline, Stage, StageChange
 from deals.services.common import (
+    HistoryRow,
     check_version,
     clear_stall,
+    field_change_row,
     first_open_stage,
     lock,
     missing_required,
-    record_field_change,
+    stage_change_row,
 )
 from deals.services.positions import top_position
 from pipeline_crm.errors import DomainError, MissingRequiredFields
@@ -87,9 +89,7 @@ def create_deal(
     if missing:
         raise MissingRequiredFields(stage.name, missing)
     deal.save()
-    StageChange.objects.create(
-        deal=deal, from_stage=None, to_stage=stage, to_stage_name=stage.name, by=by, at=now
-    )
+    StageChange.objects.create(deal=deal, **stage_change_row(None, stage, by=by, at=now))
     announce(DealCreated(deal=deal, by=by, stage_ids=(stage.pk,)))
     return deal
 
@@ -114,18 +114,29 @@ def apply_changes(deal: Deal, by: User, changes: Mapping[str, Any]) -> list[str]
         raise DomainError(f"“{name}” cannot be changed here.", field=name)
     changed = []
     for name, new in changes.items():
-        old = getattr(deal, name)
-        if old == new:
+        if getattr(deal, name) == new:
             continue
         if name == "owner":
             require_assignable(by, new, what="deals")
-        if name == "expected_close_date" and old and new and new > old:
-            deal.close_date_pushes += 1
-        if name in FieldChange.TRACKED_FIELDS:
-            record_field_change(deal, name, old, new, by)
-        setattr(deal, name, new)
+        history = set_field(deal, name, new, by=by, at=timezone.now())
+        if history is not None:
+            FieldChange.objects.create(deal=deal, **history)
         changed.append(name)
     return changed
+
+
+def set_field(
+    deal: Deal, name: str, new: Any, *, by: User | None, at: dt.datetime
+) -> HistoryRow | None:
+    """One field of a deal changed in memory at `at`: a later close date counts as a push, and
+    a tracked field returns its history row (not saved)."""
+    old = getattr(deal, name)
+    if name == "expected_close_date" and old and new and new > old:
+        deal.close_date_pushes += 1
+    setattr(deal, name, new)
+    if name in FieldChange.TRACKED_FIELDS:
+        return field_change_row(name, old, new, by=by, at=at)
+    return None
 
 
 @transaction.atomic
@@ -161,9 +172,7 @@ def record_activity(*, deal_id: int, at: dt.datetime) -> None:
     """Someone worked on the deal (an activity logged or done at `at`): its last activity time
     moves on and a stall flag clears at once."""
     deal = Deal.objects.select_for_update().get(pk=deal_id)
-    if deal.last_activity_at is None or at > deal.last_activity_at:
-        deal.last_activity_at = at
-    clear_stall(deal)
+    worked_on(deal, at)
     deal.save(
         update_fields=[
             "last_activity_at",
@@ -175,3 +184,11 @@ def record_activity(*, deal_id: int, at: dt.datetime) -> None:
     )
     fields = ("last_activity_at", "stalled")
     announce(DealChanged(deal=deal, by=None, stage_ids=(deal.stage_id,), fields=fields))
+
+
+def worked_on(deal: Deal, at: dt.datetime) -> None:
+    """What an activity logged or done at `at` does to its deal, in memory: the last activity
+    time moves on and a stall flag clears."""
+    if deal.last_activity_at is None or at > deal.last_activity_at:
+        deal.last_activity_at = at
+    clear_stall(deal)

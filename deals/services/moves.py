@@ -6,6 +6,7 @@ deleted stage's deals): a history row each, the status the stage gives, the stal
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -18,12 +19,14 @@ from accounts.visibility import require_write
 from deals.events import DealLost, DealMoved, DealReopened, DealWon
 from deals.models import Deal, FieldChange, Stage, StageChange
 from deals.services.common import (
+    HistoryRow,
     check_version,
     clear_stall,
-    field_change,
+    field_change_row,
     lock,
     missing_required,
     record_field_change,
+    stage_change_row,
     won_stage,
 )
 from deals.services.editing import apply_changes
@@ -42,30 +45,32 @@ def enter_stage(
     moves: list[StageChange] = []
     status_changes: list[FieldChange] = []
     for deal, position in zip(deals, positions, strict=True):
-        from_stage = deal.stage
-        moves.append(
-            StageChange(
-                deal=deal,
-                from_stage=from_stage,
-                to_stage=stage,
-                from_stage_name=from_stage.name,
-                to_stage_name=stage.name,
-                by=by,
-                at=now,
-            )
-        )
-        status = deal.status if deal.status == Deal.Status.LOST else stage.deal_status
-        if status != deal.status:
-            status_changes.append(field_change(deal, "status", deal.status, status, by))
-            deal.status = status
-            deal.won_at = now if status == Deal.Status.WON else None
-        deal.stage = stage
-        deal.position = position
-        deal.stage_entered_at = now
-        clear_stall(deal)
-        deal.version += 1
+        move, status_change = put_in_stage(deal, stage, by=by, at=now, position=position)
+        moves.append(StageChange(deal=deal, **move))
+        if status_change is not None:
+            status_changes.append(FieldChange(deal=deal, **status_change))
     StageChange.objects.bulk_create(moves)
     FieldChange.objects.bulk_create(status_changes)
+
+
+def put_in_stage(
+    deal: Deal, stage: Stage, *, by: User | None, at: dt.datetime, position: int
+) -> tuple[HistoryRow, HistoryRow | None]:
+    """`enter_stage` for one deal, in memory, at time `at`. Returns its history rows: the
+    StageChange's, and the FieldChange's when the stage gives the deal another status."""
+    move = stage_change_row(deal.stage, stage, by=by, at=at)
+    status_change = None
+    status = deal.status if deal.status == Deal.Status.LOST else stage.deal_status
+    if status != deal.status:
+        status_change = field_change_row("status", deal.status, status, by=by, at=at)
+        deal.status = status
+        deal.won_at = at if status == Deal.Status.WON else None
+    deal.stage = stage
+    deal.position = position
+    deal.stage_entered_at = at
+    clear_stall(deal)
+    deal.version += 1
+    return move, status_change
 
 
 @transaction.atomic
@@ -164,17 +169,23 @@ def mark_lost(*, deal: Deal, by: User, reason: str, version: int | None = None) 
     check_version(deal, version)
     if deal.status == Deal.Status.LOST:
         raise InvalidTransition("This deal is already lost.")
-    now = timezone.now()
-    record_field_change(deal, "status", deal.status, Deal.Status.LOST, by)
+    FieldChange.objects.create(deal=deal, **lose(deal, by=by, reason=reason, at=timezone.now()))
+    deal.save()
+    announce(DealLost(deal=deal, by=by, stage_ids=(deal.stage_id,)))
+    return deal
+
+
+def lose(deal: Deal, *, by: User | None, reason: str, at: dt.datetime) -> HistoryRow:
+    """`mark_lost` for one deal, in memory, at time `at`: lost in the stage it is in, with the
+    reason. Returns the status change's history row."""
+    status_change = field_change_row("status", deal.status, Deal.Status.LOST, by=by, at=at)
     deal.status = Deal.Status.LOST
-    deal.lost_at = now
+    deal.lost_at = at
     deal.won_at = None
     deal.lost_reason = reason[:300]
     clear_stall(deal)
     deal.version += 1
-    deal.save()
-    announce(DealLost(deal=deal, by=by, stage_ids=(deal.stage_id,)))
-    return deal
+    return status_change
 
 
 @transaction.atomic

@@ -17,7 +17,7 @@ from accounts.visibility import is_admin
 from deals.events import PipelineChanged
 from deals.models import Deal, Pipeline, Stage
 from deals.services.moves import enter_stage
-from deals.services.positions import POSITION_GAP, bottom_position
+from deals.services.positions import column_edge, positions_below
 from pipeline_crm.errors import DomainError, NotAllowed
 from pipeline_crm.events import announce
 
@@ -238,8 +238,7 @@ def delete_stage(*, stage: Stage, by: User, destination: Stage | None = None) ->
 
 def _move_all(deals: list[Deal], destination: Stage, by: User) -> None:
     """Every deal into `destination`, below the deals already there, in their order."""
-    start = bottom_position(destination)
-    positions = [start + i * POSITION_GAP for i in range(len(deals))]
+    positions = positions_below(column_edge(destination, top=False), len(deals))
     enter_stage(deals, destination, by=by, positions=positions)
     Deal.objects.bulk_update(
         deals,

@@ -60,8 +60,14 @@ def top_position(stage: Stage) -> int:
 
 
 def bottom_position(stage: Stage) -> int:
-    highest = column_edge(stage, top=False)
-    return 0 if highest is None else highest + POSITION_GAP
+    return positions_below(column_edge(stage, top=False), 1)[0]
+
+
+def positions_below(bottom: int | None, count: int) -> range:
+    """`count` sort keys, POSITION_GAP apart, under a column's bottom card (`bottom`: its key,
+    None when the column is empty)."""
+    start = 0 if bottom is None else bottom + POSITION_GAP
+    return range(start, start + count * POSITION_GAP, POSITION_GAP)
 
 
 def renumber_column(stage: Stage) -> None:

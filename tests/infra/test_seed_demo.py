@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from accounts.models import Team, User
 from contacts.models import Company, Contact, Lead
-from deals.models import Deal, Stage, StageChange
+from deals.models import Deal, FieldChange, Stage, StageChange
 from deals.services import POSITION_GAP
+from deals.stalls import detect_stalled_deals
 from demo.demo_data import DEMO_PASSWORD, DEMO_USERNAMES
 from followups.models import Activity
 from forecasting.models import Quota
@@ -206,3 +207,34 @@ def test_once_leaves_existing_demo_data_as_it_is(seeded):
 
     assert row_counts() == before
     assert "already" in output
+
+
+def test_the_stall_sweep_finds_every_demo_deal_flagged_as_it_would_flag_it(monkeypatch):
+    now = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    seed("--deals", "300")
+
+    sweep = detect_stalled_deals()
+
+    assert Deal.objects.filter(stalled=True).count() > 10
+    assert (sweep.started, sweep.reasons_changed, sweep.cleared) == (0, 0, 0)
+
+
+def test_won_lost_and_pushed_deals_carry_the_history_rows_of_those_changes(seeded):
+    status_changes = {
+        (change.deal_id, change.new_value): change.at
+        for change in FieldChange.objects.filter(deal__in=demo_deals(), field="status")
+    }
+    pushes = Counter(
+        change.deal_id
+        for change in FieldChange.objects.filter(deal__in=demo_deals(), field="expected_close_date")
+        if change.new_value > change.old_value
+    )
+
+    for deal in demo_deals():
+        if deal.status == Deal.Status.WON:
+            assert status_changes[(deal.pk, "won")] == deal.won_at, deal
+        if deal.status == Deal.Status.LOST:
+            assert status_changes[(deal.pk, "lost")] == deal.lost_at, deal
+        assert pushes[deal.pk] == deal.close_date_pushes, deal
+    assert any(deal.close_date_pushes for deal in demo_deals())
