@@ -87,8 +87,11 @@ format: $(PIP_STAMP)
 typecheck: $(PIP_STAMP)
 	DEBUG=true $(BIN)/mypy .
 
+# pytest-xdist: the suite in parallel processes, each with its own test database and Redis
+# database (pipeline_crm/settings.py). PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= auto
 pytest: $(PIP_STAMP) vendor
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 # --- conveniences ---------------------------------------------------------------------------------
 
