@@ -2,6 +2,7 @@
 #
 #   make run    install, migrate, load demo data once, then web + Celery worker + beat (honcho)
 #   make test   install, then ruff, ruff format --check, import-linter, mypy and the whole pytest suite
+#               (in parallel processes: PYTEST_WORKERS, default auto)
 #
 # Without DATABASE_URL / REDIS_URL the app uses SQLite and a file-based Celery broker;
 # with them, PostgreSQL and Redis (the same variables the tests and docker-compose read).
@@ -31,7 +32,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 help:
 	@echo "make run    - install, migrate, demo data once, web on http://127.0.0.1:8000 + worker + beat"
-	@echo "make test   - install, then ruff, ruff format --check, mypy and pytest"
+	@echo "make test   - install, then ruff, ruff format --check, import-linter, mypy and pytest"
 	@echo "make install | lint | format | typecheck | pytest | migrate | seed | clean"
 
 # --- installation ---------------------------------------------------------------------------------
@@ -87,8 +88,11 @@ format: $(PIP_STAMP)
 typecheck: $(PIP_STAMP)
 	DEBUG=true $(BIN)/mypy .
 
+# pytest-xdist: the suite in parallel processes, each with its own test database and Redis
+# database (pipeline_crm/settings.py). PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= auto
 pytest: $(PIP_STAMP) vendor
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 # --- conveniences ---------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from accounts.visibility import is_admin
 class AuthedRequest(HttpRequest):
     """A request behind `login_required`, as the views see it (for type checking)."""
 
-    user: User  # type: ignore[assignment]
+    user: User
     htmx: HtmxDetails
 
 

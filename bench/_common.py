@@ -14,6 +14,13 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def fail_unless(ok: bool, *details: object) -> None:
+    """Stop the bench when a measured request did not do its job: a figure of an error page
+    means nothing. (An `assert` would vanish under `python -O`.)"""
+    if not ok:
+        raise SystemExit(f"Unexpected answer: {details!r}")
+
+
 def use_bench_database(default_name: str) -> str:
     """Point Django at the bench database (before django.setup()); returns its URL."""
     url = os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{default_name}")
@@ -29,6 +36,7 @@ def use_bench_database(default_name: str) -> str:
 def ensure_database(url: str) -> None:
     """Create the database `url` names when it does not exist yet."""
     import psycopg
+    from psycopg import sql
 
     parsed = urlparse(url)
     name = parsed.path.lstrip("/")
@@ -36,7 +44,7 @@ def ensure_database(url: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def setup(url: str) -> None:

@@ -18,7 +18,7 @@ import os
 import statistics
 import time
 
-from _common import people, use_bench_database
+from _common import fail_unless, people, use_bench_database
 from _common import setup as _setup
 
 BENCH_URL = use_bench_database("crm_api_bench")
@@ -82,7 +82,7 @@ def measure(call, repeat: int) -> tuple[float, int]:
             start = time.perf_counter()
             response = call()
             times.append(time.perf_counter() - start)
-        assert response.status_code < 400, (response.status_code, response.content[:300])
+        fail_unless(response.status_code < 400, response.status_code, response.content[:300])
         queries = len(captured)
     return statistics.median(times) * 1000, queries
 

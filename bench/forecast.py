@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from _common import ensure_database, use_bench_database
+from _common import ensure_database, fail_unless, use_bench_database
 
 BENCH_URL = use_bench_database("crm_forecast_bench")
 os.environ.setdefault("DEBUG", "true")
@@ -138,8 +138,7 @@ def page(user: User, url: str, **headers: str) -> Callable[[], None]:
 
     def run() -> None:
         response = client.get(url, headers=headers)
-        if response.status_code != 200:  # a refused or failing page would time nothing real
-            raise RuntimeError(f"{url} answered {response.status_code}")
+        fail_unless(response.status_code == 200, response.status_code)
 
     return run
 

@@ -18,7 +18,7 @@ import os
 import statistics
 import time
 
-from _common import people, use_bench_database
+from _common import fail_unless, people, use_bench_database
 from _common import setup as _setup
 
 BENCH_URL = use_bench_database("crm_people_bench")
@@ -97,7 +97,7 @@ def measure(client, url: str, repeat: int) -> tuple[float, int]:
             start = time.perf_counter()
             response = client.get(url)
             times.append(time.perf_counter() - start)
-        assert response.status_code == 200, (url, response.status_code)
+        fail_unless(response.status_code == 200, url, response.status_code)
         queries = len(captured)
     return statistics.median(times) * 1000, queries
 

@@ -27,7 +27,7 @@ class Company(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = SharedReadQuerySet.as_manager()
+    objects = SharedReadQuerySet["Company"].as_manager()
 
     class Meta:
         ordering = ["name", "id"]
@@ -59,7 +59,7 @@ class Contact(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = SharedReadQuerySet.as_manager()
+    objects = SharedReadQuerySet["Contact"].as_manager()
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
@@ -122,7 +122,7 @@ class Lead(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = OwnedQuerySet.as_manager()
+    objects = OwnedQuerySet["Lead"].as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -36,7 +36,7 @@ class ActivityFilter(filters.FilterSet):
         fields = ["deal", "lead", "contact", "company", "owner", "done"]
 
 
-class ActivityViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
+class ActivityViewSet(ServiceViewSetMixin[Activity], viewsets.ModelViewSet[Activity]):
     """Calls, e-mails, meetings, tasks and notes you may see (by their owner)."""
 
     serializer_class = ActivitySerializer
@@ -46,10 +46,10 @@ class ActivityViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[Activity]:
         return Activity.objects.visible_to(self.request.user)
 
-    def perform_create(self, serializer: BaseSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Activity]) -> None:
         serializer.instance = services.log_activity(by=self.actor, **serializer.validated_data)
 
-    def perform_update(self, serializer: BaseSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Activity]) -> None:
         activity = cast(Activity, serializer.instance)
         # Only what actually changes: a PUT of what was read must not trip the service's
         # "cannot be changed here" on links and owner that stay the same.
@@ -91,7 +91,10 @@ class NotificationFilter(filters.FilterSet):
 
 
 class NotificationViewSet(
-    ServiceViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ServiceViewSetMixin[Notification],
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet[Notification],
 ):
     """Your own notifications, newest first; nobody else's are reachable."""
 

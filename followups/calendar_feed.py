@@ -36,7 +36,8 @@ def planned_activities(user: User, *, now: dt.datetime) -> list[Activity]:
 
 
 def _event(activity: Activity, now: dt.datetime) -> Event:
-    assert activity.due_at is not None
+    if activity.due_at is None:  # planned_activities() picks only those with a due time
+        raise ValueError(f"Activity {activity.pk} has no due time to put in a calendar.")
     event = Event()
     event.add("uid", f"activity-{activity.pk}@pipeline-crm")
     event.add("dtstamp", now)
@@ -68,7 +69,8 @@ def calendar_for(user: User) -> bytes:
     calendar.add("x-published-ttl", "PT15M")
     for activity in planned_activities(user, now=now):
         calendar.add_component(_event(activity, now))
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()  # icalendar leaves it untyped
+    return ical
 
 
 def user_for_token(token: str) -> User | None:

@@ -6,11 +6,17 @@ moving code between apps should not move data.
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from accounts.visibility import OwnedQuerySet
+
+if TYPE_CHECKING:
+    from accounts.visibility import Caller
 
 
 class Activity(models.Model):
@@ -79,8 +85,8 @@ class Activity(models.Model):
         return self.done_at is None
 
 
-class NotificationQuerySet(models.QuerySet):
-    def visible_to(self, user) -> NotificationQuerySet:
+class NotificationQuerySet(models.QuerySet["Notification"]):
+    def visible_to(self, user: Caller) -> NotificationQuerySet:
         if not (user and user.is_authenticated):
             return self.none()
         return self.filter(user=user)
@@ -129,8 +135,8 @@ class Notification(models.Model):
         return self.message
 
 
-class EmailOutboxQuerySet(models.QuerySet):
-    def pending(self, now) -> EmailOutboxQuerySet:
+class EmailOutboxQuerySet(models.QuerySet["EmailOutbox"]):
+    def pending(self, now: dt.datetime) -> EmailOutboxQuerySet:
         return self.filter(
             sent_at__isnull=True,
             attempts__lt=EmailOutbox.MAX_ATTEMPTS,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -42,7 +43,9 @@ class Email:
     html_body: str = ""
 
 
-def render_email(*, key: str, user: User, subject: str, template: str, context: dict) -> Email:
+def render_email(
+    *, key: str, user: User, subject: str, template: str, context: Mapping[str, object]
+) -> Email:
     """Render `emails/<template>.txt` (and `.html`) for `user`."""
     context = {**context, "user": user, "site_url": settings.SITE_URL}
     return Email(

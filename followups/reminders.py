@@ -43,7 +43,8 @@ def due_reminders(now: dt.datetime) -> QuerySet[Activity]:
 
 
 def reminder_key(activity: Activity) -> str:
-    assert activity.remind_at is not None
+    if activity.remind_at is None:  # due_reminders() picks only those with a remind time
+        raise ValueError(f"Activity {activity.pk} has no remind time, so no reminder.")
     return f"reminder:{activity.pk}:{activity.remind_at.isoformat()}"
 
 

@@ -8,7 +8,7 @@ from followups.models import Activity, Notification
 from pipeline_crm.api import VisiblePrimaryKeyRelatedField
 
 
-class ActivitySerializer(serializers.ModelSerializer):
+class ActivitySerializer(serializers.ModelSerializer[Activity]):
     # The deal, lead, contact and company an activity is linked to: ids of records the caller
     # can see (others read as "does not exist"), each model's own `visible_to` deciding.
     serializer_related_field = VisiblePrimaryKeyRelatedField
@@ -44,12 +44,12 @@ class ActivitySerializer(serializers.ModelSerializer):
         read_only_fields = ["done_at"]
 
 
-class NotificationSerializer(serializers.ModelSerializer):
+class NotificationSerializer(serializers.ModelSerializer[Notification]):
     class Meta:
         model = Notification
         fields = ["id", "kind", "message", "deal", "created_at", "read_at"]
         read_only_fields = fields
 
 
-class ReadAllSerializer(serializers.Serializer):
+class ReadAllSerializer(serializers.Serializer[dict[str, int]]):
     marked = serializers.IntegerField(read_only=True, help_text="How many were unread.")

@@ -1,13 +1,13 @@
 """Shared API plumbing: domain errors become clear 4xx answers, never a 500."""
 
 import logging
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from django import forms
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
-from django.db.models import ProtectedError, QuerySet, RestrictedError
+from django.db.models import Model, ProtectedError, QuerySet, RestrictedError
 from django_filters import rest_framework as filters
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
@@ -19,6 +19,8 @@ from pipeline_crm.errors import DomainError, StaleVersion
 from pipeline_crm.middleware import request_too_large_detail
 
 logger = logging.getLogger(__name__)
+
+_M = TypeVar("_M", bound=Model)
 
 
 def _stale_version_response(exc: StaleVersion, context: dict[str, Any]) -> Response:
@@ -62,13 +64,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return drf_exception_handler(exc, context)
 
 
-class VisiblePrimaryKeyRelatedField(PrimaryKeyRelatedField):
+class VisiblePrimaryKeyRelatedField(PrimaryKeyRelatedField[Model]):
     """An id of a record the caller can see; others read as "does not exist" (no leak)."""
 
-    def get_queryset(self) -> QuerySet:
+    def get_queryset(self) -> QuerySet[Model]:
+        # Any: the related models' querysets (accounts.visibility) are not known down here.
         queryset: Any = super().get_queryset()
         request = self.context.get("request")
-        return queryset.visible_to(request.user if request else None)
+        visible: QuerySet[Model] = queryset.visible_to(request.user if request else None)
+        return visible
 
 
 class IdFilter(filters.NumberFilter):
@@ -76,7 +80,8 @@ class IdFilter(filters.NumberFilter):
     and within the range of an id, so a 23-digit one is a 400 on every database (SQLite raises
     on an integer it cannot store)."""
 
-    field_class = forms.IntegerField
+    # The stubs type NumberFilter's field as a DecimalField; any form field will do.
+    field_class = forms.IntegerField  # type: ignore[assignment]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", 1)
@@ -84,7 +89,7 @@ class IdFilter(filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
-class ServiceViewSetMixin(GenericAPIView):
+class ServiceViewSetMixin(GenericAPIView[_M]):
     """A view that hands the signed-in caller to the services as `by`."""
 
     @property

@@ -34,7 +34,7 @@ JOB_RETRY: dict[str, Any] = {
 }
 
 
-class JobTask(DjangoTask):
+class JobTask(DjangoTask[Any, Any]):
     """Tasks queued after the commit of the transaction that needs them.
 
     A broker that is down at that moment must not turn a committed change into an error page:
@@ -71,7 +71,7 @@ def _ensure_file_broker_folders(sender: Celery, **kwargs: object) -> None:
 
 @task_failure.connect
 def log_task_failure(
-    sender: Task | None = None,
+    sender: Task[Any, Any] | None = None,
     task_id: str | None = None,
     exception: BaseException | None = None,
     args: Any = None,
@@ -93,7 +93,7 @@ def log_task_failure(
 
 @task_retry.connect
 def log_task_retry(
-    sender: Task | None = None, request: Any = None, reason: Any = None, **extra: Any
+    sender: Task[Any, Any] | None = None, request: Any = None, reason: Any = None, **extra: Any
 ) -> None:
     logger.warning(
         "Task %s[%s] will be retried: %s; args=%r kwargs=%r",

@@ -5,6 +5,7 @@ so `make run` needs no server. Production sets DEBUG=false, SECRET_KEY, ALLOWED_
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -17,6 +18,9 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DEBUG = env.bool("DEBUG", default=False)
 # pytest (8.2+) sets PYTEST_VERSION: tests run over plain http with a throwaway key.
 TESTING = "PYTEST_VERSION" in env.ENVIRON
+# pytest-xdist runs the suite in several processes at once ("gw0", "gw1", …); each keeps its own
+# test database (pytest-django adds the suffix), Redis database and broker folder (below).
+TEST_WORKER = env.str("PYTEST_XDIST_WORKER", default="") if TESTING else ""
 INSECURE_OK = DEBUG or TESTING
 # A development key only when DEBUG is on (or under tests); production must set SECRET_KEY.
 SECRET_KEY = env.str("SECRET_KEY", default="") or (
@@ -187,8 +191,24 @@ def _mailer_from_environment() -> dict[str, object]:
 MAILERS = {"default": _mailer_from_environment()}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Pipeline CRM <crm@localhost>")
 
+
+def redis_url_for_test_worker(url: str, worker: str, step: int = 1) -> str:
+    """The Redis database of one pytest-xdist worker: tests empty theirs (`cache.clear()` is a
+    FLUSHDB), so no two workers may share one. Worker gwN takes the database N * `step` after
+    the one `url` names (gw0 keeps it); Redis refuses a number past its last database."""
+    if not (url and worker):
+        return url
+    parts = urlsplit(url)
+    first = int(parts.path.strip("/") or 0)
+    number = first + int(worker.removeprefix("gw")) * step
+    return parts._replace(path=f"/{number}").geturl()
+
+
 # --- Cache: Redis when available (shared by every process), else files (memory under tests)
-REDIS_URL = env.str("REDIS_URL", default="")
+# TEST_REDIS_DB_STEP spaces the workers' databases when several checkouts share one Redis.
+REDIS_URL = redis_url_for_test_worker(
+    env.str("REDIS_URL", default=""), TEST_WORKER, env.int("TEST_REDIS_DB_STEP", default=1)
+)
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
@@ -242,6 +262,10 @@ SPECTACULAR_SETTINGS = {
 # --- Celery ----------------------------------------------------------------------------------
 # Redis in production; a file-based broker in development so `make run` needs no server.
 CELERY_BROKER_DIR = Path(env.str("CELERY_BROKER_DIR", default=str(BASE_DIR / ".celery-broker")))
+if TESTING:
+    # What tests queue without Redis never reaches the development worker, nor another test
+    # worker's folder.
+    CELERY_BROKER_DIR /= f"tests-{TEST_WORKER or 'serial'}"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}

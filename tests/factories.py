@@ -12,6 +12,9 @@ from contacts.models import Company, Contact, Lead
 from deals.models import Deal, Pipeline, Stage, StageChange
 from followups.models import Activity, Notification
 
+# Every test user signs in with this made-up password.
+PASSWORD = "pw-for-tests-1"  # noqa: S105
+
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -22,7 +25,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
-    password = factory.django.Password("pw-for-tests-1")
+    password = factory.django.Password(PASSWORD)
 
     @factory.post_generation
     def role(self, create, extracted, **kwargs):

@@ -48,7 +48,7 @@ def client_for(actor, people, api_for):
 
 
 @pytest.mark.parametrize(
-    "actor,kind,expected",
+    ("actor", "kind", "expected"),
     [(actor, "deals", VISIBLE_DEALS_AND_LEADS.get(actor)) for actor in ACTORS]
     + [(actor, "leads", VISIBLE_DEALS_AND_LEADS.get(actor)) for actor in ACTORS]
     + [(actor, "contacts", None if actor == "anonymous" else 6) for actor in ACTORS],
@@ -138,7 +138,7 @@ def test_a_record_outside_sight_answers_exactly_like_one_that_does_not_exist(
 
 
 @pytest.mark.parametrize(
-    "actor,expected", [("rep", 403), ("manager", 403), ("admin", 201), ("anonymous", 401)]
+    ("actor", "expected"), [("rep", 403), ("manager", 403), ("admin", 201), ("anonymous", 401)]
 )
 def test_only_admins_configure_pipelines_users_and_teams(actor, expected, people, api_for):
     client = client_for(actor, people, api_for)

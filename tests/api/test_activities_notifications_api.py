@@ -62,7 +62,8 @@ def test_rescheduling_an_activity_rearms_its_reminder(rep, api_for):
     response = api_for(rep).patch(f"/api/activities/{task.pk}/", {"remind_at": later})
     assert response.status_code == 200
     task.refresh_from_db()
-    assert task.reminded_at is None and task.remind_at is not None
+    assert task.reminded_at is None
+    assert task.remind_at is not None
 
 
 def test_an_activity_cannot_be_moved_to_another_deal_by_patch(rep, api_for):
@@ -93,7 +94,8 @@ def test_reading_a_notification_marks_only_that_one_and_not_someone_elses(people
     assert client.post(f"/api/notifications/{theirs.pk}/read/").status_code == 404
     theirs.refresh_from_db()
     other_mine.refresh_from_db()
-    assert theirs.read_at is None and other_mine.read_at is None
+    assert theirs.read_at is None
+    assert other_mine.read_at is None
     assert client.get("/api/notifications/?unread=true").json()["count"] == 1
 
 

@@ -14,7 +14,14 @@ from rest_framework.test import APIClient
 
 from contacts.models import Contact
 from deals.models import Deal
-from tests.factories import DealFactory, LeadFactory, PipelineFactory, StageFactory, stage_named
+from tests.factories import (
+    PASSWORD,
+    DealFactory,
+    LeadFactory,
+    PipelineFactory,
+    StageFactory,
+    stage_named,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +34,7 @@ def client(rep, api_for):
 
 
 @pytest.mark.parametrize(
-    "payload,field",
+    ("payload", "field"),
     [
         ({"title": "T", "amount": "-1.00"}, "amount"),
         ({"title": "T", "amount": "lots"}, "amount"),
@@ -68,7 +75,8 @@ def test_a_stage_of_another_pipeline_is_refused_on_create_and_on_move(rep, clien
         "/api/deals/",
         {"title": "T", "stage": foreign.pk, "pipeline": stage_named("Contact").pipeline_id},
     )
-    assert clash.status_code == 400 and "stage" in clash.json()
+    assert clash.status_code == 400
+    assert "stage" in clash.json()
 
     deal = DealFactory(owner=rep)
     moved = client.post(f"/api/deals/{deal.pk}/move/", {"stage": foreign.pk, "version": 1})
@@ -77,7 +85,7 @@ def test_a_stage_of_another_pipeline_is_refused_on_create_and_on_move(rep, clien
 
 
 @pytest.mark.parametrize(
-    "payload,field",
+    ("payload", "field"),
     [
         ({"version": 1}, "stage"),
         ({"stage": 999999, "version": 1}, "stage"),
@@ -101,7 +109,7 @@ def test_a_bad_move_is_a_400_naming_the_field(rep, client, payload, field):
 
 
 @pytest.mark.parametrize(
-    "path,payload,field",
+    ("path", "payload", "field"),
     [
         ("won/", {"amount": "-5"}, "amount"),
         ("lost/", {"reason": ""}, "reason"),
@@ -145,7 +153,7 @@ def test_an_unsupported_content_type_is_a_415(client):
 
 
 @pytest.mark.parametrize(
-    "payload,field",
+    ("payload", "field"),
     [
         ({"first_name": "A", "budget": "-100"}, "budget"),
         ({"first_name": "A", "source": "carrier pigeon"}, "source"),
@@ -175,11 +183,12 @@ def test_bad_convert_and_disqualify_input_is_a_400(rep, client):
     assert "amount" in client.post(f"/api/leads/{lead.pk}/convert/", {"amount": "-1"}).json()
     assert "pipeline" in client.post(f"/api/leads/{lead.pk}/convert/", {"pipeline": 99999}).json()
     refused = client.post(f"/api/leads/{lead.pk}/disqualify/", {})
-    assert refused.status_code == 400 and "reason" in refused.json()
+    assert refused.status_code == 400
+    assert "reason" in refused.json()
 
 
 @pytest.mark.parametrize(
-    "url,payload,field",
+    ("url", "payload", "field"),
     [
         ("/api/contacts/", {"first_name": "A", "email": "nope"}, "email"),
         ("/api/contacts/", {"first_name": LONG}, "first_name"),
@@ -210,7 +219,7 @@ def test_a_duplicate_contact_email_is_a_400_on_email_whatever_the_case(rep, clie
 
 
 @pytest.mark.parametrize(
-    "payload,field",
+    ("payload", "field"),
     [
         ({"name": "S", "probability": 150}, "probability"),
         ({"name": "S", "stall_days": -1}, "stall_days"),
@@ -280,7 +289,7 @@ def _assert_json_413(response):
 
 
 def test_an_oversize_json_body_to_the_token_endpoint_is_a_413_without_a_token(rep):
-    body = json.dumps({"username": "rep", "password": "pw-for-tests-1", "pad": "x" * OVERSIZE})
+    body = json.dumps({"username": "rep", "password": PASSWORD, "pad": "x" * OVERSIZE})
     response = APIClient().post("/api/auth/token/", data=body, content_type="application/json")
     _assert_json_413(response)
     assert not Token.objects.exists()

@@ -33,11 +33,11 @@ def test_an_admin_creates_a_manager_with_teams_who_can_then_log_in(people, api_f
     assert response.status_code == 201, response.json()
     body = response.json()
     assert "password" not in body
-    assert body["role"] == "manager" and body["teams"] == [team.pk]
+    assert body["role"] == "manager"
+    assert body["teams"] == [team.pk]
     mia = User.objects.get(username="mia")
-    assert (
-        mia.password.startswith(("pbkdf2", "md5", "argon2")) and "correct-horse" not in mia.password
-    )
+    assert mia.password.startswith(("pbkdf2", "md5", "argon2"))
+    assert "correct-horse" not in mia.password
     assert mia.role == "manager"
     token = APIClient().post(
         "/api/auth/token/", {"username": "mia", "password": "correct-horse-battery-9"}
@@ -48,13 +48,16 @@ def test_an_admin_creates_a_manager_with_teams_who_can_then_log_in(people, api_f
 def test_a_weak_or_missing_password_is_refused_with_a_field_message(admin_user, api_for):
     client = api_for(admin_user)
     weak = client.post("/api/users/", {"username": "weak", "password": "12345678"})
-    assert weak.status_code == 400 and "password" in weak.json()
+    assert weak.status_code == 400
+    assert "password" in weak.json()
     missing = client.post("/api/users/", {"username": "nopass"})
-    assert missing.status_code == 400 and "password" in missing.json()
+    assert missing.status_code == 400
+    assert "password" in missing.json()
     bad_role = client.post(
         "/api/users/", {"username": "boss", "password": "a-long-Passphrase-9", "role": "owner"}
     )
-    assert bad_role.status_code == 400 and "role" in bad_role.json()
+    assert bad_role.status_code == 400
+    assert "role" in bad_role.json()
     assert not User.objects.filter(username__in=["weak", "nopass", "boss"]).exists()
 
 
@@ -163,7 +166,8 @@ def test_an_admin_edits_and_reorders_a_stage(admin_user, api_for):
     names = list(default_pipeline().stages.order_by("order").values_list("name", flat=True))
     assert names[:3] == ["First call", "Prospecting", "Qualification"]
     contact.refresh_from_db()
-    assert contact.required_fields == ["next_step"] and contact.probability == 30
+    assert contact.required_fields == ["next_step"]
+    assert contact.probability == 30
 
 
 def test_a_stage_cannot_be_moved_to_another_pipeline(admin_user, api_for):
@@ -185,9 +189,11 @@ def test_deleting_a_stage_with_deals_needs_a_destination(admin_user, api_for):
 
     foreign = StageFactory(pipeline=PipelineFactory())
     wrong = client.delete(f"/api/stages/{stage.pk}/?destination={foreign.pk}")
-    assert wrong.status_code == 400 and "destination" in wrong.json()
+    assert wrong.status_code == 400
+    assert "destination" in wrong.json()
     junk = client.delete(f"/api/stages/{stage.pk}/?destination=abc")
-    assert junk.status_code == 400 and "destination" in junk.json()
+    assert junk.status_code == 400
+    assert "destination" in junk.json()
 
     proposal = stage_named("Proposal")
     done = client.delete(f"/api/stages/{stage.pk}/?destination={proposal.pk}")

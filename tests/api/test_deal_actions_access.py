@@ -36,7 +36,7 @@ def _stored(deal):
 
 @pytest.mark.parametrize("action", list(ACTIONS))
 @pytest.mark.parametrize(
-    "who,expected", [("teammate", 403), ("outsider", 404), ("other_manager", 404)]
+    ("who", "expected"), [("teammate", 403), ("outsider", 404), ("other_manager", 404)]
 )
 def test_won_lost_and_reopen_are_refused_to_those_who_may_not_change_the_deal(
     people, api_for, action, who, expected

@@ -116,7 +116,9 @@ def test_patching_stage_status_or_pipeline_is_refused_with_a_pointer_to_the_acti
     if field != "pipeline":
         assert "move/" in response.json()[field][0] or "won/" in response.json()[field][0]
     deal.refresh_from_db()
-    assert deal.stage.name == "Prospecting" and deal.status == "open" and deal.version == 1
+    assert deal.stage.name == "Prospecting"
+    assert deal.status == "open"
+    assert deal.version == 1
 
 
 def test_a_rep_cannot_give_a_deal_to_someone_outside_their_reach(people, api_for):
@@ -164,7 +166,9 @@ def test_version_and_timestamps_in_a_patch_cannot_be_forged(rep, api_for):
     assert deal.version == 2  # bumped by the edit, not set by the client
     assert deal.created_at == before.created_at
     assert deal.stage_entered_at == before.stage_entered_at
-    assert deal.won_at is None and deal.stalled is False and deal.position == before.position
+    assert deal.won_at is None
+    assert deal.stalled is False
+    assert deal.position == before.position
 
 
 def test_a_patch_based_on_an_old_version_answers_409_with_the_current_deal(rep, api_for):
@@ -285,7 +289,8 @@ def test_history_lists_the_move_and_the_amount_change_in_order(rep, api_for):
     assert move["to_stage"] == stage_named("Qualification").pk
     assert (move["old"], move["new"]) == ("Prospecting", "Qualification")
     assert (amount["old"], amount["new"]) == ("100.00", "250.00")
-    assert amount["from_stage"] is None and amount["to_stage"] is None
+    assert amount["from_stage"] is None
+    assert amount["to_stage"] is None
     assert all(e["by"] == rep.pk for e in entries)
     assert set(entries[0]) == {"at", "by", "kind", "from_stage", "to_stage", "field", "old", "new"}
     assert entries[0]["at"] <= entries[1]["at"] <= entries[2]["at"]
@@ -334,10 +339,13 @@ def test_lists_paginate_with_page_and_answer_count_next_previous_results(rep, ap
     client = api_for(rep)
     first = client.get("/api/deals/").json()
     assert set(first) == {"count", "next", "previous", "results"}
-    assert first["count"] == 55 and len(first["results"]) == 50
-    assert first["previous"] is None and "page=2" in first["next"]
+    assert first["count"] == 55
+    assert len(first["results"]) == 50
+    assert first["previous"] is None
+    assert "page=2" in first["next"]
     second = client.get("/api/deals/?page=2").json()
-    assert len(second["results"]) == 5 and second["next"] is None
+    assert len(second["results"]) == 5
+    assert second["next"] is None
     ids = {d["id"] for d in first["results"]} | {d["id"] for d in second["results"]}
     assert len(ids) == 55
 

@@ -50,7 +50,7 @@ def test_a_rep_cannot_take_over_a_teammates_record(people, api_for, kind):
 
 
 @pytest.mark.parametrize(
-    "kind,expected",
+    ("kind", "expected"),
     # Companies and contacts are read by everyone (403); leads and activities are out of sight.
     [("contact", 403), ("company", 403), ("lead", 404), ("activity", 404)],
 )
@@ -81,7 +81,7 @@ def test_a_manager_reassigns_within_the_team_but_not_to_another_team(people, api
 
 
 @pytest.mark.parametrize(
-    "kind,expected", [("contact", 403), ("company", 403), ("lead", 404), ("activity", 404)]
+    ("kind", "expected"), [("contact", 403), ("company", 403), ("lead", 404), ("activity", 404)]
 )
 def test_another_teams_manager_cannot_pull_a_record_into_their_team(
     people, api_for, kind, expected

@@ -64,7 +64,8 @@ def test_the_deal_list_costs_the_same_queries_for_20_and_2000_deals(
     with django_assert_max_num_queries(DEAL_LIST_MAX_QUERIES):
         large, large_body = queries_for(client, "/api/deals/?status=open&q=Bulk")
 
-    assert small_body["count"] == 20 and large_body["count"] == 2000
+    assert small_body["count"] == 20
+    assert large_body["count"] == 2000
     assert len(large_body["results"]) == 50
     assert small == large
     with capsys.disabled():

@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from tests.factories import DealFactory, UserFactory
+from tests.factories import PASSWORD, DealFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -12,7 +12,7 @@ def test_a_script_logs_in_with_a_token_and_lists_its_deals(rep):
     DealFactory.create_batch(2, owner=rep)
     client = APIClient()
     response = client.post(
-        "/api/auth/token/", {"username": "rep", "password": "pw-for-tests-1"}, format="json"
+        "/api/auth/token/", {"username": "rep", "password": PASSWORD}, format="json"
     )
     assert response.status_code == 200
     token = response.json()["token"]
@@ -23,7 +23,7 @@ def test_a_script_logs_in_with_a_token_and_lists_its_deals(rep):
     assert deals.status_code == 200
     assert deals.json()["count"] == 2
 
-    again = APIClient().post("/api/auth/token/", {"username": "rep", "password": "pw-for-tests-1"})
+    again = APIClient().post("/api/auth/token/", {"username": "rep", "password": PASSWORD})
     assert again.json()["token"] == token  # one token per user, stable across logins
 
 
@@ -40,9 +40,7 @@ def test_a_wrong_password_or_unknown_user_is_a_400_without_a_token(rep):
 
 def test_a_deactivated_user_gets_no_token(db):
     UserFactory(username="gone", is_active=False)
-    response = APIClient().post(
-        "/api/auth/token/", {"username": "gone", "password": "pw-for-tests-1"}
-    )
+    response = APIClient().post("/api/auth/token/", {"username": "gone", "password": PASSWORD})
     assert response.status_code == 400
 
 
@@ -57,7 +55,7 @@ def test_anonymous_and_bad_token_calls_are_401_with_a_token_challenge(rep):
 
 def test_session_login_works_for_the_browser_with_csrf_enforced(rep):
     client = APIClient(enforce_csrf_checks=True)
-    assert client.login(username="rep", password="pw-for-tests-1")
+    assert client.login(username="rep", password=PASSWORD)
     assert client.get("/api/deals/").status_code == 200
     refused = client.post("/api/deals/", {"title": "No CSRF token"})
     assert refused.status_code == 403

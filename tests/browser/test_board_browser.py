@@ -118,7 +118,8 @@ def test_a_drop_on_lost_asks_for_the_reason_and_the_card_leaves_the_board(open_p
 
     page.locator(f"#deal-{deal.pk}").wait_for(state="detached")
     deal.refresh_from_db()
-    assert deal.status == Deal.Status.LOST and deal.lost_reason == "Went with a competitor"
+    assert deal.status == Deal.Status.LOST
+    assert deal.lost_reason == "Went with a competitor"
     assert deal.stage == stage_named("Negotiation")
     assert not dialog.is_visible()
 
@@ -156,7 +157,8 @@ def test_a_drop_needing_fields_shows_a_form_for_exactly_those_then_moves(open_pa
     page.wait_for_function("() => !document.querySelector('#app-dialog').open")
     wait_saved(page)
     deal.refresh_from_db()
-    assert deal.stage == proposal and deal.expected_close_date == dt.date(2031, 4, 30)
+    assert deal.stage == proposal
+    assert deal.expected_close_date == dt.date(2031, 4, 30)
     assert column_ids(page, proposal) == [deal.pk]
 
 
@@ -284,7 +286,8 @@ def test_mark_won_from_the_keyboard_asks_for_a_missing_amount(open_page, team):
     closed = stage_named("Closed")
     page.locator(f"#cards-{closed.pk} #deal-{deal.pk}").wait_for()
     deal.refresh_from_db()
-    assert deal.status == Deal.Status.WON and deal.amount == Decimal("12000")
+    assert deal.status == Deal.Status.WON
+    assert deal.amount == Decimal("12000")
 
 
 # --- screenshots (docs/screenshots/) ------------------------------------------------------------

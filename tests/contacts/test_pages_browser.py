@@ -9,7 +9,7 @@ from django.db import connections
 
 from contacts.models import Lead
 from deals.models import Deal
-from tests.factories import CompanyFactory, LeadFactory, TeamFactory, UserFactory
+from tests.factories import PASSWORD, CompanyFactory, LeadFactory, TeamFactory, UserFactory
 
 # serialized_rollback: the flush after each test must bring back the migrations' roles and pipeline.
 pytestmark = [
@@ -18,7 +18,6 @@ pytestmark = [
 ]
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-PASSWORD = "pw-for-tests-1"
 
 
 @pytest.fixture(autouse=True)

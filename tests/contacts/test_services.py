@@ -35,7 +35,8 @@ def test_convert_creates_company_contact_and_deal_and_qualifies_the_lead(rep, te
     assert (deal.amount, deal.owner, deal.lead) == (Decimal("25000"), rep, lead)
     assert deal.stage.name == "Prospecting"
     lead.refresh_from_db()
-    assert lead.status == Lead.Status.QUALIFIED and lead.converted_at is not None
+    assert lead.status == Lead.Status.QUALIFIED
+    assert lead.converted_at is not None
 
 
 def test_convert_reuses_company_by_domain_and_contact_by_email(rep, team_a):
@@ -46,7 +47,8 @@ def test_convert_reuses_company_by_domain_and_contact_by_email(rep, team_a):
     deal = convert_lead(lead=lead, by=rep)
 
     assert (deal.company, deal.contact) == (company, contact)
-    assert Company.objects.count() == 1 and Contact.objects.count() == 1
+    assert Company.objects.count() == 1
+    assert Contact.objects.count() == 1
 
 
 def test_convert_does_not_make_a_company_out_of_a_free_mail_domain(rep, team_a):

@@ -46,7 +46,8 @@ def test_a_drop_on_another_column_moves_the_deal_and_refreshes_card_and_both_hea
 
     assert response.status_code == 200
     deal.refresh_from_db()
-    assert deal.stage == target and deal.version == 2
+    assert deal.stage == target
+    assert deal.version == 2
     assert StageChange.objects.filter(deal=deal, from_stage=source, to_stage=target).exists()
     html = response.content.decode()
     assert re.search(rf'id="deal-{deal.pk}"[^>]*data-stage-id="{target.pk}"', html)
@@ -131,12 +132,14 @@ def test_a_stale_version_is_refused_with_409_the_current_card_and_a_message(rep,
 
     assert response.status_code == 409
     deal.refresh_from_db()
-    assert deal.stage == current_stage and deal.version == 4
+    assert deal.stage == current_stage
+    assert deal.version == 4
     html = response.content.decode()
     assert re.search(rf'id="deal-{deal.pk}"[^>]*data-stage-id="{current_stage.pk}"', html)
     assert 'data-version="4"' in html
     toast = triggers(response)["toast"]
-    assert toast["level"] == "error" and "changed by someone else" in toast["message"]
+    assert toast["level"] == "error"
+    assert "changed by someone else" in toast["message"]
 
 
 def test_a_stage_with_required_fields_asks_for_exactly_those_then_moves(rep, team_a):
@@ -190,7 +193,8 @@ def test_a_stage_with_required_fields_asks_for_exactly_those_then_moves(rep, tea
     assert done.status_code == 200
     deal.refresh_from_db()
     assert deal.stage == target
-    assert str(deal.expected_close_date) == "2031-05-01" and deal.next_step == "Send the proposal"
+    assert str(deal.expected_close_date) == "2031-05-01"
+    assert deal.next_step == "Send the proposal"
     assert "dialog:close" in triggers(done)
 
 
@@ -208,7 +212,8 @@ def test_a_required_company_typed_by_name_is_created_with_the_move(rep, team_a):
 
     assert response.status_code == 200
     deal.refresh_from_db()
-    assert deal.stage == target and deal.company.name == "Umbrella Inc"
+    assert deal.stage == target
+    assert deal.company.name == "Umbrella Inc"
 
 
 def test_moving_a_teammates_deal_is_refused_with_403(people):
@@ -241,7 +246,8 @@ def test_a_deal_outside_sight_is_404_for_every_board_endpoint(people):
     assert client.get(reverse("deal-lost", args=[deal.pk])).status_code == 404
     assert client.post(reverse("deal-lost", args=[deal.pk]), {"reason": "x"}).status_code == 404
     deal.refresh_from_db()
-    assert deal.stage == stage_named("Prospecting") and deal.status == Deal.Status.OPEN
+    assert deal.stage == stage_named("Prospecting")
+    assert deal.status == Deal.Status.OPEN
 
 
 def test_a_manager_may_move_a_team_members_deal(people):
@@ -257,7 +263,7 @@ def test_a_manager_may_move_a_team_members_deal(people):
 
 
 @pytest.mark.parametrize(
-    "data, message",
+    ("data", "message"),
     [
         ({"stage": "abc", "version": 1}, "Stage: Enter a whole number."),
         ({"stage": 1}, "Version: This field is required."),
@@ -301,7 +307,8 @@ def test_every_board_write_needs_the_csrf_token(rep, team_a):
         assert client.post(url, data).status_code == 403
 
     deal.refresh_from_db()
-    assert deal.version == 1 and Deal.objects.count() == 1
+    assert deal.version == 1
+    assert Deal.objects.count() == 1
 
 
 def test_with_the_csrf_header_a_move_goes_through(rep, team_a):
@@ -329,7 +336,8 @@ def test_the_won_zone_marks_the_deal_won_in_the_won_stage(rep, team_a):
 
     assert response.status_code == 200
     deal.refresh_from_db()
-    assert deal.status == Deal.Status.WON and deal.stage == stage_named("Closed")
+    assert deal.status == Deal.Status.WON
+    assert deal.stage == stage_named("Closed")
     assert (
         f'id="col-head-{stage_named("Closed").pk}" hx-swap-oob="true"' in response.content.decode()
     )
@@ -353,7 +361,8 @@ def test_the_won_zone_asks_for_the_amount_when_it_is_missing(rep, team_a):
     done = htmx_post(client, url, {"version": 1, "required": "amount", "amount": "7500"})
     assert done.status_code == 200
     deal.refresh_from_db()
-    assert deal.status == Deal.Status.WON and deal.amount == Decimal("7500")
+    assert deal.status == Deal.Status.WON
+    assert deal.amount == Decimal("7500")
 
 
 def test_the_lost_zone_asks_why_and_needs_a_reason(rep, team_a):
@@ -365,7 +374,8 @@ def test_the_lost_zone_asks_why_and_needs_a_reason(rep, team_a):
     empty = htmx_post(client, url, {"version": 1, "reason": "  "})
 
     assert form.status_code == 200
-    assert "Why was" in form.content.decode() and 'name="reason"' in form.content.decode()
+    assert "Why was" in form.content.decode()
+    assert 'name="reason"' in form.content.decode()
     assert "dialog:open" in triggers(form, "HX-Trigger-After-Settle")
     assert empty.status_code == 422
     assert "Say why the deal was lost." in empty.content.decode()
@@ -383,7 +393,9 @@ def test_a_lost_deal_leaves_the_board_and_keeps_its_stage(rep, team_a):
 
     assert response.status_code == 200
     deal.refresh_from_db()
-    assert deal.status == Deal.Status.LOST and deal.stage == stage and deal.lost_reason == "Price"
+    assert deal.status == Deal.Status.LOST
+    assert deal.stage == stage
+    assert deal.lost_reason == "Price"
     html = response.content.decode()
     assert f'<li id="deal-{deal.pk}" hx-swap-oob="delete"></li>' in html
     assert f'id="col-head-{stage.pk}" hx-swap-oob="true"' in html
@@ -416,8 +428,11 @@ def test_quick_add_creates_a_deal_on_top_of_the_column_with_a_new_company(rep, t
 
     assert response.status_code == 201
     deal = Deal.objects.get(title="Wayne Enterprises")
-    assert deal.stage == stage and deal.owner == rep and deal.amount == Decimal("42000")
-    assert deal.company.name == "Wayne Corp" and deal.company.owner == rep
+    assert deal.stage == stage
+    assert deal.owner == rep
+    assert deal.amount == Decimal("42000")
+    assert deal.company.name == "Wayne Corp"
+    assert deal.company.owner == rep
     assert column_titles(stage) == ["Wayne Enterprises", "older"]
     html = response.content.decode()
     assert f'id="deal-{deal.pk}"' in html
@@ -450,8 +465,10 @@ def test_quick_add_without_a_title_shows_the_form_with_its_error(rep, team_a):
     assert response.status_code == 422
     assert response["HX-Retarget"] == f"#quick-add-{stage.pk}"
     html = response.content.decode()
-    assert "This field is required." in html and "Enter a number." in html
-    assert not Deal.objects.exists() and not Company.objects.filter(name="Nope Ltd").exists()
+    assert "This field is required." in html
+    assert "Enter a number." in html
+    assert not Deal.objects.exists()
+    assert not Company.objects.filter(name="Nope Ltd").exists()
 
 
 def test_quick_add_asks_for_the_fields_the_stage_requires(rep, team_a):
@@ -501,7 +518,8 @@ def test_the_live_poll_answers_204_until_someone_changes_the_board(
         )
     changed = client.get(url, {"v": version}, HTTP_HX_REQUEST="true")
 
-    assert quiet.status_code == 204 and quiet.content == b""
+    assert quiet.status_code == 204
+    assert quiet.content == b""
     assert changed.status_code == 200
     detail = triggers(changed)["board:changed"]
     assert detail["version"] > version

@@ -39,7 +39,9 @@ def test_the_deal_page_shows_fields_stage_path_with_time_and_the_timeline(rep, t
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Acme rollout" in html and "$9,500" in html and "Acme" in html
+    assert "Acme rollout" in html
+    assert "$9,500" in html
+    assert "Acme" in html
     prospecting = html.split(f'data-stage-id="{stage_named("Prospecting").pk}"', 1)[1]
     assert '<span class="step-time">5 d</span>' in prospecting.split("</li>", 1)[0]
     assert 'aria-current="step"' in html.split("Qualification</span>", 1)[0].rsplit("<li", 1)[1]
@@ -79,7 +81,9 @@ def test_a_teammates_deal_reads_but_offers_no_edits_and_refuses_them_with_403(pe
     )
 
     assert "Theirs" in html
-    assert "Mark won" not in html and ">Edit<" not in html and 'id="plan-form"' not in html
+    assert "Mark won" not in html
+    assert ">Edit<" not in html
+    assert 'id="plan-form"' not in html
     assert refused.status_code == 403
     deal.refresh_from_db()
     assert deal.title == "Theirs"
@@ -100,10 +104,12 @@ def test_inline_edit_shows_the_form_then_saves_through_the_service(rep, team_a):
         {"amount": "2500", "version": 1},
     )
 
-    assert 'name="amount"' in form.content.decode() and 'value="1000.00"' in form.content.decode()
+    assert 'name="amount"' in form.content.decode()
+    assert 'value="1000.00"' in form.content.decode()
     assert saved.status_code == 200
     deal.refresh_from_db()
-    assert deal.amount == Decimal("2500") and deal.version == 2
+    assert deal.amount == Decimal("2500")
+    assert deal.version == 2
     html = saved.content.decode()
     assert "$2,500" in html
     assert 'id="deal-version" name="version" value="2"' in html  # the header, out of band
@@ -135,9 +141,8 @@ def test_inline_edit_with_bad_input_shows_the_error_in_place(rep, team_a):
     assert "greater than or equal to 0" in bad_amount.content.decode()
     assert bad_amount["HX-Retarget"] == "#field-amount"
     assert bad_probability.status_code == 422
-    assert (
-        empty_title.status_code == 422 and "This field is required." in empty_title.content.decode()
-    )
+    assert empty_title.status_code == 422
+    assert "This field is required." in empty_title.content.decode()
     assert unknown.status_code == 404
     deal.refresh_from_db()
     assert deal.version == 1
@@ -213,7 +218,9 @@ def test_planning_the_next_step_lists_it_and_logging_a_call_adds_it_to_the_timel
     assert 'id="planned-list" hx-swap-oob="true"' in planned.content.decode()
     assert "Demo for the board" in planned.content.decode()
     activity = Activity.objects.get(subject="Demo for the board")
-    assert activity.done_at is None and activity.remind_at is not None and activity.owner == rep
+    assert activity.done_at is None
+    assert activity.remind_at is not None
+    assert activity.owner == rep
     assert logged.status_code == 200
     assert "Called the CFO" in logged.content.decode().split('id="timeline"', 1)[1]
     assert Activity.objects.get(subject="Called the CFO").done_at is not None
@@ -233,10 +240,12 @@ def test_an_activity_without_a_subject_shows_the_form_error(rep, team_a):
     )
     log = hx(client, "post", reverse("deal-log", args=[deal.pk]), {"kind": "bogus", "subject": "x"})
 
-    assert plan.status_code == 422 and plan["HX-Retarget"] == "#plan-form"
+    assert plan.status_code == 422
+    assert plan["HX-Retarget"] == "#plan-form"
     assert "This field is required." in plan.content.decode()
     assert "Enter a valid date/time." in plan.content.decode()
-    assert log.status_code == 422 and "Select a valid choice" in log.content.decode()
+    assert log.status_code == 422
+    assert "Select a valid choice" in log.content.decode()
     assert not Activity.objects.exists()
 
 
@@ -250,7 +259,8 @@ def test_completing_a_planned_activity_moves_it_to_the_timeline(rep, team_a):
     activity.refresh_from_db()
     assert activity.done_at is not None
     planned, timeline = response.content.decode().split('id="timeline"', 1)
-    assert "Send the contract" not in planned and "Send the contract" in timeline
+    assert "Send the contract" not in planned
+    assert "Send the contract" in timeline
 
 
 def test_completing_someone_elses_activity_is_refused(people):
@@ -281,8 +291,10 @@ def test_won_lost_and_moves_from_the_page_reload_it(rep, team_a):
     )
     won = hx(client, "post", reverse("deal-won", args=[deal.pk]), {"version": 2, "from": "page"})
 
-    assert moved.status_code == 204 and moved["HX-Refresh"] == "true"
-    assert won.status_code == 204 and won["HX-Refresh"] == "true"
+    assert moved.status_code == 204
+    assert moved["HX-Refresh"] == "true"
+    assert won.status_code == 204
+    assert won["HX-Refresh"] == "true"
     deal.refresh_from_db()
     assert deal.status == Deal.Status.WON
 
@@ -296,11 +308,15 @@ def test_a_lost_deal_can_be_reopened_in_the_stage_it_was_lost_in(rep, team_a):
     response = hx(client, "post", reverse("deal-reopen", args=[deal.pk]), {"version": 1})
     again = hx(client, "post", reverse("deal-reopen", args=[deal.pk]), {"version": 2})
 
-    assert "Lost in Negotiation" in page and "Reopen" in page
-    assert response.status_code == 204 and response["HX-Refresh"] == "true"
+    assert "Lost in Negotiation" in page
+    assert "Reopen" in page
+    assert response.status_code == 204
+    assert response["HX-Refresh"] == "true"
     deal.refresh_from_db()
-    assert deal.status == Deal.Status.OPEN and deal.stage == stage
-    assert again.status_code == 400 and "Only a lost deal" in again.content.decode()
+    assert deal.status == Deal.Status.OPEN
+    assert deal.stage == stage
+    assert again.status_code == 400
+    assert "Only a lost deal" in again.content.decode()
 
 
 def test_deal_page_writes_need_the_csrf_token(rep, team_a):
@@ -317,7 +333,8 @@ def test_deal_page_writes_need_the_csrf_token(rep, team_a):
     ]:
         assert client.post(url, data).status_code == 403
     deal.refresh_from_db()
-    assert deal.version == 1 and Activity.objects.count() == 1
+    assert deal.version == 1
+    assert Activity.objects.count() == 1
 
 
 def test_the_deal_page_query_count_is_bounded(rep, team_a, django_assert_max_num_queries):

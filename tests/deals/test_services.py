@@ -344,7 +344,8 @@ def test_manager_reassigning_a_deal_notifies_the_new_owner(manager, rep, teammat
     services.update_deal(deal=deal, by=manager, changes={"owner": teammate})
 
     note = teammate.notifications.get()
-    assert note.kind == "assigned" and note.deal == deal
+    assert note.kind == "assigned"
+    assert note.deal == deal
 
 
 # --- stages -----------------------------------------------------------------------------------
@@ -442,7 +443,8 @@ def test_mark_won_of_a_lost_deal_is_refused_and_changes_nothing(rep, team_a):
         services.mark_won(deal=deal, by=rep, amount=Decimal("900"))
 
     assert stored(deal) == before
-    assert before["status"] == Deal.Status.LOST and before["amount"] is None
+    assert before["status"] == Deal.Status.LOST
+    assert before["amount"] is None
 
 
 def test_mark_won_of_a_deal_already_won_is_refused_and_changes_nothing(rep, team_a):
@@ -516,7 +518,7 @@ def test_mark_won_in_a_pipeline_without_a_won_stage_is_refused_and_changes_nothi
 
 @pytest.mark.parametrize("who", ["teammate", "outsider", "other_manager"])
 @pytest.mark.parametrize(
-    "action,starts_lost",
+    ("action", "starts_lost"),
     [
         (lambda deal, by: services.mark_won(deal=deal, by=by), False),
         (lambda deal, by: services.mark_lost(deal=deal, by=by, reason="Not mine"), False),

@@ -102,7 +102,8 @@ def test_an_admin_adds_a_stage_with_required_fields(admin_user):
 
     assert response.status_code == 200
     stage = pipeline.stages.get(name="Legal review")
-    assert stage.probability == 85 and stage.required_fields == ["amount", "company"]
+    assert stage.probability == 85
+    assert stage.required_fields == ["amount", "company"]
     assert stage_names()[-1] == "Legal review"
     assert "Legal review" in response.content.decode()
 
@@ -144,7 +145,8 @@ def test_an_admin_renames_and_reconfigures_a_stage(admin_user):
     assert response.status_code == 200
     stage.refresh_from_db()
     assert (stage.name, stage.probability, stage.stall_days) == ("Discovery", 30, None)
-    assert stage.required_fields == ["next_step"] and stage.guidance == "Find the pain."
+    assert stage.required_fields == ["next_step"]
+    assert stage.guidance == "Find the pain."
 
 
 def test_stages_reorder_by_drag_and_by_the_up_and_down_buttons(admin_user):

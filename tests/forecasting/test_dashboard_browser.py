@@ -18,6 +18,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from playwright.sync_api import expect, sync_playwright
 
+from tests.factories import PASSWORD
 from tests.forecasting.conftest import history, make_deal
 
 CHROMIUM = "/usr/bin/chromium"
@@ -141,7 +142,7 @@ def test_manager_reads_the_dashboard_changes_a_filter_and_downloads_csv(
     page = browser_page
     page.goto(f"{live_server.url}/accounts/login/?next=/forecast/")
     page.fill("#id_username", "manager")
-    page.fill("#id_password", "pw-for-tests-1")
+    page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url("**/forecast/")
 

@@ -239,7 +239,8 @@ def test_rep_table_figures(forecast_world, manager, people):
     assert (rep.open_deals, rep.pipeline) == (4, Decimal("1833.33"))
     assert analytics.money(rep.weighted) == Decimal("1016.67")  # 550 + 400 + 0 + 66.666
     assert (rep.won, rep.closed_won, rep.closed_lost, rep.win_rate) == (Decimal(0), 0, 1, 0.0)
-    assert rep.quota is None and rep.gap is None
+    assert rep.quota is None
+    assert rep.gap is None
     assert (teammate.stalled, rep.stalled) == (0, 0)
 
 

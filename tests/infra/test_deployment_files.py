@@ -57,7 +57,10 @@ def test_compose_keeps_no_secrets_and_reads_them_from_env(compose):
     assert not re.search(r"(PASSWORD|SECRET_KEY)\s*[:=]\s*[\"']?[A-Za-z0-9]{6,}", text)
 
 
-@pytest.mark.skipif(not shutil.which("docker-compose"), reason="docker-compose is not installed")
+DOCKER_COMPOSE = shutil.which("docker-compose")
+
+
+@pytest.mark.skipif(not DOCKER_COMPOSE, reason="docker-compose is not installed")
 def test_docker_compose_validates_the_file_with_the_documented_env(tmp_path):
     shutil.copy(ROOT / "docker-compose.yml", tmp_path)
     env = (ROOT / ".env.example").read_text()
@@ -66,7 +69,7 @@ def test_docker_compose_validates_the_file_with_the_documented_env(tmp_path):
     (tmp_path / ".env").write_text(env)
 
     result = subprocess.run(
-        ["docker-compose", "config", "-q"], cwd=tmp_path, capture_output=True, text=True
+        [DOCKER_COMPOSE, "config", "-q"], cwd=tmp_path, capture_output=True, text=True
     )
 
     assert result.returncode == 0, result.stderr

@@ -4,9 +4,9 @@ import pytest
 from django.contrib.auth.forms import AuthenticationForm
 from django.test import Client
 
-pytestmark = pytest.mark.django_db
+from tests.factories import PASSWORD
 
-PASSWORD = "pw-for-tests-1"  # tests.factories.UserFactory's
+pytestmark = pytest.mark.django_db
 
 
 def test_login_page_renders_djangos_authentication_form():

@@ -2,8 +2,10 @@
 
 import os
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 from io import StringIO
 from pathlib import Path
 
@@ -11,6 +13,8 @@ import pytest
 from django.core.management import call_command
 
 ROOT = Path(__file__).resolve().parents[2]
+# The script runs under the machine's bash; what it finds is up to the PATH each test gives it.
+BASH = shutil.which("bash") or "/bin/bash"
 
 
 def production_env() -> dict[str, str]:
@@ -83,8 +87,8 @@ def fake_python(folder: Path, name: str, version: str) -> None:
 
 def run_find_python(path: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        ["bash", str(ROOT / "scripts" / "find-python")],
-        env={"PATH": path, "HOME": os.environ.get("HOME", "/tmp")},
+        [BASH, str(ROOT / "scripts" / "find-python")],
+        env={"PATH": path, "HOME": os.environ.get("HOME", tempfile.gettempdir())},
         capture_output=True,
         text=True,
         timeout=30,

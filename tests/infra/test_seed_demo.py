@@ -104,7 +104,9 @@ def test_deals_spread_over_every_stage_with_won_lost_and_stalled_ones(seeded):
     assert stages == set(
         Stage.objects.filter(pipeline__is_default=True).values_list("name", flat=True)
     )
-    assert statuses[Deal.Status.OPEN] and statuses[Deal.Status.WON] and statuses[Deal.Status.LOST]
+    assert statuses[Deal.Status.OPEN]
+    assert statuses[Deal.Status.WON]
+    assert statuses[Deal.Status.LOST]
     assert any(d.stalled for d in deals)
     assert len({d.lost_reason for d in deals if d.status == Deal.Status.LOST}) > 3
     lost_in = {d.stage.name for d in deals if d.status == Deal.Status.LOST}
@@ -115,13 +117,17 @@ def test_every_deal_status_agrees_with_its_stage(seeded):
     for deal in demo_deals():
         if deal.status == Deal.Status.LOST:
             assert deal.stage.kind == Stage.Kind.OPEN, deal
-            assert deal.lost_reason and deal.lost_at and deal.won_at is None, deal
+            assert deal.lost_reason, deal
+            assert deal.lost_at, deal
+            assert deal.won_at is None, deal
         elif deal.stage.kind == Stage.Kind.OPEN:
             assert deal.status == Deal.Status.OPEN, deal
-            assert deal.won_at is None and deal.lost_at is None, deal
+            assert deal.won_at is None, deal
+            assert deal.lost_at is None, deal
         else:
             assert deal.status == Deal.Status.WON, deal
-            assert deal.won_at is not None and deal.amount is not None, deal
+            assert deal.won_at is not None, deal
+            assert deal.amount is not None, deal
 
 
 def test_stage_entered_at_is_the_time_of_the_last_stage_change(seeded):

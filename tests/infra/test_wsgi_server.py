@@ -20,6 +20,7 @@ from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection, connections
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +67,8 @@ def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict, s
             return None
 
     opener = urllib.request.build_opener(NoRedirect)
-    request = urllib.request.Request(url, headers=headers or {})
+    # Only http:// URLs of the servers these tests start, never a file: or custom scheme.
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310
     try:
         with opener.open(request, timeout=10) as response:
             return response.status, dict(response.headers), response.read().decode()
@@ -92,20 +94,25 @@ def test_the_wsgi_application_answers_healthz_and_the_login_page_over_http():
         assert headers["Location"].startswith("/accounts/login/")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def listening_socket() -> socket.socket:
+    """A socket already bound to a free port, handed to gunicorn (`--bind fd://N`): no other
+    test process running at the same time can take the port between choosing and binding it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    return sock
 
 
 def production_env(database_url: str) -> dict[str, str]:
-    test_only = ("PYTEST_VERSION", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    test_only = ("PYTEST_VERSION", "PYTEST_XDIST_WORKER", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
     env = {k: v for k, v in os.environ.items() if k not in test_only}
     env.update(
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="127.0.0.1,localhost",
         DATABASE_URL=database_url,
+        # This test process's own Redis database (under pytest-xdist, its worker's).
+        REDIS_URL=django_settings.REDIS_URL,
         EMAIL_URL="smtp://mail.example.com:587",
         # No collectstatic in a test run: serve static files without the manifest.
         STATIC_MANIFEST="false",
@@ -135,15 +142,18 @@ def test_gunicorn_in_production_mode_serves_healthz_over_http_and_pages_over_htt
     database_url = (
         f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
     )
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "pipeline_crm.wsgi", "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT,
-        env=production_env(database_url),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    with listening_socket() as sock:
+        gunicorn = ["gunicorn", "pipeline_crm.wsgi", "--bind", f"fd://{sock.fileno()}"]
+        process = subprocess.Popen(
+            [sys.executable, "-m", *gunicorn],
+            cwd=ROOT,
+            env=production_env(database_url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            pass_fds=[sock.fileno()],
+        )
+        port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(f"{base}/healthz", process)

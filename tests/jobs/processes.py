@@ -31,7 +31,8 @@ def require_postgresql() -> None:
 
 
 def require_redis() -> str:
-    url = os.environ.get("REDIS_URL", "")
+    """The Redis URL of this test process (under pytest-xdist, this worker's own database)."""
+    url = settings.REDIS_URL
     if not url:
         pytest.skip("needs a Redis broker: set REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
     try:
@@ -53,6 +54,9 @@ def database_url_of_tests() -> str:
 
 
 def job_env(mail_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a job process: this test's database and mailbox. It inherits what the
+    settings derive a pytest-xdist worker's Redis database and broker folder from
+    (PYTEST_XDIST_WORKER, REDIS_URL, TEST_REDIS_DB_STEP), so it resolves the same ones."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CRM_PAUSE", "EMAIL_"))}
     env.update(
         DJANGO_SETTINGS_MODULE="pipeline_crm.settings",

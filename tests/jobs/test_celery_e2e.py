@@ -67,7 +67,8 @@ def test_worker_and_beat_send_a_due_reminder_exactly_once(rep, due_activity, tmp
         forget_queue(redis_url, queue)
 
     reminder = Notification.objects.get(user=rep, kind="reminder")
-    assert "Call Acme back" in reminder.message and reminder.deal == deal
+    assert "Call Acme back" in reminder.message
+    assert reminder.deal == deal
     activity.refresh_from_db()
     assert emails_sent(mail_dir) == [reminder_key(activity)]
     assert "Sending due task send-due-reminders" in log_text(beat_log)

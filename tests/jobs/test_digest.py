@@ -29,7 +29,8 @@ def test_the_digest_lists_todays_and_overdue_follow_ups_but_not_later_or_done_on
     send_daily_digests()
 
     body = digest_for(rep).body
-    assert "Overdue call" in body and "(overdue)" in body
+    assert "Overdue call" in body
+    assert "(overdue)" in body
     assert "Today's meeting" in body
     assert "Next week" not in body
     assert "Done already" not in body

@@ -38,7 +38,8 @@ def test_the_bell_refreshes_itself_with_htmx(rep, client_for):
     client = client_for(rep)
     page = client.get(reverse("notifications")).content.decode()
     assert f'hx-get="{reverse("notification-bell")}"' in page
-    assert "every 30s" in page and "notifications-changed from:body" in page
+    assert "every 30s" in page
+    assert "notifications-changed from:body" in page
 
     NotificationFactory(user=rep)
     bell = client.get(reverse("notification-bell"), HTTP_HX_REQUEST="true")
@@ -69,7 +70,8 @@ def test_the_list_can_show_unread_only(rep, client_for):
     NotificationFactory(user=rep, message="Fresh")
     NotificationFactory(user=rep, message="Seen", read_at=timezone.now())
     html = client_for(rep).get(reverse("notifications") + "?show=unread").content.decode()
-    assert "Fresh" in html and "Seen" not in html
+    assert "Fresh" in html
+    assert "Seen" not in html
 
 
 def test_the_list_query_count_does_not_grow_with_its_length(
@@ -149,7 +151,8 @@ def test_opening_a_notification_marks_it_read_and_goes_to_the_deal(rep, client_f
 def test_turning_the_digest_off_and_on_again(rep, client_for):
     client = client_for(rep)
     page = client.get(reverse("my-settings")).content.decode()
-    assert 'name="send_digest"' in page and "checked" in page
+    assert 'name="send_digest"' in page
+    assert "checked" in page
 
     client.post(reverse("my-settings"), {})  # unticked box
     rep.refresh_from_db()
@@ -169,7 +172,8 @@ def test_the_settings_page_shows_my_calendar_feed_address(rep, client_for):
 
 def test_the_settings_page_needs_sign_in():
     response = Client().get(reverse("my-settings"))
-    assert response.status_code == 302 and "/accounts/login/" in response.url
+    assert response.status_code == 302
+    assert "/accounts/login/" in response.url
 
 
 def test_the_calendar_feed_lists_my_planned_activities(rep, teammate):

@@ -154,7 +154,8 @@ def test_an_email_that_fails_to_send_stays_pending_and_is_retried_later(
     first = send_due_reminders()
     row = EmailOutbox.objects.get()
     assert (first.reminded, first.emails_sent) == (1, 0)
-    assert row.sent_at is None and row.attempts == 1
+    assert row.sent_at is None
+    assert row.attempts == 1
     assert "mail server down" in row.last_error
     assert row.next_attempt_at > timezone.now()
     assert reminders_for(rep).count() == 1  # the in-app reminder did not wait for the e-mail

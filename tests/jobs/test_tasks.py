@@ -40,7 +40,8 @@ def test_tasks_acknowledge_late_and_are_requeued_when_the_worker_dies():
     assert app.conf.task_acks_late is True
     assert app.conf.task_reject_on_worker_lost is True
     assert app.conf.task_serializer == "json"
-    assert app.conf.task_time_limit and app.conf.task_soft_time_limit
+    assert app.conf.task_time_limit
+    assert app.conf.task_soft_time_limit
 
 
 def test_a_failed_task_is_logged_with_its_id_and_arguments(caplog, monkeypatch):
@@ -56,7 +57,8 @@ def test_a_failed_task_is_logged_with_its_id_and_arguments(caplog, monkeypatch):
     text = failure.getMessage()
     assert "deals.tasks.send_due_reminders[task-123] failed" in text
     assert "sweep exploded" in text
-    assert "args=" in text and "kwargs=" in text
+    assert "args=" in text
+    assert "kwargs=" in text
 
 
 def test_a_database_error_is_retried_with_backoff(monkeypatch, caplog):
@@ -96,7 +98,8 @@ def test_a_broker_outage_after_commit_does_not_break_the_change(
 def test_the_beat_heartbeat_shows_on_healthz(client):
     beat_heartbeat()
     age = client.get("/healthz").json()["beat_last_tick_seconds_ago"]
-    assert age is not None and 0 <= age < 5
+    assert age is not None
+    assert 0 <= age < 5
 
 
 def test_the_nightly_recompute_refreshes_scores_that_depend_on_the_date():
