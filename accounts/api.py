@@ -54,7 +54,7 @@ class TokenView(APIView):
         return Response({"token": token.key}, status=status.HTTP_200_OK)
 
 
-class UserViewSet(ServiceViewSetMixin, viewsets.ModelViewSet[User]):
+class UserViewSet(ServiceViewSetMixin[User], viewsets.ModelViewSet[User]):
     serializer_class = UserSerializer
     permission_classes = [AdminWritesOrReadOnly]
     queryset = User.objects.all()
@@ -75,7 +75,7 @@ class UserViewSet(ServiceViewSetMixin, viewsets.ModelViewSet[User]):
         services.delete_user(user=instance, by=self.actor)
 
 
-class TeamViewSet(ServiceViewSetMixin, viewsets.ModelViewSet[Team]):
+class TeamViewSet(ServiceViewSetMixin[Team], viewsets.ModelViewSet[Team]):
     serializer_class = TeamSerializer
     permission_classes = [AdminWritesOrReadOnly]
     queryset = Team.objects.all()

@@ -57,11 +57,11 @@ FORBIDDEN = OpenApiResponse(description="You may see this deal but not change it
 # --- pipelines and stages ---------------------------------------------------------------------
 
 
-def _ordered_stages() -> Prefetch:
+def _ordered_stages() -> Prefetch[Any, Any, Any]:
     return Prefetch("stages", queryset=Stage.objects.order_by("order"))
 
 
-class PipelineViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
+class PipelineViewSet(ServiceViewSetMixin[Pipeline], viewsets.ModelViewSet[Pipeline]):
     """Pipelines with their stages in board order. Everyone reads; admins write."""
 
     serializer_class = PipelineSerializer
@@ -71,10 +71,10 @@ class PipelineViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[Pipeline]:
         return Pipeline.objects.prefetch_related(_ordered_stages()).order_by("-is_default", "name")
 
-    def perform_create(self, serializer: BaseSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
         serializer.instance = services.create_pipeline(by=self.actor, **serializer.validated_data)
 
-    def perform_update(self, serializer: BaseSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Any]) -> None:
         serializer.instance = services.update_pipeline(
             pipeline=cast(Pipeline, serializer.instance),
             by=self.actor,
@@ -106,7 +106,7 @@ class StageFilter(filters.FilterSet):
         responses={204: None, 400: REFUSED},
     )
 )
-class StageViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
+class StageViewSet(ServiceViewSetMixin[Stage], viewsets.ModelViewSet[Stage]):
     """Stages; admins add, change, reorder (`order`) and delete them."""
 
     serializer_class = StageSerializer
@@ -117,10 +117,10 @@ class StageViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[Stage]:
         return Stage.objects.order_by("pipeline_id", "order")
 
-    def perform_create(self, serializer: BaseSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
         serializer.instance = services.create_stage(by=self.actor, **serializer.validated_data)
 
-    def perform_update(self, serializer: BaseSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Any]) -> None:
         changes = dict(serializer.validated_data)
         changes.pop("pipeline", None)  # a stage stays in its pipeline (the serializer says so)
         serializer.instance = services.update_stage(
@@ -183,7 +183,7 @@ class DealFilter(filters.FilterSet):
         responses={200: DealSerializer, 400: REFUSED, 403: FORBIDDEN, 409: STALE}
     ),
 )
-class DealViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
+class DealViewSet(ServiceViewSetMixin[Deal], viewsets.ModelViewSet[Deal]):
     """Deals you may see, newest first (with `?stage=`: in board order, top card first).
 
     `stage` and `status` change only through move/won/lost/reopen.
@@ -200,10 +200,10 @@ class DealViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
         # probability an annotation over a join, every relation an id.
         return Deal.objects.with_effective_probability().visible_to(self.request.user)
 
-    def perform_create(self, serializer: BaseSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
         serializer.instance = services.create_deal(by=self.actor, **serializer.validated_data)
 
-    def perform_update(self, serializer: BaseSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Any]) -> None:
         serializer.instance = services.update_deal(
             deal=cast(Deal, serializer.instance),
             by=self.actor,
@@ -217,7 +217,7 @@ class DealViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
     def _answer(self, deal: Deal, code: int = status.HTTP_200_OK) -> Response:
         return Response(self.get_serializer(deal).data, status=code)
 
-    def _parse(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
+    def _parse(self, serializer_class: type[serializers.Serializer[Any]]) -> dict[str, Any]:
         parsed = serializer_class(data=self.request.data, context=self.get_serializer_context())
         parsed.is_valid(raise_exception=True)
         return dict(parsed.validated_data)

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models import QuerySet
 
 from accounts.models import User
 from accounts.visibility import is_admin, writable_owner_ids
@@ -110,7 +111,7 @@ class QuickAddForm(forms.Form):
 # --- deal fields (inline edit, and the "this stage needs…" form) -------------------------------
 
 
-def assignable_owners(user: User):
+def assignable_owners(user: User) -> QuerySet[User]:
     """Users this user may give a deal to."""
     people = User.objects.filter(is_active=True).order_by("first_name", "username")
     if is_admin(user):
@@ -208,7 +209,7 @@ class PipelineForm(forms.Form):
     )
 
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"]
+        name: str = self.cleaned_data["name"]
         if Pipeline.objects.filter(name__iexact=name).exists():
             raise forms.ValidationError("A pipeline with this name exists already.")
         return name
@@ -255,8 +256,7 @@ class StageDeleteForm(forms.Form):
 
     def __init__(self, *args: Any, stage: Stage, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        field = self.fields["destination"]
-        assert isinstance(field, forms.ModelChoiceField)
+        field = cast(forms.ModelChoiceField[Stage], self.fields["destination"])
         field.queryset = stage.pipeline.stages.exclude(pk=stage.pk).order_by("order")
         field.empty_label = "Choose a stage…"
 

@@ -99,7 +99,7 @@ def effective_probability(stage_probability: Any = None) -> Coalesce:
     return Coalesce("probability_override", stage_figure, output_field=models.IntegerField())
 
 
-class DealQuerySet(OwnedQuerySet):
+class DealQuerySet(OwnedQuerySet["Deal"]):
     def open(self) -> DealQuerySet:
         return self.filter(status=Deal.Status.OPEN)
 

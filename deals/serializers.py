@@ -32,7 +32,7 @@ def _currency(value: str) -> str:
 # --- pipelines and stages ---------------------------------------------------------------------
 
 
-class StageSerializer(serializers.ModelSerializer):
+class StageSerializer(serializers.ModelSerializer[Stage]):
     required_fields = serializers.ListField(
         child=serializers.ChoiceField(choices=Stage.REQUIRABLE_FIELDS),
         required=False,
@@ -58,7 +58,7 @@ class StageSerializer(serializers.ModelSerializer):
             "guidance",
         ]
         # The service places the stage and keeps (pipeline, order) unique by shifting the others.
-        validators: list = []
+        validators: list[Any] = []
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         moved = (
@@ -71,21 +71,22 @@ class StageSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {"pipeline": ["A stage cannot move to another pipeline."]}
             )
-        return super().to_internal_value(data)
+        parsed: dict[str, Any] = super().to_internal_value(data)
+        return parsed
 
 
-class PipelineSerializer(serializers.ModelSerializer):
+class PipelineSerializer(serializers.ModelSerializer[Pipeline]):
     stages = StageSerializer(many=True, read_only=True)
 
     class Meta:
         model = Pipeline
         fields = ["id", "name", "is_default", "stages"]
         # One default pipeline: the service hands the flag over instead of refusing it.
-        validators: list = []
+        validators: list[Any] = []
         extra_kwargs: ClassVar[dict[str, dict[str, Any]]] = {"is_default": {"validators": []}}
 
 
-class StageDeleteSerializer(serializers.Serializer):
+class StageDeleteSerializer(serializers.Serializer[Any]):
     destination = serializers.PrimaryKeyRelatedField(
         queryset=Stage.objects.all(),
         required=False,
@@ -179,7 +180,8 @@ class DealSerializer(serializers.ModelSerializer[Deal]):
         if annotated is None:
             annotated = (
                 Deal.objects.with_effective_probability()
-                .values_list("effective_probability", flat=True)
+                # The stubs know model fields, not annotations.
+                .values_list("effective_probability", flat=True)  # type: ignore[misc]
                 .get(pk=deal.pk)
             )
         return int(annotated)
@@ -206,7 +208,7 @@ def _version(raw: Any) -> int:
     return version
 
 
-class MoveValuesSerializer(serializers.Serializer):
+class MoveValuesSerializer(serializers.Serializer[Any]):
     """Fields the target stage requires, filled in the same transaction as the move."""
 
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
@@ -235,23 +237,23 @@ class MoveSerializer(serializers.Serializer[Any]):
     values = MoveValuesSerializer(required=False)
 
 
-class WonSerializer(serializers.Serializer):
+class WonSerializer(serializers.Serializer[Any]):
     amount = serializers.DecimalField(
         max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True
     )
     version = serializers.IntegerField(min_value=0, required=False, allow_null=True)
 
 
-class LostSerializer(serializers.Serializer):
+class LostSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=300)
     version = serializers.IntegerField(min_value=0, required=False, allow_null=True)
 
 
-class ReopenSerializer(serializers.Serializer):
+class ReopenSerializer(serializers.Serializer[Any]):
     version = serializers.IntegerField(min_value=0, required=False, allow_null=True)
 
 
-class HistoryEntrySerializer(serializers.Serializer):
+class HistoryEntrySerializer(serializers.Serializer[Any]):
     """One step of a deal's history: a move (`stage`) or a tracked field change (`field`).
 
     For a move, `field` is "stage" and `old`/`new` hold the stage names, which survive the

@@ -28,7 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import reduce
 from operator import or_
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import (
@@ -143,9 +143,7 @@ def reasons_expression(today: dt.date) -> Case:
             output_field=JSONField(),
         )
 
-    expression = branch(0, [IDLE])
-    assert isinstance(expression, Case)
-    return expression
+    return cast(Case, branch(0, [IDLE]))  # three conditions: the root is a Case
 
 
 def _prepare_sweep() -> None:
@@ -202,25 +200,26 @@ def _as_text(expression: Any) -> Cast:
     return Cast(expression, output_field=CharField())
 
 
-def insert_notifications(rows: QuerySet, **columns: Any) -> int:
+def insert_notifications(rows: QuerySet[Any], **columns: Any) -> int:
     """One notification per row, computed by the database; a row whose dedupe key exists
     already is skipped. Returns how many were inserted."""
     return insert_from_select(Notification, rows, conflict_target=["dedupe_key"], **columns)
 
 
-def _crowded(deals: QuerySet, recipient: str) -> QuerySet:
+def _crowded(deals: QuerySet[Deal], recipient: str) -> QuerySet[Any]:
     """The recipients with more than BATCH_ABOVE of these deals to hear about, with their
     `deal_count`."""
-    return (
+    crowded: QuerySet[Any] = (
         deals.order_by()
         .values(recipient)
         .annotate(deal_count=Count("pk"))
         .filter(deal_count__gt=BATCH_ABOVE)
     )
+    return crowded
 
 
 def _notify(
-    deals: QuerySet,
+    deals: QuerySet[Deal],
     *,
     recipient: str,
     message: Any,

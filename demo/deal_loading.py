@@ -114,7 +114,7 @@ def insert_batch(plans: Sequence[DealPlan], now: dt.datetime) -> None:
 
 def _batches(world: World, count: int, seed: int) -> Iterator[list[DealPlan]]:
     # Seeded on purpose: the same demo data every time (nothing secret comes from it).
-    walk = DealWalk(random.Random(seed), world)  # noqa: S311, RUF100
+    walk = DealWalk(random.Random(seed), world)  # noqa: S311
     positions = ColumnPositions(list(world.stages.values()))
     for start in range(0, count, DEAL_BATCH):
         plans = [walk.plan() for _ in range(min(DEAL_BATCH, count - start))]

@@ -31,7 +31,7 @@ from forecasting.models import Quota
 from pipeline_crm.db import bulk_insert, refresh_planner_statistics
 
 # Development only: printed on purpose, and set only on users the demo creates.
-DEMO_PASSWORD = "demo1234!"  # noqa: S105, RUF100
+DEMO_PASSWORD = "demo1234!"  # noqa: S105
 DEMO_EMAIL_DOMAIN = "example"  # reserved TLD: demo addresses never reach anyone
 
 
@@ -403,7 +403,7 @@ def seed(*, deals: int, reset: bool = False, random_seed: int = 2024) -> SeedRes
     now = timezone.now()
     cast = ensure_people()
     # Seeded on purpose: the same demo data every time (nothing secret comes from it).
-    rng = random.Random(random_seed)  # noqa: S311, RUF100
+    rng = random.Random(random_seed)  # noqa: S311
     ensure_companies(rng, cast, count=min(max(deals // 25, 30), 4000), now=now)
     ensure_leads(rng, cast, count=min(max(deals // 10, 40), 10_000), now=now)
     ensure_quotas(cast, now)

@@ -32,7 +32,7 @@ REFUSED = OpenApiResponse(description="Bad input or a business rule refused it (
 FORBIDDEN = OpenApiResponse(description="You may see this lead but not change it.")
 
 
-class _OwnedRecordViewSet(ServiceViewSetMixin, viewsets.ModelViewSet[Any]):
+class _OwnedRecordViewSet(ServiceViewSetMixin[Any], viewsets.ModelViewSet[Any]):
     """CRUD over one owned model, every write through the contacts services."""
 
     model: type[Any]  # Company, Contact or Lead
@@ -69,7 +69,7 @@ def _text_filter(*lookups: str) -> filters.CharFilter:
 
 
 # django-filter has no type hints: its FilterSet is Any to mypy.
-class CompanyFilter(filters.FilterSet):  # type: ignore[misc]
+class CompanyFilter(filters.FilterSet):
     owner = IdFilter(field_name="owner")
     q = _text_filter("name", "domain", "industry")
 
@@ -78,7 +78,7 @@ class CompanyFilter(filters.FilterSet):  # type: ignore[misc]
         fields = ["owner", "q"]
 
 
-class ContactFilter(filters.FilterSet):  # type: ignore[misc]
+class ContactFilter(filters.FilterSet):
     owner = IdFilter(field_name="owner")
     company = IdFilter(field_name="company")
     q = _text_filter("first_name", "last_name", "email", "company__name")
@@ -88,7 +88,7 @@ class ContactFilter(filters.FilterSet):  # type: ignore[misc]
         fields = ["owner", "company", "q"]
 
 
-class LeadFilter(filters.FilterSet):  # type: ignore[misc]
+class LeadFilter(filters.FilterSet):
     owner = IdFilter(field_name="owner")
     status = filters.ChoiceFilter(choices=Lead.Status.choices)
     source = filters.ChoiceFilter(choices=Lead.Source.choices)

@@ -328,7 +328,7 @@ def _insert(table: _BulkTable, rows: BulkRows, *, need_ids: bool) -> list[int]:
     """INSERT the rows (SQLite), reading each new id back when needed."""
     placeholders = ", ".join(["%s"] * len(table.fields))
     # Only quoted identifiers are interpolated; the values are parameters.
-    sql = f"INSERT INTO {table.sql()} VALUES ({placeholders})"  # noqa: S608, RUF100
+    sql = f"INSERT INTO {table.sql()} VALUES ({placeholders})"  # noqa: S608
     adapted = (
         [f.get_db_prep_save(v, connection) for f, v in zip(table.fields, values, strict=True)]
         for values in table.values(rows)

@@ -20,7 +20,7 @@ def lock(deal: Deal) -> Deal:
     No joins in the locking query: PostgreSQL re-checks a join against the row a concurrent
     move just changed and would drop it (DoesNotExist) instead of returning the new version.
     """
-    locked = Deal.objects.select_for_update().get(pk=deal.pk)
+    locked: Deal = Deal.objects.select_for_update().get(pk=deal.pk)
     # Related objects the caller loaded stay valid where the row still points at them (the
     # stage a move leaves, the pipeline): no query to load them again.
     for name in ("pipeline", "stage", "owner", "company"):

@@ -39,15 +39,14 @@ def column_edge(stage: Stage, *, top: bool) -> int | None:
     table = connection.ops.quote_name(Deal._meta.db_table)
     direction, edge = ("ASC", "MIN") if top else ("DESC", "MAX")
     # Only the quoted table name and fixed keywords are interpolated; the values are parameters.
-    # (RUF100 too: the S rules are not enabled in pyproject yet, so ruff calls S608 unused.)
     probe = (
-        f"SELECT (SELECT position FROM {table} WHERE stage_id = %s AND status = %s "  # noqa: S608, RUF100
+        f"SELECT (SELECT position FROM {table} WHERE stage_id = %s AND status = %s "  # noqa: S608
         f"ORDER BY position {direction} LIMIT 1) AS edge"
     )
     statuses = Deal.Status.values
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {edge}(edge) FROM ({' UNION ALL '.join([probe] * len(statuses))}) AS edges",  # noqa: S608, RUF100
+            f"SELECT {edge}(edge) FROM ({' UNION ALL '.join([probe] * len(statuses))}) AS edges",  # noqa: S608
             [value for status in statuses for value in (stage.pk, status)],
         )
         row = cursor.fetchone()
@@ -155,9 +154,8 @@ def _probe_neighbours(
     beyond, order = (">", "ASC") if below else ("<", "DESC")
     # Only the quoted table name and fixed operators are interpolated; the values are
     # parameters. The redundant `position >= anchor` lets the index scan start at the anchor.
-    # (RUF100 too: the S rules are not enabled in pyproject yet, so ruff calls S608 unused.)
     probe = (
-        f"(SELECT n.position FROM {table} n WHERE n.stage_id = %s AND n.status = %s"  # noqa: S608, RUF100
+        f"(SELECT n.position FROM {table} n WHERE n.stage_id = %s AND n.status = %s"  # noqa: S608
         f" AND n.id <> %s AND n.position {beyond}= a.position"
         f" AND (n.position {beyond} a.position OR n.id {beyond} a.id)"
         f" ORDER BY n.position {order}, n.id {order} LIMIT 1)"
@@ -167,7 +165,7 @@ def _probe_neighbours(
     params = [value for status in statuses for value in (stage.pk, status, moving.pk)]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT a.position, {probes} FROM ({anchor_sql}) a",  # noqa: S608, RUF100
+            f"SELECT a.position, {probes} FROM ({anchor_sql}) a",  # noqa: S608
             [*params, *anchor_params],
         )
         row: tuple[Any, ...] | None = cursor.fetchone()

@@ -85,7 +85,7 @@ def _first_snapshot_days(starts: list[dt.date], kind: str) -> dict[dt.date, dt.d
         return {}
     table = ForecastSnapshot._meta.db_table
     # Only the table's name is interpolated; the days are parameters.
-    part = f"(SELECT MIN(taken_on) FROM {table} WHERE taken_on BETWEEN %s AND %s)"  # noqa: S608, RUF100
+    part = f"(SELECT MIN(taken_on) FROM {table} WHERE taken_on BETWEEN %s AND %s)"  # noqa: S608
     params: list[dt.date] = []
     for start in starts:
         params += [start, periods.period_end(start, kind)]

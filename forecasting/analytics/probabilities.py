@@ -87,7 +87,7 @@ def _reached_stage_counts(scope: Scope) -> dict[int, tuple[int, int]]:
             WHERE sc.to_stage_id IS NOT NULL
         ) pairs
         GROUP BY pairs.to_stage_id
-    """  # noqa: S608, RUF100 - a table name and the ORM's own SQL; every value is a parameter
+    """  # noqa: S608 - a table name and the ORM's own SQL; every value is a parameter
     with roomy_sort(), connection.cursor() as cursor:
         cursor.execute(sql, [Deal.Status.WON, *closed_params])
         return {stage_id: (int(n), int(won or 0)) for stage_id, n, won in cursor.fetchall()}

@@ -236,7 +236,7 @@ def _stage_flow_sql(
                percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds),
                COUNT(seconds)
         FROM entries GROUP BY stage_id
-    """  # noqa: S608, RUF100 - table names and the ORM's own SQL; every value is a parameter
+    """  # noqa: S608 - table names and the ORM's own SQL; every value is a parameter
     with roomy_sort(), connection.cursor() as cursor:
         cursor.execute(sql, [*deal_params, pipeline.pk, start, stage_ids, start, end])
         return list(cursor.fetchall())
