@@ -105,6 +105,26 @@ def writable_owner_ids(user: User) -> OwnerIds:
     )
 
 
+def _active_people_by_name() -> QuerySet[User]:
+    return (
+        _user_model().objects.filter(is_active=True).order_by("first_name", "last_name", "username")
+    )
+
+
+def readable_people(user: User) -> QuerySet[User]:
+    """The active people whose records `user` may read (everyone for an admin), by name: what
+    an owner filter offers."""
+    people = _active_people_by_name()
+    return people if is_admin(user) else people.filter(pk__in=readable_owner_ids(user))
+
+
+def assignable_people(user: User) -> QuerySet[User]:
+    """The active people `user` may give a record to (themselves, members of the teams they
+    manage; everyone for an admin), by name: what an owner picker offers."""
+    people = _active_people_by_name()
+    return people if is_admin(user) else people.filter(pk__in=writable_owner_ids(user))
+
+
 def is_admin(user: Caller) -> bool:
     return bool(user and user.is_authenticated and user.is_admin)
 

@@ -57,7 +57,7 @@ FORBIDDEN = OpenApiResponse(description="You may see this deal but not change it
 # --- pipelines and stages ---------------------------------------------------------------------
 
 
-def _ordered_stages() -> Prefetch[Any, Any, Any]:
+def _ordered_stages() -> "Prefetch[Any, Any, Any]":
     return Prefetch("stages", queryset=Stage.objects.order_by("order"))
 
 

@@ -11,13 +11,13 @@ from typing import Any, cast
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db.models import QuerySet
 
 from accounts.models import User
-from accounts.visibility import is_admin, writable_owner_ids
+from accounts.visibility import assignable_people
 from contacts.models import Contact
 from deals.models import Deal, Pipeline, Stage
 from deals.selectors import BoardFilters
+from deals.services.editing import EDITABLE_DEAL_FIELDS
 
 
 def money_field(*, required: bool = False) -> forms.DecimalField:
@@ -111,14 +111,6 @@ class QuickAddForm(forms.Form):
 # --- deal fields (inline edit, and the "this stage needs…" form) -------------------------------
 
 
-def assignable_owners(user: User) -> QuerySet[User]:
-    """Users this user may give a deal to."""
-    people = User.objects.filter(is_active=True).order_by("first_name", "username")
-    if is_admin(user):
-        return people
-    return people.filter(pk__in=writable_owner_ids(user))
-
-
 def deal_form_field(name: str, *, deal: Deal, user: User) -> forms.Field:
     """The form field that edits deal field `name` (company is typed by name: see the views)."""
     if name == "title":
@@ -139,7 +131,7 @@ def deal_form_field(name: str, *, deal: Deal, user: User) -> forms.Field:
             help_text="Leave empty to use the stage's probability.",
         )
     if name == "owner":
-        return forms.ModelChoiceField(queryset=assignable_owners(user), empty_label=None)
+        return forms.ModelChoiceField(queryset=assignable_people(user), empty_label=None)
     if name == "company":
         return forms.CharField(
             required=False,
@@ -158,17 +150,8 @@ def deal_form_field(name: str, *, deal: Deal, user: User) -> forms.Field:
     raise KeyError(name)
 
 
-INLINE_EDITABLE = (
-    "title",
-    "amount",
-    "currency",
-    "expected_close_date",
-    "probability_override",
-    "owner",
-    "company",
-    "contact",
-    "next_step",
-)
+# The deal page edits every editable field but the lead it came from (set by conversion).
+INLINE_EDITABLE = tuple(name for name in EDITABLE_DEAL_FIELDS if name != "lead")
 
 
 class DealFieldsForm(forms.Form):
@@ -256,7 +239,7 @@ class StageDeleteForm(forms.Form):
 
     def __init__(self, *args: Any, stage: Stage, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        field = cast(forms.ModelChoiceField[Stage], self.fields["destination"])
+        field = cast("forms.ModelChoiceField[Stage]", self.fields["destination"])
         field.queryset = stage.pipeline.stages.exclude(pk=stage.pk).order_by("order")
         field.empty_label = "Choose a stage…"
 

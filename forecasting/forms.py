@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.validators import RegexValidator
-from django.db.models import QuerySet
 from django.http import QueryDict
 
 from accounts.models import Role, Team, User
-from accounts.visibility import is_admin, readable_owner_ids
+from accounts.visibility import readable_people
 from deals.models import Pipeline
 from forecasting import periods
 from forecasting.analytics import Scope
@@ -45,12 +44,6 @@ def _is_plain_rep(user: User) -> bool:
     return bool(user and user.is_authenticated) and user.role == Role.REP
 
 
-def visible_people(user: User) -> QuerySet[User]:
-    """People whose deals `user` may read: everyone for admins."""
-    people = User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
-    return people if is_admin(user) else people.filter(pk__in=readable_owner_ids(user))
-
-
 class ForecastFilterForm(forms.Form):
     pipeline = forms.ModelChoiceField(Pipeline.objects.all(), required=False, empty_label="All")
     team = forms.ModelChoiceField(Team.objects.none(), required=False, empty_label="All")
@@ -75,7 +68,7 @@ class ForecastFilterForm(forms.Form):
         super().__init__(data, *args, **kwargs)
         self.user = user
         _choices(self, "team").queryset = Team.objects.visible_to(user)
-        _choices(self, "owner").queryset = visible_people(user)
+        _choices(self, "owner").queryset = readable_people(user)
 
     def clean_currency(self) -> str:
         return (self.cleaned_data.get("currency") or "").upper()

@@ -15,10 +15,10 @@ from django.core.validators import MinValueValidator
 from django.urls import reverse_lazy
 
 from accounts.models import User
-from accounts.visibility import is_admin
+from accounts.visibility import assignable_people, is_admin, readable_people
 from contacts.models import Company, Contact, Lead
 from deals.models import Pipeline
-from people.selectors import LEAD_SORTS, assignable_owners, readable_owners
+from people.selectors import LEAD_SORTS
 
 
 # Django's form classes take no type argument at run time (the stubs' generics are type-only).
@@ -36,7 +36,7 @@ class OwnedRecordForm(forms.ModelForm):  # type: ignore[type-arg]
         super().__init__(*args, **kwargs)
         self.user = user
         owner_field = cast("forms.ModelChoiceField[User]", self.fields["owner"])
-        owner_field.queryset = assignable_owners(user)
+        owner_field.queryset = assignable_people(user)
         if not self.instance.pk:
             owner_field.initial = user.pk
         if not is_admin(user) and not user.managed_teams.exists():
@@ -290,7 +290,7 @@ class LeadFilterForm(ListFilterForm):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, user=user, **kwargs)
-        self.owner_list = list(readable_owners(user))
+        self.owner_list = list(readable_people(user))
         cast(forms.ChoiceField, self.fields["owner"]).choices = [
             ("", "Anyone"),
             ("me", "Me"),

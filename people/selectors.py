@@ -24,7 +24,6 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Lower
 
 from accounts.models import User
-from accounts.visibility import is_admin, readable_owner_ids, writable_owner_ids
 from contacts.models import Company, Contact, Lead
 from deals.models import Deal
 from followups.models import Activity
@@ -89,22 +88,6 @@ def _matching_every_term(qs: QuerySet[Any], q: str, fields: tuple[str, ...]) -> 
             match |= Q(**{f"{field}__icontains": term})
         qs = qs.filter(match)
     return qs
-
-
-def readable_owners(user: User) -> QuerySet[User]:
-    """People whose leads `user` can see, for the owner filter."""
-    users = User.objects.filter(is_active=True)
-    if not is_admin(user):
-        users = users.filter(pk__in=readable_owner_ids(user))
-    return users.order_by("first_name", "last_name", "username")
-
-
-def assignable_owners(user: User) -> QuerySet[User]:
-    """People `user` may give a record to (themselves, members of teams they manage; all: admin)."""
-    users = User.objects.filter(is_active=True)
-    if not is_admin(user):
-        users = users.filter(Q(pk=user.pk) | Q(pk__in=writable_owner_ids(user)))
-    return users.order_by("first_name", "last_name", "username")
 
 
 def leads_for(
