@@ -267,15 +267,13 @@ def bench_moves(rep, pipeline, repeat: int) -> None:
         return ids[-1] if ids else None
 
     def drop(under_third: bool):
-        """The next drop as board.js sends it: (the deal, the target stage, the POST data).
-        Under a card: `after=<its id>`; at the top: `after=""`, `before=<the first card>`."""
+        """The next drop into the other column as board.js sends it: (the deal, the target
+        stage, the POST data). Under a card: `after=<its id>`; at the top: `after=""`."""
         current = state["deal"]
         target = stages[1] if current.stage_id == stages[0].pk else stages[0]
         data = {"stage": target.pk, "version": current.version, "after": ""}
         if under_third:
             data["after"] = card_at(target, 2) or ""
-        else:
-            data["before"] = card_at(target, 0) or ""
         return current, target, data
 
     def post(current, target, data) -> None:

@@ -85,11 +85,14 @@
     return other ? other.dataset.dealId : "";
   }
 
-  /** Where a drop landed: the card above it, or at the top the card below it (the server
-   * places the deal right next to that card, whatever the column holds that this board hides). */
-  function dropNeighbours(card) {
+  /** Where a drop landed: the card above it (the server places the deal right below that card,
+   * whatever the column holds that this board hides). At the top of another column nothing
+   * more: a deal entering a column goes on top. At the top of its own column, the card below
+   * it (without an anchor a deal keeps its place in its own column). */
+  function dropNeighbours(card, sameColumn) {
     const after = siblingCardId(card, "previousElementSibling");
-    return after ? { after: after } : { after: "", before: siblingCardId(card, "nextElementSibling") };
+    if (after || !sameColumn) return { after: after };
+    return { after: "", before: siblingCardId(card, "nextElementSibling") };
   }
 
   function openLostDialog(card, source) {
@@ -112,7 +115,7 @@
     } else if (zone === "won") {
       post(urlFor("wonUrl", id), { version: version }, card);
     } else {
-      post(urlFor("moveUrl", id), Object.assign({ stage: to.dataset.stageId, version: version }, dropNeighbours(card)), card);
+      post(urlFor("moveUrl", id), Object.assign({ stage: to.dataset.stageId, version: version }, dropNeighbours(card, evt.from === to)), card);
     }
   }
 
