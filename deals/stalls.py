@@ -91,12 +91,17 @@ class WatchedStage:
 
 
 def watched_stages() -> list[WatchedStage]:
-    """Stages with a threshold; won stages are never watched (the deal is done there)."""
-    watched_status = {Stage.Kind.OPEN: Deal.Status.OPEN, Stage.Kind.POST_SALE: Deal.Status.WON}
-    rows = Stage.objects.filter(stall_days__isnull=False, kind__in=list(watched_status))
+    """Stages with a threshold, each watching the deals of the status it gives (open deals in an
+    open stage, won ones in a post-sale stage); won stages are never watched (the deal is done
+    there)."""
+    stages = (
+        Stage.objects.filter(stall_days__isnull=False)
+        .exclude(kind=Stage.Kind.WON)
+        .only("pk", "stall_days", "kind")
+    )
     return [
-        WatchedStage(pk=pk, stall_days=int(days or 0), status=watched_status[Stage.Kind(kind)])
-        for pk, days, kind in rows.values_list("pk", "stall_days", "kind")
+        WatchedStage(pk=stage.pk, stall_days=int(stage.stall_days or 0), status=stage.deal_status)
+        for stage in stages
     ]
 
 
