@@ -59,10 +59,11 @@ def _save_unique(record: models.Model) -> None:
 def create_record[Owned: (Company, Contact, Lead)](
     model: type[Owned], *, by: User, fields: Mapping[str, Any]
 ) -> Owned:
-    """Create a company, contact or lead owned by `fields['owner']` or the caller."""
+    """Create a company, contact or lead owned by `fields['owner']` or the caller. A contact's
+    `company` may be given by name: found, or created in the same transaction."""
     owner = fields.get("owner") or by
     require_assignable(by, owner, what="records")
-    record = model(**{**fields, "owner": owner})
+    record = model(**{**_company_found(fields, by=by), "owner": owner})
     _save_unique(record)
     if isinstance(record, Lead):
         refresh_lead_score(lead=record)
@@ -76,12 +77,20 @@ def update_record[Owned: (Company, Contact, Lead)](
     _require_write(by, record, str(record._meta.verbose_name))
     if "owner" in changes and changes["owner"].pk != record.owner_id:
         require_assignable(by, changes["owner"], what="records")
-    for name, value in changes.items():
+    for name, value in _company_found(changes, by=by).items():
         setattr(record, name, value)
     _save_unique(record)
     if isinstance(record, Lead):
         refresh_lead_score(lead=record)
     return record
+
+
+def _company_found(fields: Mapping[str, Any], *, by: User) -> dict[str, Any]:
+    """`fields` with a company given by name replaced by the company (`company_named`)."""
+    company = fields.get("company")
+    if isinstance(company, str):
+        return {**fields, "company": company_named(company, by=by)}
+    return dict(fields)
 
 
 @transaction.atomic

@@ -17,7 +17,6 @@ from django.http import QueryDict
 
 from accounts.models import User
 from contacts.models import Company, Contact, Lead
-from contacts.services import company_named
 from people import selectors
 from people.forms import (
     CompanyFilterForm,
@@ -120,7 +119,8 @@ def _company_from_query(query: QueryDict, user: User) -> dict[str, Any]:
 
 
 def _company_by_name(form: OwnedRecordForm) -> dict[str, Any]:
-    return {"company": company_named(form.cleaned_data["company_name"], by=form.user)}
+    """The company typed by name (the service finds it, or creates it with the contact)."""
+    return {"company": form.cleaned_data["company_name"]}
 
 
 LEADS: RecordKind[Lead] = RecordKind(

@@ -20,7 +20,6 @@ from typing import Any, cast
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.db import transaction
 from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -150,13 +149,11 @@ def _page_context(
 def _save[R: (Company, Contact, Lead)](
     kind: RecordKind[R], record: R | None, form: OwnedRecordForm
 ) -> R:
-    """Create (`record` None) or update through the services, as one transaction: a refused
-    contact must not leave behind the company its form named and created."""
-    with transaction.atomic():
-        fields = {**form.changes(), **kind.linked_fields(form)}
-        if record is None:
-            return create_record(kind.model, by=form.user, fields=fields)
-        return update_record(record, by=form.user, changes=fields)
+    """Create (`record` None) or update through the services."""
+    fields = {**form.changes(), **kind.linked_fields(form)}
+    if record is None:
+        return create_record(kind.model, by=form.user, fields=fields)
+    return update_record(record, by=form.user, changes=fields)
 
 
 # --- the pages of every kind ---------------------------------------------------------------------

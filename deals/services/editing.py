@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.visibility import require_assignable, require_write
 from contacts.models import Company, Contact, Lead
+from contacts.services import company_named
 from deals.events import DealChanged, DealCreated, DealDeleted
 from deals.models import Deal, FieldChange, Pipeline, Stage, StageChange
 from deals.services.common import (
@@ -57,7 +58,7 @@ def create_deal(
     currency: str | None = None,
     expected_close_date: dt.date | None = None,
     probability_override: int | None = None,
-    company: Company | None = None,
+    company: Company | str | None = None,
     contact: Contact | None = None,
     lead: Lead | None = None,
     next_step: str = "",
@@ -66,6 +67,8 @@ def create_deal(
     pipeline, stage = _placement(pipeline, stage)
     owner = owner or by
     require_assignable(by, owner, what="deals")
+    if isinstance(company, str):  # typed by name: found, or created in this transaction
+        company = company_named(company, by=by)
     now = timezone.now()
     deal = Deal(
         title=title,
@@ -114,6 +117,8 @@ def apply_changes(deal: Deal, by: User, changes: Mapping[str, Any]) -> list[str]
         raise DomainError(f"“{name}” cannot be changed here.", field=name)
     changed = []
     for name, new in changes.items():
+        if name == "company" and isinstance(new, str):  # typed by name on the board
+            new = company_named(new, by=by)
         if getattr(deal, name) == new:
             continue
         if name == "owner":

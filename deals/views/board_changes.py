@@ -9,22 +9,17 @@ the card (out of band) and both column headers; a refusal keeps its status (400/
 from __future__ import annotations
 
 from collections.abc import Iterable
-from contextlib import nullcontext
 from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.models import User
 from accounts.visibility import is_admin
 from accounts.web import AuthedRequest
-from contacts.models import Company
-from contacts.services import company_named
 from deals import services
 from deals.forms import DealFieldsForm, LostForm, MoveForm, QuickAddForm, VersionForm
 from deals.models import Deal, Pipeline, Stage
@@ -63,12 +58,6 @@ def _required_values(
     if not form.is_valid():
         return None, form
     return dict(form.cleaned_data), None
-
-
-def _resolve_company(values: dict[str, Any], user: User) -> dict[str, Any]:
-    if "company" in values and not isinstance(values["company"], Company):
-        values["company"] = company_named(values["company"], by=user)
-    return values
 
 
 def _required_form_response(
@@ -211,18 +200,15 @@ def move(request: AuthedRequest, deal_id: int) -> HttpResponse:
     from_stage_id = deal.stage_id
     after_id, before_id = _drop_anchor(form)
     try:
-        # One transaction with the company a required-field form may create; without one the
-        # service's own transaction is enough (and a move stays a few statements).
-        with transaction.atomic() if values else nullcontext():
-            moved = services.move_deal(
-                deal=deal,
-                by=request.user,
-                stage=stage,
-                version=form.cleaned_data["version"],
-                after_id=after_id,
-                before_id=before_id,
-                values=_resolve_company(values or {}, request.user),
-            )
+        moved = services.move_deal(
+            deal=deal,
+            by=request.user,
+            stage=stage,
+            version=form.cleaned_data["version"],
+            after_id=after_id,
+            before_id=before_id,
+            values=values,
+        )
     except StaleVersion as exc:
         return _stale_response(request, scope, exc, stage.pk, from_stage_id)
     except MissingRequiredFields as exc:
@@ -257,14 +243,13 @@ def won(request: AuthedRequest, deal_id: int) -> HttpResponse:
     amount = values.pop("amount", None)
     from_stage_id = deal.stage_id
     try:
-        with transaction.atomic():
-            done = services.mark_won(
-                deal=deal,
-                by=request.user,
-                version=form.cleaned_data.get("version"),
-                amount=amount,
-                values=_resolve_company(values, request.user),
-            )
+        done = services.mark_won(
+            deal=deal,
+            by=request.user,
+            version=form.cleaned_data.get("version"),
+            amount=amount,
+            values=values,
+        )
     except StaleVersion as exc:
         return _stale_response(request, scope, exc, from_stage_id)
     except MissingRequiredFields as exc:
@@ -326,13 +311,7 @@ def quick_add(request: AuthedRequest, pipeline_id: int, stage_id: int) -> HttpRe
         return _quick_add_form_response(request, scope, stage, form)
     data = dict(form.cleaned_data)
     try:
-        with transaction.atomic():
-            deal = services.create_deal(
-                by=request.user,
-                pipeline=pipeline,
-                stage=stage,
-                **_resolve_company(data, request.user),
-            )
+        deal = services.create_deal(by=request.user, pipeline=pipeline, stage=stage, **data)
     except DomainError as exc:
         if exc.field and exc.field in form.fields:
             form.add_error(exc.field, exc.message)

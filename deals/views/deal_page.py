@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.defaultfilters import date as date_filter
@@ -19,7 +18,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.visibility import can_write_owned_by
 from accounts.web import AuthedRequest
-from contacts.services import company_named
 from deals import services
 from deals.forms import INLINE_EDITABLE, DealFieldsForm, VersionForm
 from deals.models import Deal, StageChange
@@ -173,15 +171,13 @@ def deal_field(request: AuthedRequest, deal_id: int, name: str) -> HttpResponse:
     if name == "currency":
         value = value.upper()
     try:
-        with transaction.atomic():
-            if name == "company":
-                value = company_named(value, by=request.user)
-            updated = services.update_deal(
-                deal=deal,
-                by=request.user,
-                changes={name: value},
-                version=version.cleaned_data.get("version"),
-            )
+        # A company comes as the name typed: the service finds or creates it.
+        updated = services.update_deal(
+            deal=deal,
+            by=request.user,
+            changes={name: value},
+            version=version.cleaned_data.get("version"),
+        )
     except StaleVersion as exc:
         current = _deal_for(request, exc.current.pk)
         fresh = DealFieldsForm(deal=current, user=request.user, names=[name])
