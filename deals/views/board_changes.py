@@ -40,6 +40,7 @@ from pipeline_crm.htmx import (
     form_error_message,
     message_response,
     open_dialog,
+    retarget,
     toast,
 )
 
@@ -83,8 +84,7 @@ def _required_form_response(
         from_page=request.POST.get("from") == "page",
     )
     response = render(request, f"{BOARD}#required-form", context, status=422)
-    response["HX-Retarget"] = "#dialog-body"
-    response["HX-Reswap"] = "innerHTML"
+    retarget(response, "#dialog-body", "innerHTML")
     return open_dialog(response)
 
 
@@ -277,8 +277,7 @@ def lost(request: AuthedRequest, deal_id: int) -> HttpResponse:
     if not form.is_valid():
         context = scope.context(deal=deal, form=form, from_page=request.POST.get("from") == "page")
         response = render(request, f"{BOARD}#lost-form", context, status=422)
-        response["HX-Retarget"] = "#dialog-body"
-        response["HX-Reswap"] = "innerHTML"
+        retarget(response, "#dialog-body", "innerHTML")
         return response
     try:
         done = services.mark_lost(
@@ -336,6 +335,5 @@ def _quick_add_form_response(
         scope.context(stage=stage, quick_form=form, open=True),
         status=422,
     )
-    response["HX-Retarget"] = f"#quick-add-{stage.pk}"
-    response["HX-Reswap"] = "outerHTML"
+    retarget(response, f"#quick-add-{stage.pk}", "outerHTML")
     return response

@@ -32,6 +32,7 @@ from pipeline_crm.htmx import (
     error_response,
     form_error_message,
     message_response,
+    retarget,
     toast,
 )
 
@@ -139,8 +140,7 @@ def _edit_form_response(
     )
     response = render(request, f"{PAGE}#field-edit", context, status=status)
     if status >= 400:
-        response["HX-Retarget"] = f"#field-{name}"
-        response["HX-Reswap"] = "outerHTML"
+        retarget(response, f"#field-{name}", "outerHTML")
     return response
 
 
@@ -245,8 +245,7 @@ def _activity_form_response(
     response = render(
         request, f"{PAGE}#{partial}", _page_context(request, deal, **{key: form}), status=422
     )
-    response["HX-Retarget"] = f"#{partial}"
-    response["HX-Reswap"] = "outerHTML"
+    retarget(response, f"#{partial}", "outerHTML")
     return response
 
 

@@ -25,6 +25,7 @@ from pipeline_crm.htmx import (
     error_response,
     form_error_message,
     message_response,
+    retarget,
     toast,
 )
 
@@ -76,8 +77,7 @@ def _panel(
         request, f"{PAGE}#stage-panel", _panel_context(pipeline, **extra), status=status
     )
     if status >= 400:
-        response["HX-Retarget"] = "#stage-panel"
-        response["HX-Reswap"] = "outerHTML"
+        retarget(response, "#stage-panel", "outerHTML")
     if message:
         toast(response, message, "error" if status >= 400 else "success")
     return response
