@@ -217,11 +217,6 @@ class DealViewSet(ServiceViewSetMixin[Deal], viewsets.ModelViewSet[Deal]):
     def _answer(self, deal: Deal, code: int = status.HTTP_200_OK) -> Response:
         return Response(self.get_serializer(deal).data, status=code)
 
-    def _parse(self, serializer_class: type[serializers.Serializer[Any]]) -> dict[str, Any]:
-        parsed = serializer_class(data=self.request.data, context=self.get_serializer_context())
-        parsed.is_valid(raise_exception=True)
-        return dict(parsed.validated_data)
-
     @extend_schema(
         request=MoveSerializer,
         responses={200: DealSerializer, 400: REFUSED, 403: FORBIDDEN, 409: STALE},
@@ -230,7 +225,7 @@ class DealViewSet(ServiceViewSetMixin[Deal], viewsets.ModelViewSet[Deal]):
     @action(detail=True, methods=["post"])
     def move(self, request: Request, pk: str | None = None) -> Response:
         deal = self.get_object()
-        parsed = self._parse(MoveSerializer)
+        parsed = self.parse_input(MoveSerializer)
         position = parsed.pop("position", None)
         after_id: int | None = None
         before_id: int | None = None
@@ -252,7 +247,7 @@ class DealViewSet(ServiceViewSetMixin[Deal], viewsets.ModelViewSet[Deal]):
     def won(self, request: Request, pk: str | None = None) -> Response:
         deal = self.get_object()
         return self._answer(
-            services.mark_won(deal=deal, by=self.actor, **self._parse(WonSerializer))
+            services.mark_won(deal=deal, by=self.actor, **self.parse_input(WonSerializer))
         )
 
     @extend_schema(
@@ -264,7 +259,7 @@ class DealViewSet(ServiceViewSetMixin[Deal], viewsets.ModelViewSet[Deal]):
     def lost(self, request: Request, pk: str | None = None) -> Response:
         deal = self.get_object()
         return self._answer(
-            services.mark_lost(deal=deal, by=self.actor, **self._parse(LostSerializer))
+            services.mark_lost(deal=deal, by=self.actor, **self.parse_input(LostSerializer))
         )
 
     @extend_schema(
@@ -276,7 +271,7 @@ class DealViewSet(ServiceViewSetMixin[Deal], viewsets.ModelViewSet[Deal]):
     def reopen(self, request: Request, pk: str | None = None) -> Response:
         deal = self.get_object()
         return self._answer(
-            services.reopen_deal(deal=deal, by=self.actor, **self._parse(ReopenSerializer))
+            services.reopen_deal(deal=deal, by=self.actor, **self.parse_input(ReopenSerializer))
         )
 
     @extend_schema(

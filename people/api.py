@@ -9,7 +9,7 @@ from typing import Any, cast
 from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status, viewsets
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -119,11 +119,6 @@ class LeadViewSet(_OwnedRecordViewSet):
     model = Lead
     queryset = Lead.objects.all()
 
-    def _parse(self, serializer_class: type[serializers.Serializer[Any]]) -> dict[str, Any]:
-        parsed = serializer_class(data=self.request.data, context=self.get_serializer_context())
-        parsed.is_valid(raise_exception=True)
-        return dict(parsed.validated_data)
-
     @extend_schema(
         request=ConvertLeadSerializer,
         responses={201: DealSerializer, 400: REFUSED, 403: FORBIDDEN},
@@ -132,7 +127,7 @@ class LeadViewSet(_OwnedRecordViewSet):
     @action(detail=True, methods=["post"])
     def convert(self, request: Request, pk: str | None = None) -> Response:
         lead = self.get_object()
-        parsed = self._parse(ConvertLeadSerializer)
+        parsed = self.parse_input(ConvertLeadSerializer)
         deal = workflows.convert_lead(lead=lead, by=self.actor, **parsed)
         body = DealSerializer(deal, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_201_CREATED)
@@ -146,6 +141,6 @@ class LeadViewSet(_OwnedRecordViewSet):
     def disqualify(self, request: Request, pk: str | None = None) -> Response:
         lead = self.get_object()
         lead = services.disqualify_lead(
-            lead=lead, by=self.actor, **self._parse(DisqualifyLeadSerializer)
+            lead=lead, by=self.actor, **self.parse_input(DisqualifyLeadSerializer)
         )
         return Response(self.get_serializer(lead).data)

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.db.models import Model, ProtectedError, QuerySet, RestrictedError
 from django_filters import rest_framework as filters
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.relations import PrimaryKeyRelatedField
 from rest_framework.response import Response
@@ -96,3 +96,10 @@ class ServiceViewSetMixin(GenericAPIView[_M]):
     def actor(self) -> Any:
         """The signed-in user (the permission classes let only them this far)."""
         return cast(Any, self.request.user)
+
+    def parse_input(self, serializer_class: type[serializers.Serializer[Any]]) -> dict[str, Any]:
+        """The request body as `serializer_class` validates it (a 400 with field errors
+        otherwise): the input of an action such as move/ or convert/."""
+        parsed = serializer_class(data=self.request.data, context=self.get_serializer_context())
+        parsed.is_valid(raise_exception=True)
+        return dict(parsed.validated_data)
