@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -12,6 +10,7 @@ from typing import Any
 
 from forecasting import analytics
 from forecasting.forms import ForecastFilterForm
+from pipeline_crm.csv_files import csv_text
 
 
 @dataclass
@@ -30,11 +29,7 @@ class Table:
         return list(zip(links, self.rows, strict=True))
 
     def as_csv(self) -> str:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(self.columns)
-        writer.writerows(self.rows)
-        return out.getvalue()
+        return csv_text(self.columns, self.rows)
 
 
 def cell(value: Any) -> str:

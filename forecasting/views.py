@@ -13,13 +13,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
 from forecasting import analytics, services, tables
 from forecasting.forms import ForecastFilterForm, QuotaForm
 from forecasting.models import Quota, can_manage_quotas
+from pipeline_crm.csv_files import attachment_name
 from pipeline_crm.errors import DomainError
 from pipeline_crm.htmx import refusal, wants_fragment
 
@@ -213,8 +213,7 @@ def export_csv(request: HttpRequest, table: str) -> HttpResponse:
         errors = "; ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items())
         return HttpResponseBadRequest(errors, content_type="text/plain; charset=utf-8")
     response = HttpResponse(builder(form).as_csv(), content_type="text/csv; charset=utf-8")
-    stamp = timezone.localdate().isoformat()
-    response["Content-Disposition"] = f'attachment; filename="{table}-{stamp}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{attachment_name(table)}"'
     return response
 
 

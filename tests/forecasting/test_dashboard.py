@@ -210,7 +210,7 @@ def test_forecast_csv_has_the_same_figures_as_the_page(client, manager, forecast
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0][:6] == ["Period", "Weighted", "Commit", "Best case", "Pipeline", "Won"]
     november = next(r for r in rows if r[0] == "2026-11")
     assert november[:7] == [
@@ -246,7 +246,7 @@ def test_every_table_downloads_as_csv(client, manager, forecast_world, table):
     client.force_login(manager)
     response = client.get(reverse("forecast-export", args=[table]))
     assert response.status_code == 200
-    assert len(list(csv.reader(io.StringIO(response.content.decode())))) >= 1
+    assert len(list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))) >= 1
 
 
 def test_unknown_table_is_404_and_bad_filters_are_400_not_500(client, manager):
@@ -322,7 +322,7 @@ def test_a_reps_dashboard_starts_on_their_own_deals(client, people, forecast_wor
     client.force_login(rep)
     own = client.get(reverse("forecast-export", args=["forecast"]) + f"?{AROUND_TODAY}")
     team = client.get(reverse("forecast-export", args=["forecast"]) + f"?owner=&{AROUND_TODAY}")
-    own_nov = next(r for r in csv.reader(io.StringIO(own.content.decode())) if r[0] == "2026-11")
+    own_nov = next(r for r in csv.reader(io.StringIO(own.content.decode("utf-8-sig"))) if r[0] == "2026-11")
     team_nov = next(r for r in csv.reader(io.StringIO(team.content.decode())) if r[0] == "2026-11")
     assert own_nov[1] == "550.00"  # d1 only
     assert team_nov[1] == "2050.00"  # with the teammate's d2
