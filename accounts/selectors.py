@@ -8,21 +8,17 @@ them; a team's deletion effects come from Django's own deletion collector.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.tokens import default_token_generator
 from django.db import router
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Model, Prefetch, Q, QuerySet
 from django.db.models.deletion import Collector
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import Role, Team, User
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
 
 # The user list's status filter.
 STATUSES = (("active", "Active"), ("invited", "Invited"), ("inactive", "Deactivated"))
@@ -127,21 +123,20 @@ def team_rows() -> QuerySet[Team]:
     ).annotate(n_members=Count("members", distinct=True))
 
 
-def team_deletion_effects(team: Team) -> Mapping[str, int]:
-    """What else deleting `team` deletes (e.g. its quotas), by plural name: Django's deletion
-    collector, so a model added later that hangs off teams is counted too."""
+def team_deletion_effects(team: Team) -> list[str]:
+    """What else deleting `team` deletes (e.g. "2 quotas"): Django's deletion collector, so a
+    model added later that hangs off teams is counted too."""
     collector = Collector(using=router.db_for_write(Team))
     collector.collect([team])
-    effects: dict[str, int] = {}
+    counts: dict[type[Model], int] = {}
     for model, instances in collector.data.items():
-        if model is Team or model._meta.auto_created:
+        counts[model] = counts.get(model, 0) + len(instances)
+    for queryset in collector.fast_deletes:
+        counts[queryset.model] = counts.get(queryset.model, 0) + queryset.count()
+    effects = []
+    for model, count in counts.items():
+        if model is Team or model._meta.auto_created or not count:
             continue
-        effects[str(model._meta.verbose_name_plural)] = len(instances)
-    for qs in collector.fast_deletes:
-        if qs.model._meta.auto_created or qs.model is Team:
-            continue
-        count = qs.count()
-        if count:
-            name = str(qs.model._meta.verbose_name_plural)
-            effects[name] = effects.get(name, 0) + count
+        name = model._meta.verbose_name if count == 1 else model._meta.verbose_name_plural
+        effects.append(f"{count} {name}")
     return effects
