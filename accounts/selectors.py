@@ -105,6 +105,17 @@ class OpenWork:
     def total(self) -> int:
         return self.deals + self.leads + self.contacts + self.companies + self.activities
 
+    def summary(self) -> str:
+        """E.g. "3 open deals, 1 lead, 2 planned activities"."""
+        counted = (
+            (self.deals, "open deal", "open deals"),
+            (self.leads, "lead", "leads"),
+            (self.contacts, "contact", "contacts"),
+            (self.companies, "company", "companies"),
+            (self.activities, "planned activity", "planned activities"),
+        )
+        return ", ".join(f"{n} {one if n == 1 else many}" for n, one, many in counted if n)
+
 
 def open_work(user: User) -> OpenWork:
     return OpenWork(

@@ -157,7 +157,7 @@ def deactivate_user(request: AuthedRequest, user_id: int) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            handed = f" {work.total} open record(s) went to {taker}." if work.total else ""
+            handed = f" {work.summary()} went to {taker}." if work.total else ""
             return _user_done(request, f"{user} is deactivated.{handed}")
     return _dialog(request, partial, _deactivate_context(user, form), status=422)
 
