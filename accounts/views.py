@@ -9,9 +9,11 @@ Every change goes through `accounts.services`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import views as auth_views
+from django.forms import Form
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
@@ -70,6 +72,26 @@ def _done(request: AuthedRequest, message: str, *, event: str, page: str) -> Htt
     return toast(response, message, "success")
 
 
+def _submit(
+    request: AuthedRequest,
+    partial: str,
+    form: Form,
+    save: Callable[[], str],
+    done: Callable[[AuthedRequest, str], HttpResponse],
+    **context: Any,
+) -> HttpResponse:
+    """A dialog form posted: `save` (the service call) when valid, saying what it did; its
+    refusal shown on the form, 422 in the dialog, like the form's own errors."""
+    if form.is_valid():
+        try:
+            message = save()
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            return done(request, message)
+    return _dialog(request, partial, {**context, "form": form}, status=422)
+
+
 def _user_done(request: AuthedRequest, message: str) -> HttpResponse:
     return _done(request, message, event="users-changed", page="user-settings")
 
@@ -105,14 +127,12 @@ def invite_user(request: AuthedRequest) -> HttpResponse:
     if request.method == "GET":
         return _dialog(request, partial, {"form": InviteForm(prefix="invite")})
     form = InviteForm(request.POST, prefix="invite")
-    if form.is_valid():
-        try:
-            user = services.invite_user(by=request.user, **form.cleaned_data)
-        except DomainError as exc:
-            add_domain_error(form, exc)
-        else:
-            return _user_done(request, f"Invitation on its way to {user.email}.")
-    return _dialog(request, partial, {"form": form}, status=422)
+
+    def save() -> str:
+        user = services.invite_user(by=request.user, **form.cleaned_data)
+        return f"Invitation on its way to {user.email}."
+
+    return _submit(request, partial, form, save, _user_done)
 
 
 @admin_required
@@ -124,18 +144,12 @@ def edit_user(request: AuthedRequest, user_id: int) -> HttpResponse:
         form = UserEditForm.for_user(user, prefix="edit")
         return _dialog(request, partial, {"form": form, "person": user})
     form = UserEditForm.for_user(user, data=request.POST, prefix="edit")
-    if form.is_valid():
-        try:
-            services.update_user(user=user, by=request.user, changes=form.changes())
-        except DomainError as exc:
-            add_domain_error(form, exc)
-        else:
-            return _user_done(request, f"{user} saved.")
-    return _dialog(request, partial, {"form": form, "person": user}, status=422)
 
+    def save() -> str:
+        saved = services.update_user(user=user, by=request.user, changes=form.changes())
+        return f"{saved} saved."
 
-def _deactivate_context(user: User, form: DeactivateForm) -> dict[str, Any]:
-    return {"form": form, "person": user, "work": open_work(user)}
+    return _submit(request, partial, form, save, _user_done, person=user)
 
 
 @admin_required
@@ -147,19 +161,17 @@ def deactivate_user(request: AuthedRequest, user_id: int) -> HttpResponse:
     if request.method == "GET":
         taker = default_reassignee(user=user, by=request.user)
         form = DeactivateForm(user=user, prefix="deactivate", initial={"reassign_to": taker})
-        return _dialog(request, partial, _deactivate_context(user, form))
+        return _dialog(request, partial, {"form": form, "person": user, "work": open_work(user)})
     form = DeactivateForm(request.POST, user=user, prefix="deactivate")
-    if form.is_valid():
+    work = open_work(user)
+
+    def save() -> str:
         taker = form.cleaned_data["reassign_to"]
-        work = open_work(user)
-        try:
-            services.deactivate_user(user=user, by=request.user, reassign_to=taker)
-        except DomainError as exc:
-            add_domain_error(form, exc)
-        else:
-            handed = f" {work.summary()} went to {taker}." if work.total else ""
-            return _user_done(request, f"{user} is deactivated.{handed}")
-    return _dialog(request, partial, _deactivate_context(user, form), status=422)
+        services.deactivate_user(user=user, by=request.user, reassign_to=taker)
+        handed = f" {work.summary()} went to {taker}." if work.total else ""
+        return f"{user} is deactivated.{handed}"
+
+    return _submit(request, partial, form, save, _user_done, person=user, work=work)
 
 
 @admin_required
@@ -203,14 +215,12 @@ def create_team(request: AuthedRequest) -> HttpResponse:
     if request.method == "GET":
         return _dialog(request, partial, {"form": TeamForm(prefix="team")})
     form = TeamForm(request.POST, prefix="team")
-    if form.is_valid():
-        try:
-            team = services.create_team(by=request.user, **form.cleaned_data)
-        except DomainError as exc:
-            add_domain_error(form, exc)
-        else:
-            return _team_done(request, f"Team “{team.name}” created.")
-    return _dialog(request, partial, {"form": form}, status=422)
+
+    def save() -> str:
+        team = services.create_team(by=request.user, **form.cleaned_data)
+        return f"Team “{team.name}” created."
+
+    return _submit(request, partial, form, save, _team_done)
 
 
 @admin_required
@@ -221,14 +231,12 @@ def edit_team(request: AuthedRequest, team_id: int) -> HttpResponse:
     if request.method == "GET":
         return _dialog(request, partial, {"form": TeamForm(team=team, prefix="team"), "team": team})
     form = TeamForm(request.POST, team=team, prefix="team")
-    if form.is_valid():
-        try:
-            team = services.update_team(team=team, by=request.user, changes=form.changes())
-        except DomainError as exc:
-            add_domain_error(form, exc)
-        else:
-            return _team_done(request, f"Team “{team.name}” saved.")
-    return _dialog(request, partial, {"form": form, "team": team}, status=422)
+
+    def save() -> str:
+        saved = services.update_team(team=team, by=request.user, changes=form.changes())
+        return f"Team “{saved.name}” saved."
+
+    return _submit(request, partial, form, save, _team_done, team=team)
 
 
 @admin_required
