@@ -258,7 +258,12 @@ def resend_invitation(*, user: User, by: User) -> User:
 
 def _deactivate(user: User, *, by: User, reassign_to: User | None) -> None:
     """`user` (locked) can no longer sign in; their open work goes to `reassign_to` (by default
-    a manager of their team, else the admin doing it)."""
+    a manager of their team, else the admin doing it).
+
+    Serialized: two deactivations at once (A's work to B while B is being deactivated) would
+    otherwise leave A's work with an inactive B; the second now finds B inactive and refuses,
+    or hands over what the first gave B."""
+    serialize_on("user-deactivation")
     if _is_active_admin(user):
         _keep_one_admin(user, field="is_active")
     taker = reassign_to or default_reassignee(user=user, by=by)

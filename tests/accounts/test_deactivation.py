@@ -1,7 +1,10 @@
 """Deactivating a user: they can no longer sign in, and their open work goes to the user the
 admin chose, in the same transaction, never left with an inactive owner."""
 
+import threading
+
 import pytest
+from django.db import connection
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -211,3 +214,45 @@ def test_the_api_deactivates_with_a_taker_and_refuses_non_admins(people, reps_wo
     assert owner_of(reps_work["open_deals"][0]) == teammate.pk
     again = api_for(people["admin"]).post(f"/api/users/{rep.pk}/reactivate/")
     assert again.json()["is_active"] is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_deactivations_at_once_never_leave_work_with_an_inactive_user(monkeypatch):
+    """A's work to B while B's goes to C, both started at the same moment (each holding its
+    own user's lock): whichever order they finish in, no open deal ends with A or B."""
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent transactions only really overlap on PostgreSQL")
+    admin = UserFactory(role="admin")
+    a, b, c = (UserFactory(role="rep") for _ in range(3))
+    deals = [DealFactory(owner=a), DealFactory(owner=b)]
+    both_locked = threading.Barrier(2)
+    real_serialize_on = services.serialize_on
+
+    def after_both_locked(*parts):
+        if parts == ("user-deactivation",):
+            both_locked.wait(timeout=30)
+        real_serialize_on(*parts)
+
+    monkeypatch.setattr(services, "serialize_on", after_both_locked)
+
+    def deactivate_in_thread(user, taker):
+        from django.db import connection as thread_connection
+
+        try:
+            services.deactivate_user(user=user, by=admin, reassign_to=taker)
+        except DomainError:
+            pass  # refused: B was already gone
+        finally:
+            thread_connection.close()
+
+    threads = [
+        threading.Thread(target=deactivate_in_thread, args=(a, b)),
+        threading.Thread(target=deactivate_in_thread, args=(b, c)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    active = set(User.objects.filter(is_active=True).values_list("pk", flat=True))
+    assert all(owner_of(deal) in active for deal in deals)
