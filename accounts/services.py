@@ -140,6 +140,8 @@ def update_user(*, user: User, by: User, changes: Mapping[str, Any]) -> User:
             setattr(user, name, changes[name])
     if "username" in changes:
         _check_username_free(user.username, user)
+    if changes.get("email"):
+        _check_email_free(user.email, user)
     if changes.get("password"):
         _check_password(changes["password"], user)
         user.set_password(changes["password"])
@@ -198,6 +200,22 @@ def _clean_email(email: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
+def _check_email_free(email: str, user: User | None = None) -> None:
+    """One account per address: the password-reset link goes to the address."""
+    taken = User.objects.filter(email__iexact=email)
+    if user is not None:
+        taken = taken.exclude(pk=user.pk)
+    holder = taken.first()
+    if holder is None:
+        return
+    if not holder.is_active:
+        raise DomainError(
+            f"This e-mail address belongs to {holder}, who is deactivated: reactivate them.",
+            field="email",
+        )
+    raise DomainError("A user with this e-mail address already exists.", field="email")
+
+
 def _check_username(username: str) -> None:
     try:
         User.username_validator(username)
@@ -227,8 +245,7 @@ def invite_user(
     link to set one. The username is the e-mail address unless one is given."""
     _require_admin(by)
     email = _clean_email(email)
-    if User.objects.filter(email__iexact=email).exists():
-        raise DomainError("A user with this e-mail address already exists.", field="email")
+    _check_email_free(email)
     username = username.strip() or email
     _check_username(username)
     user = User(username=username, email=email, first_name=first_name, last_name=last_name)

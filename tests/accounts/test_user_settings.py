@@ -152,3 +152,26 @@ def test_the_settings_pages_link_to_each_other(admin_user):
         page = client.get(url).content.decode()
         assert 'href="/settings/users/"' in page, url
         assert 'href="/settings/teams/"' in page, url
+
+
+def test_an_email_cannot_be_given_to_a_second_account(people, admin_user):
+    rep, teammate = people["rep"], people["teammate"]
+
+    response = edit(signed_in(admin_user), rep, role=Role.REP, email=teammate.email.upper())
+
+    assert response.status_code == 422
+    assert "already exists" in response.content.decode()
+    assert User.objects.get(pk=rep.pk).email == rep.email
+
+
+def test_inviting_the_address_of_a_deactivated_user_says_to_reactivate_them(admin_user):
+    UserFactory(first_name="Old", last_name="Timer", email="old@example.com", is_active=False)
+
+    response = htmx_post(
+        signed_in(admin_user),
+        "/settings/users/invite/",
+        {"invite-email": "old@example.com", "invite-role": Role.REP},
+    )
+
+    assert response.status_code == 422
+    assert "Old Timer, who is deactivated: reactivate them" in response.content.decode()
