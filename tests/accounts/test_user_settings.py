@@ -175,3 +175,17 @@ def test_inviting_the_address_of_a_deactivated_user_says_to_reactivate_them(admi
 
     assert response.status_code == 422
     assert "Old Timer, who is deactivated: reactivate them" in response.content.decode()
+
+
+def test_the_list_costs_the_same_queries_for_many_users(
+    people, admin_user, team_a, django_assert_max_num_queries
+):
+    client = signed_in(admin_user)
+    client.get(PAGE)  # warm: session, the signed-in admin's groups
+    for n in range(30):
+        team_a.members.add(UserFactory(username=f"many{n}", role="manager"))
+
+    with django_assert_max_num_queries(12):
+        response = client.get(PAGE)
+
+    assert len(rows(response)) == 36
