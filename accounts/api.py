@@ -28,6 +28,7 @@ from accounts.serializers import (
     UserSerializer,
 )
 from pipeline_crm.api import ServiceViewSetMixin
+from pipeline_crm.csv_api import CsvListMixin
 
 
 class TokenView(APIView):
@@ -54,7 +55,7 @@ class TokenView(APIView):
         return Response({"token": token.key}, status=status.HTTP_200_OK)
 
 
-class UserViewSet(ServiceViewSetMixin[User], viewsets.ModelViewSet[User]):
+class UserViewSet(CsvListMixin[User], ServiceViewSetMixin[User], viewsets.ModelViewSet[User]):
     serializer_class = UserSerializer
     permission_classes = [AdminWritesOrReadOnly]
     queryset = User.objects.all()
@@ -75,7 +76,7 @@ class UserViewSet(ServiceViewSetMixin[User], viewsets.ModelViewSet[User]):
         services.delete_user(user=instance, by=self.actor)
 
 
-class TeamViewSet(ServiceViewSetMixin[Team], viewsets.ModelViewSet[Team]):
+class TeamViewSet(CsvListMixin[Team], ServiceViewSetMixin[Team], viewsets.ModelViewSet[Team]):
     serializer_class = TeamSerializer
     permission_classes = [AdminWritesOrReadOnly]
     queryset = Team.objects.all()
