@@ -13,10 +13,7 @@ EVIL_TITLE = '=HYPERLINK("http://evil","x")'
 
 def read_csv(response):
     """The rows of a CSV answer (streamed or not), header first."""
-    if response.streaming:
-        body = b"".join(response.streaming_content)
-    else:
-        body = response.content
+    body = b"".join(response.streaming_content) if response.streaming else response.content
     text = body.decode("utf-8")
     assert text.startswith("\ufeff")
     return list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
