@@ -32,6 +32,7 @@ from pipeline_crm.csv_files import (
 _M = TypeVar("_M", bound=Model)
 
 LIST_SEPARATOR = "; "
+SCALARS = frozenset({str, int, float, bool, type(None)})
 
 FORMAT_PARAMETER = OpenApiParameter(
     "format",
@@ -58,6 +59,8 @@ def _label(item: Any) -> Any:
 def flat_cell(value: Any) -> Any:
     """A JSON value as one readable cell: a list of ids `3; 7`, nested records by name, an
     object `key=value; key=value`; anything else as it is."""
+    if type(value) in SCALARS:  # most cells (this runs for every cell of every row)
+        return value
     if isinstance(value, Mapping):
         return LIST_SEPARATOR.join(f"{key}={_text(item)}" for key, item in value.items())
     if isinstance(value, list | tuple):

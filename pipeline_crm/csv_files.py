@@ -37,17 +37,18 @@ CSV_MEDIA_TYPE = "text/csv"
 
 def safe_cell(value: Any) -> Any:
     """The value as it goes into a CSV cell: text that a spreadsheet would run is defused."""
-    if value is None:
+    if type(value) is str:  # most cells: straight to the check (this runs for every cell)
+        text = value
+    elif value is None:
         return ""
-    if isinstance(value, bool):
+    elif isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float | Decimal):
+    elif isinstance(value, int | float | Decimal):
         return value
-    if isinstance(value, dt.datetime):
+    elif isinstance(value, dt.date):  # a datetime too
         return value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    text = str(value)
+    else:
+        text = str(value)
     if text.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(text):
         return f"'{text}"
     return text
