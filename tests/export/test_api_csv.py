@@ -271,3 +271,12 @@ def test_the_user_csv_reads_groups_and_teams_per_chunk_not_per_user(
     users = as_dicts(read_csv(client.get("/api/users/?format=csv")))
     bulk = next(user for user in users if user["username"] == "bulk7")
     assert (bulk["role"], bulk["teams"]) == ("rep", str(team_a.pk))
+
+
+def test_the_browsable_api_still_renders_and_offers_the_csv_format(people):
+    DealFactory(title=EVIL_TITLE, owner=people["rep"])
+    client = Client()
+    client.force_login(people["rep"])
+    page = client.get("/api/deals/", HTTP_ACCEPT="text/html")
+    assert page.status_code == 200
+    assert "format=csv" in page.content.decode()
