@@ -13,11 +13,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLResolver, get_resolver, reverse
-from django.utils import timezone
 
 from accounts.models import Team, User
 from contacts.models import Lead
-from deals.models import Deal
 from forecasting.models import Quota
 from tests.export.conftest import EVIL_TITLE, as_dicts, live_formulas, read_csv
 from tests.factories import (
@@ -28,6 +26,7 @@ from tests.factories import (
     LeadFactory,
     NotificationFactory,
     StageFactory,
+    bulk_deals,
     default_pipeline,
 )
 
@@ -129,27 +128,9 @@ def test_contacts_companies_and_leads_named_as_formulas_come_back_as_text(
     assert (lead["first_name"], lead["company_name"]) == ("'-cmd", "'\tTabbed")
 
 
-def add_deals(owners, count, title="Bulk"):
-    pipeline = default_pipeline()
-    stages = list(pipeline.stages.order_by("order"))
-    now = timezone.now()
-    Deal.objects.bulk_create(
-        Deal(
-            title=f"{title} {i}",
-            pipeline=pipeline,
-            stage=stages[i % 5],
-            owner=owners[i % len(owners)],
-            amount=1000 + i,
-            position=i * 1024,
-            stage_entered_at=now,
-        )
-        for i in range(count)
-    )
-
-
 def test_a_reps_csv_holds_every_deal_they_see_and_never_another_teams(api_for, people):
-    add_deals([people["rep"], people["teammate"]], 120, title="Ours")
-    add_deals([people["outsider"]], 30, title="Theirs")
+    bulk_deals([people["rep"], people["teammate"]], 120, title="Ours")
+    bulk_deals([people["outsider"]], 30, title="Theirs")
     rows = as_dicts(read_csv(api_for(people["rep"]).get("/api/deals/?format=csv")))
     assert len(rows) == 120  # past the JSON's page of 50: no pagination
     assert all(row["title"].startswith("Ours") for row in rows)
@@ -160,7 +141,7 @@ def test_a_reps_csv_holds_every_deal_they_see_and_never_another_teams(api_for, p
 
 
 def test_owner_status_and_q_filters_narrow_the_csv_as_they_narrow_the_json(api_for, people):
-    add_deals([people["rep"], people["teammate"]], 20)
+    bulk_deals([people["rep"], people["teammate"]], 20)
     DealFactory(title="Acme renewal", owner=people["teammate"])
     client = api_for(people["rep"])
     teammate = people["teammate"].pk
@@ -250,10 +231,10 @@ def test_the_deal_csv_costs_the_same_queries_for_3_and_300_deals(
     viewer, api_for, people, django_assert_max_num_queries
 ):
     client = api_for(people[viewer])
-    add_deals([people["rep"]], 3)
+    bulk_deals([people["rep"]], 3)
     few, rows = queries_of_csv(client, "/api/deals/?format=csv")
     assert rows == 3
-    add_deals([people["rep"], people["teammate"]], 297)
+    bulk_deals([people["rep"], people["teammate"]], 297)
     with django_assert_max_num_queries(few):
         _, rows = queries_of_csv(client, "/api/deals/?format=csv")
     assert rows == 300
