@@ -25,6 +25,9 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 PEOPLE_PAGES = ["/leads/", "/contacts/", "/companies/"]
+# Every list page of the app: each has an Export CSV link and answers ?format=csv. A new list
+# page goes here (its rows for the admin made by `every_kind_of_row`).
+LIST_PAGES = [*PEOPLE_PAGES, "/notifications/", "/forecast/quotas/"]
 
 
 @pytest.fixture
@@ -33,6 +36,31 @@ def evil_people(people):
     company = CompanyFactory(name="@SUM(A1:A9)", domain="evil.example", owner=rep)
     ContactFactory(first_name="+1", last_name="=2+2", company=company, owner=rep)
     LeadFactory(first_name=EVIL_TITLE, company_name="-cmd", owner=rep)
+
+
+@pytest.fixture
+def every_kind_of_row(people, evil_people):
+    """A row for the admin on every list page, with text a spreadsheet would run."""
+    deal = DealFactory(title=EVIL_TITLE, owner=people["rep"])
+    NotificationFactory(user=people["admin"], message="=1+1 happened", deal=deal)
+    Quota.objects.create(
+        user=people["rep"], period="month", period_start=dt.date(2026, 12, 1), amount=Decimal(5)
+    )
+
+
+@pytest.mark.parametrize("url", LIST_PAGES)
+def test_every_list_page_links_to_its_csv_and_answers_it(url, people, every_kind_of_row):
+    client = signed_in(people["admin"])
+    page = html.unescape(client.get(url).content.decode())
+    assert "Export CSV" in page
+    assert "format=csv" in page
+    response = client.get(url, {"format": "csv"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert response["Content-Disposition"].startswith("attachment;")
+    rows = read_csv(response)
+    assert len(rows) >= 2
+    assert live_formulas(rows) == []
 
 
 def signed_in(user):
@@ -153,9 +181,7 @@ def test_the_forecast_watch_tables_export_deal_titles_as_text(table, people):
     assert live_formulas(rows) == []
 
 
-@pytest.mark.parametrize(
-    "url", [*PEOPLE_PAGES, "/notifications/", "/forecast/quotas/", "/forecast/export/forecast.csv"]
-)
+@pytest.mark.parametrize("url", [*LIST_PAGES, "/forecast/export/forecast.csv"])
 def test_an_anonymous_csv_request_goes_to_the_login_page(client, url):
     response = client.get(url, {"format": "csv"})
     assert response.status_code == 302
