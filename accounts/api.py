@@ -30,6 +30,7 @@ from accounts.serializers import (
     UserSerializer,
 )
 from pipeline_crm.api import ServiceViewSetMixin
+from pipeline_crm.csv_api import CsvListMixin
 
 REFUSED = OpenApiResponse(description="Bad input or a business rule refused it (field messages).")
 
@@ -58,7 +59,7 @@ class TokenView(APIView):
         return Response({"token": token.key}, status=status.HTTP_200_OK)
 
 
-class UserViewSet(ServiceViewSetMixin[User], viewsets.ModelViewSet[User]):
+class UserViewSet(CsvListMixin[User], ServiceViewSetMixin[User], viewsets.ModelViewSet[User]):
     serializer_class = UserSerializer
     permission_classes = [AdminWritesOrReadOnly]
     queryset = User.objects.all()
@@ -116,7 +117,7 @@ class UserViewSet(ServiceViewSetMixin[User], viewsets.ModelViewSet[User]):
         return Response(self.get_serializer(user).data)
 
 
-class TeamViewSet(ServiceViewSetMixin[Team], viewsets.ModelViewSet[Team]):
+class TeamViewSet(CsvListMixin[Team], ServiceViewSetMixin[Team], viewsets.ModelViewSet[Team]):
     serializer_class = TeamSerializer
     permission_classes = [AdminWritesOrReadOnly]
     queryset = Team.objects.all()

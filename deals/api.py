@@ -38,6 +38,7 @@ from deals.serializers import (
 )
 from deals.services.positions import deal_ids_around_index
 from pipeline_crm.api import IdFilter, ServiceViewSetMixin
+from pipeline_crm.csv_api import CsvListMixin
 
 STALE = OpenApiResponse(
     response=inline_serializer(
@@ -61,7 +62,9 @@ def _ordered_stages() -> "Prefetch[Any, Any, Any]":
     return Prefetch("stages", queryset=Stage.objects.order_by("order"))
 
 
-class PipelineViewSet(ServiceViewSetMixin[Pipeline], viewsets.ModelViewSet[Pipeline]):
+class PipelineViewSet(
+    CsvListMixin[Pipeline], ServiceViewSetMixin[Pipeline], viewsets.ModelViewSet[Pipeline]
+):
     """Pipelines with their stages in board order. Everyone reads; admins write."""
 
     serializer_class = PipelineSerializer
@@ -106,7 +109,7 @@ class StageFilter(filters.FilterSet):
         responses={204: None, 400: REFUSED},
     )
 )
-class StageViewSet(ServiceViewSetMixin[Stage], viewsets.ModelViewSet[Stage]):
+class StageViewSet(CsvListMixin[Stage], ServiceViewSetMixin[Stage], viewsets.ModelViewSet[Stage]):
     """Stages; admins add, change, reorder (`order`) and delete them."""
 
     serializer_class = StageSerializer
@@ -183,7 +186,7 @@ class DealFilter(filters.FilterSet):
         responses={200: DealSerializer, 400: REFUSED, 403: FORBIDDEN, 409: STALE}
     ),
 )
-class DealViewSet(ServiceViewSetMixin[Deal], viewsets.ModelViewSet[Deal]):
+class DealViewSet(CsvListMixin[Deal], ServiceViewSetMixin[Deal], viewsets.ModelViewSet[Deal]):
     """Deals you may see, newest first (with `?stage=`: in board order, top card first).
 
     `stage` and `status` change only through move/won/lost/reopen.

@@ -19,6 +19,7 @@ from followups import services
 from followups.models import Activity, Notification
 from followups.serializers import ActivitySerializer, NotificationSerializer, ReadAllSerializer
 from pipeline_crm.api import IdFilter, ServiceViewSetMixin
+from pipeline_crm.csv_api import CsvListMixin
 
 
 class ActivityFilter(filters.FilterSet):
@@ -36,7 +37,9 @@ class ActivityFilter(filters.FilterSet):
         fields = ["deal", "lead", "contact", "company", "owner", "done"]
 
 
-class ActivityViewSet(ServiceViewSetMixin[Activity], viewsets.ModelViewSet[Activity]):
+class ActivityViewSet(
+    CsvListMixin[Activity], ServiceViewSetMixin[Activity], viewsets.ModelViewSet[Activity]
+):
     """Calls, e-mails, meetings, tasks and notes you may see (by their owner)."""
 
     serializer_class = ActivitySerializer
@@ -91,6 +94,7 @@ class NotificationFilter(filters.FilterSet):
 
 
 class NotificationViewSet(
+    CsvListMixin[Notification],
     ServiceViewSetMixin[Notification],
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,

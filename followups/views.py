@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -23,11 +23,19 @@ from followups.calendar_feed import calendar_for, revoke_calendar_token, user_fo
 from followups.models import Notification
 from followups.notifications import batch_link
 from followups.services import mark_all_notifications_read, mark_notification_read
+from pipeline_crm.csv_files import Column, csv_download, wants_csv
 from pipeline_crm.htmx import wants_fragment
 from pipeline_crm.links import deal_path
 
 PAGE_SIZE = 30
 CHANGED_EVENT = "notifications-changed"  # the bell listens for it and refreshes itself
+NOTIFICATION_COLUMNS = (
+    Column("Created", lambda n: n.created_at),
+    Column("Kind", lambda n: n.get_kind_display()),
+    Column("Message", lambda n: n.message),
+    Column("Deal", lambda n: n.deal_id),
+    Column("Read", lambda n: n.read_at),
+)
 
 
 def _me(request: HttpRequest) -> User:
@@ -53,11 +61,15 @@ def _next_url(request: HttpRequest) -> str | None:
 
 @login_required
 @require_GET
-def notification_list(request: HttpRequest) -> HttpResponse:
+def notification_list(request: HttpRequest) -> HttpResponseBase:
     unread_only = request.GET.get("show") == "unread"
     notifications = Notification.objects.visible_to(request.user).select_related("deal")
     if unread_only:
         notifications = notifications.unread()
+    if wants_csv(request):  # every notification shown, not one page
+        return csv_download(
+            filename_stem="notifications", columns=NOTIFICATION_COLUMNS, records=notifications
+        )
     page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,

@@ -25,6 +25,7 @@ from forecasting.serializers import (
     QuotaAmountSerializer,
     QuotaSerializer,
 )
+from pipeline_crm.csv_api import CsvListMixin
 
 
 def _param(name: str, description: str, **kwargs: Any) -> OpenApiParameter:
@@ -87,6 +88,7 @@ class FunnelView(APIView):
 
 
 class QuotaViewSet(
+    CsvListMixin[Quota],
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -19,7 +19,7 @@ from accounts.models import User
 from forecasting import analytics, services, tables
 from forecasting.forms import ForecastFilterForm, QuotaForm
 from forecasting.models import Quota, can_manage_quotas
-from pipeline_crm.csv_files import attachment_name
+from pipeline_crm.csv_files import Column, attachment_name, csv_download, wants_csv
 from pipeline_crm.errors import DomainError
 from pipeline_crm.htmx import refusal, wants_fragment
 
@@ -237,14 +237,25 @@ def movement(request: HttpRequest) -> HttpResponse:
 
 # --- quotas --------------------------------------------------------------------------------------
 
+QUOTA_COLUMNS = (
+    Column("Rep", lambda quota: quota.user or ""),
+    Column("Team", lambda quota: quota.team or ""),
+    Column("Period", lambda quota: quota.get_period_display()),
+    Column("Starts", lambda quota: quota.period_start),
+    Column("Amount", lambda quota: quota.amount),
+)
+
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def quotas(request: HttpRequest) -> HttpResponse:
+def quotas(request: HttpRequest) -> HttpResponseBase:
     """The quotas the user may see, and the form to set one (admins and managers only)."""
     user = _user(request)
     if not can_manage_quotas(user):
         return refusal(request, "Only admins and managers set quotas.")
+    quotas = Quota.objects.visible_to(user).newest_first()
+    if request.method == "GET" and wants_csv(request):  # every quota, not the first 500
+        return csv_download(filename_stem="quotas", columns=QUOTA_COLUMNS, records=quotas)
     form = QuotaForm(request.POST or None, by=user)
     if request.method == "POST" and form.is_valid() and _set_quota(user, form):
         messages.success(request, "Quota saved.")
@@ -253,7 +264,7 @@ def quotas(request: HttpRequest) -> HttpResponse:
     context = {
         "nav": "forecast",
         "form": form,
-        "quotas": Quota.objects.visible_to(user).newest_first()[:500],
+        "quotas": quotas[:500],
     }
     return render(request, "forecasting/quotas.html", context, status=status)
 

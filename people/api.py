@@ -27,12 +27,13 @@ from people.serializers import (
     LeadSerializer,
 )
 from pipeline_crm.api import IdFilter, ServiceViewSetMixin
+from pipeline_crm.csv_api import CsvListMixin
 
 REFUSED = OpenApiResponse(description="Bad input or a business rule refused it (field messages).")
 FORBIDDEN = OpenApiResponse(description="You may see this lead but not change it.")
 
 
-class _OwnedRecordViewSet(ServiceViewSetMixin[Any], viewsets.ModelViewSet[Any]):
+class _OwnedRecordViewSet(CsvListMixin[Any], ServiceViewSetMixin[Any], viewsets.ModelViewSet[Any]):
     """CRUD over one owned model, every write through the contacts services."""
 
     model: type[Any]  # Company, Contact or Lead

@@ -30,6 +30,7 @@ from people.forms import (
     ListFilterForm,
     OwnedRecordForm,
 )
+from pipeline_crm.csv_files import Column
 
 type Record = Company | Contact | Lead
 # The forms a detail page shows filled in (a rejected one comes back with its errors), by name.
@@ -65,6 +66,8 @@ class RecordKind[R: (Company, Contact, Lead)]:
     filter_form: type[ListFilterForm]
     # The list's rows for a user: called with the filter form's criteria().
     rows: Callable[..., QuerySet[Any]]
+    # The list's CSV (`?format=csv`): one row per record the filters select.
+    csv_columns: tuple[Column, ...]
     related: tuple[str, ...]  # select_related of the record on its own pages
     search_placeholder: str
     extra_parts: tuple[str, ...] = ()  # the OPTIONAL_PARTS its template fills
@@ -94,6 +97,51 @@ class RecordKind[R: (Company, Contact, Lead)]:
 
 
 # --- what a lead, a contact and a company add -------------------------------------------------
+
+
+def _owner(record: Any) -> str:
+    return str(record.owner)
+
+
+LEAD_COLUMNS = (
+    Column("ID", lambda lead: lead.pk),
+    Column("First name", lambda lead: lead.first_name),
+    Column("Last name", lambda lead: lead.last_name),
+    Column("E-mail", lambda lead: lead.email),
+    Column("Phone", lambda lead: lead.phone),
+    Column("Company", lambda lead: lead.company_name),
+    Column("Source", lambda lead: lead.get_source_display()),
+    Column("Status", lambda lead: lead.get_status_display()),
+    Column("Score", lambda lead: lead.score),
+    Column("Budget", lambda lead: lead.budget),
+    Column("Decision maker", lambda lead: lead.authority),
+    Column("Decides by", lambda lead: lead.timeline),
+    Column("Owner", _owner),
+    Column("Created", lambda lead: lead.created_at),
+    Column("Converted", lambda lead: lead.converted_at),
+)
+CONTACT_COLUMNS = (
+    Column("ID", lambda contact: contact.pk),
+    Column("First name", lambda contact: contact.first_name),
+    Column("Last name", lambda contact: contact.last_name),
+    Column("E-mail", lambda contact: contact.email),
+    Column("Phone", lambda contact: contact.phone),
+    Column("Title", lambda contact: contact.title),
+    Column("Company", lambda contact: contact.company.name if contact.company else ""),
+    Column("Owner", _owner),
+    Column("Created", lambda contact: contact.created_at),
+)
+COMPANY_COLUMNS = (
+    Column("ID", lambda company: company.pk),
+    Column("Name", lambda company: company.name),
+    Column("Domain", lambda company: company.domain),
+    Column("Industry", lambda company: company.industry),
+    Column("Size", lambda company: company.get_size_display()),
+    Column("Contacts", lambda company: company.contact_count),
+    Column("Open deals", lambda company: company.open_deal_count),
+    Column("Owner", _owner),
+    Column("Created", lambda company: company.created_at),
+)
 
 
 def _lead_extras(lead: Lead, forms: FormsGiven) -> dict[str, Any]:
@@ -130,6 +178,7 @@ LEADS: RecordKind[Lead] = RecordKind(
     form=LeadForm,
     filter_form=LeadFilterForm,
     rows=selectors.leads_for,
+    csv_columns=LEAD_COLUMNS,
     related=("owner",),
     search_placeholder="Search name, company or e-mail",
     extra_parts=("badges", "side"),
@@ -146,6 +195,7 @@ CONTACTS: RecordKind[Contact] = RecordKind(
     form=ContactForm,
     filter_form=ContactFilterForm,
     rows=selectors.contacts_for,
+    csv_columns=CONTACT_COLUMNS,
     related=("company", "owner"),
     search_placeholder="Search name, e-mail, phone, title or company",
     created_message="Contact {record} created.",
@@ -164,6 +214,7 @@ COMPANIES: RecordKind[Company] = RecordKind(
     form=CompanyForm,
     filter_form=CompanyFilterForm,
     rows=selectors.companies_for,
+    csv_columns=COMPANY_COLUMNS,
     related=("owner",),
     search_placeholder="Search name, domain or industry",
     extra_parts=("main",),

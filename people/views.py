@@ -21,7 +21,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.forms import BaseForm
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -41,6 +41,7 @@ from people import selectors
 from people.forms import ConvertForm, DisqualifyForm, OwnedRecordForm
 from people.kinds import LEADS, Record, RecordKind
 from people.services import convert_lead
+from pipeline_crm.csv_files import csv_download, wants_csv
 from pipeline_crm.errors import DomainError, NotAllowed
 from pipeline_crm.htmx import refusal, retarget, swap_target, toast, wants_fragment
 
@@ -161,9 +162,11 @@ def _save[R: (Company, Contact, Lead)](
 
 @login_required
 @require_GET
-def record_list(request: HttpRequest, kind: RecordKind[Any]) -> HttpResponse:
+def record_list(request: HttpRequest, kind: RecordKind[Any]) -> HttpResponseBase:
     filters = kind.filter_form(request.GET, user=_user(request))
     records = kind.rows(_user(request), **filters.criteria())
+    if wants_csv(request):  # every record the filters select, not one page
+        return csv_download(filename_stem=kind.plural, columns=kind.csv_columns, records=records)
     context = {
         "kind": kind,
         "nav": kind.plural,

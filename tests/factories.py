@@ -155,3 +155,26 @@ class NotificationFactory(factory.django.DjangoModelFactory):
     kind = Notification.Kind.REMINDER
     message = "Something happened"
     dedupe_key = factory.Sequence(lambda n: f"test:{n}")
+
+
+def bulk_deals(owners, count, title="Bulk"):
+    """`count` deals in the default pipeline's first five stages, owned in turn by `owners`,
+    inserted in a few statements (for lists of hundreds or thousands of rows)."""
+    pipeline = default_pipeline()
+    stages = list(pipeline.stages.order_by("order"))
+    now = timezone.now()
+    Deal.objects.bulk_create(
+        (
+            Deal(
+                title=f"{title} {i}",
+                pipeline=pipeline,
+                stage=stages[i % 5],
+                owner=owners[i % len(owners)],
+                amount=1000 + i,
+                position=i * 1024,
+                stage_entered_at=now,
+            )
+            for i in range(count)
+        ),
+        batch_size=1000,
+    )

@@ -3,38 +3,15 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from deals.models import Deal
-from tests.factories import ContactFactory, LeadFactory, UserFactory, default_pipeline
+from tests.factories import ContactFactory, LeadFactory, UserFactory, bulk_deals
 
 pytestmark = pytest.mark.django_db
 
 # Token/session user, its groups (role), the count, the page.
 DEAL_LIST_MAX_QUERIES = 4
-
-
-def add_deals(owners, count):
-    pipeline = default_pipeline()
-    stages = list(pipeline.stages.order_by("order"))
-    now = timezone.now()
-    Deal.objects.bulk_create(
-        [
-            Deal(
-                title=f"Bulk {i}",
-                pipeline=pipeline,
-                stage=stages[i % 5],
-                owner=owners[i % len(owners)],
-                amount=1000 + i,
-                position=i * 1024,
-                stage_entered_at=now,
-            )
-            for i in range(count)
-        ],
-        batch_size=1000,
-    )
 
 
 def token_client(user):
@@ -58,9 +35,9 @@ def test_the_deal_list_costs_the_same_queries_for_20_and_2000_deals(
     owners = [people["rep"], people["teammate"]]
     client = token_client(people[viewer])
 
-    add_deals(owners, 20)
+    bulk_deals(owners, 20)
     small, small_body = queries_for(client, "/api/deals/")
-    add_deals(owners, 1980)
+    bulk_deals(owners, 1980)
     with django_assert_max_num_queries(DEAL_LIST_MAX_QUERIES):
         large, large_body = queries_for(client, "/api/deals/?status=open&q=Bulk")
 

@@ -43,3 +43,18 @@ def test_a_streamed_csv_reads_its_rows_only_while_it_is_sent():
     assert read == [0, 1, 2]
     assert body.splitlines()[1:] == ["0", "1", "2"]
     assert 'filename="deals-' in response["Content-Disposition"]
+
+
+@pytest.mark.parametrize("number", ["-12.50", "-3"])
+def test_a_negative_number_written_as_text_stays_a_number(number):
+    assert safe_cell(number) == number
+
+
+def test_a_long_csv_is_sent_in_pieces_of_many_rows_not_one_write_a_row():
+    rows = ([n, "some text in a cell"] for n in range(20_000))
+    response = streaming_csv_response(filename_stem="big", header=["n", "text"], rows=rows)
+    pieces = list(response.streaming_content)
+    assert 1 < len(pieces) < 20
+    lines = b"".join(pieces).decode().splitlines()
+    assert len(lines) == 20_001
+    assert lines[-1] == "19999,some text in a cell"

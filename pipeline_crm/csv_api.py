@@ -1,0 +1,157 @@
+"""`?format=csv` (or `Accept: text/csv`) on every API list: all the rows the JSON list would
+page through (same filters, same visibility), streamed, one column per serializer field.
+
+A list viewset takes `CsvListMixin` as its first base class; the `CSVRenderer` it registers
+lets DRF's content negotiation accept the format (without it `?format=csv` is a 404), lists
+`text/csv` in the schema and the browsable API's format menu, and renders any other answer of
+the viewset (a record, a history) as a small CSV through the same formula-safe writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, TypeVar, cast
+
+from django.db.models import Model
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers
+from rest_framework.generics import GenericAPIView
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+from pipeline_crm.csv_files import (
+    CSV_MEDIA_TYPE,
+    csv_text,
+    read_in_chunks,
+    streaming_csv_response,
+)
+
+_M = TypeVar("_M", bound=Model)
+
+LIST_SEPARATOR = "; "
+SCALARS = frozenset({str, int, float, bool, type(None)})
+
+FORMAT_PARAMETER = OpenApiParameter(
+    "format",
+    str,
+    required=False,
+    enum=["json", "csv"],
+    description=(
+        "csv: every matching row (no pages) as a streamed CSV download, one column per field;"
+        " the same as `Accept: text/csv`."
+    ),
+)
+
+
+def _label(item: Any) -> Any:
+    """A nested record in a list cell: its name, else its id."""
+    if isinstance(item, Mapping):
+        for key in ("name", "title", "id"):
+            if key in item:
+                return item[key]
+        return flat_cell(item)
+    return item
+
+
+def flat_cell(value: Any) -> Any:
+    """A JSON value as one readable cell: a list of ids `3; 7`, nested records by name, an
+    object `key=value; key=value`; anything else as it is."""
+    if type(value) in SCALARS:  # most cells (this runs for every cell of every row)
+        return value
+    if isinstance(value, Mapping):
+        return LIST_SEPARATOR.join(f"{key}={_text(item)}" for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return LIST_SEPARATOR.join(_text(_label(item)) for item in value)
+    return value
+
+
+def _text(value: Any) -> str:
+    flat = flat_cell(value)
+    return "" if flat is None else str(flat)
+
+
+def _table(data: Any) -> tuple[list[str], list[list[Any]]]:
+    """Header and rows of what a view answered: a (paged) list of objects, one object, a value."""
+    if isinstance(data, Mapping) and isinstance(data.get("results"), list):
+        data = data["results"]
+    records = data if isinstance(data, list) else [data]
+    if not all(isinstance(record, Mapping) for record in records):
+        return ["value"], [[flat_cell(record)] for record in records]
+    header: list[str] = []
+    for record in records:
+        header.extend(key for key in record if key not in header)
+    return header, [[flat_cell(record.get(key)) for key in header] for record in records]
+
+
+class CSVRenderer(BaseRenderer):
+    """Any answer of a CSV-capable viewset as CSV (its lists do not come here: they stream)."""
+
+    media_type = CSV_MEDIA_TYPE
+    format = "csv"
+    charset = "utf-8"
+
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        if data is None:
+            return b""
+        header, rows = _table(data)
+        return csv_text(header, rows).encode(self.charset)
+
+
+def _csv_asked(request: Request) -> bool:
+    return isinstance(getattr(request, "accepted_renderer", None), CSVRenderer)
+
+
+class CsvListMixin(mixins.ListModelMixin, GenericAPIView[_M]):
+    """A list that also answers CSV: `class FooViewSet(CsvListMixin[Foo], ...ModelViewSet[Foo])`.
+
+    The CSV holds every row `filter_queryset(get_queryset())` gives (the viewset's own
+    visibility and filters, no pagination), read `csv_chunk_size` rows at a time (select_related
+    and prefetch_related work per chunk: the query count does not grow with the rows), each row
+    shaped by the viewset's serializer, its readable fields the columns.
+    """
+
+    renderer_classes = [
+        *cast(list[type[BaseRenderer]], api_settings.DEFAULT_RENDERER_CLASSES),
+        CSVRenderer,
+    ]
+
+    @extend_schema(parameters=[FORMAT_PARAMETER])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if _csv_asked(request):
+            # A streamed download, not a Response: DRF passes any HttpResponse through.
+            return self.csv_list()  # type: ignore[return-value]
+        return super().list(request, *args, **kwargs)
+
+    def csv_list(self) -> StreamingHttpResponse:
+        records = self.filter_queryset(self.get_queryset())
+        serializer = cast("serializers.Serializer[Any]", self.get_serializer())
+        columns = [name for name, field in serializer.fields.items() if not field.write_only]
+
+        def rows() -> Iterator[Sequence[Any]]:
+            for record in read_in_chunks(records):
+                shown = serializer.to_representation(record)
+                yield [flat_cell(shown.get(name)) for name in columns]
+
+        return streaming_csv_response(
+            filename_stem=str(records.model._meta.verbose_name_plural).replace(" ", "-"),
+            header=columns,
+            rows=rows(),
+        )
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        """Errors stay JSON (`{"detail": ...}` or field messages) even when CSV was asked for."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if isinstance(response, Response) and response.status_code >= 400 and _csv_asked(request):
+            response.accepted_renderer = JSONRenderer()
+            response.accepted_media_type = JSONRenderer.media_type
+        return response
