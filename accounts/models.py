@@ -59,6 +59,13 @@ class User(AbstractUser):
         return self.is_active and self.last_login is None and not self.has_usable_password()
 
     @property
+    def account_status(self) -> str:
+        """ "deactivated", "invited" or "active": how the user list names where they stand."""
+        if not self.is_active:
+            return "deactivated"
+        return "invited" if self.is_invited else "active"
+
+    @property
     def initials(self) -> str:
         parts = [p for p in (self.first_name, self.last_name) if p]
         if parts:

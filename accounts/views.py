@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib.auth import views as auth_views
 from django.forms import Form
 from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -38,6 +39,7 @@ from accounts.selectors import (
     user_rows,
 )
 from accounts.web import AuthedRequest, admin_required
+from pipeline_crm.csv_files import Column, csv_download, wants_csv
 from pipeline_crm.errors import DomainError
 from pipeline_crm.htmx import (
     add_trigger,
@@ -100,21 +102,45 @@ def _team_done(request: AuthedRequest, message: str) -> HttpResponse:
     return _done(request, message, event="teams-changed", page="team-settings")
 
 
+def _names(people: Any) -> str:
+    return "; ".join(str(person) for person in people.all())
+
+
+USER_COLUMNS = (
+    Column("ID", lambda u: u.pk),
+    Column("Name", lambda u: u.get_full_name()),
+    Column("Username", lambda u: u.username),
+    Column("E-mail", lambda u: u.email),
+    Column("Role", lambda u: u.role),
+    Column("Teams", lambda u: "; ".join(team.name for team in u.teams.all())),
+    Column("Status", lambda u: u.account_status),
+    Column("Last sign-in", lambda u: u.last_login),
+)
+TEAM_COLUMNS = (
+    Column("ID", lambda t: t.pk),
+    Column("Team", lambda t: t.name),
+    Column("Managers", lambda t: _names(t.managers)),
+    Column("Members", lambda t: _names(t.members)),
+)
+
 # --- users ------------------------------------------------------------------------------------
 
 
 @admin_required
 @require_GET
-def users(request: AuthedRequest) -> HttpResponse:
+def users(request: AuthedRequest) -> HttpResponseBase:
     filters = UserFilterForm(request.GET)
     chosen = filters.to_filters()
+    rows = user_rows(**chosen)
     context = {
         "nav": "settings",
         "settings_tab": "users",
         "filters": filters,
-        "users": user_rows(**chosen),
+        "users": rows,
         "filtered": any(chosen.values()),
     }
+    if wants_csv(request):
+        return csv_download(filename_stem="users", columns=USER_COLUMNS, records=rows)
     if wants_fragment(request):
         return render(request, f"{USERS_PAGE}#user-table", context)
     return render(request, USERS_PAGE, context)
@@ -201,8 +227,11 @@ def resend_invitation(request: AuthedRequest, user_id: int) -> HttpResponse:
 
 @admin_required
 @require_GET
-def teams(request: AuthedRequest) -> HttpResponse:
-    context = {"nav": "settings", "settings_tab": "teams", "teams": team_rows()}
+def teams(request: AuthedRequest) -> HttpResponseBase:
+    rows = team_rows()
+    context = {"nav": "settings", "settings_tab": "teams", "teams": rows}
+    if wants_csv(request):
+        return csv_download(filename_stem="teams", columns=TEAM_COLUMNS, records=rows)
     if wants_fragment(request):
         return render(request, f"{TEAMS_PAGE}#team-list", context)
     return render(request, TEAMS_PAGE, context)

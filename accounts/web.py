@@ -8,7 +8,8 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django_htmx.middleware import HtmxDetails
 
 from accounts.models import User
@@ -22,12 +23,12 @@ class AuthedRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def admin_required[R: HttpResponseBase](view: Callable[..., R]) -> Callable[..., R]:
     """Admins only; everyone else gets 404, as if the page did not exist (SPEC §4)."""
 
     @login_required
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> R:
         if not is_admin(request.user):
             raise Http404("No such page.")
         return view(request, *args, **kwargs)

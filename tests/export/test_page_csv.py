@@ -27,7 +27,13 @@ pytestmark = pytest.mark.django_db
 PEOPLE_PAGES = ["/leads/", "/contacts/", "/companies/"]
 # Every list page of the app: each has an Export CSV link and answers ?format=csv. A new list
 # page goes here (its rows for the admin made by `every_kind_of_row`).
-LIST_PAGES = [*PEOPLE_PAGES, "/notifications/", "/forecast/quotas/"]
+LIST_PAGES = [
+    *PEOPLE_PAGES,
+    "/notifications/",
+    "/forecast/quotas/",
+    "/settings/users/",
+    "/settings/teams/",
+]
 
 
 @pytest.fixture

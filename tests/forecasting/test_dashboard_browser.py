@@ -178,7 +178,7 @@ def test_manager_reads_the_dashboard_changes_a_filter_and_downloads_csv(
     download = download_info.value
     target = tmp_path / "forecast.csv"
     download.save_as(target)
-    text = target.read_text()
+    text = target.read_text(encoding="utf-8-sig")
     assert text.startswith("Period,Weighted,Commit")
     assert "Q" in text.splitlines()[1]  # quarterly rows, as filtered
     assert "13600.00" in text
