@@ -38,8 +38,6 @@ logger = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 10.0
 RETRY_FOR = dt.timedelta(hours=24)
 RETRY_MAX_DELAY = dt.timedelta(hours=6)
-# How long a queued delivery may wait for a worker before the sweep queues it again.
-QUEUED_GRACE = dt.timedelta(minutes=5)
 USER_AGENT = "PipelineCRM-Webhooks/1"
 
 
@@ -72,6 +70,12 @@ def retry_delay(attempts: int) -> dt.timedelta:
     base = dt.timedelta(seconds=float(getattr(settings, "WEBHOOK_RETRY_BASE", 60.0)))
     delay: dt.timedelta = min(base * 2 ** max(attempts - 1, 0), RETRY_MAX_DELAY)
     return delay
+
+
+def queued_grace() -> dt.timedelta:
+    """How long a queued delivery may wait for a worker before the sweep queues it again
+    (`WEBHOOK_QUEUED_GRACE` seconds, default 300)."""
+    return dt.timedelta(seconds=float(getattr(settings, "WEBHOOK_QUEUED_GRACE", 300.0)))
 
 
 def _claim(delivery_id: uuid.UUID) -> Delivery | None:
@@ -147,7 +151,7 @@ def _failed(delivery: Delivery, now: dt.datetime, error: str) -> None:
 
 
 def claim_due(*, now: dt.datetime | None = None, limit: int = 500) -> list[uuid.UUID]:
-    """Ids of deliveries whose next attempt is due, each given `QUEUED_GRACE` to be sent
+    """Ids of deliveries whose next attempt is due, each given `queued_grace()` to be sent
     before a later sweep takes it again (the caller queues them)."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -157,7 +161,7 @@ def claim_due(*, now: dt.datetime | None = None, limit: int = 500) -> list[uuid.
             .order_by("next_attempt_at")
             .values_list("pk", flat=True)[:limit]
         )
-        Delivery.objects.filter(pk__in=ids).update(next_attempt_at=now + QUEUED_GRACE)
+        Delivery.objects.filter(pk__in=ids).update(next_attempt_at=now + queued_grace())
     return ids
 
 
@@ -172,5 +176,5 @@ def new_delivery(
         event=event,
         body=build_body(delivery_id=delivery_id, event=event, at=at, data=data),
         created_at=at,
-        next_attempt_at=at + QUEUED_GRACE,
+        next_attempt_at=at + queued_grace(),
     )

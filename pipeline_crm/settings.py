@@ -307,6 +307,8 @@ _heartbeat_interval = env.float("CELERY_HEARTBEAT_INTERVAL", default=30.0)
 _webhook_sweep_interval = env.float("WEBHOOK_SWEEP_INTERVAL", default=30.0)
 WEBHOOK_RETRY_BASE = env.float("WEBHOOK_RETRY_BASE", default=60.0)
 WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
+# A queued delivery no worker has sent after this many seconds is queued again by the sweep.
+WEBHOOK_QUEUED_GRACE = env.float("WEBHOOK_QUEUED_GRACE", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     "send-due-reminders": {
         "task": "deals.tasks.send_due_reminders",  # followups/tasks.py
