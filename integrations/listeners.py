@@ -76,17 +76,18 @@ def deal_data(deal: Deal, *, deleted: bool = False) -> dict[str, Any]:
 @listens_to(DealEvent, phase=AFTER_COMMIT)
 def send_deal_event(event: DealEvent) -> None:
     name = deal_event_name(event)
-    if name is None or not services.subscribers(name):
-        return
-    data = deal_data(event.deal, deleted=isinstance(event, DealDeleted))
-    services.record_events(events=[(name, data)])
+    hooks = services.subscribers(name) if name else []
+    if name and hooks:
+        data = deal_data(event.deal, deleted=isinstance(event, DealDeleted))
+        services.record_events(events=[(name, data)], hooks=hooks)
 
 
 @listens_to(PipelineChanged, phase=AFTER_COMMIT)
 def send_bulk_moves(event: PipelineChanged) -> None:
-    if not event.deal_ids or not services.subscribers(Event.DEAL_MOVED):
-        return
-    services.record_events(events=[(Event.DEAL_MOVED, d) for d in _deals_data(event.deal_ids)])
+    hooks = services.subscribers(Event.DEAL_MOVED) if event.deal_ids else []
+    if hooks:
+        moves = [(Event.DEAL_MOVED, data) for data in _deals_data(event.deal_ids)]
+        services.record_events(events=moves, hooks=hooks)
 
 
 def _deals_data(deal_ids: Iterable[int]) -> list[dict[str, Any]]:
@@ -100,15 +101,15 @@ def _deals_data(deal_ids: Iterable[int]) -> list[dict[str, Any]]:
 
 @listens_to(ActivityLogged, phase=AFTER_COMMIT)
 def send_activity_created(event: ActivityLogged) -> None:
-    if not services.subscribers(Event.ACTIVITY_CREATED):
-        return
-    data = dict(ActivitySerializer(event.activity).data)
-    services.record_events(events=[(Event.ACTIVITY_CREATED, data)])
+    hooks = services.subscribers(Event.ACTIVITY_CREATED)
+    if hooks:
+        data = dict(ActivitySerializer(event.activity).data)
+        services.record_events(events=[(Event.ACTIVITY_CREATED, data)], hooks=hooks)
 
 
 @listens_to(LeadConverted, phase=AFTER_COMMIT)
 def send_lead_converted(event: LeadConverted) -> None:
-    if not services.subscribers(Event.LEAD_CONVERTED):
-        return
-    data = {**LeadSerializer(event.lead).data, "deal": deal_data(event.deal)}
-    services.record_events(events=[(Event.LEAD_CONVERTED, data)])
+    hooks = services.subscribers(Event.LEAD_CONVERTED)
+    if hooks:
+        data = {**LeadSerializer(event.lead).data, "deal": deal_data(event.deal)}
+        services.record_events(events=[(Event.LEAD_CONVERTED, data)], hooks=hooks)

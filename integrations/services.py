@@ -136,13 +136,18 @@ def subscribers(event: str) -> list[Webhook]:
 
 @transaction.atomic
 def record_events(
-    *, events: Sequence[tuple[str, Any]], at: dt.datetime | None = None
+    *,
+    events: Sequence[tuple[str, Any]],
+    hooks: Sequence[Webhook] | None = None,
+    at: dt.datetime | None = None,
 ) -> list[Delivery]:
-    """One delivery per (event, data) and subscribed webhook, queued once this commits.
+    """One delivery per (event, data) and subscribed webhook (of `hooks`, if the caller has
+    read them already), queued once this commits.
 
     Called by `integrations.listeners` after the event's own transaction committed."""
     at = at or timezone.now()
-    hooks = list(Webhook.objects.filter(active=True))
+    if hooks is None:
+        hooks = list(Webhook.objects.filter(active=True))
     rows = [
         sending.new_delivery(webhook_id=hook.pk, event=name, data=data, at=at)
         for name, data in events

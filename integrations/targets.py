@@ -117,6 +117,13 @@ def check_url(url: str) -> str:
 # --- sending ----------------------------------------------------------------------------------
 
 
+def _open(address: str, port: int, timeout: float | None) -> socket.socket:
+    sock = socket.create_connection((address, port), timeout)
+    # As http.client does: no Nagle delay between the request's packets.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     """An HTTP connection to one given address, whatever the host name resolves to now."""
 
@@ -125,7 +132,7 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         self.address = address
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = _open(self.address, self.port, self.timeout)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -137,7 +144,7 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.address = address
 
     def connect(self) -> None:
-        sock = socket.create_connection((self.address, self.port), self.timeout)
+        sock = _open(self.address, self.port, self.timeout)
         self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
 
 
