@@ -33,7 +33,9 @@ LOG_PAGE_SIZE = 25
 def _log_context(request: AuthedRequest, webhook: Webhook) -> dict[str, Any]:
     deliveries = webhook.deliveries.order_by("-created_at", "id")
     page = Paginator(deliveries, LOG_PAGE_SIZE).get_page(request.GET.get("page"))
-    return {"webhook": webhook, "log_page": page}
+    # While a shown delivery is still being tried, the log refreshes itself.
+    waiting = any(d.state in ("pending", "retrying") for d in page.object_list)
+    return {"webhook": webhook, "log_page": page, "log_waiting": waiting}
 
 
 def _page_context(

@@ -120,6 +120,7 @@ def test_the_log_shows_each_delivery_and_resend_queues_it_again(
     assert log.lstrip().startswith('<div id="delivery-log"')
     assert log.count("data-delivery-id=") == 2  # the new one on top, queued
     assert "pending" in log
+    assert 'hx-trigger="every 5s"' in log  # refreshes itself while a delivery waits
     refreshed = client.get(reverse("webhook-deliveries", args=[webhook.pk]), HTTP_HX_REQUEST="true")
     assert "delivered" in refreshed.content.decode()
     assert Delivery.objects.count() == 2
