@@ -8,10 +8,11 @@ from typing import cast
 
 from django.contrib.auth import authenticate
 from django.db.models import Prefetch, QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,12 +23,15 @@ from accounts import services
 from accounts.models import Team, User
 from accounts.permissions import AdminWritesOrReadOnly
 from accounts.serializers import (
+    DeactivateUserSerializer,
     TeamSerializer,
     TokenRequestSerializer,
     TokenSerializer,
     UserSerializer,
 )
 from pipeline_crm.api import ServiceViewSetMixin
+
+REFUSED = OpenApiResponse(description="Bad input or a business rule refused it (field messages).")
 
 
 class TokenView(APIView):
@@ -64,7 +68,12 @@ class UserViewSet(ServiceViewSetMixin[User], viewsets.ModelViewSet[User]):
         return User.objects.prefetch_related("groups", "teams").order_by("username")
 
     def perform_create(self, serializer: BaseSerializer[User]) -> None:
-        serializer.instance = services.create_user(by=self.actor, **serializer.validated_data)
+        data = dict(serializer.validated_data)
+        if data.get("password"):
+            serializer.instance = services.create_user(by=self.actor, **data)
+        else:
+            data.pop("password", None)
+            serializer.instance = services.invite_user(by=self.actor, **data)
 
     def perform_update(self, serializer: BaseSerializer[User]) -> None:
         serializer.instance = services.update_user(
@@ -73,6 +82,38 @@ class UserViewSet(ServiceViewSetMixin[User], viewsets.ModelViewSet[User]):
 
     def perform_destroy(self, instance: User) -> None:
         services.delete_user(user=instance, by=self.actor)
+
+    @extend_schema(
+        request=DeactivateUserSerializer,
+        responses={200: UserSerializer, 400: REFUSED},
+        summary="Deactivate: no more sign-in; their open work goes to `reassign_to`.",
+    )
+    @action(detail=True, methods=["post"])
+    def deactivate(self, request: Request, pk: str | None = None) -> Response:
+        user = services.deactivate_user(
+            user=self.get_object(), by=self.actor, **self.parse_input(DeactivateUserSerializer)
+        )
+        return Response(self.get_serializer(user).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: UserSerializer, 400: REFUSED},
+        summary="Reactivate: they may sign in again.",
+    )
+    @action(detail=True, methods=["post"])
+    def reactivate(self, request: Request, pk: str | None = None) -> Response:
+        user = services.reactivate_user(user=self.get_object(), by=self.actor)
+        return Response(self.get_serializer(user).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: UserSerializer, 400: REFUSED},
+        summary="Send the invitation e-mail again (users who have not chosen a password yet).",
+    )
+    @action(detail=True, methods=["post"], url_path="resend-invitation")
+    def resend_invitation(self, request: Request, pk: str | None = None) -> Response:
+        user = services.resend_invitation(user=self.get_object(), by=self.actor)
+        return Response(self.get_serializer(user).data)
 
 
 class TeamViewSet(ServiceViewSetMixin[Team], viewsets.ModelViewSet[Team]):

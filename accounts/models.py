@@ -54,6 +54,11 @@ class User(AbstractUser):
         return self.role == Role.MANAGER
 
     @property
+    def is_invited(self) -> bool:
+        """Invited and not yet signed up: active, no password set, never signed in."""
+        return self.is_active and self.last_login is None and not self.has_usable_password()
+
+    @property
     def initials(self) -> str:
         parts = [p for p in (self.first_name, self.last_name) if p]
         if parts:

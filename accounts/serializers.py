@@ -23,17 +23,60 @@ class UserSerializer(serializers.ModelSerializer[User]):
         max_length=128,
         trim_whitespace=False,
         style={"input_type": "password"},
-        help_text="Required when creating a user; validated by the password rules, stored hashed.",
+        help_text=(
+            "Validated by the password rules, stored hashed. Creating a user without one "
+            "invites them: they get an e-mail with a link to choose it (`email` is then required)."
+        ),
+    )
+    username = serializers.CharField(
+        max_length=150,
+        required=False,
+        help_text="Required with a password; an invited user's defaults to their e-mail.",
+    )
+    is_active = serializers.BooleanField(
+        read_only=True,
+        help_text="False once deactivated (POST …/deactivate/, …/reactivate/).",
+    )
+    invited = serializers.BooleanField(
+        source="is_invited",
+        read_only=True,
+        help_text="Invited and has not chosen a password yet.",
     )
 
     class Meta:
         model = User
-        fields = ["id", "username", "first_name", "last_name", "email", "role", "teams", "password"]
+        fields = [
+            "id",
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "role",
+            "teams",
+            "password",
+            "is_active",
+            "invited",
+        ]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if self.instance is None and not attrs.get("password"):
-            raise serializers.ValidationError({"password": ["A new user needs a password."]})
+        if self.instance is None and not attrs.get("password") and not attrs.get("email"):
+            raise serializers.ValidationError(
+                {"password": ["A new user needs a password, or an e-mail to be invited by."]}
+            )
+        if self.instance is None and attrs.get("password") and not attrs.get("username"):
+            raise serializers.ValidationError({"username": ["This field is required."]})
         return attrs
+
+
+class DeactivateUserSerializer(serializers.Serializer[dict[str, Any]]):
+    reassign_to = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        help_text=(
+            "The active user who takes over their open deals, leads in play, companies, "
+            "contacts and planned activities; by default a manager of their team, else you."
+        ),
+    )
 
 
 class TeamSerializer(serializers.ModelSerializer[Team]):

@@ -1,24 +1,35 @@
 """Users, roles and teams: only admins change them (SPEC §4). Every function is one transaction.
 
-The API, the admin and any settings page call these; they raise `pipeline_crm.errors` types
-like the other services.
+The API, the admin and the settings pages (`/settings/users/`, `/settings/teams/`) call these;
+they raise `pipeline_crm.errors` types like the other services.
+
+- Invited users have no usable password; the `UserInvited` event queues the e-mail with a link
+  to set one (Django's password-reset token: it stops working once a password is set).
+- Deactivating a user hands their open work to someone active (`UserDeactivated`, handled in
+  the same transaction by the apps that own that work): nothing is left with an inactive owner.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
+from rest_framework.authtoken.models import Token
 
+from accounts.events import UserDeactivated, UserInvited, UserReactivated
 from accounts.models import Role, Team, User
+from accounts.selectors import default_reassignee
 from accounts.visibility import is_admin
 from pipeline_crm.db import serialize_on
 from pipeline_crm.errors import DomainError, NotAllowed
+from pipeline_crm.events import announce
 
 # Flags of the account itself, set in the Django admin.
 ACCOUNT_FLAGS = ("is_active", "is_staff", "is_superuser")
@@ -124,11 +135,13 @@ def update_user(*, user: User, by: User, changes: Mapping[str, Any]) -> User:
     _refuse_unknown(changes, USER_FIELDS)
     user = User.objects.select_for_update().get(pk=user.pk)
     was_admin = _is_active_admin(user)
-    for name in ("username", "first_name", "last_name", "email", *ACCOUNT_FLAGS):
+    for name in ("username", "first_name", "last_name", "email", "is_staff", "is_superuser"):
         if name in changes:
             setattr(user, name, changes[name])
     if "username" in changes:
         _check_username_free(user.username, user)
+    if changes.get("email"):
+        _check_email_free(user.email, user)
     if changes.get("password"):
         _check_password(changes["password"], user)
         user.set_password(changes["password"])
@@ -137,6 +150,13 @@ def update_user(*, user: User, by: User, changes: Mapping[str, Any]) -> User:
         _set_role(user, changes["role"])
     if "teams" in changes:
         user.teams.set(list(changes["teams"]))
+    if "is_active" in changes and bool(changes["is_active"]) != user.is_active:
+        # Unticking "active" (the Django admin) is a deactivation like any other: open work
+        # goes to the default taker; ticking it again is a reactivation.
+        if changes["is_active"]:
+            _reactivate(user, by=by)
+        else:
+            _deactivate(user, by=by, reassign_to=None)
     if was_admin and not _is_active_admin(user):
         # Whichever of these took the role away is the field at fault.
         field = next((f for f in ("role", "is_superuser", "is_active") if f in changes), None)
@@ -168,6 +188,142 @@ def delete_user(*, user: User, by: User) -> None:
             f"{user} still owns {', '.join(owned)}: reassign them first.", field="detail"
         )
     user.delete()
+
+
+def _clean_email(email: str) -> str:
+    email = (email or "").strip()
+    try:
+        validate_email(email)
+    except DjangoValidationError as exc:
+        raise DomainError("Enter a valid e-mail address.", field="email") from exc
+    local, _, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def _check_email_free(email: str, user: User | None = None) -> None:
+    """One account per address: the password-reset link goes to the address."""
+    taken = User.objects.filter(email__iexact=email)
+    if user is not None:
+        taken = taken.exclude(pk=user.pk)
+    holder = taken.first()
+    if holder is None:
+        return
+    if not holder.is_active:
+        raise DomainError(
+            f"This e-mail address belongs to {holder}, who is deactivated: reactivate them.",
+            field="email",
+        )
+    raise DomainError("A user with this e-mail address already exists.", field="email")
+
+
+def _check_username(username: str) -> None:
+    try:
+        User.username_validator(username)
+    except DjangoValidationError as exc:
+        raise DomainError(
+            "Usernames may contain only letters, digits and @ . + - _", field="username"
+        ) from exc
+    _check_username_free(username)
+
+
+def _announce_invitation(user: User, by: User) -> None:
+    announce(UserInvited(user=user, by=by, key=f"invite:{user.pk}:{uuid.uuid4().hex}"))
+
+
+@transaction.atomic
+def invite_user(
+    *,
+    by: User,
+    email: str,
+    role: str = Role.REP,
+    first_name: str = "",
+    last_name: str = "",
+    teams: Iterable[Team] = (),
+    username: str = "",
+) -> User:
+    """A new user without a password (they cannot sign in yet) and an invitation e-mail with a
+    link to set one. The username is the e-mail address unless one is given."""
+    _require_admin(by)
+    email = _clean_email(email)
+    _check_email_free(email)
+    username = username.strip() or email
+    _check_username(username)
+    user = User(username=username, email=email, first_name=first_name, last_name=last_name)
+    user.set_unusable_password()
+    user.save()
+    _set_role(user, role)
+    user.teams.set(list(teams))
+    _announce_invitation(user, by)
+    return user
+
+
+@transaction.atomic
+def resend_invitation(*, user: User, by: User) -> User:
+    """Send the invitation again (a fresh link; the earlier ones keep working until a password
+    is set). Only for active users who have not set a password yet."""
+    _require_admin(by)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.is_active:
+        raise DomainError(f"{user} is deactivated: reactivate them first.")
+    if not user.is_invited:
+        raise DomainError(f"{user} has already set a password: no invitation to resend.")
+    if not user.email:
+        raise DomainError(f"{user} has no e-mail address.", field="email")
+    _announce_invitation(user, by)
+    return user
+
+
+def _deactivate(user: User, *, by: User, reassign_to: User | None) -> None:
+    """`user` (locked) can no longer sign in; their open work goes to `reassign_to` (by default
+    a manager of their team, else the admin doing it).
+
+    Serialized: two deactivations at once (A's work to B while B is being deactivated) would
+    otherwise leave A's work with an inactive B; the second now finds B inactive and refuses,
+    or hands over what the first gave B."""
+    serialize_on("user-deactivation")
+    if _is_active_admin(user):
+        _keep_one_admin(user, field="is_active")
+    taker = reassign_to or default_reassignee(user=user, by=by)
+    taker = User.objects.filter(pk=taker.pk).first() if taker else None
+    if taker is None or taker.pk == user.pk or not taker.is_active:
+        raise DomainError(
+            f"Choose an active user other than {user} to take over their work.",
+            field="reassign_to",
+        )
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    Token.objects.filter(user=user).delete()  # the API key dies with the account's access
+    announce(UserDeactivated(user=user, reassign_to=taker, by=by))
+
+
+def _reactivate(user: User, *, by: User) -> None:
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    announce(UserReactivated(user=user, by=by))
+
+
+@transaction.atomic
+def deactivate_user(*, user: User, by: User, reassign_to: User | None = None) -> User:
+    """The user can no longer sign in (form, session or API token); their open deals, the
+    leads still in play, their companies and contacts and their planned activities go to
+    `reassign_to`, in this same transaction. The last active admin stays."""
+    _require_admin(by)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.is_active:
+        raise DomainError(f"{user} is already deactivated.")
+    _deactivate(user, by=by, reassign_to=reassign_to)
+    return user
+
+
+@transaction.atomic
+def reactivate_user(*, user: User, by: User) -> User:
+    """The user may sign in again. What was handed over on deactivation stays where it went."""
+    _require_admin(by)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_active:
+        raise DomainError(f"{user} is already active.")
+    _reactivate(user, by=by)
+    return user
 
 
 @transaction.atomic

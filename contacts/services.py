@@ -99,6 +99,22 @@ def delete_record(record: models.Model, *, by: User) -> None:
     record.delete()
 
 
+@transaction.atomic
+def hand_over_records(*, from_owner: User, to_owner: User, by: User) -> dict[str, int]:
+    """Give `from_owner`'s companies, contacts and leads still in play (not converted, not
+    disqualified) to `to_owner`: a deactivated user's accounts keep someone looking after
+    them. Closed leads keep their owner, the record of who worked them."""
+    require_assignable(by, to_owner, what="records")
+    leads_in_play = Lead.objects.filter(owner=from_owner, converted_at__isnull=True).exclude(
+        status=Lead.Status.DISQUALIFIED
+    )
+    return {
+        "companies": Company.objects.filter(owner=from_owner).update(owner=to_owner),
+        "contacts": Contact.objects.filter(owner=from_owner).update(owner=to_owner),
+        "leads": leads_in_play.update(owner=to_owner, updated_at=timezone.now()),
+    }
+
+
 # --- lead scoring -------------------------------------------------------------------------------
 
 SOURCE_POINTS: dict[str, int] = {

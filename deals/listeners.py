@@ -4,10 +4,12 @@
 - A deal given to someone else notifies its new owner (in the same transaction).
 - An activity logged or done on a deal refreshes the deal and clears its stall (in the same
   transaction: `services.record_activity`).
+- A deactivated user's open deals go to the user the admin chose (in the same transaction).
 """
 
 from __future__ import annotations
 
+from accounts.events import UserDeactivated
 from deals import live, services
 from deals.events import DealChanged, DealCreated, DealEvent, PipelineChanged
 from followups.events import ActivityCompleted, ActivityLogged
@@ -48,3 +50,8 @@ def notify_new_owner(event: DealCreated | DealChanged) -> None:
 def refresh_worked_deal(event: ActivityLogged | ActivityCompleted) -> None:
     if event.deal_id is not None and event.at is not None:
         services.record_activity(deal_id=event.deal_id, at=event.at)
+
+
+@listens_to(UserDeactivated, phase=DURING)
+def hand_over_open_deals(event: UserDeactivated) -> None:
+    services.hand_over_open_deals(from_owner=event.user, to_owner=event.reassign_to, by=event.by)

@@ -112,6 +112,18 @@ def delete_activity(*, activity: Activity, by: User) -> None:
     announce(ActivityDeleted(activity=activity, by=by))
 
 
+@transaction.atomic
+def hand_over_open_activities(*, from_owner: User, to_owner: User, by: User) -> int:
+    """Give `from_owner`'s planned (not done) activities to `to_owner`, each through
+    `update_activity`, so their reminders reach someone. Done ones keep who did them."""
+    planned = Activity.objects.filter(owner=from_owner, done_at__isnull=True).order_by("pk")
+    moved = 0
+    for activity in planned:
+        update_activity(activity=activity, by=by, changes={"owner": to_owner})
+        moved += 1
+    return moved
+
+
 # --- notifications ------------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from deals.services.editing import (
     EDITABLE_DEAL_FIELDS,
     create_deal,
     delete_deal,
+    hand_over_open_deals,
     record_activity,
     update_deal,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "delete_deal",
     "delete_pipeline",
     "delete_stage",
+    "hand_over_open_deals",
     "mark_lost",
     "mark_won",
     "move_deal",

@@ -174,6 +174,19 @@ def delete_deal(*, deal: Deal, by: User) -> None:
 
 
 @transaction.atomic
+def hand_over_open_deals(*, from_owner: User, to_owner: User, by: User) -> int:
+    """Give every open deal of `from_owner` to `to_owner` (a deactivated user's pipeline), each
+    through `update_deal`: owner history, the new owner's notification, open boards told.
+    Won and lost deals keep their owner: they are who won or lost them."""
+    deals = Deal.objects.filter(owner=from_owner, status=Deal.Status.OPEN).order_by("pk")
+    moved = 0
+    for deal in deals:
+        update_deal(deal=deal, by=by, changes={"owner": to_owner})
+        moved += 1
+    return moved
+
+
+@transaction.atomic
 def record_activity(*, deal_id: int, at: dt.datetime) -> None:
     """Someone worked on the deal (an activity logged or done at `at`): its last activity time
     moves on and a stall flag clears at once."""

@@ -91,6 +91,7 @@ def test_everyone_signed_in_reads_users_with_roles_but_never_passwords(people, a
     assert by_name["admin"]["role"] == "admin"
     assert set(by_name["rep"]) == {
         "id", "username", "first_name", "last_name", "email", "role", "teams",
+        "is_active", "invited",
     }  # fmt: skip
     team_a = Team.objects.get(name="Team A")
     assert by_name["rep"]["teams"] == [team_a.pk]

@@ -322,7 +322,9 @@ def test_a_reps_dashboard_starts_on_their_own_deals(client, people, forecast_wor
     client.force_login(rep)
     own = client.get(reverse("forecast-export", args=["forecast"]) + f"?{AROUND_TODAY}")
     team = client.get(reverse("forecast-export", args=["forecast"]) + f"?owner=&{AROUND_TODAY}")
-    own_nov = next(r for r in csv.reader(io.StringIO(own.content.decode("utf-8-sig"))) if r[0] == "2026-11")
+    own_nov = next(
+        r for r in csv.reader(io.StringIO(own.content.decode("utf-8-sig"))) if r[0] == "2026-11"
+    )
     team_nov = next(r for r in csv.reader(io.StringIO(team.content.decode())) if r[0] == "2026-11")
     assert own_nov[1] == "550.00"  # d1 only
     assert team_nov[1] == "2050.00"  # with the teammate's d2
