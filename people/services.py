@@ -13,7 +13,9 @@ from contacts.models import Lead
 from contacts.services import company_for_lead, contact_for_lead
 from deals.models import Deal, Pipeline
 from deals.services import create_deal
+from people.events import LeadConverted
 from pipeline_crm.errors import InvalidTransition
+from pipeline_crm.events import announce
 
 
 @transaction.atomic
@@ -48,4 +50,5 @@ def convert_lead(
     lead.status = Lead.Status.QUALIFIED
     lead.converted_at = timezone.now()
     lead.save(update_fields=["status", "converted_at", "updated_at"])
+    announce(LeadConverted(lead=lead, deal=deal, by=by))
     return deal

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "deals",
     "people",
     "forecasting",
+    "integrations",
     "demo",
 ]
 
@@ -300,6 +301,14 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery
 _reminder_interval = env.float("CELERY_REMINDER_INTERVAL", default=60.0)
 _stall_interval = env.float("CELERY_STALL_INTERVAL", default=3600.0)
 _heartbeat_interval = env.float("CELERY_HEARTBEAT_INTERVAL", default=30.0)
+# Webhooks (SPEC §9): retries of failed deliveries are swept from the database this often;
+# the first retry waits WEBHOOK_RETRY_BASE seconds, doubling each time. Private and loopback
+# targets are refused unless DEBUG or WEBHOOK_ALLOW_PRIVATE=true.
+_webhook_sweep_interval = env.float("WEBHOOK_SWEEP_INTERVAL", default=30.0)
+WEBHOOK_RETRY_BASE = env.float("WEBHOOK_RETRY_BASE", default=60.0)
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
+# A queued delivery no worker has sent after this many seconds is queued again by the sweep.
+WEBHOOK_QUEUED_GRACE = env.float("WEBHOOK_QUEUED_GRACE", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     "send-due-reminders": {
         "task": "deals.tasks.send_due_reminders",  # followups/tasks.py
@@ -311,6 +320,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "deals.tasks.detect_stalled_deals",
         "schedule": _stall_interval,
         "options": {"expires": _stall_interval},
+    },
+    "deliver-due-webhooks": {
+        "task": "integrations.tasks.deliver_due_webhooks",
+        "schedule": _webhook_sweep_interval,
+        "options": {"expires": _webhook_sweep_interval},
     },
     "beat-heartbeat": {
         "task": "pipeline_crm.tasks.beat_heartbeat",

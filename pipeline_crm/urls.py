@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("followups.urls")),
     path("", include("people.urls")),
     path("", include("forecasting.urls")),
+    path("", include("integrations.urls")),
 ]

@@ -167,8 +167,9 @@ def update_deal(
 def delete_deal(*, deal: Deal, by: User) -> None:
     """Owners, their managers and admins may delete."""
     require_write(by, deal.owner_id, "deal")
-    stage_id = deal.stage_id
+    stage_id, deal_id = deal.stage_id, deal.pk
     deal.delete()
+    deal.pk = deal_id  # the event carries the deal as it was, id included (webhooks send it)
     announce(DealDeleted(deal=deal, by=by, stage_ids=(stage_id,)))
 
 

@@ -1,0 +1,1 @@
+"""Integrations: webhooks that tell other systems what happened in the CRM (SPEC §9)."""
