@@ -26,6 +26,7 @@ from integrations.serializers import (
     WebhookSerializer,
 )
 from pipeline_crm.api import ServiceViewSetMixin
+from pipeline_crm.csv_api import CsvListMixin
 
 
 class AdminsOnly(BasePermission):
@@ -35,7 +36,9 @@ class AdminsOnly(BasePermission):
         return bool(request.user and request.user.is_authenticated and is_admin(request.user))
 
 
-class WebhookViewSet(ServiceViewSetMixin[Webhook], viewsets.ModelViewSet[Webhook]):
+class WebhookViewSet(
+    CsvListMixin[Webhook], ServiceViewSetMixin[Webhook], viewsets.ModelViewSet[Webhook]
+):
     """Webhooks: URLs that receive signed JSON deliveries of the events they subscribe to."""
 
     serializer_class = WebhookSerializer
@@ -66,6 +69,8 @@ class WebhookViewSet(ServiceViewSetMixin[Webhook], viewsets.ModelViewSet[Webhook
     def deliveries(self, request: Request, pk: str | None = None) -> Response:
         webhook = self.get_object()
         log: Any = webhook.deliveries.order_by("-created_at", "id")  # not this view's model
+        if self.csv_asked():
+            return self.csv_of(log, DeliverySerializer())  # type: ignore[return-value]
         page = self.paginate_queryset(log)
         return self.get_paginated_response(DeliverySerializer(page, many=True).data)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers
@@ -132,7 +132,17 @@ class CsvListMixin(mixins.ListModelMixin, GenericAPIView[_M]):
 
     def csv_list(self) -> StreamingHttpResponse:
         records = self.filter_queryset(self.get_queryset())
-        serializer = cast("serializers.Serializer[Any]", self.get_serializer())
+        return self.csv_of(records, cast("serializers.Serializer[Any]", self.get_serializer()))
+
+    def csv_asked(self) -> bool:
+        """CSV was asked for (`?format=csv` or `Accept: text/csv`): for list-like actions."""
+        return _csv_asked(self.request)
+
+    def csv_of(
+        self, records: QuerySet[Any], serializer: serializers.Serializer[Any]
+    ) -> StreamingHttpResponse:
+        """Every row of `records`, shaped by `serializer` (its readable fields the columns),
+        streamed as CSV: the list, and list-like actions such as a webhook's delivery log."""
         columns = [name for name, field in serializer.fields.items() if not field.write_only]
 
         def rows() -> Iterator[Sequence[Any]]:

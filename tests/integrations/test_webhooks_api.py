@@ -3,6 +3,9 @@ field errors, private targets refused unless allowed."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from django.utils import timezone
 
@@ -173,6 +176,21 @@ def test_the_delivery_log_is_paginated_with_the_spec_fields(admin, api_for):
         "next_attempt_at",
         "error",
     }
+
+
+def test_the_whole_delivery_log_downloads_as_csv(admin, api_for, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "PAGE_SIZE": 2}
+    webhook = Webhook.objects.create(url=PUBLIC_URL, events=["deal.won"])
+    delivered = {str(_delivery(webhook, n=n).pk) for n in range(3)}
+
+    response = api_for(admin).get(f"/api/webhooks/{webhook.pk}/deliveries/", {"format": "csv"})
+
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(
+        csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
+    )
+    assert {row["id"] for row in rows} == delivered  # every delivery, not one page
+    assert {row["event"] for row in rows} == {"deal.won"}
 
 
 def test_resending_an_unknown_delivery_is_a_404(admin, api_for):
