@@ -1,0 +1,137 @@
+"""Undoing an import: exactly the records it created go, the fields it updated come back.
+
+Nothing is undone when any of them changed since (409 naming them): a deal whose version moved
+on (edited, moved, won…), a company, contact or lead whose fields differ from what the import
+wrote, or a company or contact the import created that records added since now use.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+from django.db import models
+
+from accounts.models import User
+from contacts.models import Contact, Lead
+from contacts.services import score_lead
+from deals.models import Deal
+from imports.models import Import, ImportedRecord
+from imports.writing import MODELS, jsonable
+from pipeline_crm.errors import DomainError
+
+CHUNK = 2000
+NAMED = 20  # records named in a 409
+# Deleted children first: deals use contacts and companies, contacts use companies.
+DELETE_ORDER = ("deal", "contact", "lead", "company")
+
+
+class ChangedSince(DomainError):
+    """409: records the import wrote were changed since; `records` names them."""
+
+    http_status = 409
+    code = "changed_since"
+
+    def __init__(self, records: list[dict[str, Any]], total: int) -> None:
+        names = ", ".join(f"{r['type']} “{r['name']}”" for r in records[:5])
+        more = f" and {total - 5} more" if total > 5 else ""
+        super().__init__(
+            f"{total} records were changed since the import ({names}{more}); nothing was undone."
+        )
+        self.records = records
+        self.total = total
+
+    def as_payload(self) -> dict[str, Any]:
+        return {**super().as_payload(), "records": self.records, "changed": self.total}
+
+
+def _noted(batch: Import, model: str, action: str) -> Iterator[list[tuple[int, Any, Any]]]:
+    notes = ImportedRecord.objects.filter(batch=batch, model=model, action=action).order_by("pk")
+    rows = notes.values_list("object_id", "written", "previous").iterator(chunk_size=CHUNK)
+    for chunk in itertools.batched(rows, CHUNK):
+        yield list(chunk)
+
+
+def _differs(record: models.Model, written: dict[str, Any]) -> bool:
+    return any(jsonable(getattr(record, name)) != value for name, value in written.items())
+
+
+def _changed(batch: Import) -> tuple[list[dict[str, Any]], int]:
+    named: list[dict[str, Any]] = []
+    total = 0
+    for model_name, model in MODELS.items():
+        for action in ImportedRecord.Action.values:
+            for chunk in _noted(batch, model_name, action):
+                current = model._default_manager.in_bulk([pk for pk, _, _ in chunk])
+                for pk, written, _ in chunk:
+                    record = current.get(pk)
+                    if record is not None and _differs(record, written):
+                        total += 1
+                        if len(named) < NAMED:
+                            named.append({"type": model_name, "id": pk, "name": str(record)})
+    for model_name, pk, name in _used_since(batch):
+        total += 1
+        if len(named) < NAMED:
+            named.append({"type": model_name, "id": pk, "name": name})
+    return named, total
+
+
+def _used_since(batch: Import) -> Iterator[tuple[str, int, str]]:
+    """Companies and contacts the import created that records it did not create now use."""
+
+    def created(model: str) -> models.QuerySet[ImportedRecord, dict[str, Any]]:
+        notes = ImportedRecord.objects.filter(batch=batch, model=model, action="created")
+        return notes.values("object_id")
+
+    users: list[tuple[type[models.Model], str, str]] = [
+        (Contact, "company", "contact"),
+        (Deal, "company", "deal"),
+        (Deal, "contact", "deal"),
+    ]
+    for model, field, own in users:
+        in_use = (
+            model._default_manager.filter(**{f"{field}_id__in": created(field)})
+            .exclude(pk__in=created(own))
+            .values_list(f"{field}_id", f"{field}__{'name' if field == 'company' else 'email'}")
+            .distinct()[:NAMED]
+        )
+        for pk, name in in_use:
+            yield field, pk, f"{name} (now used by another {own})"
+
+
+def undo_records(batch: Import, by: User) -> set[int]:
+    """Undo everything `batch` did; returns the pipelines whose deals it removed."""
+    named, total = _changed(batch)
+    if total:
+        raise ChangedSince(named, total)
+    for model_name, model in MODELS.items():
+        for chunk in _noted(batch, model_name, ImportedRecord.Action.UPDATED):
+            _restore(model, chunk)
+    pipeline_ids: set[int] = set()
+    for model_name in DELETE_ORDER:
+        model = MODELS[model_name]
+        for chunk in _noted(batch, model_name, ImportedRecord.Action.CREATED):
+            records = model._default_manager.filter(pk__in=[pk for pk, _, _ in chunk])
+            if model is Deal:
+                pipeline_ids |= set(records.values_list("pipeline_id", flat=True).distinct())
+            records.delete()
+    return pipeline_ids
+
+
+def _restore(model: type[models.Model], chunk: list[tuple[int, Any, Any]]) -> None:
+    current = model._default_manager.in_bulk([pk for pk, _, _ in chunk])
+    names: set[str] = set()
+    for pk, _, previous in chunk:
+        record = current.get(pk)
+        if record is None:
+            continue
+        for name, value in (previous or {}).items():
+            field = model._meta.get_field(name.removesuffix("_id"))
+            setattr(record, name, field.to_python(value))
+            names.add(name)
+        if isinstance(record, Lead):
+            record.score, record.score_breakdown = score_lead(record)
+            names |= {"score", "score_breakdown"}
+    if names:
+        model._default_manager.bulk_update(list(current.values()), sorted(names), batch_size=1000)
