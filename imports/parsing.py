@@ -17,7 +17,6 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -105,11 +104,18 @@ def _sniff_delimiter(binary: IO[bytes]) -> str:
     return ";" if unquoted.count(";") > unquoted.count(",") else ","
 
 
+def _lines(binary: IO[bytes]) -> Iterator[str]:
+    """The file's lines decoded one by one (so an undecodable byte is found on its row)."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
+    for raw in binary:
+        yield decoder.decode(raw)
+    yield decoder.decode(b"", final=True)
+
+
 def _records(binary: IO[bytes]) -> Iterator[list[str]]:
     """The file's CSV records, streamed, raising `BadFile` on bytes that are not UTF-8."""
     delimiter = _sniff_delimiter(binary)
-    text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="", errors="strict")
-    reader = csv.reader(text, delimiter=delimiter)
+    reader = csv.reader(_lines(binary), delimiter=delimiter)
     number = 0
     try:
         while True:
@@ -128,8 +134,6 @@ def _records(binary: IO[bytes]) -> Iterator[list[str]]:
             "Save it as “CSV UTF-8” and upload it again.",
             row=number,
         ) from exc
-    finally:
-        text.detach()
 
 
 _TOO_LONG = "\x00too-long"

@@ -193,7 +193,9 @@ def commit_import(*, by: User, batch: Import, mode: str) -> Import:
         raise DomainError("mode is “valid_rows” or “all_or_nothing”.", field="mode")
     _require_kind(by, batch.kind)
     if batch.status != Import.Status.READY:
-        raise InvalidTransition(f"This import is {batch.get_status_display().lower()}.")
+        raise InvalidTransition(
+            f"This import cannot be committed: it is {batch.get_status_display().lower()}."
+        )
     if mode == Import.Mode.ALL_OR_NOTHING and batch.error_rows:
         raise DomainError(
             f"{batch.error_rows} rows have errors, so nothing was imported "
