@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable
 
 from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from deals.events import PipelineChanged
@@ -196,7 +197,7 @@ def analyze(kind: str) -> None:
     """Refresh the planner's statistics of the tables a large import filled (PostgreSQL)."""
     if not is_postgresql():
         return
-    models = [MODELS[RECORD[kind]], ImportedRecord]
+    models: list[type[Model]] = [MODELS[RECORD[kind]], ImportedRecord]
     if kind == "deals":
         models += [StageChange, MODELS["company"], MODELS["contact"]]
     with connection.cursor() as cursor:
