@@ -132,7 +132,8 @@ def undo_records(batch: Import, by: User) -> set[int]:
             records = model._default_manager.filter(pk__in=[pk for pk, _, _ in chunk])
             if model is Deal:
                 pipeline_ids |= set(records.values_list("pipeline_id", flat=True).distinct())
-            records.delete()
+            # Only the ids are loaded: the deletion needs no more to cascade.
+            records.only("pk").delete()
     return pipeline_ids
 
 

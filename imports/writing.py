@@ -238,9 +238,8 @@ class Writer:
             change = stage_change_row(None, row.stage, by=self.by, at=self.now)
             history.append({**change, "deal_id": deal_id})
         bulk_insert(StageChange, history)
-        self._note(
-            ImportedRecord.Action.CREATED, "deal", [(pk, {"version": 1}, None) for pk in ids]
-        )
+        # A deal's changes since are told by its version (`undo`): nothing more to note.
+        self._note(ImportedRecord.Action.CREATED, "deal", [(pk, {}, None) for pk in ids])
         self.created += len(ids)
 
     def _deal_row(self, row: Checked) -> dict[str, Any]:

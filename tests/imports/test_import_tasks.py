@@ -32,11 +32,20 @@ def deals_csv(rows: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+@pytest.fixture
+def eager_tasks():
+    """Tasks run in this process when queued, as a worker would run them."""
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = False
+
+
 @pytest.mark.django_db
 def test_a_large_file_is_validated_and_committed_by_the_tasks(
-    manager, team_a, upload, commit, api_for, monkeypatch, django_capture_on_commit_callbacks
+    manager, team_a, upload, commit, eager_tasks, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(app.conf, "task_always_eager", True, raising=False)
     rows = INLINE_ROWS + 500
 
     with django_capture_on_commit_callbacks(execute=True) as queued:
