@@ -23,28 +23,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("DEBUG", "true")
 
-from _common import fail_unless, people, setup, use_bench_database
+from _common import fail_unless, people, server_cpu_seconds, setup, use_bench_database
 
 BENCH_URL = use_bench_database("crm_import_bench")
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def server_cpu_seconds() -> float:
-    """CPU time of this process's PostgreSQL backend (same machine), from /proc: on a busy
-    machine wall time waits for the CPU; Python + PostgreSQL CPU is what an idle one needs."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        (pid,) = cursor.fetchone()
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Clock:
@@ -55,7 +40,7 @@ class Clock:
 
     @staticmethod
     def now() -> tuple[float, float, float]:
-        return time.perf_counter(), time.process_time(), server_cpu_seconds()
+        return time.perf_counter(), time.process_time(), server_cpu_seconds() or 0.0
 
     def lap(self) -> tuple[float, float, float]:
         now = self.now()
