@@ -179,10 +179,9 @@ def read_rows(binary: IO[bytes]) -> Iterator[Row]:
         if record and record[0].startswith("\x00"):
             yield Row(index, {}, _record_problem(record[0]))
             continue
-        if not any(cell.strip() for cell in record):
+        if not "".join(record).strip():
             continue
-        extra = [cell for cell in record[len(header) :] if cell.strip()]
-        if extra:
+        if len(record) > len(header) and "".join(record[len(header) :]).strip():
             yield Row(
                 index, {}, f"This row has {len(record)} cells; the header names {len(header)}."
             )

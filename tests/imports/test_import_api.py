@@ -10,6 +10,7 @@ from deals.models import ColumnTotal, Deal, StageChange
 from deals.services import update_deal
 from imports.models import Import
 from imports.parsing import MAX_FILE_BYTES
+from pipeline_crm.db import keeps_running_totals
 from tests.factories import CompanyFactory, ContactFactory, DealFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -51,9 +52,9 @@ def test_a_good_deals_file_imports_exactly_its_rows(manager, rep, team_a, upload
     assert deals["Beta\nexpansion"].company.name == "Beta"
     assert deals["Beta\nexpansion"].contact.first_name == "Bob"
     assert StageChange.objects.filter(deal__in=deals.values()).count() == 3
-    # The board's column totals (PostgreSQL triggers) count the imported deals.
-    totals = ColumnTotal.objects.filter(stage=renewal.stage, owner=rep)
-    assert sum(t.deals for t in totals) == 1
+    if keeps_running_totals():  # the board's column totals (triggers) count them
+        totals = ColumnTotal.objects.filter(stage=renewal.stage, owner=rep)
+        assert sum(t.deals for t in totals) == 1
 
 
 def test_undo_removes_exactly_what_the_import_created(
@@ -71,7 +72,8 @@ def test_undo_removes_exactly_what_the_import_created(
     assert list(Deal.objects.all()) == [existing]
     assert list(Company.objects.all()) == [acme]
     assert not Contact.objects.filter(email="ann@acme.example").exists()
-    assert ColumnTotal.objects.filter(owner=rep).exclude(deals=0).count() == 1
+    if keeps_running_totals():
+        assert ColumnTotal.objects.filter(owner=rep).exclude(deals=0).count() == 1
 
 
 def test_undo_refuses_with_409_naming_a_deal_changed_since(
