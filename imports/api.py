@@ -94,8 +94,7 @@ class ImportViewSet(
     )
     def errors_csv(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
         batch = self.get_object()
+        header, rows = services.error_report(batch)
         return streaming_csv_response(
-            filename_stem=f"import-{batch.pk}-errors",
-            header=["row", "column", "message"],
-            rows=services.error_rows(batch),
+            filename_stem=f"import-{batch.pk}-errors", header=header, rows=rows
         )

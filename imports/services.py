@@ -20,7 +20,9 @@
         The caller's remembered mapping for that kind where its headers are present, completed
         by headers naming a field themselves.
     importable_kinds(by) -> list[str];  fields(kind) -> list[columns.Field]
-    error_rows(batch) -> iterator of (row, column, message), every bad row, for errors.csv.
+    error_rows(batch) -> iterator of (row, column, message), every row error, in row order.
+    error_report(batch) -> (header, lines): errors.csv — row, column, message, then the row's
+        cells as the file had them.
     first_errors(batch, limit=100) -> list of {"row", "column", "message"}.
 
 `batch` is an `Import` the caller fetched through `Import.objects.visible_to(by)` (its own;
@@ -32,6 +34,8 @@ done | failed; done → undone.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
@@ -52,6 +56,7 @@ __all__ = [
     "ChangedSince",
     "Preview",
     "commit_import",
+    "error_report",
     "error_rows",
     "fields",
     "first_errors",
@@ -63,6 +68,8 @@ __all__ = [
     "suggested_mapping",
     "undo_import",
 ]
+
+logger = logging.getLogger(__name__)
 
 # Files of up to this many lines are validated and committed within the request.
 INLINE_ROWS = 2000
@@ -251,3 +258,30 @@ def first_errors(batch: Import, limit: int = 100) -> list[dict[str, Any]]:
 def error_rows(batch: Import) -> Iterator[tuple[int, str, str]]:
     errors = RowError.objects.filter(batch=batch).order_by("row", "id")
     yield from errors.values_list("row", "column", "message").iterator(chunk_size=2000)
+
+
+def error_report(batch: Import) -> tuple[list[str], Iterator[list[Any]]]:
+    """errors.csv: a line per row error — row, column, message — followed by that row's cells
+    as the file had them, so the bad rows can be corrected and imported again. Streamed: the
+    errors and the file are walked side by side in row order."""
+    headers = [str(h) for h in batch.headers]
+    return ["row", "column", "message", *headers], _report_lines(batch, headers)
+
+
+def _report_lines(batch: Import, headers: list[str]) -> Iterator[list[Any]]:
+    with contextlib.ExitStack() as stack:
+        rows: Iterator[parsing.Row] = iter(())
+        if headers:
+            try:
+                rows = parsing.read_rows(stack.enter_context(batch.file.open("rb")))
+            except OSError:  # the stored file is gone: the errors alone
+                logger.warning("Import %s: its file is missing", batch.pk)
+        row: parsing.Row | None = None
+        for number, column, message in error_rows(batch):
+            try:
+                while row is None or row.number < number:
+                    row = next(rows)
+            except (StopIteration, parsing.BadFile):
+                rows, row = iter(()), None
+            cells = row.cells if row is not None and row.number == number else {}
+            yield [number, column, message, *(cells.get(h, "") for h in headers)]

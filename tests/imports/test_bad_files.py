@@ -131,4 +131,6 @@ def test_formula_text_is_stored_as_plain_text_and_defused_in_the_error_report(
     assert titles == {'=HYPERLINK("http://evil.example")', "=cmd|' /C calc'!A0"}
     report = api_for(manager).get(f"/api/imports/{body['id']}/errors.csv")
     lines = b"".join(report.streaming_content).decode().splitlines()
-    assert lines[1] == "3,Amount,“=1+2” is not an amount."
+    # Each error with the row as the file had it, formulas defused.
+    assert lines[0] == "\ufeffrow,column,message,Title,Amount"
+    assert lines[1] == "3,Amount,“=1+2” is not an amount.,Sum,'=1+2"
