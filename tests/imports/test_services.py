@@ -47,3 +47,19 @@ def test_undo_refuses_to_delete_a_company_a_newer_deal_uses(
     assert answer.status_code == 409
     assert answer.json()["records"][0]["name"] == "Newco (now used by another deal)"
     assert Company.objects.filter(name="Newco").exists()
+
+
+def test_an_admin_sees_imports_in_the_admin_read_only(admin_user, rep, upload):
+    from django.test import Client
+
+    upload(rep, "leads", "E-mail\na@example.com\n")
+    admin_user.is_staff = True
+    admin_user.save(update_fields=["is_staff"])
+    client = Client()
+    client.force_login(admin_user)
+
+    page = client.get("/admin/imports/import/")
+
+    assert page.status_code == 200
+    assert "leads" in page.content.decode()
+    assert client.get("/admin/imports/import/add/").status_code == 403

@@ -1,0 +1,29 @@
+"""Imports in the admin, for CRM admins: to look at, not to change (the API and the page run
+them; an undo goes through `imports.services`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from accounts.admin import AdminsOnly, TypedModelAdmin
+from imports.models import Import
+
+
+@admin.register(Import)
+class ImportAdmin(AdminsOnly, TypedModelAdmin[Import]):
+    list_display = ["id", "kind", "status", "created_by", "total_rows", "error_rows", "created_at"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["created_by"]
+    search_fields = ["file_name", "created_by__username"]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
