@@ -194,16 +194,17 @@ def announce_undo(batch: Import, pipeline_ids: Iterable[int]) -> None:
 
 
 def analyze(kind: str) -> None:
-    """Refresh the planner's statistics of the tables a large import filled (PostgreSQL), and
-    outside a transaction (a task) VACUUM them too: it marks the new pages all-visible, which
-    the forecast's index-only scans over the covering deal indexes need."""
+    """Refresh the planner's statistics of the tables a large import filled (PostgreSQL). The
+    deal table is VACUUMed too when outside a transaction (a task): that marks the new pages
+    all-visible, which the forecast's index-only scans over its covering indexes need."""
     if not is_postgresql():
         return
-    command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
     models: list[type[Model]] = [MODELS[RECORD[kind]], ImportedRecord]
     if kind == "deals":
         models += [StageChange, MODELS["company"], MODELS["contact"]]
     with connection.cursor() as cursor:
         for model in models:
+            vacuum = model is MODELS["deal"] and not connection.in_atomic_block
+            command = "VACUUM (ANALYZE)" if vacuum else "ANALYZE"
             # Only a fixed command and a quoted table name.
             cursor.execute(f"{command} {connection.ops.quote_name(model._meta.db_table)}")
