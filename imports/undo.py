@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.deletion import get_candidate_relations_to_delete
 
 from accounts.models import User
 from contacts.models import Contact, Lead
@@ -125,16 +126,39 @@ def undo_records(batch: Import, by: User) -> set[int]:
     for model_name, model in MODELS.items():
         for chunk in _noted(batch, model_name, ImportedRecord.Action.UPDATED):
             _restore(model, chunk)
-    pipeline_ids: set[int] = set()
+    created = _created_ids(batch, "deal")
+    pipeline_ids = set(
+        Deal.objects.filter(pk__in=created).values_list("pipeline_id", flat=True).distinct()
+    )
     for model_name in DELETE_ORDER:
-        model = MODELS[model_name]
-        for chunk in _noted(batch, model_name, ImportedRecord.Action.CREATED):
-            records = model._default_manager.filter(pk__in=[pk for pk, _, _ in chunk])
-            if model is Deal:
-                pipeline_ids |= set(records.values_list("pipeline_id", flat=True).distinct())
-            # Only the ids are loaded: the deletion needs no more to cascade.
-            records.only("pk").delete()
+        _delete(MODELS[model_name], _created_ids(batch, model_name))
     return pipeline_ids
+
+
+def _created_ids(batch: Import, model: str) -> models.QuerySet[ImportedRecord, Any]:
+    notes = ImportedRecord.objects.filter(batch=batch, model=model, action="created")
+    return notes.values("object_id")
+
+
+def _delete(model: type[models.Model], ids: models.QuerySet[Any, Any]) -> None:
+    """Delete the rows of `model` the subquery `ids` selects, with what Django's deletion would
+    do to the rows pointing at them (cascade, set null), in a few statements over the subquery.
+
+    `QuerySet.delete()` would first load every record (100,000 deals) to list their ids, then
+    delete their history in batches of those ids: most of an undo's time.
+    """
+    for relation in get_candidate_relations_to_delete(model._meta):  # as Django's deletion
+        if not isinstance(relation, models.ManyToOneRel):
+            continue
+        pointing = relation.related_model._base_manager.filter(
+            **{f"{relation.field.name}__in": ids}
+        )
+        if relation.on_delete is models.CASCADE:
+            pointing.delete()  # one statement where nothing points at those in turn
+        elif relation.on_delete is models.SET_NULL:
+            pointing.update(**{relation.field.name: None})
+        # PROTECT / RESTRICT: the delete below is refused by the database (a 400).
+    model._base_manager.filter(pk__in=ids)._raw_delete(using="default")
 
 
 def _restore(model: type[models.Model], chunk: list[tuple[int, Any, Any]]) -> None:

@@ -70,6 +70,7 @@ def test_undo_removes_exactly_what_the_import_created(
     assert answer.status_code == 200
     assert answer.json()["status"] == "undone"
     assert list(Deal.objects.all()) == [existing]
+    assert set(StageChange.objects.values_list("deal_id", flat=True)) <= {existing.pk}
     assert list(Company.objects.all()) == [acme]
     assert not Contact.objects.filter(email="ann@acme.example").exists()
     if keeps_running_totals():
