@@ -205,9 +205,10 @@ def commit_import(*, by: User, batch: Import, mode: str) -> Import:
             f"This import cannot be committed: it is {batch.get_status_display().lower()}."
         )
     if mode == Import.Mode.ALL_OR_NOTHING and batch.error_rows:
+        rows = "1 row has" if batch.error_rows == 1 else f"{batch.error_rows:,} rows have"
         raise DomainError(
-            f"{batch.error_rows} rows have errors, so nothing was imported "
-            "(all or nothing). Correct them or import the valid rows only.",
+            f"{rows} errors, so nothing was imported (all or nothing). Correct them or "
+            "import the valid rows only.",
             field="mode",
         )
     started = Import.objects.filter(pk=batch.pk, status=Import.Status.READY).update(

@@ -81,7 +81,8 @@ def test_a_bad_file_names_each_bad_row_and_all_or_nothing_writes_nothing(
     assert body["valid_rows"] == body["total_rows"] - len(expected)
     refused = commit(manager, body["id"], mode="all_or_nothing")
     assert refused.status_code == 400
-    assert f"{len(expected)} rows have errors, so nothing was imported" in refused.json()["detail"]
+    rows = "1 row has" if len(expected) == 1 else f"{len(expected)} rows have"
+    assert f"{rows} errors, so nothing was imported" in refused.json()["detail"]
     assert counts() == before
     assert Import.objects.get(pk=body["id"]).status == "ready"
 
