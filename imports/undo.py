@@ -39,8 +39,8 @@ class ChangedSince(DomainError):
     def __init__(self, records: list[dict[str, Any]], total: int) -> None:
         names = ", ".join(f"{r['type']} “{r['name']}”" for r in records[:5])
         more = f" and {total - 5} more" if total > 5 else ""
-        records = "1 record was" if total == 1 else f"{total:,} records were"
-        super().__init__(f"{records} changed since the import ({names}{more}); nothing was undone.")
+        counted = "1 record was" if total == 1 else f"{total:,} records were"
+        super().__init__(f"{counted} changed since the import ({names}{more}); nothing was undone.")
         self.records = records
         self.total = total
 
