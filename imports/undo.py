@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.db.models.deletion import get_candidate_relations_to_delete
 
 from accounts.models import User
-from contacts.models import Contact, Lead
+from contacts.models import Lead
 from contacts.services import score_lead
 from deals.models import Deal
 from imports.models import Import, ImportedRecord
@@ -95,26 +95,26 @@ def _deals_changed(batch: Import) -> Iterator[tuple[int, str]]:
 
 
 def _used_since(batch: Import) -> Iterator[tuple[str, int, str]]:
-    """Companies and contacts the import created that records it did not create now use."""
-
-    def created(model: str) -> models.QuerySet[ImportedRecord, Any]:
-        notes = ImportedRecord.objects.filter(batch=batch, model=model, action="created")
-        return notes.values("object_id")
-
-    users: list[tuple[type[models.Model], str, str]] = [
-        (Contact, "company", "contact"),
-        (Deal, "company", "deal"),
-        (Deal, "contact", "deal"),
-    ]
-    for model, field, own in users:
-        in_use = (
-            model._default_manager.filter(**{f"{field}_id__in": created(field)})
-            .exclude(pk__in=created(own))
-            .values_list(f"{field}_id", f"{field}__{'name' if field == 'company' else 'email'}")
-            .distinct()[:NAMED]
-        )
-        for pk, name in in_use:
-            yield field, pk, f"{name} (now used by another {own})"
+    """Companies, contacts and leads the import created that other records now point at
+    (a deal or contact added since, an activity logged on them): undoing would take those
+    links, or the activities, with them."""
+    names = {model: name for name, model in MODELS.items()}
+    for model_name in ("company", "contact", "lead"):
+        model = MODELS[model_name]
+        for relation in get_candidate_relations_to_delete(model._meta):
+            related = relation.related_model
+            if not isinstance(relation, models.ManyToOneRel) or not isinstance(related, type):
+                continue
+            pointing = related._base_manager.filter(
+                **{f"{relation.field.name}__in": _created_ids(batch, model_name)}
+            )
+            if related in names:  # records this import created itself go with it
+                pointing = pointing.exclude(pk__in=_created_ids(batch, names[related]))
+            ids = pointing.values_list(relation.field.attname, flat=True).distinct()[:NAMED]
+            what = str(related._meta.verbose_name)
+            what = f"{'an' if what[:1] in 'aeiou' else 'a'} {what}"
+            for pk, record in model._default_manager.in_bulk(list(ids)).items():
+                yield model_name, pk, f"{record} (now used by {what})"
 
 
 def undo_records(batch: Import, by: User) -> set[int]:

@@ -2,9 +2,9 @@
 
 import pytest
 
-from contacts.models import Company
+from contacts.models import Company, Contact
 from imports import services
-from tests.factories import DealFactory
+from tests.factories import ActivityFactory, DealFactory
 from tests.imports.conftest import csv_file
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +45,7 @@ def test_undo_refuses_to_delete_a_company_a_newer_deal_uses(
     answer = api_for(manager).post(f"/api/imports/{batch['id']}/undo/")
 
     assert answer.status_code == 409
-    assert answer.json()["records"][0]["name"] == "Newco (now used by another deal)"
+    assert answer.json()["records"][0]["name"] == "Newco (now used by a deal)"
     assert Company.objects.filter(name="Newco").exists()
 
 
@@ -63,3 +63,16 @@ def test_an_admin_sees_imports_in_the_admin_read_only(admin_user, rep, upload):
     assert page.status_code == 200
     assert "leads" in page.content.decode()
     assert client.get("/admin/imports/import/add/").status_code == 403
+
+
+def test_undo_refuses_to_delete_a_contact_with_an_activity_logged_since(
+    manager, team_a, upload, commit, api_for
+):
+    batch = upload(manager, "contacts", "First name,Last name\nAnn,Lee\n").json()
+    commit(manager, batch["id"])
+    ActivityFactory(owner=manager, contact=Contact.objects.get(first_name="Ann"))
+
+    answer = api_for(manager).post(f"/api/imports/{batch['id']}/undo/")
+
+    assert answer.status_code == 409
+    assert answer.json()["records"][0]["name"] == "Ann Lee (now used by an activity)"
