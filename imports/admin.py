@@ -3,27 +3,15 @@ them; an undo goes through `imports.services`)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
-from accounts.admin import AdminsOnly, TypedModelAdmin
+from accounts.admin import ReadOnly, TypedModelAdmin
 from imports.models import Import
 
 
 @admin.register(Import)
-class ImportAdmin(AdminsOnly, TypedModelAdmin[Import]):
+class ImportAdmin(ReadOnly, TypedModelAdmin[Import]):
     list_display = ["id", "kind", "status", "created_by", "total_rows", "error_rows", "created_at"]
     list_filter = ["kind", "status"]
     list_select_related = ["created_by"]
     search_fields = ["file_name", "created_by__username"]
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -1,6 +1,7 @@
 """The service interface the import page builds on: preview, suggested mapping, kinds."""
 
 import pytest
+from django.test import Client
 
 from contacts.models import Company, Contact
 from imports import services
@@ -35,23 +36,7 @@ def test_reps_are_offered_leads_and_contacts_managers_everything(rep, manager):
     assert [f.name for f in services.fields("companies") if f.required] == ["name"]
 
 
-def test_undo_refuses_to_delete_a_company_a_newer_deal_uses(
-    manager, team_a, upload, commit, api_for
-):
-    batch = upload(manager, "contacts", "First name,Company\nAnn,Newco\n").json()
-    commit(manager, batch["id"])
-    DealFactory(owner=manager, company=Company.objects.get(name="Newco"))
-
-    answer = api_for(manager).post(f"/api/imports/{batch['id']}/undo/")
-
-    assert answer.status_code == 409
-    assert answer.json()["records"][0]["name"] == "Newco (now used by a deal)"
-    assert Company.objects.filter(name="Newco").exists()
-
-
 def test_an_admin_sees_imports_in_the_admin_read_only(admin_user, rep, upload):
-    from django.test import Client
-
     upload(rep, "leads", "E-mail\na@example.com\n")
     admin_user.is_staff = True
     admin_user.save(update_fields=["is_staff"])
@@ -65,14 +50,30 @@ def test_an_admin_sees_imports_in_the_admin_read_only(admin_user, rep, upload):
     assert client.get("/admin/imports/import/add/").status_code == 403
 
 
-def test_undo_refuses_to_delete_a_contact_with_an_activity_logged_since(
-    manager, team_a, upload, commit, api_for
+@pytest.mark.parametrize(
+    ("text", "added_since", "named"),
+    [
+        (
+            "First name,Company\nAnn,Newco\n",
+            lambda by: DealFactory(owner=by, company=Company.objects.get(name="Newco")),
+            "Newco (now used by a deal)",
+        ),
+        (
+            "First name,Last name\nAnn,Lee\n",
+            lambda by: ActivityFactory(owner=by, contact=Contact.objects.get(first_name="Ann")),
+            "Ann Lee (now used by an activity)",
+        ),
+    ],
+)
+def test_undo_refuses_to_delete_what_a_record_added_since_uses(
+    text, added_since, named, manager, team_a, upload, commit, api_for
 ):
-    batch = upload(manager, "contacts", "First name,Last name\nAnn,Lee\n").json()
+    batch = upload(manager, "contacts", text).json()
     commit(manager, batch["id"])
-    ActivityFactory(owner=manager, contact=Contact.objects.get(first_name="Ann"))
+    added_since(manager)
 
     answer = api_for(manager).post(f"/api/imports/{batch['id']}/undo/")
 
     assert answer.status_code == 409
-    assert answer.json()["records"][0]["name"] == "Ann Lee (now used by an activity)"
+    assert answer.json()["records"][0]["name"] == named
+    assert Contact.objects.filter(first_name="Ann").exists()
