@@ -39,8 +39,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return _stale_version_response(exc, context)
     if isinstance(exc, RequestDataTooBig):
         # A body that grew past the limit while being parsed (no Content-Length up front).
+        request = context.get("request")
         return Response(
-            {"detail": request_too_large_detail()},
+            {"detail": request_too_large_detail(request.path_info if request else "")},
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     if isinstance(exc, DomainError):

@@ -8,9 +8,19 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 
-def request_too_large_detail() -> str:
-    """What a 413 says: the configured limit (`DATA_UPLOAD_MAX_MEMORY_SIZE`) in words."""
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+def body_limit(path: str) -> int | None:
+    """The largest body a path accepts: `DATA_UPLOAD_MAX_MEMORY_SIZE`, or more where
+    `LARGE_BODY_PATHS` (path prefix → bytes) allows a file upload (CSV imports)."""
+    for prefix, limit in getattr(settings, "LARGE_BODY_PATHS", {}).items():
+        if path.startswith(prefix):
+            return int(limit)
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return None if limit is None else int(limit)
+
+
+def request_too_large_detail(path: str = "") -> str:
+    """What a 413 says: the path's limit (`body_limit`) in words."""
+    limit = body_limit(path) or 0
     mebibyte = 1024 * 1024
     size = f"{limit // mebibyte} MB" if limit % mebibyte == 0 else f"{limit} bytes"
     return f"The request body is too large: this server accepts at most {size}."
@@ -18,7 +28,7 @@ def request_too_large_detail() -> str:
 
 def request_too_large(request: HttpRequest) -> HttpResponse:
     """413: JSON `{"detail": ...}` under /api/ (SPEC §8), a short plain-text message elsewhere."""
-    detail = request_too_large_detail()
+    detail = request_too_large_detail(request.path_info)
     if request.path_info.startswith("/api/"):
         return JsonResponse({"detail": detail}, status=413)
     return HttpResponse(detail, status=413, content_type="text/plain; charset=utf-8")
@@ -39,14 +49,15 @@ class RequestBodyLimitMiddleware:
     raises Django's `RequestDataTooBig`: for a form POST this reads it here, before the CSRF
     check would (which lets it escape as a 400); a view that reads it later ends in
     `process_exception`; the API's exception handler answers it for DRF views. The app takes
-    no file uploads, so the whole body is held to the limit.
+    no file uploads but CSV imports, so the whole body is held to the limit; the import paths
+    (`LARGE_BODY_PATHS`) to theirs, their file's own limit being checked by the import.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit = body_limit(request.path_info)
         if limit is not None and _declared_length(request) > limit:
             return request_too_large(request)
         return self.get_response(request)

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "people",
     "forecasting",
     "integrations",
+    "imports",
     "demo",
 ]
 
@@ -163,6 +164,12 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
+# CSV imports take files of up to 50 MB (imports.parsing.MAX_FILE_BYTES): their two upload paths
+# accept a body this large (the file plus the form around it); every other path keeps the limit
+# above. Uploaded files over FILE_UPLOAD_MAX_MEMORY_SIZE are spooled to a temporary file.
+LARGE_BODY_PATHS = {"/api/imports/": 51 * 1024 * 1024, "/import/": 51 * 1024 * 1024}
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+MEDIA_URL = "/media/"
 
 
 # --- E-mail (Django 6.1 MAILERS): console in development; production sets EMAIL_URL, e.g.
