@@ -30,7 +30,8 @@ COPY --from=assets /build/vendor/ static/vendor/
 # collectstatic: hashed, compressed static files for WhiteNoise; the key exists for this step only.
 RUN pip install --no-deps . \
  && DEBUG=false SECRET_KEY=collectstatic-only-not-a-secret python manage.py collectstatic --noinput \
- && useradd --create-home --uid 1000 crm
+ && useradd --create-home --uid 1000 crm \
+ && mkdir -p media && chown crm media
 
 USER crm
 EXPOSE 8000

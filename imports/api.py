@@ -22,12 +22,13 @@ from imports import services
 from imports.models import Import
 from imports.serializers import CommitSerializer, ImportSerializer, ImportUploadSerializer
 from pipeline_crm.api import ServiceViewSetMixin
+from pipeline_crm.csv_api import CsvListMixin
 from pipeline_crm.csv_files import streaming_csv_response
 
 
 class ImportViewSet(
+    CsvListMixin[Import],
     ServiceViewSetMixin[Import],
-    mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet[Import],
 ):

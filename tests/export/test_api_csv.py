@@ -17,6 +17,7 @@ from django.urls import URLResolver, get_resolver, reverse
 from accounts.models import Team, User
 from contacts.models import Lead
 from forecasting.models import Quota
+from imports.models import Import
 from integrations.models import Webhook
 from tests.export.conftest import EVIL_TITLE, as_dicts, live_formulas, read_csv
 from tests.factories import (
@@ -67,6 +68,7 @@ def evil_world(people):
     StageFactory(name="=Stage", pipeline__name="+Pipeline")
     Team.objects.filter(name="Team A").update(name="=Team A")
     Webhook.objects.create(url="https://93.184.215.14/=hook", events=["deal.won"])
+    Import.objects.create(kind="leads", created_by=admin, file_name="=leads.csv", status="done")
     Quota.objects.create(
         user=rep, period="month", period_start=dt.date(2026, 12, 1), amount=Decimal("500")
     )
