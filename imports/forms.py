@@ -33,8 +33,8 @@ class UploadForm(forms.Form):
         assert isinstance(field, forms.ChoiceField)  # noqa: S101 - narrowing for mypy
         field.choices = [(kind, Import.Kind(kind).label) for kind in kinds]
 
-    def clean_file(self) -> UploadedFile:
-        upload: UploadedFile = self.cleaned_data["file"]
+    def clean_file(self) -> UploadedFile[Any]:
+        upload: UploadedFile[Any] = self.cleaned_data["file"]
         name = (upload.name or "").lower()
         if not name.endswith(CSV_SUFFIXES):
             raise forms.ValidationError(

@@ -10,6 +10,7 @@ message, never a 500.
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any, cast
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -50,12 +52,12 @@ def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
-def importer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def importer_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Signed in and allowed to import some kind of record; 404 otherwise."""
 
     @login_required
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not services.importable_kinds(_user(request)):
             raise Http404("No such page.")
         return view(request, *args, **kwargs)
@@ -130,7 +132,7 @@ def _mapping_context(
             header=header,
             field=mapping.get(header, ""),
             label=known[mapping[header]].label if mapping.get(header) else "",
-            samples=[row[index] for row in shown.rows if index < len(row)],
+            samples=[row[index] for row in shown.rows if index < len(row) and row[index]],
         )
         for index, header in enumerate(shown.headers)
     ]
@@ -225,9 +227,7 @@ def _list_url(kind: str) -> str:
 
 
 def _may_undo(user: User, batch: Import) -> bool:
-    return batch.status == Import.Status.DONE and (
-        batch.created_by_id == user.pk or user.is_admin
-    )
+    return batch.status == Import.Status.DONE and (batch.created_by_id == user.pk or user.is_admin)
 
 
 def _batch_context(user: User, batch: Import, token: str = "", **more: Any) -> dict[str, Any]:
@@ -283,10 +283,8 @@ def import_commit(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         return _refused(request, batch, exc, token)
     if token:
-        try:
+        with contextlib.suppress(DomainError):  # already gone
             staging.discard(staging.load(token, by=user))
-        except DomainError:
-            pass  # already gone
     response = add_trigger(_show(request, "batch", _batch_context(user, batch)), CHANGED)
     if batch.status == Import.Status.DONE:
         toast(response, f"Imported {batch.get_kind_display().lower()}: {_counts(batch)}.")

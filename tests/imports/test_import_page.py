@@ -55,7 +55,8 @@ def test_a_rep_imports_leads_mapping_a_column_then_undoes_them(rep, team_a):
     assert "Map the columns of “leads.csv”" in mapping_step.text
     assert selected(mapping_step, 0) == "first_name"  # a header naming its field maps itself
     assert selected(mapping_step, 2) == ""  # "E-mail address" waits for the user
-    assert "Ada" in mapping_step.text and "grace@example.com" in mapping_step.text
+    assert "Ada" in mapping_step.text
+    assert "grace@example.com" in mapping_step.text
     token = token_of(mapping_step)
 
     preview = htmx_post(client, "/import/mapping/", {"token": token, **MAPPING})
@@ -65,7 +66,8 @@ def test_a_rep_imports_leads_mapping_a_column_then_undoes_them(rep, team_a):
     checked = check(client, token)
     assert checked.status_code == 200
     batch = Import.objects.get()
-    assert batch.status == "ready" and batch.valid_rows == 2
+    assert batch.status == "ready"
+    assert batch.valid_rows == 2
     assert "Import valid rows only (2)" in checked.text
     assert Lead.objects.count() == 0  # nothing written before the import
 
@@ -130,7 +132,8 @@ def test_a_file_with_no_valid_row_cannot_be_imported(rep, team_a):
     checked = check(client, token_of(step), {"map-0": "first_name", "map-1": "email"})
     assert Import.objects.get().valid_rows == 0
     buttons = re.findall(r'<button type="submit" name="mode"[^>]*>', checked.text)
-    assert len(buttons) == 2 and all("disabled" in button for button in buttons)
+    assert len(buttons) == 2
+    assert all("disabled" in button for button in buttons)
 
 
 @pytest.mark.parametrize(
@@ -159,7 +162,9 @@ def test_a_file_over_the_size_limit_is_refused_with_the_limit(rep, team_a, monke
 def test_a_rep_may_choose_only_leads_and_contacts(rep, team_a):
     client = signed_in(rep)
     page = client.get("/import/").text
-    options = re.findall(r'<option value="(\w+)"', re.search(r'<select name="kind".*?</select>', page, re.S).group(0))
+    options = re.findall(
+        r'<option value="(\w+)"', re.search(r'<select name="kind".*?</select>', page, re.S).group(0)
+    )
     assert options == ["contacts", "leads"]
     for kind in ("deals", "companies"):
         refused = upload(client, "Title\nBig one\n", kind=kind)
@@ -184,7 +189,8 @@ def test_the_nav_shows_import_only_to_those_who_may_import(rep, team_a, monkeypa
 
 def test_the_page_needs_a_login(client):
     response = client.get("/import/")
-    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
 
 
 def test_posts_without_the_csrf_token_are_refused(rep, team_a):
@@ -212,7 +218,9 @@ def test_another_users_import_is_out_of_sight(rep, teammate, team_a):
     batch = Import.objects.get()
     other = signed_in(teammate)
     assert other.get(f"/import/{batch.pk}/").status_code == 404
-    assert htmx_post(other, f"/import/{batch.pk}/commit/", {"mode": "valid_rows"}).status_code == 404
+    assert (
+        htmx_post(other, f"/import/{batch.pk}/commit/", {"mode": "valid_rows"}).status_code == 404
+    )
     assert "leads.csv" not in other.get("/import/").text
 
 
@@ -253,13 +261,18 @@ def test_recent_imports_list_the_users_imports_with_undo_where_allowed(rep, team
     batch = Import.objects.get()
     htmx_post(client, f"/import/{batch.pk}/commit/", {"mode": "valid_rows"})
     recent = client.get("/import/recent/", HTTP_HX_REQUEST="true").text
-    assert "leads.csv" in recent and "Done" in recent
+    assert "leads.csv" in recent
+    assert "Done" in recent
     assert f'hx-post="/import/{batch.pk}/undo/"' in recent
 
 
 def test_the_steps_work_as_plain_pages_without_javascript(rep, team_a):
     client = signed_in(rep)
-    step = client.post("/import/", {"kind": "leads", "file": csv_upload(LEADS), "on_duplicate": "skip"})
-    assert "<html" in step.text and "Map the columns" in step.text
+    step = client.post(
+        "/import/", {"kind": "leads", "file": csv_upload(LEADS), "on_duplicate": "skip"}
+    )
+    assert "<html" in step.text
+    assert "Map the columns" in step.text
     checked = client.post("/import/check/", {"token": token_of(step), **MAPPING})
-    assert "<html" in checked.text and "Import valid rows only (2)" in checked.text
+    assert "<html" in checked.text
+    assert "Import valid rows only (2)" in checked.text
