@@ -28,6 +28,7 @@ from pipeline_crm.errors import DomainError
 FOLDER = "imports/staged"
 MAX_AGE = dt.timedelta(days=1)
 SALT = "imports.staged"
+PREVIEW_ROWS = 5  # the rows the mapping step shows
 EXPIRED = "This upload has expired or is not yours: choose the file again."
 
 
@@ -46,11 +47,12 @@ class Staged:
 
 def stage(*, by: User, upload: File[Any], kind: str, on_duplicate: str) -> Staged:
     """Keep the upload for the next steps, refusing (DomainError, the engine's words) a file
-    over the limits or without a readable header row."""
+    over the limits, or whose header or first rows (those the mapping step shows) cannot be
+    read."""
     upload.open("rb")
     binary: Any = upload
     parsing.check_limits(binary, upload.size or 0)
-    services.preview(upload=upload, rows=1)
+    services.preview(upload=upload, rows=PREVIEW_ROWS)
     _sweep()
     name = (upload.name or "import.csv").rsplit("/", 1)[-1][:200]
     path = default_storage.save(f"{FOLDER}/{by.pk}-{uuid.uuid4().hex}.csv", upload)

@@ -34,7 +34,6 @@ from pipeline_crm.errors import DomainError, NotAllowed
 from pipeline_crm.htmx import add_trigger, refusal, toast, wants_fragment
 
 PAGE = "imports/import.html"
-PREVIEW_ROWS = 5
 ERRORS_SHOWN = 20
 RECENT = 10
 CHANGED = "imports-changed"  # the event that reloads the recent imports
@@ -123,7 +122,7 @@ def _mapping_context(
 ) -> dict[str, Any]:
     known = {field.name: field for field in services.fields(staged.kind)}
     with staging.opened(staged) as upload:
-        shown = services.preview(upload=upload, rows=PREVIEW_ROWS)
+        shown = services.preview(upload=upload, rows=staging.PREVIEW_ROWS)
     if mapping is None:
         mapping = services.suggested_mapping(by=user, kind=staged.kind, headers=shown.headers)
     columns = [
@@ -211,6 +210,7 @@ def import_check(request: HttpRequest) -> HttpResponse:
         context = _mapping_context(user, staged, mapping, error=exc.message)
         return _show(request, "mapping", context, status=422)
     response = _show(request, "batch", _batch_context(user, batch, token=staged.token))
+    response["HX-Push-Url"] = reverse("import-batch", args=[batch.pk])  # a reload shows it
     return add_trigger(response, CHANGED)
 
 

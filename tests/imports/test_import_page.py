@@ -276,3 +276,24 @@ def test_the_steps_work_as_plain_pages_without_javascript(rep, team_a):
     checked = client.post("/import/check/", {"token": token_of(step), **MAPPING})
     assert "<html" in checked.text
     assert "Import valid rows only (2)" in checked.text
+
+
+def test_a_file_unreadable_further_down_fails_naming_the_row(rep, team_a):
+    client = signed_in(rep)
+    good = "".join(f"Lead,{n},lead{n}@example.com,Co {n}\n" for n in range(5))
+    text = (LEADS + good).encode() + b"Al\xe9n,Turing,alan@example.com,Bletchley\n"
+    failed = check(client, token_of(upload(client, text)))
+    assert Import.objects.get().status == "failed"
+    assert "Row 9: the file is not UTF-8 text (byte 0xe9)." in failed.text
+    assert "Import valid rows only" not in failed.text
+
+
+def test_committing_twice_says_why_and_writes_once(rep, team_a):
+    client = signed_in(rep)
+    check(client, token_of(upload(client)))
+    batch = Import.objects.get()
+    htmx_post(client, f"/import/{batch.pk}/commit/", {"mode": "valid_rows"})
+    again = htmx_post(client, f"/import/{batch.pk}/commit/", {"mode": "valid_rows"})
+    assert again.status_code == 422
+    assert "This import cannot be committed: it is done." in again.text
+    assert Lead.objects.count() == 2
