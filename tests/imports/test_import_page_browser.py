@@ -34,8 +34,10 @@ def rep(db):
     return rita
 
 
-def test_a_rep_maps_previews_and_imports_a_leads_file(open_page, screenshot, rep, tmp_path):
-    page = open_page(rep, "/leads/")
+def test_a_rep_maps_previews_and_imports_a_leads_file(request, rep, tmp_path):
+    # The browser fixtures (tests/browser/conftest.py), imported above, by name.
+    page = request.getfixturevalue("open_page")(rep, "/leads/")
+    save_screenshot = request.getfixturevalue("screenshot")
     page.get_by_role("link", name="Import", exact=True).click()
     page.wait_for_url("**/import/")
 
@@ -55,7 +57,7 @@ def test_a_rep_maps_previews_and_imports_a_leads_file(open_page, screenshot, rep
     preview.locator("th", has_text="E-mail address").locator(".to", has_text="E-mail").wait_for()
     assert "ada@example.com" in preview.inner_text()
     page.wait_for_load_state("networkidle")
-    screenshot(page, "import.png")
+    save_screenshot(page, "import.png")
 
     page.get_by_role("button", name="Check every row").click()
     commit = page.get_by_role("button", name="Import valid rows only (3)")
