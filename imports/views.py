@@ -88,7 +88,9 @@ def import_page(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     kinds = services.importable_kinds(user)
     if request.method != "POST":
-        return _show(request, "upload", {"form": UploadForm(kinds=kinds)})
+        last = Import.objects.filter(created_by=user, kind__in=kinds).values_list("kind")
+        kind = next(iter(last.first() or ()), "leads")
+        return _show(request, "upload", {"form": UploadForm(kinds=kinds, initial={"kind": kind})})
     form = UploadForm(request.POST, request.FILES, kinds=kinds)
     if form.is_valid():
         try:

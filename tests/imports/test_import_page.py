@@ -297,3 +297,11 @@ def test_committing_twice_says_why_and_writes_once(rep, team_a):
     assert again.status_code == 422
     assert "This import cannot be committed: it is done." in again.text
     assert Lead.objects.count() == 2
+
+
+def test_the_upload_offers_the_kind_last_imported(manager, team_a):
+    client = signed_in(manager)
+    assert '<option value="leads" selected>' in client.get("/import/").text
+    step = upload(client, "Name,Domain\nAcme,acme.example\n", kind="companies")
+    check(client, token_of(step), {"map-0": "name", "map-1": "domain"})
+    assert '<option value="companies" selected>' in client.get("/import/").text
