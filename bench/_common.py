@@ -58,6 +58,21 @@ def setup(url: str) -> None:
     call_command("migrate", verbosity=0)
 
 
+def server_cpu_seconds() -> float | None:
+    """CPU time of this connection's PostgreSQL backend (same machine only), from /proc: on a
+    busy machine wall time waits for the CPU; Python + PostgreSQL CPU is what an idle one needs."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def people():
     """Four reps in two teams and an admin (created once, found afterwards)."""
     from django.contrib.auth.models import Group

@@ -29,23 +29,12 @@ import django
 
 django.setup()
 
+from _common import server_cpu_seconds  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from deals.models import Deal, FieldChange, StageChange  # noqa: E402
 from demo import deal_loading, demo_data  # noqa: E402
 from followups.models import Activity  # noqa: E402
-
-
-def server_cpu_seconds() -> float | None:
-    """CPU time of this connection's PostgreSQL backend (same machine only), from /proc."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        (pid,) = cursor.fetchone()
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def timed(label: str, **kwargs: object) -> demo_data.SeedResult:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
 from accounts.models import User
@@ -137,9 +137,7 @@ class Checker:
     """Checks the rows of one import for `by`; `seen` remembers the dedupe keys met so far, so
     a later row repeating one is an error naming the first."""
 
-    def __init__(
-        self, *, by: User, kind: str, mapping: dict[str, str], on_duplicate: str
-    ) -> None:
+    def __init__(self, *, by: User, kind: str, mapping: dict[str, str], on_duplicate: str) -> None:
         self.by, self.kind, self.mapping, self.on_duplicate = by, kind, mapping, on_duplicate
         self.fields = columns.fields_of(kind)
         self.header_of = {name: header for header, name in mapping.items()}
@@ -262,12 +260,16 @@ class Checker:
     def existing(self, keys: set[str]) -> dict[str, tuple[int, int]]:
         """Records already holding these dedupe keys (lower case): key → (id, owner id). Leads
         count only where the importer sees them: a lead out of sight is none of theirs."""
+        dedupe = str(self.dedupe)
         if not keys:
             return {}
         model = {"companies": Company, "contacts": Contact, "leads": Lead}[self.kind]
-        records = model.objects.all() if self.kind != "leads" else Lead.objects.visible_to(self.by)
+        records: QuerySet[Any] = (
+            Lead.objects.visible_to(self.by) if model is Lead else model._default_manager.all()
+        )
         found = (
-            records.annotate(key=Lower(self.dedupe))
+            records.exclude(**{dedupe: ""})  # as the partial unique indexes say
+            .annotate(key=Lower(dedupe))
             .filter(Q(key__in=keys))
             .order_by("-pk")
             .values_list("key", "pk", "owner_id")

@@ -111,7 +111,9 @@ def header_mapping(
     field."""
     fields = fields_of(kind)
     by_word = {
-        word: field.name for field in fields.values() for word in (field.name, normalise(field.label))
+        word: field.name
+        for field in fields.values()
+        for word in (field.name, normalise(field.label))
     }
     mapping: dict[str, str] = {}
     for header, field in (given or {}).items():

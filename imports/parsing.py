@@ -17,8 +17,9 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import IO
@@ -112,7 +113,7 @@ def _lines(binary: IO[bytes]) -> Iterator[str]:
     yield decoder.decode(b"", final=True)
 
 
-def _records(binary: IO[bytes]) -> Iterator[list[str]]:
+def _records(binary: IO[bytes]) -> Generator[list[str]]:
     """The file's CSV records, streamed, raising `BadFile` on bytes that are not UTF-8."""
     delimiter = _sniff_delimiter(binary)
     reader = csv.reader(_lines(binary), delimiter=delimiter)
@@ -215,32 +216,32 @@ def preview_rows(binary: IO[bytes], count: int) -> tuple[list[str], list[list[st
 # Excel stores a date as the days since 1899-12-30 (its serial number).
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 EXCEL_SERIAL_MAX = 2_958_465  # 9999-12-31
+# (pattern, order of its year, month and day groups): ISO first, then day-first forms as
+# written outside the US.
 DATE_FORMATS = (
-    # ISO first; then day-first forms, as written outside the US.
-    ("%Y-%m-%d", r"\d{4}-\d{1,2}-\d{1,2}"),
-    ("%Y/%m/%d", r"\d{4}/\d{1,2}/\d{1,2}"),
-    ("%d/%m/%Y", r"\d{1,2}/\d{1,2}/\d{4}"),
-    ("%d.%m.%Y", r"\d{1,2}\.\d{1,2}\.\d{4}"),
-    ("%d-%m-%Y", r"\d{1,2}-\d{1,2}-\d{4}"),
+    (re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[T ].*)?"), (1, 2, 3)),
+    (re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})"), (4, 3, 1)),
 )
+EXCEL_SERIAL = re.compile(r"\d{1,7}(\.\d+)?")
 DATE_HELP = "Use YYYY-MM-DD, DD/MM/YYYY, DD.MM.YYYY, DD-MM-YYYY or an Excel date number."
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_date(text: str) -> dt.date:
     """A date as ISO `YYYY-MM-DD` (a time after it is ignored), `YYYY/MM/DD`, day-first
     `DD/MM/YYYY`, `DD.MM.YYYY`, `DD-MM-YYYY`, or an Excel serial number (`45292` or
     `45292.5`)."""
     value = text.strip()
-    if re.fullmatch(r"\d{1,7}(\.\d+)?", value):
+    if EXCEL_SERIAL.fullmatch(value):
         serial = int(Decimal(value))
         if not 1 <= serial <= EXCEL_SERIAL_MAX:
             raise ValueError(f"“{text}” is not a date. {DATE_HELP}")
         return EXCEL_EPOCH + dt.timedelta(days=serial)
-    head = re.split(r"[T ]", value, maxsplit=1)[0]
-    for fmt, pattern in DATE_FORMATS:
-        if re.fullmatch(pattern, head):
+    for pattern, (year, month, day) in DATE_FORMATS:
+        found = pattern.fullmatch(value)
+        if found:
             try:
-                return dt.datetime.strptime(head, fmt).date()  # noqa: DTZ007 - a date alone
+                return dt.date(int(found[year]), int(found[month]), int(found[day]))
             except ValueError:
                 raise ValueError(f"“{text}” is not a real date.") from None
     raise ValueError(f"“{text}” is not a date. {DATE_HELP}")
@@ -249,6 +250,7 @@ def parse_date(text: str) -> dt.date:
 _AMOUNT_NOISE = re.compile(r"[\s\u00a0\u202f'’]")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_amount(text: str) -> Decimal:
     """A non-negative amount with at most 2 decimals. Thousands separators are read as written:
     `1,234.50`, `1.234,50`, `1 234`, `1'234`. With both `,` and `.` the last is the decimal
@@ -280,7 +282,7 @@ def _normalise_separators(value: str) -> str:
         return value.replace(thousands, "").replace(decimal_mark, ".")
     for mark in (",", "."):
         if mark in value:
-            whole, _, tail = value.rpartition(mark)
+            _, _, tail = value.rpartition(mark)
             if value.count(mark) > 1 or (mark == "," and len(tail) == 3):
                 return value.replace(mark, "")
             return value.replace(",", ".")
@@ -307,6 +309,7 @@ def parse_bool(text: str) -> bool:
     raise ValueError(f"“{text}” is not yes or no.")
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_email(text: str) -> str:
     value = text.strip()
     try:
@@ -316,6 +319,7 @@ def parse_email(text: str) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_domain(text: str) -> str:
     """A company's web domain, lower case, from `example.com`, `www.example.com` or a URL."""
     value = re.sub(r"^[a-z]+://", "", text.strip().lower()).split("/", 1)[0]

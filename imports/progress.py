@@ -9,9 +9,8 @@ wait. On SQLite (development sizes) progress is written when the work ends.
 
 from __future__ import annotations
 
-from typing import Any
-
 import logging
+from typing import Any
 
 from django.db import DatabaseError, connections
 

@@ -95,7 +95,7 @@ class Preview:
 def _binary(upload: File[Any]) -> IO[bytes]:
     upload.open("rb")
     upload.seek(0)
-    return upload  # type: ignore[return-value]
+    return upload
 
 
 def preview(
@@ -148,6 +148,7 @@ def start_import(
     from imports.tasks import validate_import_task
 
     validate_import_task.delay_on_commit(batch.pk)
+    batch.refresh_from_db()  # an eager task (or a quick worker) may have run already
     return batch
 
 
@@ -243,7 +244,8 @@ def undo_import(*, by: User, batch: Import) -> Import:
 
 
 def first_errors(batch: Import, limit: int = 100) -> list[dict[str, Any]]:
-    return list(batch.row_errors.order_by("row", "id").values("row", "column", "message")[:limit])
+    errors = batch.row_errors.order_by("row", "id").values("row", "column", "message")
+    return [dict(error) for error in errors[:limit]]
 
 
 def error_rows(batch: Import) -> Iterator[tuple[int, str, str]]:

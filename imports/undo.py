@@ -1,8 +1,9 @@
 """Undoing an import: exactly the records it created go, the fields it updated come back.
 
 Nothing is undone when any of them changed since (409 naming them): a deal whose version moved
-on (edited, moved, won…), a company, contact or lead whose fields differ from what the import
-wrote, or a company or contact the import created that records added since now use.
+on (edited, moved, won…) or with an activity logged since (undoing would delete it too), a
+company, contact or lead whose fields differ from what the import wrote, or a company or contact
+the import created that records added since now use.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.db import models
+from django.db.models import Q
 
 from accounts.models import User
 from contacts.models import Contact, Lead
@@ -60,7 +62,13 @@ def _differs(record: models.Model, written: dict[str, Any]) -> bool:
 def _changed(batch: Import) -> tuple[list[dict[str, Any]], int]:
     named: list[dict[str, Any]] = []
     total = 0
+    for pk, title in _deals_changed(batch):
+        total += 1
+        if len(named) < NAMED:
+            named.append({"type": "deal", "id": pk, "name": title})
     for model_name, model in MODELS.items():
+        if model is Deal:
+            continue
         for action in ImportedRecord.Action.values:
             for chunk in _noted(batch, model_name, action):
                 current = model._default_manager.in_bulk([pk for pk, _, _ in chunk])
@@ -77,10 +85,19 @@ def _changed(batch: Import) -> tuple[list[dict[str, Any]], int]:
     return named, total
 
 
+def _deals_changed(batch: Import) -> Iterator[tuple[int, str]]:
+    """Deals the import created that moved on since: edited, moved, won or lost (their version
+    counts every change) or worked on (an activity logged)."""
+    created = ImportedRecord.objects.filter(batch=batch, model="deal", action="created")
+    deals = Deal.objects.filter(pk__in=created.values("object_id"))
+    changed = deals.filter(Q(version__gt=1) | Q(last_activity_at__isnull=False))
+    yield from changed.order_by("pk").values_list("pk", "title").iterator(chunk_size=CHUNK)
+
+
 def _used_since(batch: Import) -> Iterator[tuple[str, int, str]]:
     """Companies and contacts the import created that records it did not create now use."""
 
-    def created(model: str) -> models.QuerySet[ImportedRecord, dict[str, Any]]:
+    def created(model: str) -> models.QuerySet[ImportedRecord, Any]:
         notes = ImportedRecord.objects.filter(batch=batch, model=model, action="created")
         return notes.values("object_id")
 
@@ -115,7 +132,8 @@ def undo_records(batch: Import, by: User) -> set[int]:
             records = model._default_manager.filter(pk__in=[pk for pk, _, _ in chunk])
             if model is Deal:
                 pipeline_ids |= set(records.values_list("pipeline_id", flat=True).distinct())
-            records.delete()
+            # Only the ids are loaded: the deletion needs no more to cascade.
+            records.only("pk").delete()
     return pipeline_ids
 
 
@@ -128,7 +146,9 @@ def _restore(model: type[models.Model], chunk: list[tuple[int, Any, Any]]) -> No
             continue
         for name, value in (previous or {}).items():
             field = model._meta.get_field(name.removesuffix("_id"))
-            setattr(record, name, field.to_python(value))
+            if isinstance(field, models.Field):
+                value = field.to_python(value)
+            setattr(record, name, value)
             names.add(name)
         if isinstance(record, Lead):
             record.score, record.score_breakdown = score_lead(record)

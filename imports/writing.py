@@ -112,9 +112,7 @@ class Writer:
             self.created += len(ids)
         return ids
 
-    def _note(
-        self, action: str, model_name: str, records: Iterable[tuple[int, Any, Any]]
-    ) -> None:
+    def _note(self, action: str, model_name: str, records: Iterable[tuple[int, Any, Any]]) -> None:
         rows = [
             {
                 "batch_id": self.batch.pk,
@@ -240,7 +238,8 @@ class Writer:
             change = stage_change_row(None, row.stage, by=self.by, at=self.now)
             history.append({**change, "deal_id": deal_id})
         bulk_insert(StageChange, history)
-        self._note(ImportedRecord.Action.CREATED, "deal", [(pk, {"version": 1}, None) for pk in ids])
+        # A deal's changes since are told by its version (`undo`): nothing more to note.
+        self._note(ImportedRecord.Action.CREATED, "deal", [(pk, {}, None) for pk in ids])
         self.created += len(ids)
 
     def _deal_row(self, row: Checked) -> dict[str, Any]:
@@ -281,7 +280,8 @@ def _existing_contacts(emails: set[str], names: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     if emails:
         by_email = (
-            Contact.objects.annotate(key=Lower("email"))
+            Contact.objects.exclude(email="")  # the partial index on lower(email)
+            .annotate(key=Lower("email"))
             .filter(key__in=emails)
             .values_list("key", "pk")
         )

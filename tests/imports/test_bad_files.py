@@ -95,8 +95,7 @@ def test_a_file_that_is_not_utf8_fails_naming_the_row_and_cannot_be_committed(
 
     assert body["status"] == "failed"
     message = (
-        "Row 3: the file is not UTF-8 text (byte 0xe9). Save it as “CSV UTF-8” and upload it "
-        "again."
+        "Row 3: the file is not UTF-8 text (byte 0xe9). Save it as “CSV UTF-8” and upload it again."
     )
     assert body["failure"] == message
     assert body["errors"] == [{"row": 3, "column": "", "message": message}]

@@ -56,7 +56,9 @@ def test_a_good_deals_file_imports_exactly_its_rows(manager, rep, team_a, upload
     assert sum(t.deals for t in totals) == 1
 
 
-def test_undo_removes_exactly_what_the_import_created(manager, rep, team_a, upload, commit, api_for):
+def test_undo_removes_exactly_what_the_import_created(
+    manager, rep, team_a, upload, commit, api_for
+):
     existing = DealFactory(owner=rep)
     acme = CompanyFactory(name="Acme", owner=rep)
     batch = upload(manager, "deals", DEALS).json()
@@ -72,7 +74,9 @@ def test_undo_removes_exactly_what_the_import_created(manager, rep, team_a, uplo
     assert ColumnTotal.objects.filter(owner=rep).exclude(deals=0).count() == 1
 
 
-def test_undo_refuses_with_409_naming_a_deal_changed_since(manager, team_a, upload, commit, api_for):
+def test_undo_refuses_with_409_naming_a_deal_changed_since(
+    manager, team_a, upload, commit, api_for
+):
     batch = upload(manager, "deals", DEALS).json()
     commit(manager, batch["id"])
     edited = Deal.objects.get(title="Gamma pilot")
@@ -105,7 +109,9 @@ def test_update_mode_updates_duplicates_and_undo_restores_them(
     assert list(Contact.objects.all()) == [ann]
 
 
-def test_undo_refuses_when_an_updated_record_changed_since(manager, rep, team_a, upload, commit, api_for):
+def test_undo_refuses_when_an_updated_record_changed_since(
+    manager, rep, team_a, upload, commit, api_for
+):
     ann = ContactFactory(first_name="Ann", email="ann@example.com", phone="111", owner=rep)
     body = upload(manager, "contacts", "First name,E-mail,Phone\nAnn,ann@example.com,222\n",
                   on_duplicate="update").json()  # fmt: skip
@@ -115,7 +121,9 @@ def test_undo_refuses_when_an_updated_record_changed_since(manager, rep, team_a,
     answer = api_for(manager).post(f"/api/imports/{body['id']}/undo/")
 
     assert answer.status_code == 409
-    assert answer.json()["records"] == [{"type": "contact", "id": ann.pk, "name": "Ann " + ann.last_name}]
+    assert answer.json()["records"] == [
+        {"type": "contact", "id": ann.pk, "name": "Ann " + ann.last_name}
+    ]
     ann.refresh_from_db()
     assert ann.phone == "333"
 
@@ -131,7 +139,9 @@ def test_skip_mode_leaves_duplicates_alone(manager, rep, team_a, upload, commit)
 
 
 def test_a_rep_cannot_import_records_for_an_outsider(rep, outsider, people, upload, commit):
-    text = "First name,E-mail,Owner\nMine,mine@example.com,rep\nTheirs,theirs@example.com,outsider\n"
+    text = (
+        "First name,E-mail,Owner\nMine,mine@example.com,rep\nTheirs,theirs@example.com,outsider\n"
+    )
 
     body = upload(rep, "leads", text).json()
 
@@ -215,7 +225,9 @@ def test_other_paths_keep_the_small_body_limit(manager, api_for, settings):
     assert answer.status_code == 413
 
 
-def test_people_see_their_own_imports_and_admins_all(rep, teammate, admin_user, team_a, upload, api_for):
+def test_people_see_their_own_imports_and_admins_all(
+    rep, teammate, admin_user, team_a, upload, api_for
+):
     mine = upload(rep, "leads", "E-mail\na@example.com\n").json()["id"]
     theirs = upload(teammate, "leads", "E-mail\nb@example.com\n").json()["id"]
 
@@ -224,7 +236,10 @@ def test_people_see_their_own_imports_and_admins_all(rep, teammate, admin_user, 
     assert [i["id"] for i in listed] == [mine]
     assert api_for(rep).get(f"/api/imports/{theirs}/").status_code == 404
     assert api_for(rep).get(f"/api/imports/{theirs}/errors.csv").status_code == 404
-    assert api_for(rep).post(f"/api/imports/{theirs}/commit/", {"mode": "valid_rows"}).status_code == 404
+    assert (
+        api_for(rep).post(f"/api/imports/{theirs}/commit/", {"mode": "valid_rows"}).status_code
+        == 404
+    )
     everyone = {i["id"] for i in api_for(admin_user).get("/api/imports/").json()["results"]}
     assert everyone == {mine, theirs}
 

@@ -51,7 +51,7 @@ def test_a_cell_over_the_limit_refuses_its_row_only():
 
 
 def test_formula_text_is_kept_as_plain_text_and_an_exports_quote_comes_off():
-    _, rows = rows_of(b"Title,Other\n=HYPERLINK(\"http://x\"),'=SUM(A1)\n")
+    _, rows = rows_of(b'Title,Other\n=HYPERLINK("http://x"),\'=SUM(A1)\n')
     assert rows[0].cells == {"Title": '=HYPERLINK("http://x")', "Other": "=SUM(A1)"}
 
 
