@@ -1,13 +1,17 @@
 """The import page /import/ as a user goes through it: upload, map the columns, see every row
 checked, import, undo; and what it refuses."""
 
+import os
 import re
+import time
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from contacts.models import Lead
-from imports import parsing, services
+from imports import parsing, services, staging
 from imports.models import Import
 from tests.clients import htmx_post, signed_in
 
@@ -80,6 +84,7 @@ def test_a_rep_imports_leads_mapping_a_column_then_undoes_them(rep, team_a):
         ("grace@example.com", "US Navy", rep),
     ]
     assert "Ada" in client.get("/leads/").text
+    assert default_storage.listdir(staging.FOLDER)[1] == []  # the staged upload is gone
 
     undone = htmx_post(client, f"/import/{batch.pk}/undo/", {})
     assert undone.status_code == 200
@@ -305,3 +310,13 @@ def test_the_upload_offers_the_kind_last_imported(manager, team_a):
     step = upload(client, "Name,Domain\nAcme,acme.example\n", kind="companies")
     check(client, token_of(step), {"map-0": "name", "map-1": "domain"})
     assert '<option value="companies" selected>' in client.get("/import/").text
+
+
+def test_uploads_left_behind_for_a_day_are_swept_by_the_next_upload(rep, team_a):
+    old = default_storage.save(f"{staging.FOLDER}/abandoned.csv", ContentFile(b"a,b\n"))
+    day_ago = time.time() - 25 * 3600
+    os.utime(default_storage.path(old), (day_ago, day_ago))
+    upload(signed_in(rep))
+    staged = default_storage.listdir(staging.FOLDER)[1]
+    assert "abandoned.csv" not in staged
+    assert len(staged) == 1  # this upload's own
