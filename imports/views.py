@@ -88,7 +88,8 @@ def import_page(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     kinds = services.importable_kinds(user)
     if request.method != "POST":
-        last = Import.objects.filter(created_by=user, kind__in=kinds).values_list("kind")
+        mine = Import.objects.visible_to(user).filter(created_by=user, kind__in=kinds)
+        last = mine.values_list("kind")
         kind = next(iter(last.first() or ()), "leads")
         return _show(request, "upload", {"form": UploadForm(kinds=kinds, initial={"kind": kind})})
     form = UploadForm(request.POST, request.FILES, kinds=kinds)
