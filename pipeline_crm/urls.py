@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("people.urls")),
     path("", include("forecasting.urls")),
     path("", include("integrations.urls")),
+    path("", include("imports.urls")),
 ]
