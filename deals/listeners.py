@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from deals import live, services
-from deals.events import DealChanged, DealCreated, DealEvent, PipelineChanged
+from deals.events import DealChanged, DealCreated, DealEvent, DealRestored, PipelineChanged
 from followups.events import ActivityCompleted, ActivityLogged
 from followups.models import Notification
 from followups.services import notify
@@ -31,6 +31,8 @@ def notify_new_owner(event: DealCreated | DealChanged) -> None:
     deal, by = event.deal, event.by
     if by is None:
         return
+    if isinstance(event, DealRestored):
+        return  # back from the trash to the owner it had: nobody assigned anything
     if isinstance(event, DealCreated) and deal.owner_id == by.pk:
         return  # made for oneself
     if isinstance(event, DealChanged) and "owner" not in event.fields:
