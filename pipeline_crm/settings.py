@@ -300,6 +300,8 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery
 _reminder_interval = env.float("CELERY_REMINDER_INTERVAL", default=60.0)
 _stall_interval = env.float("CELERY_STALL_INTERVAL", default=3600.0)
 _heartbeat_interval = env.float("CELERY_HEARTBEAT_INTERVAL", default=30.0)
+# Deleted deals stay in the trash (deals.services.trash) this many days, then the purge drops them.
+DEAL_TRASH_DAYS = env.int("DEAL_TRASH_DAYS", default=30)
 CELERY_BEAT_SCHEDULE = {
     "send-due-reminders": {
         "task": "deals.tasks.send_due_reminders",  # followups/tasks.py
@@ -324,6 +326,10 @@ CELERY_BEAT_SCHEDULE = {
     "daily-digest": {
         "task": "deals.tasks.send_daily_digests",
         "schedule": crontab(hour=6, minute=0),
+    },
+    "purge-deal-trash": {
+        "task": "deals.tasks.purge_deal_trash",
+        "schedule": crontab(hour=3, minute=30),
     },
     "forecast-snapshot": {
         "task": "forecasting.tasks.take_forecast_snapshot",

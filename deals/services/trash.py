@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from django.apps import apps
+from django.conf import settings
 from django.core import serializers
 from django.core.serializers.base import DeserializedObject
 from django.core.serializers.json import DjangoJSONEncoder
@@ -39,6 +40,10 @@ from pipeline_crm.events import announce
 
 # How long deleted deals stay in the trash before the nightly purge (settings.DEAL_TRASH_DAYS).
 DEFAULT_TRASH_DAYS = 30
+
+
+def trash_days() -> int:
+    return max(1, int(getattr(settings, "DEAL_TRASH_DAYS", DEFAULT_TRASH_DAYS)))
 
 
 def archive_and_delete(deal: Deal, *, by: User) -> DeletedDeal:
@@ -213,3 +218,12 @@ def _missing_targets(
         present = set(model._base_manager.filter(pk__in=pks).values_list("pk", flat=True))
         missing |= {(model, pk) for pk in pks - present}
     return missing
+
+
+@transaction.atomic
+def purge_trash(*, now: dt.datetime | None = None) -> int:
+    """Drop what has been in the trash longer than `trash_days()`; returns how many. Run
+    nightly by beat (`deals.tasks.purge_deal_trash`); running it twice changes nothing."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=trash_days())
+    purged, _ = DeletedDeal.objects.filter(deleted_at__lt=cutoff).delete()
+    return purged

@@ -246,7 +246,7 @@ def _trash_context(request: AuthedRequest) -> dict[str, Any]:
     page = Paginator(entries.order_by("-deleted_at", "-id"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return {"page": page, "nav": "deals"}
+    return {"page": page, "nav": "deals", "trash_days": trash.trash_days()}
 
 
 @login_required

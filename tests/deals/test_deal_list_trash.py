@@ -2,6 +2,7 @@
 history and activities; Undo or the trash page bring it back as it was, in its column. The
 deal page and the API delete through the same service."""
 
+import datetime as dt
 import json
 
 import pytest
@@ -14,6 +15,7 @@ from deals.events import DealRestored
 from deals.models import ColumnTotal, Deal, DeletedDeal, FieldChange, StageChange
 from deals.selectors import BoardFilters, stored_column_totals
 from deals.services import trash
+from deals.tasks import purge_deal_trash
 from followups.models import Activity, Notification
 from pipeline_crm import events
 from tests.clients import signed_in
@@ -235,3 +237,15 @@ def test_deleting_through_the_api_goes_to_the_trash(rep, outsider, team_a, team_
     assert api_for(rep).delete(f"/api/deals/{deal.pk}/").status_code == 204
     assert DeletedDeal.objects.get().deal_id == deal.pk
     assert signed_in(rep).get(TRASH).context["page"].object_list[0].deal_id == deal.pk
+
+
+def test_the_nightly_purge_drops_only_what_is_older_than_the_trash_keeps(rep, team_a, settings):
+    settings.DEAL_TRASH_DAYS = 30
+    old = services.delete_deal(deal=DealFactory(owner=rep), by=rep)
+    recent = services.delete_deal(deal=DealFactory(owner=rep), by=rep)
+    DeletedDeal.objects.filter(pk=old.pk).update(deleted_at=timezone.now() - dt.timedelta(days=31))
+
+    assert purge_deal_trash() == 1
+    assert purge_deal_trash() == 0
+    assert list(DeletedDeal.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert "stay here for 30 days" in signed_in(rep).get(TRASH).content.decode()

@@ -1,0 +1,152 @@
+"""The deals list `/deals/` as the pipeline grows: pages, sorts, filters, the CSV, a bulk action.
+
+    .venv/bin/python bench/deal_list.py [--deals 100000] [--repeat 15]
+
+Works in a PostgreSQL database of its own (`crm_deal_list_bench`, or BENCH_DATABASE_URL; never
+the one behind DATABASE_URL), topped up with `manage.py seed_demo --deals N` and vacuumed. Prints,
+for a rep and for the admin (who sees every deal), the median and 90th-percentile server time
+and the query count of the list's first page, sorted by another column, filtered, a page deep
+in the list; the time and peak memory of the whole CSV; and a bulk reassign of 200 deals
+(rolled back). Server time is the whole Django request in-process (test client, DEBUG off).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+import tracemalloc
+
+from _common import fail_unless, use_bench_database
+from _common import setup as _setup
+
+BENCH_URL = use_bench_database("crm_deal_list_bench")
+os.environ["DEBUG"] = "false"
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production")
+os.environ["SECURE_SSL_REDIRECT"] = "false"
+os.environ["STATIC_MANIFEST"] = "false"
+
+
+def seed(total: int) -> None:
+    from django.core.management import call_command
+
+    with open(os.devnull, "w") as quiet:
+        call_command("seed_demo", deals=total, verbosity=0, stdout=quiet)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE deals_deal")
+
+
+def timed(fn, repeat: int) -> list[float]:
+    for _ in range(2):  # warm caches, connections and templates
+        fn()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def count_queries(fn) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        fn()
+    return len(captured.captured_queries)
+
+
+def report(label: str, samples: list[float], queries: int | None = None) -> None:
+    p90 = statistics.quantiles(samples, n=10)[-1] if len(samples) >= 10 else max(samples)
+    extra = f"  {queries:>3} queries" if queries is not None else ""
+    print(f"  {label:<44} median {statistics.median(samples):7.1f} ms  p90 {p90:7.1f} ms{extra}")
+
+
+def get_ok(client, url: str):
+    def fn():
+        response = client.get(url)
+        fail_unless(response.status_code == 200, url, response.status_code)
+        return response
+
+    return fn
+
+
+def csv_export(client) -> None:
+    """The whole CSV of what the user sees, streamed: rows, seconds, peak Python memory."""
+    tracemalloc.start()
+    start = time.perf_counter()
+    response = client.get("/deals/?status=all&format=csv")
+    fail_unless(response.status_code == 200, response.status_code)
+    rows = sum(chunk.count(b"\n") for chunk in response.streaming_content) - 1
+    seconds = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"  CSV of {rows:,} rows: {seconds:.1f} s, peak Python memory {peak / 2**20:.1f} MB")
+
+
+def bulk_reassign(admin, count: int) -> None:
+    from django.db import transaction
+
+    from accounts.models import User
+    from deals.models import Deal
+    from deals.services import bulk
+
+    ids = list(Deal.objects.order_by("pk").values_list("pk", flat=True)[:count])
+    target = User.objects.filter(groups__name="rep").order_by("pk").last()
+    start = time.perf_counter()
+    try:
+        with transaction.atomic():
+            bulk.bulk_reassign(deals=Deal.objects.filter(pk__in=ids), by=admin, owner=target)
+            elapsed = time.perf_counter() - start
+            raise RuntimeError("roll back")
+    except RuntimeError:
+        pass
+    print(
+        f"  bulk reassign of {count} deals: {elapsed:.2f} s ({elapsed / count * 1000:.1f} ms a deal)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--deals", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+    _setup(BENCH_URL)
+    from django.test import Client
+
+    from accounts.models import User
+    from deals.models import Deal
+
+    started = time.perf_counter()
+    seed(args.deals)
+    print(f"{Deal.objects.count():,} deals ({time.perf_counter() - started:.0f} s to prepare)")
+    rep = (
+        User.objects.filter(groups__name="rep", deals__isnull=False)
+        .order_by("username")
+        .distinct()
+        .first()
+    )
+    admin = User.objects.filter(groups__name="admin").order_by("pk").first()
+    for who in (rep, admin):
+        client = Client()
+        client.force_login(who)
+        seen = Deal.objects.visible_to(who).count()
+        print(f"as {who.username} ({who.role}, sees {seen:,} deals)")
+        for label, url in (
+            ("GET /deals/ (by close date)", "/deals/"),
+            ("GET /deals/?sort=-amount&status=all", "/deals/?sort=-amount&status=all"),
+            ("GET /deals/?sort=company", "/deals/?sort=company"),
+            ("GET /deals/?q=acme&amount_min=5000", "/deals/?q=acme&amount_min=5000"),
+            ("GET /deals/?page=200 (offset 9,950)", "/deals/?page=200"),
+        ):
+            fn = get_ok(client, url)
+            report(label, timed(fn, args.repeat), count_queries(fn))
+        csv_export(client)
+    bulk_reassign(admin, 200)
+
+
+if __name__ == "__main__":
+    main()
