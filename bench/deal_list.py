@@ -104,9 +104,8 @@ def bulk_reassign(admin, count: int) -> None:
             raise RuntimeError("roll back")
     except RuntimeError:
         pass
-    print(
-        f"  bulk reassign of {count} deals: {elapsed:.2f} s ({elapsed / count * 1000:.1f} ms a deal)"
-    )
+    each = elapsed / count * 1000
+    print(f"  bulk reassign of {count} deals: {elapsed:.2f} s ({each:.1f} ms a deal)")
 
 
 def main() -> None:
