@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import time
 import tracemalloc
 
-from _common import fail_unless, use_bench_database
+from _common import count_queries, fail_unless, get_ok, report, timed, use_bench_database
 from _common import setup as _setup
 
 BENCH_URL = use_bench_database("crm_deal_list_bench")
@@ -37,41 +36,6 @@ def seed(total: int) -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE deals_deal")
-
-
-def timed(fn, repeat: int) -> list[float]:
-    for _ in range(2):  # warm caches, connections and templates
-        fn()
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
-
-
-def count_queries(fn) -> int:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as captured:
-        fn()
-    return len(captured.captured_queries)
-
-
-def report(label: str, samples: list[float], queries: int | None = None) -> None:
-    p90 = statistics.quantiles(samples, n=10)[-1] if len(samples) >= 10 else max(samples)
-    extra = f"  {queries:>3} queries" if queries is not None else ""
-    print(f"  {label:<44} median {statistics.median(samples):7.1f} ms  p90 {p90:7.1f} ms{extra}")
-
-
-def get_ok(client, url: str):
-    def fn():
-        response = client.get(url)
-        fail_unless(response.status_code == 200, url, response.status_code)
-        return response
-
-    return fn
 
 
 def csv_export(client) -> None:
