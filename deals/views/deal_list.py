@@ -32,8 +32,9 @@ from deals.selectors.deal_list import (
     CSV_HEADER,
     DealListFilters,
     csv_rows,
-    deal_rows,
     matching_deals,
+    ordered_ids,
+    rows_of,
     sort_key,
 )
 from deals.services import bulk, trash
@@ -107,8 +108,8 @@ def _results_context(
 ) -> dict[str, Any]:
     """What the `results` partial reads: a page of rows, the bulk toolbar's choices."""
     user = request.user
-    page = Paginator(deal_rows(user, filters, sort), PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = list(page.object_list)
+    page = Paginator(ordered_ids(user, filters, sort), PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = rows_of(list(page.object_list))  # the page's ids, then its deals whole
     writable = writable_ids(user)
     for deal in page.object_list:
         deal.writable = writable is None or deal.owner_id in writable  # type: ignore[attr-defined]
