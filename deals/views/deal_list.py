@@ -108,10 +108,12 @@ def _results_context(
 ) -> dict[str, Any]:
     """What the `results` partial reads: a page of rows, the bulk toolbar's choices."""
     user = request.user
-    page = Paginator(ordered_ids(user, filters, sort), PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = rows_of(list(page.object_list))  # the page's ids, then its deals whole
+    ids: Paginator[Any] = Paginator(ordered_ids(user, filters, sort), PAGE_SIZE)
+    page = ids.get_page(request.GET.get("page"))
+    rows = rows_of(list(page.object_list))  # the page's ids, then its deals whole
+    page.object_list = rows
     writable = writable_ids(user)
-    for deal in page.object_list:
+    for deal in rows:
         deal.writable = writable is None or deal.owner_id in writable  # type: ignore[attr-defined]
     return {
         "page": page,
