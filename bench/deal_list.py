@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import time
 import tracemalloc
 
@@ -86,6 +87,10 @@ def main() -> None:
     from accounts.models import User
     from deals.models import Deal
 
+    # The machine may be shared: a pure-Python loop shows how loaded it is (about 15-19 ms on an
+    # idle core of the development machine), so the figures can be read against it.
+    loop = statistics.median(timed(lambda: sum(range(1_000_000)), 5))
+    print(f"CPU check: 1M-iteration Python loop {loop:.0f} ms")
     started = time.perf_counter()
     seed(args.deals)
     print(f"{Deal.objects.count():,} deals ({time.perf_counter() - started:.0f} s to prepare)")

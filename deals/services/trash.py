@@ -26,7 +26,7 @@ from django.conf import settings
 from django.core import serializers
 from django.core.serializers.base import DeserializedObject
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, router, transaction
+from django.db import IntegrityError, models, router, transaction
 from django.db.models.deletion import Collector, ProtectedError
 from django.utils import timezone
 
@@ -113,7 +113,14 @@ def restore_deals(*, entries: Sequence[DeletedDeal], by: User) -> list[Deal]:
         raise DomainError("Some of these deals were restored or purged meanwhile.")
     for entry in found:
         require_write(by, entry.owner_id, "deal")
-        restored.append(_restore(entry, by=by))
+        try:
+            with transaction.atomic():
+                restored.append(_restore(entry, by=by))
+        except IntegrityError as exc:  # a row taken meanwhile (a unique value used again)
+            raise DomainError(
+                f"“{entry.title}” cannot be restored: some of its records clash with ones "
+                "made since it was deleted."
+            ) from exc
     for deal in restored:
         announce(DealRestored(deal=deal, by=by, stage_ids=(deal.stage_id,)))
     return restored

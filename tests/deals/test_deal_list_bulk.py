@@ -343,6 +343,9 @@ def test_bulk_posts_need_the_csrf_token(rep, team_a):
     assert Deal.objects.filter(pk=deal.pk).exists()
     response = client.post(reverse("deal-restore"), {"ids": [1]})
     assert response.status_code == 403
+    response = client.post(reverse("deal-delete", args=[deal.pk]))
+    assert response.status_code == 403
+    assert Deal.objects.filter(pk=deal.pk).exists()
 
 
 def test_a_bulk_action_without_its_argument_or_selection_is_a_clear_400(rep, team_a):
