@@ -9,7 +9,7 @@ after a deal page's Delete. Every change goes through `deals.services` (see `ser
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -242,21 +242,57 @@ def _undo_entries(request: AuthedRequest) -> list[DeletedDeal]:
     return list(DeletedDeal.objects.visible_to(request.user).filter(pk__in=ids))
 
 
+def _trash_entries(request: AuthedRequest) -> QuerySet[DeletedDeal]:
+    return (
+        DeletedDeal.objects.visible_to(request.user)
+        .select_related("owner", "deleted_by", "pipeline")
+        .order_by("-deleted_at", "-id")
+    )
+
+
 def _trash_context(request: AuthedRequest) -> dict[str, Any]:
-    entries = DeletedDeal.objects.visible_to(request.user).select_related(
-        "owner", "deleted_by", "pipeline"
-    )
-    page = Paginator(entries.order_by("-deleted_at", "-id"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(_trash_entries(request), PAGE_SIZE).get_page(request.GET.get("page"))
     return {"page": page, "nav": "deals", "trash_days": trash.trash_days()}
+
+
+TRASH_CSV_HEADER = (
+    "deal_id",
+    "title",
+    "pipeline",
+    "stage",
+    "amount",
+    "currency",
+    "owner",
+    "deleted_by",
+    "deleted_at",
+)
+
+
+def _trash_csv_rows(entries: QuerySet[DeletedDeal]) -> Iterator[tuple[Any, ...]]:
+    rows = entries.values_list(
+        "deal_id",
+        "title",
+        "pipeline__name",
+        "stage_name",
+        "amount",
+        "currency",
+        "owner__username",
+        "deleted_by__username",
+        "deleted_at",
+    )
+    yield from rows.iterator(chunk_size=2000)
 
 
 @login_required
 @require_GET
-def trash_page(request: AuthedRequest) -> HttpResponse:
+def trash_page(request: AuthedRequest) -> HttpResponse | StreamingHttpResponse:
     """Deleted deals the user could have deleted (theirs, their teams' as a manager, all for
-    an admin), newest first, each with Restore."""
+    an admin), newest first, each with Restore; `?format=csv` streams them."""
+    if request.GET.get("format") == "csv":
+        rows = _trash_csv_rows(_trash_entries(request))
+        return streaming_csv_response(
+            filename_stem="deals-trash", header=TRASH_CSV_HEADER, rows=rows
+        )
     context = _trash_context(request)
     if swap_target(request) == TRASH_RESULTS_ID:
         return render(request, f"{TRASH}#trash-results", context)

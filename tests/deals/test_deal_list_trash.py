@@ -249,3 +249,14 @@ def test_the_nightly_purge_drops_only_what_is_older_than_the_trash_keeps(rep, te
     assert purge_deal_trash() == 0
     assert list(DeletedDeal.objects.values_list("pk", flat=True)) == [recent.pk]
     assert "stay here for 30 days" in signed_in(rep).get(TRASH).content.decode()
+
+
+def test_the_trash_answers_csv_with_what_the_user_may_see(rep, teammate, team_a):
+    services.delete_deal(deal=DealFactory(owner=rep, title="=SUM(A1:A9)"), by=rep)
+    services.delete_deal(deal=DealFactory(owner=teammate, title="Not mine"), by=teammate)
+    response = signed_in(rep).get(TRASH, {"format": "csv"})
+    assert response["Content-Type"].startswith("text/csv")
+    lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("deal_id,title,pipeline,stage")
+    assert len(lines) == 2
+    assert ",'=SUM(A1:A9),Sales,Prospecting," in lines[1]
