@@ -93,3 +93,28 @@ def test_filters_and_sort_go_into_the_url_and_select_all_offers_every_match(open
     assert page.locator("#selected-count").inner_text() == "55 deals selected"
     assert page.input_value("#bulk-all-matching") == "1"
     assert page.errors == []
+
+
+def test_deleting_from_the_deal_page_asks_then_lands_on_the_list_with_undo(open_page, team):
+    rep, _, _ = team
+    deal = DealFactory(owner=rep, title="Short-lived")
+    page = open_page(rep, f"/deals/{deal.pk}/")
+
+    messages = []
+
+    def accept(dialog):
+        messages.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    page.click(".deal-delete button")
+    page.wait_for_url("**/deals/")
+    page.wait_for_selector("#toasts .undo-toast")
+    assert "Short-lived" in messages[0]
+    assert "“Short-lived” moved to the trash." in page.locator("#toasts").inner_text()
+    assert not Deal.objects.filter(pk=deal.pk).exists()
+
+    page.click("#toasts .undo-button")
+    row(page, deal).wait_for()
+    assert Deal.objects.filter(pk=deal.pk).exists()
+    assert page.errors == []
