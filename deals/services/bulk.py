@@ -10,7 +10,7 @@ changed and `BulkRefused` names them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -18,9 +18,10 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from accounts.visibility import require_assignable
-from deals.models import Deal, DeletedDeal, Pipeline, Stage
+from deals.models import ColumnTotal, Deal, DeletedDeal, Pipeline, Stage
 from deals.services.editing import delete_deal, update_deal
 from deals.services.moves import mark_lost, move_deal
+from pipeline_crm.db import is_postgresql
 from pipeline_crm.errors import DomainError, NotAllowed
 
 # More deals than this in one action: the user narrows the filter (each deal costs a few
@@ -48,9 +49,28 @@ class BulkRefused(DomainError):
             self.code = NotAllowed.code
 
 
-def _locked(deals: QuerySet[Deal]) -> list[Deal]:
-    """The deals, locked in id order. The selection is read first, then locked by id alone:
-    no lock on the joined or filtered tables, and one order for every writer."""
+def _lock_column_totals(
+    deals: Sequence[Deal], *, owner: User | None = None, stage: Stage | None = None
+) -> None:
+    """Lock, in key order, the running column totals these changes will write (PostgreSQL's
+    triggers write them deal by deal, so in no particular order across many deals). A single
+    move locks its two rows in key order too: the two then queue instead of deadlocking."""
+    if not is_postgresql():
+        return
+    owner_ids = {deal.owner_id for deal in deals} | ({owner.pk} if owner else set())
+    stage_ids = {deal.stage_id for deal in deals} | ({stage.pk} if stage else set())
+    rows = ColumnTotal.objects.select_for_update().filter(
+        owner_id__in=owner_ids, stage_id__in=stage_ids
+    )
+    list(rows.order_by("stage_id", "status", "owner_id").values_list("pk", flat=True))
+
+
+def _locked(
+    deals: QuerySet[Deal], *, owner: User | None = None, stage: Stage | None = None
+) -> list[Deal]:
+    """The deals, locked in id order. The selection is read first, then locked by id alone,
+    without joins (PostgreSQL re-checks a joined row that a concurrent writer changed and
+    would drop the deal: see `common.lock`), in one order for every writer."""
     ids = list(deals.order_by("pk").values_list("pk", flat=True)[: BULK_LIMIT + 1])
     if len(ids) > BULK_LIMIT:
         raise DomainError(
@@ -58,8 +78,12 @@ def _locked(deals: QuerySet[Deal]) -> list[Deal]:
         )
     if not ids:
         raise DomainError("No deals selected.")
-    locked = Deal.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-    return list(locked.select_related("owner"))
+    locked = list(Deal.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    if len(locked) != len(ids):
+        gone = len(ids) - len(locked)
+        raise DomainError(f"Nothing was changed: {gone} of the deals were deleted meanwhile.")
+    _lock_column_totals(locked, owner=owner, stage=stage)
+    return locked
 
 
 def _each(verb: str, deals: list[Deal], change: Callable[[Deal], Any]) -> list[Any]:
@@ -80,7 +104,7 @@ def _each(verb: str, deals: list[Deal], change: Callable[[Deal], Any]) -> list[A
 def bulk_reassign(*, deals: QuerySet[Deal], by: User, owner: User) -> list[Deal]:
     """Give the deals to `owner` (someone whose deals `by` may change)."""
     require_assignable(by, owner, what="deals")
-    locked = _locked(deals)
+    locked = _locked(deals, owner=owner)
     return _each(
         "reassigned",
         locked,
@@ -91,7 +115,7 @@ def bulk_reassign(*, deals: QuerySet[Deal], by: User, owner: User) -> list[Deal]
 @transaction.atomic
 def bulk_move(*, deals: QuerySet[Deal], by: User, stage: Stage) -> list[Deal]:
     """Move the deals to `stage` of their pipeline (they must all be in that one)."""
-    locked = _locked(deals)
+    locked = _locked(deals, stage=stage)
     pipeline_ids = {deal.pipeline_id for deal in locked}
     if len(pipeline_ids) > 1:
         names = ", ".join(

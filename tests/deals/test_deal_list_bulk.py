@@ -3,18 +3,21 @@ ticked deals or on every deal matching the filter. Each goes through the single 
 service, all in one transaction: one refused deal and nothing changes."""
 
 import json
+import threading
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from deals import live
+from deals import live, services
 from deals.events import DealChanged, DealDeleted, DealEvent, DealLost, DealMoved
 from deals.models import Deal, DeletedDeal, FieldChange, StageChange
 from deals.services import bulk
 from followups.models import Notification
 from pipeline_crm import events
 from tests.clients import signed_in
+from tests.deals.test_column_totals import counted, stored
 from tests.factories import (
     DealFactory,
     PipelineFactory,
@@ -366,3 +369,92 @@ def test_a_plain_form_post_redirects_back_to_the_filtered_list(rep, team_a):
     )
     assert response.status_code == 302
     assert response["Location"] == "/deals/?status=all"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks")
+@pytest.mark.django_db(transaction=True)
+def test_overlapping_bulk_actions_queue_instead_of_deadlocking(manager, rep, teammate, team_a):
+    """Each bulk action locks its deals in id order before changing any: two actions on the
+    same deals, ticked in opposite orders, run one after the other."""
+    deals = [DealFactory(owner=rep) for _ in range(8)]
+    contact, proposal = stage_named("Contact"), stage_named("Proposal")
+    errors: list[Exception] = []
+    barrier = threading.Barrier(2)
+
+    def run(action) -> None:
+        from django.db import connection as thread_connection
+
+        try:
+            barrier.wait()
+            for i in range(4):
+                action(i)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            thread_connection.close()
+
+    def reassign(i: int) -> None:
+        owner = teammate if i % 2 == 0 else rep
+        chosen = Deal.objects.filter(pk__in=ids(reversed(deals)))
+        bulk.bulk_reassign(deals=chosen, by=manager, owner=owner)
+
+    def move(i: int) -> None:
+        stage = contact if i % 2 == 0 else proposal
+        bulk.bulk_move(deals=Deal.objects.filter(pk__in=ids(deals)), by=manager, stage=stage)
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in (reassign, move)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert {d.stage_id for d in refreshed(deals)} == {proposal.pk}
+    assert {d.owner_id for d in refreshed(deals)} == {rep.pk}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks")
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_action_and_single_moves_beside_it_never_deadlock(manager, rep, teammate, team_a):
+    """PostgreSQL's triggers write the column totals deal by deal: here the first selected
+    deal's (Negotiation) before the second's (Prospecting), against key order, while a move
+    of another of the rep's deals between those stages takes the same two rows in key order.
+    The bulk action locks them in key order first, so the two queue instead of deadlocking."""
+    low, high = stage_named("Prospecting"), stage_named("Negotiation")
+    selected = [DealFactory(owner=rep, stage=high), DealFactory(owner=rep, stage=low)]
+    other = DealFactory(owner=rep, stage=low)
+    errors: list[Exception] = []
+    done = threading.Event()
+    barrier = threading.Barrier(2)
+
+    def run(action) -> None:
+        from django.db import connection as thread_connection
+
+        try:
+            barrier.wait()
+            action()
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            done.set()
+            thread_connection.close()
+
+    def reassign() -> None:
+        for i in range(30):
+            chosen = Deal.objects.filter(pk__in=ids(selected))
+            bulk.bulk_reassign(deals=chosen, by=manager, owner=teammate if i % 2 == 0 else rep)
+
+    def shuttle() -> None:
+        while not done.is_set():
+            current = Deal.objects.get(pk=other.pk)
+            target = high if current.stage_id == low.pk else low
+            services.move_deal(deal=current, by=manager, stage=target, version=current.version)
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in (reassign, shuttle)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+
+    assert errors == []
+    assert stored() == counted()
