@@ -10,7 +10,7 @@ changed and `BulkRefused` names them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -18,10 +18,10 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from accounts.visibility import require_assignable
-from deals.models import ColumnTotal, Deal, DeletedDeal, Pipeline, Stage
+from deals.models import Deal, DeletedDeal, Pipeline, Stage
 from deals.services.editing import delete_deal, update_deal
 from deals.services.moves import mark_lost, move_deal
-from pipeline_crm.db import is_postgresql
+from deals.services.totals import lock_column_totals
 from pipeline_crm.errors import DomainError, NotAllowed
 
 # More deals than this in one action: the user narrows the filter (each deal costs a few
@@ -49,22 +49,6 @@ class BulkRefused(DomainError):
             self.code = NotAllowed.code
 
 
-def _lock_column_totals(
-    deals: Sequence[Deal], *, owner: User | None = None, stage: Stage | None = None
-) -> None:
-    """Lock, in key order, the running column totals these changes will write (PostgreSQL's
-    triggers write them deal by deal, so in no particular order across many deals). A single
-    move locks its two rows in key order too: the two then queue instead of deadlocking."""
-    if not is_postgresql():
-        return
-    owner_ids = {deal.owner_id for deal in deals} | ({owner.pk} if owner else set())
-    stage_ids = {deal.stage_id for deal in deals} | ({stage.pk} if stage else set())
-    rows = ColumnTotal.objects.select_for_update().filter(
-        owner_id__in=owner_ids, stage_id__in=stage_ids
-    )
-    list(rows.order_by("stage_id", "status", "owner_id").values_list("pk", flat=True))
-
-
 def _locked(
     deals: QuerySet[Deal], *, owner: User | None = None, stage: Stage | None = None
 ) -> list[Deal]:
@@ -82,7 +66,10 @@ def _locked(
     if len(locked) != len(ids):
         gone = len(ids) - len(locked)
         raise DomainError(f"Nothing was changed: {gone} of the deals were deleted meanwhile.")
-    _lock_column_totals(locked, owner=owner, stage=stage)
+    lock_column_totals(
+        owner_ids=[*(deal.owner_id for deal in locked), *([owner.pk] if owner else [])],
+        stage_ids=[*(deal.stage_id for deal in locked), *([stage.pk] if stage else [])],
+    )
     return locked
 
 

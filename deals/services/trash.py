@@ -35,6 +35,7 @@ from accounts.visibility import require_write
 from deals.events import DealRestored
 from deals.models import Deal, DeletedDeal, Pipeline, Stage
 from deals.services.common import first_open_stage
+from deals.services.totals import lock_column_totals
 from pipeline_crm.errors import DomainError
 from pipeline_crm.events import announce
 
@@ -111,6 +112,11 @@ def restore_deals(*, entries: Sequence[DeletedDeal], by: User) -> list[Deal]:
     found = list(locked.order_by("pk"))
     if len(found) != len(entries):
         raise DomainError("Some of these deals were restored or purged meanwhile.")
+    deal_fields = [(entry.rows or [{}])[0].get("fields", {}) for entry in found]
+    lock_column_totals(
+        owner_ids=[f["owner"] for f in deal_fields if isinstance(f.get("owner"), int)],
+        stage_ids=[f["stage"] for f in deal_fields if isinstance(f.get("stage"), int)],
+    )
     for entry in found:
         require_write(by, entry.owner_id, "deal")
         try:
