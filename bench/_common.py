@@ -7,7 +7,9 @@ contains "bench" (BENCH_DATABASE_URL, or the script's default), created and migr
 from __future__ import annotations
 
 import os
+import statistics
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -95,3 +97,47 @@ def people():
         team, _ = Team.objects.get_or_create(name=f"Bench team {index}")
         team.members.add(*members)
     return reps, admin
+
+
+# --- measuring ------------------------------------------------------------------------------------
+
+
+def timed(fn, repeat: int) -> list[float]:
+    for _ in range(3):  # warm caches, connections and templates
+        fn()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def count_queries(fn) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        fn()
+    return len(captured.captured_queries)
+
+
+def p90(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=10)[-1] if len(samples) >= 10 else max(samples)
+
+
+def report(label: str, samples: list[float], queries: int | None = None) -> None:
+    extra = f"  {queries:>3} queries" if queries is not None else ""
+    print(
+        f"  {label:<38} median {statistics.median(samples):7.1f} ms"
+        f"  p90 {p90(samples):7.1f} ms{extra}"
+    )
+
+
+def get_ok(client, url: str):
+    def fn():
+        response = client.get(url)
+        fail_unless(response.status_code == 200, url, response.status_code)
+        return response
+
+    return fn

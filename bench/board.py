@@ -30,7 +30,7 @@ import sys
 import time
 from urllib.parse import urlparse
 
-from _common import fail_unless, use_bench_database
+from _common import count_queries, fail_unless, get_ok, report, timed, use_bench_database
 from _common import setup as _setup
 
 BENCH_URL = use_bench_database("crm_board_bench")
@@ -125,47 +125,6 @@ def vacuum() -> None:
 
 
 # --- measuring ---------------------------------------------------------------------------------
-
-
-def timed(fn, repeat: int) -> list[float]:
-    for _ in range(3):  # warm caches, connections and templates
-        fn()
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
-
-
-def count_queries(fn) -> int:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as captured:
-        fn()
-    return len(captured.captured_queries)
-
-
-def p90(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=10)[-1] if len(samples) >= 10 else max(samples)
-
-
-def report(label: str, samples: list[float], queries: int | None = None) -> None:
-    extra = f"  {queries:>3} queries" if queries is not None else ""
-    print(
-        f"  {label:<38} median {statistics.median(samples):7.1f} ms"
-        f"  p90 {p90(samples):7.1f} ms{extra}"
-    )
-
-
-def get_ok(client, url: str):
-    def fn():
-        response = client.get(url)
-        fail_unless(response.status_code == 200, url, response.status_code)
-        return response
-
-    return fn
 
 
 def bench_size(total: int, repeat: int) -> None:

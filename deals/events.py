@@ -68,6 +68,12 @@ class DealDeleted(DealEvent):
 
 
 @dataclass(frozen=True)
+class DealRestored(DealCreated):
+    """A deleted deal came back from the trash with its id, history and activities: to the
+    outside world (webhooks) it exists again, as when it was created."""
+
+
+@dataclass(frozen=True)
 class PipelineChanged:
     """A pipeline or its stages changed (added, edited, reordered, deleted) or many of its deals
     moved at once: every open board of it reloads whole. `deal_ids`: deals that moved."""

@@ -17,6 +17,7 @@ from accounts.visibility import assignable_people
 from contacts.models import Contact
 from deals.models import Deal, Pipeline, Stage
 from deals.selectors import BoardFilters
+from deals.selectors.deal_list import ALL_STATUSES, DealListFilters
 from deals.services.editing import EDITABLE_DEAL_FIELDS
 
 
@@ -52,17 +53,25 @@ class BoardFilterForm(forms.Form):
             self.add_error("close_to", "The end of the range is before its start.")
         return data
 
-    def to_filters(self) -> BoardFilters:
+    def valid_data(self) -> dict[str, Any]:
+        """The fields that are valid (the others are reported and ignored)."""
         self.is_valid()  # fills cleaned_data with the valid fields and errors for the rest
-        data = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
-        return BoardFilters(
-            owner=data.get("owner") or "all",
-            q=data.get("q") or "",
-            stalled=bool(data.get("stalled")),
-            close_from=data.get("close_from"),
-            close_to=data.get("close_to"),
-            status=data.get("status") or "",
-        )
+        return {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
+
+    @staticmethod
+    def board_values(data: dict[str, Any]) -> dict[str, Any]:
+        """`BoardFilters` arguments from valid data."""
+        return {
+            "owner": data.get("owner") or "all",
+            "q": data.get("q") or "",
+            "stalled": bool(data.get("stalled")),
+            "close_from": data.get("close_from"),
+            "close_to": data.get("close_to"),
+            "status": data.get("status") or "",
+        }
+
+    def to_filters(self) -> BoardFilters:
+        return BoardFilters(**self.board_values(self.valid_data()))
 
 
 class MoveForm(forms.Form):
@@ -255,3 +264,83 @@ class StageOrderForm(forms.Form):
             return [int(x) for x in raw]
         except ValueError as exc:
             raise forms.ValidationError("Stage ids must be numbers.") from exc
+
+
+# --- the deals list ------------------------------------------------------------------------------
+
+
+class DealListFilterForm(BoardFilterForm):
+    """The board's filters plus the list's own (pipeline, stage, amount, last activity), read
+    from the list's URL. Invalid values are reported and ignored, as on the board."""
+
+    STATUS_CHOICES = [*BoardFilterForm.STATUS_CHOICES, (ALL_STATUSES, "All")]
+
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
+    pipeline = forms.IntegerField(required=False, min_value=1)
+    stage = forms.IntegerField(required=False, min_value=1)
+    amount_min = money_field()
+    amount_max = money_field()
+    activity_from = forms.DateField(required=False, widget=DATE_INPUT)
+    activity_to = forms.DateField(required=False, widget=DATE_INPUT)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        low, high = data.get("amount_min"), data.get("amount_max")
+        if low is not None and high is not None and low > high:
+            self.add_error("amount_max", "The maximum is below the minimum.")
+        start, end = data.get("activity_from"), data.get("activity_to")
+        if start and end and start > end:
+            self.add_error("activity_to", "The end of the range is before its start.")
+        return data
+
+    def to_filters(self) -> DealListFilters:
+        data = self.valid_data()
+        return DealListFilters(
+            **self.board_values(data),
+            pipeline=data.get("pipeline"),
+            stage=data.get("stage"),
+            amount_min=data.get("amount_min"),
+            amount_max=data.get("amount_max"),
+            activity_from=data.get("activity_from"),
+            activity_to=data.get("activity_to"),
+        )
+
+
+class BulkActionForm(forms.Form):
+    """A bulk action on the list: on the deals ticked (`ids`), or on every deal matching the
+    list's filter (`all_matching`, with the `count` the user was shown)."""
+
+    ACTIONS = [
+        ("reassign", "Reassign to…"),
+        ("move", "Move to stage…"),
+        ("lost", "Mark lost…"),
+        ("delete", "Delete"),
+    ]
+
+    action = forms.ChoiceField(choices=ACTIONS, error_messages={"required": "Choose an action."})
+    all_matching = forms.BooleanField(required=False)
+    count = forms.IntegerField(required=False, min_value=0)
+    # Any active person: whether the user may give deals to them is the service's rule.
+    owner = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True), required=False)
+    stage = forms.ModelChoiceField(
+        queryset=Stage.objects.select_related("pipeline"), required=False
+    )
+    reason = forms.CharField(required=False, max_length=300, strip=True)
+
+    NEEDS = {
+        "reassign": ("owner", "Choose who gets the deals."),
+        "move": ("stage", "Choose the stage to move the deals to."),
+        "lost": ("reason", "Say why the deals were lost."),
+    }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        needed = self.NEEDS.get(data.get("action") or "")
+        if needed and not data.get(needed[0]):
+            self.add_error(needed[0], needed[1])
+        return data
+
+    def selected_ids(self) -> list[int]:
+        """The ticked deals' ids (numbers only; at most a page's worth is expected)."""
+        raw = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
+        return sorted({int(x) for x in raw if str(x).isdigit() and len(str(x)) < 19})

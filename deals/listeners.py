@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from accounts.events import UserDeactivated
 from deals import live, services
-from deals.events import DealChanged, DealCreated, DealEvent, PipelineChanged
+from deals.events import DealChanged, DealCreated, DealEvent, DealRestored, PipelineChanged
 from followups.events import ActivityCompleted, ActivityLogged
 from followups.models import Notification
 from followups.services import notify
@@ -33,6 +33,8 @@ def notify_new_owner(event: DealCreated | DealChanged) -> None:
     deal, by = event.deal, event.by
     if by is None:
         return
+    if isinstance(event, DealRestored):
+        return  # back from the trash to the owner it had: nobody assigned anything
     if isinstance(event, DealCreated) and deal.owner_id == by.pk:
         return  # made for oneself
     if isinstance(event, DealChanged) and "owner" not in event.fields:

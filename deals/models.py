@@ -332,3 +332,54 @@ class FieldChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deal_id}: {self.field} {self.old_value} → {self.new_value}"
+
+
+class DeletedDealQuerySet(OwnedQuerySet["DeletedDeal"]):
+    def visible_to(self, user: Any) -> DeletedDealQuerySet:
+        """The trash shows a deleted deal to whoever could have deleted it: its owner, their
+        managers and admins (the write rule, not the read one)."""
+        return self.writable_by(user)
+
+
+class DeletedDeal(models.Model):
+    """A deleted deal in the trash (`deals.services.trash`): the rows the delete removed (the
+    deal, its history, activities and whatever else pointed at it), serialized, so a restore
+    puts them back with their ids. The live tables never hold a deleted deal, so no query of
+    the board, the totals, the forecast or the API has to leave one out."""
+
+    deal_id = models.BigIntegerField(unique=True)
+    title = models.CharField(max_length=200)
+    pipeline = models.ForeignKey(
+        Pipeline, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    stage_name = models.CharField(max_length=80, blank=True, default="")
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True, default="")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    deleted_at = models.DateTimeField(db_index=True)
+    # [{"model": "app.model", "pk": …, "fields": {…}}, …] in insert order (the deal first).
+    rows = models.JSONField(default=list)
+    # Rows that kept living but lost their link to the deal (SET_NULL): {"app.model.field": [pk…]}
+    unlinked = models.JSONField(default=dict, blank=True)
+
+    objects = DeletedDealQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-deleted_at", "-id"]
+        indexes = [models.Index(fields=["owner", "deleted_at"], name="deleteddeal_owner_idx")]
+
+    def __str__(self) -> str:
+        return self.title

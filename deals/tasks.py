@@ -13,6 +13,7 @@ import logging
 from celery import shared_task
 
 from deals import digest, stalls
+from deals.services import trash
 from pipeline_crm.celery import JOB_RETRY
 
 logger = logging.getLogger(__name__)
@@ -35,3 +36,10 @@ def send_daily_digests() -> int:
     queued = digest.send_daily_digests()
     logger.info("Daily digest: %s queued", queued)
     return queued
+
+
+@shared_task(name="deals.tasks.purge_deal_trash", **JOB_RETRY)
+def purge_deal_trash() -> int:
+    purged = trash.purge_trash()
+    logger.info("Deal trash: %s purged", purged)
+    return purged

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from deals.views import board, board_changes, deal_page, stage_settings
+from deals.views import board, board_changes, deal_list, deal_page, stage_settings
 
 urlpatterns = [
     # The board
@@ -23,8 +23,14 @@ urlpatterns = [
     path("deals/<int:deal_id>/move/", board_changes.move, name="deal-move"),
     path("deals/<int:deal_id>/won/", board_changes.won, name="deal-won"),
     path("deals/<int:deal_id>/lost/", board_changes.lost, name="deal-lost"),
+    # The deals list, its bulk actions and the trash
+    path("deals/", deal_list.deal_list, name="deal-list"),
+    path("deals/bulk/", deal_list.bulk_action, name="deal-bulk"),
+    path("deals/trash/", deal_list.trash_page, name="deal-trash"),
+    path("deals/trash/restore/", deal_list.restore, name="deal-restore"),
     # The deal page
     path("deals/<int:deal_id>/", deal_page.deal_detail, name="deal-detail"),
+    path("deals/<int:deal_id>/delete/", deal_page.delete, name="deal-delete"),
     path("deals/<int:deal_id>/reopen/", deal_page.reopen, name="deal-reopen"),
     path("deals/<int:deal_id>/fields/<str:name>/", deal_page.deal_field, name="deal-field"),
     path(

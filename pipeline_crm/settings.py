@@ -316,6 +316,8 @@ WEBHOOK_RETRY_BASE = env.float("WEBHOOK_RETRY_BASE", default=60.0)
 WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
 # A queued delivery no worker has sent after this many seconds is queued again by the sweep.
 WEBHOOK_QUEUED_GRACE = env.float("WEBHOOK_QUEUED_GRACE", default=300.0)
+# Deleted deals stay in the trash (deals.services.trash) this many days, then the purge drops them.
+DEAL_TRASH_DAYS = env.int("DEAL_TRASH_DAYS", default=30)
 CELERY_BEAT_SCHEDULE = {
     "send-due-reminders": {
         "task": "deals.tasks.send_due_reminders",  # followups/tasks.py
@@ -345,6 +347,10 @@ CELERY_BEAT_SCHEDULE = {
     "daily-digest": {
         "task": "deals.tasks.send_daily_digests",
         "schedule": crontab(hour=6, minute=0),
+    },
+    "purge-deal-trash": {
+        "task": "deals.tasks.purge_deal_trash",
+        "schedule": crontab(hour=3, minute=30),
     },
     "forecast-snapshot": {
         "task": "forecasting.tasks.take_forecast_snapshot",

@@ -15,7 +15,7 @@ from accounts.visibility import require_assignable, require_write
 from contacts.models import Company, Contact, Lead
 from contacts.services import company_named
 from deals.events import DealChanged, DealCreated, DealDeleted
-from deals.models import Deal, FieldChange, Pipeline, Stage, StageChange
+from deals.models import Deal, DeletedDeal, FieldChange, Pipeline, Stage, StageChange
 from deals.services.common import (
     HistoryRow,
     check_version,
@@ -27,6 +27,7 @@ from deals.services.common import (
     stage_change_row,
 )
 from deals.services.positions import top_position
+from deals.services.trash import archive_and_delete
 from pipeline_crm.errors import DomainError, MissingRequiredFields
 from pipeline_crm.events import announce
 
@@ -164,13 +165,17 @@ def update_deal(
 
 
 @transaction.atomic
-def delete_deal(*, deal: Deal, by: User) -> None:
-    """Owners, their managers and admins may delete."""
+def delete_deal(*, deal: Deal, by: User) -> DeletedDeal:
+    """Owners, their managers and admins may delete. The deal goes to the trash, with its
+    history and activities, whence `trash.restore_deals` brings it back."""
     require_write(by, deal.owner_id, "deal")
-    stage_id, deal_id = deal.stage_id, deal.pk
-    deal.delete()
-    deal.pk = deal_id  # the event carries the deal as it was, id included (webhooks send it)
+    deal = lock(deal)
+    require_write(by, deal.owner_id, "deal")  # the owner may have changed before the lock
+    deal_id, stage_id = deal.pk, deal.stage_id
+    entry = archive_and_delete(deal, by=by)
+    deal.pk = deal_id  # the event carries the deal as it was, id included
     announce(DealDeleted(deal=deal, by=by, stage_ids=(stage_id,)))
+    return entry
 
 
 @transaction.atomic

@@ -1,14 +1,29 @@
-"""The board's running column totals, summed afresh (repair after triggers were bypassed)."""
+"""The board's running column totals: locked ahead of a change of many deals, and summed afresh
+(repair after triggers were bypassed)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Count, F, Q, Sum
 
 from deals.models import ColumnTotal, Deal
-from pipeline_crm.db import lock_against_writes
+from pipeline_crm.db import is_postgresql, lock_against_writes
+
+
+def lock_column_totals(*, owner_ids: Iterable[int], stage_ids: Iterable[int]) -> None:
+    """Lock, in key order, the running totals of these owners in these stages: a change of
+    many deals calls this before its first write. PostgreSQL's triggers write the totals deal
+    by deal, so in no particular order across many deals, while a single move takes its two
+    rows in key order: locked ahead like this, the two queue instead of deadlocking."""
+    if not is_postgresql():
+        return
+    rows = ColumnTotal.objects.select_for_update().filter(
+        owner_id__in=set(owner_ids), stage_id__in=set(stage_ids)
+    )
+    list(rows.order_by("stage_id", "status", "owner_id").values_list("pk", flat=True))
 
 
 @transaction.atomic

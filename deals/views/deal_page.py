@@ -11,10 +11,12 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import date as date_filter
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.visibility import can_write_owned_by
 from accounts.web import AuthedRequest
@@ -23,6 +25,7 @@ from deals.forms import INLINE_EDITABLE, DealFieldsForm, VersionForm
 from deals.models import Deal, StageChange
 from deals.selectors import planned_activities, stage_path, timeline
 from deals.templatetags.board_format import money
+from deals.views.deal_list import remember_undo
 from followups import services as followups
 from followups.forms import LogActivityForm, PlanActivityForm
 from followups.models import Activity
@@ -32,8 +35,10 @@ from pipeline_crm.htmx import (
     error_response,
     form_error_message,
     message_response,
+    refusal,
     retarget,
     toast,
+    wants_fragment,
 )
 
 PAGE = "deals/deal_detail.html"
@@ -218,6 +223,23 @@ def reopen(request: AuthedRequest, deal_id: int) -> HttpResponse:
     response = HttpResponse(status=204)
     response["HX-Refresh"] = "true"
     return response
+
+
+# --- delete ------------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def delete(request: AuthedRequest, deal_id: int) -> HttpResponse:
+    """Delete the deal (to the trash) and land on the deals list, which offers Undo."""
+    deal = _deal_for(request, deal_id)
+    try:
+        entry = services.delete_deal(deal=deal, by=request.user)
+    except DomainError as exc:
+        return refusal(request, exc)
+    remember_undo(request, [entry])  # the list shows "moved to the trash" with Undo
+    url = reverse("deal-list")
+    return HttpResponseClientRedirect(url) if wants_fragment(request) else redirect(url)
 
 
 # --- activities --------------------------------------------------------------------------------

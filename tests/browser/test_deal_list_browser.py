@@ -1,0 +1,120 @@
+"""The deals list in Chromium: a manager ticks three deals and reassigns them; a delete is
+undone from its toast; the filter and the sort live in the URL."""
+
+import pytest
+
+from deals.models import Deal
+from tests.factories import DealFactory, TeamFactory, UserFactory
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+@pytest.fixture
+def team(db):
+    rep = UserFactory(username="rita", first_name="Rita", last_name="Reyes", role="rep")
+    mate = UserFactory(username="ravi", first_name="Ravi", last_name="Rao", role="rep")
+    boss = UserFactory(username="maria", first_name="Maria", last_name="Moreno", role="manager")
+    TeamFactory(name="North", members=[rep, mate], managers=[boss])
+    return rep, mate, boss
+
+
+def row(page, deal):
+    return page.locator(f'tr[data-deal-id="{deal.pk}"]')
+
+
+def test_a_manager_selects_three_deals_and_reassigns_them(open_page, screenshot, team):
+    rep, mate, boss = team
+    deals = [DealFactory(owner=rep, title=f"Account {i}") for i in range(5)]
+    page = open_page(boss, "/deals/?sort=title")
+
+    for deal in deals[:3]:
+        row(page, deal).locator(".row-pick").check()
+    assert page.locator("#selected-count").inner_text() == "3 deals selected"
+    page.select_option("#bulk-action", "reassign")
+    page.select_option("#bulk-owner", str(mate.pk))
+    screenshot(page, "deal-list.png")
+    page.click("#bulk-apply")
+
+    page.wait_for_selector(".toast.success")
+    assert "3 deals reassigned to Ravi Rao." in page.locator("#toasts").inner_text()
+    for deal in deals[:3]:
+        assert row(page, deal).locator(".col-owner").inner_text() == "Ravi Rao"
+    owners = dict(Deal.objects.values_list("title", "owner__username"))
+    assert owners == {
+        "Account 0": "ravi",
+        "Account 1": "ravi",
+        "Account 2": "ravi",
+        "Account 3": "rita",
+        "Account 4": "rita",
+    }
+    assert page.errors == []
+
+
+def test_a_deleted_deal_comes_back_with_undo(open_page, team):
+    rep, _, _ = team
+    keep, gone = DealFactory(owner=rep, title="Keep me"), DealFactory(owner=rep, title="Oops")
+    page = open_page(rep, "/deals/")
+
+    row(page, gone).locator(".row-pick").check()
+    page.select_option("#bulk-action", "delete")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#bulk-apply")
+    page.wait_for_selector(".undo-toast")
+    assert row(page, gone).count() == 0
+    assert not Deal.objects.filter(pk=gone.pk).exists()
+
+    page.click(".undo-toast .undo-button")
+    row(page, gone).wait_for()
+    assert Deal.objects.filter(pk=gone.pk).exists()
+    assert page.locator(".undo-toast").count() == 0
+    assert row(page, keep).count() == 1
+    assert page.errors == []
+
+
+def test_filters_and_sort_go_into_the_url_and_select_all_offers_every_match(open_page, team):
+    rep, _, _ = team
+    for i in range(55):
+        DealFactory(owner=rep, title=f"Acme {i:02}")
+    DealFactory(owner=rep, title="Globex")
+    page = open_page(rep, "/deals/")
+
+    page.fill("#f-q", "acme")
+    page.wait_for_function("() => location.search.includes('q=acme')")
+    page.click('th a[data-sort="title"]')
+    page.wait_for_function("() => location.search.includes('sort=title')")
+    assert "q=acme" in page.url  # the filter stays when the sort changes
+    assert page.locator("tbody tr").first.locator(".col-title a").inner_text() == "Acme 00"
+
+    page.check("#select-page")
+    page.click("#select-all-matching")
+    assert page.locator("#selected-count").inner_text() == "55 deals selected"
+    assert page.input_value("#bulk-all-matching") == "1"
+    assert page.errors == []
+
+
+def test_deleting_from_the_deal_page_asks_then_lands_on_the_list_with_undo(open_page, team):
+    rep, _, _ = team
+    deal = DealFactory(owner=rep, title="Short-lived")
+    page = open_page(rep, f"/deals/{deal.pk}/")
+
+    messages = []
+
+    def accept(dialog):
+        messages.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    page.click(".deal-delete button")
+    page.wait_for_url("**/deals/")
+    page.wait_for_selector("#toasts .undo-toast")
+    assert "Short-lived" in messages[0]
+    assert "“Short-lived” moved to the trash." in page.locator("#toasts").inner_text()
+    assert not Deal.objects.filter(pk=deal.pk).exists()
+
+    page.click("#toasts .undo-button")
+    row(page, deal).wait_for()
+    assert Deal.objects.filter(pk=deal.pk).exists()
+    assert page.errors == []
