@@ -127,7 +127,7 @@ def test_a_bad_file_shows_each_bad_row_and_all_or_nothing_writes_nothing(rep, te
 
     refused = htmx_post(client, f"/import/{batch.pk}/commit/", {"mode": "all_or_nothing"})
     assert refused.status_code == 422
-    assert "1 rows have errors, so nothing was imported (all or nothing)" in refused.text
+    assert "1 row has errors, so nothing was imported (all or nothing)" in refused.text
     assert not Lead.objects.exists()
 
 
