@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("followups.api_urls")),
     path("", include("people.api_urls")),
     path("", include("forecasting.api_urls")),
+    path("", include("search.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "deals",
     "people",
     "forecasting",
+    "search",
     "demo",
 ]
 

@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("followups.urls")),
     path("", include("people.urls")),
     path("", include("forecasting.urls")),
+    path("", include("search.urls")),
 ]
