@@ -56,7 +56,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from accounts.models import User  # noqa: E402
-from search import selectors  # noqa: E402, F401
+from search import selectors  # noqa: E402
 
 COMPANIES, CONTACTS, LEADS = 60_000, 300_000, 200_000
 RARE_WORD = "Quetzalcoatl"
@@ -185,7 +185,9 @@ def seed_leads(owner_ids: list[int]) -> None:
         return
     first = pick(FIRST, "i * 7")
     last = pick(LAST, f"i * 17 + i / {len(FIRST)}")
-    company = f"{pick(WORD_B, 'i * 3')} || ' ' || {pick(WORD_A, 'i * 11')} || ' ' || {pick(KINDS, 'i')}"
+    company = (
+        f"{pick(WORD_B, 'i * 3')} || ' ' || {pick(WORD_A, 'i * 11')} || ' ' || {pick(KINDS, 'i')}"
+    )
     sql(
         f"""INSERT INTO contacts_lead
             (first_name, last_name, email, phone, company_name, source, status, need, authority,
@@ -287,6 +289,73 @@ def seed(target: int) -> tuple[list[User], User]:
     return reps, admin
 
 
+# --- measuring -----------------------------------------------------------------------------------
+
+
+def queries() -> list[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT email FROM contacts_contact ORDER BY id LIMIT 1 OFFSET 1234")
+        email = cursor.fetchone()[0]
+    return [
+        ("title word", "rollout"),
+        ("company name", "Northwind Silver Logistics"),
+        ("contact name", "Ines Moreau"),
+        ("e-mail", email),
+        ("e-mail start", email.split("@")[0] + "@"),
+        ("typo", "Nortwind"),
+        ("typo, 2 words", "Bluepeak Silvr"),
+        ("rare term", RARE_WORD.lower()),
+        ("common term", "renewal"),
+        ("common, 2 chars", "an"),
+    ]
+
+
+def timed(function: Callable[[], Any], repeat: int) -> tuple[float, float]:
+    function()  # warm
+    runs = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        runs.append((time.perf_counter() - started) * 1000)
+    runs.sort()
+    p95 = runs[min(len(runs) - 1, round(0.95 * (len(runs) - 1)))]
+    return statistics.median(runs), p95
+
+
+def measure(user: User, label: str, repeat: int) -> None:
+    client = Client()
+    client.force_login(user)
+    log(f"\nAs {label} ({user.username}), {repeat} warm runs, ms:")
+    log(f"  {'query':<16} {'q':<42} {'hits':>4} {'SQL':>3}  search() med/p95   API med/p95")
+    for name, q in queries():
+        with CaptureQueriesContext(connection) as captured:
+            hits = selectors.search(user=user, q=q, limit=20)
+        response = client.get("/api/search/", {"q": q})
+        fail_unless(response.status_code == 200, q, response.status_code)
+        direct = timed(lambda q=q: selectors.search(user=user, q=q, limit=20), repeat)
+        api = timed(lambda q=q: client.get("/api/search/", {"q": q}), repeat)
+        log(
+            f"  {name:<16} {q[:42]:<42} {len(hits):>4} {len(captured):>3}  "
+            f"{direct[0]:6.1f} / {direct[1]:6.1f}   {api[0]:6.1f} / {api[1]:6.1f}"
+        )
+
+
+def explain(user: User, q: str) -> None:
+    with CaptureQueriesContext(connection) as captured:
+        selectors.search(user=user, q=q, limit=20)
+    log(f"\nEXPLAIN ANALYZE of every query `{q}` runs ({user.username}):")
+    for query in captured.captured_queries:
+        sql_text = query["sql"]
+        if not sql_text.lstrip().upper().startswith("SELECT") or "set_config" in sql_text:
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql_text}")
+            plan = [row[0] for row in cursor.fetchall()]
+        log("  " + sql_text[:160].replace("\n", " ") + " …")
+        for line in plan:
+            log("      " + line)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--deals", type=int, default=1_000_000)
@@ -298,6 +367,13 @@ def main() -> None:
     reps, admin = seed(args.deals)
     if args.seed_only:
         return
+    log(f"{count('deals_deal'):,} deals, {count('contacts_contact'):,} contacts, "
+        f"{count('contacts_company'):,} companies, {count('contacts_lead'):,} leads.")
+    measure(admin, "the admin (every record)", args.repeat)
+    measure(reps[0], "a rep (their team's half of the deals and leads)", args.repeat)
+    if args.explain:
+        for q in ("renewal", "Nortwind"):
+            explain(reps[0], q)
 
 
 if __name__ == "__main__":

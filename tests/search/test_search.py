@@ -217,7 +217,9 @@ def test_the_api_answers_401_to_anonymous_callers(api_for, world):
 
 def test_the_api_filters_by_type_and_refuses_an_unknown_one(api_for, rep, world):
     client = api_for(rep)
-    types = {r["type"] for r in client.get("/api/search/?q=bluepeak&type=company").json()["results"]}
+    types = {
+        r["type"] for r in client.get("/api/search/?q=bluepeak&type=company").json()["results"]
+    }
     assert types == {"company"}
     assert client.get("/api/search/?q=bluepeak&type=planet").status_code == 400
 
