@@ -30,9 +30,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-
 from _common import ROOT, ensure_database, fail_unless, people, use_bench_database
+
+HERE = Path(__file__).resolve().parent
 
 # This file is called search.py like the app it measures: take its own folder off the import
 # path so that `search` is the app.
@@ -61,24 +61,29 @@ from search import selectors  # noqa: E402
 COMPANIES, CONTACTS, LEADS = 60_000, 300_000, 200_000
 RARE_WORD = "Quetzalcoatl"
 
-WORD_A = (
+
+def _words(text: str, sep: str | None = None) -> list[str]:
+    return text.split(sep)
+
+
+WORD_A = _words(
     "Northwind Bluepeak Cedar Harbor Ironleaf Juniper Keystone Lumen Meridian Nimbus Oakridge "
     "Pioneer Quarry Redwood Summit Tidewater Umbra Vertex Willow Zenith Atlas Beacon Copper "
     "Delta Ember Falcon Granite Horizon Indigo Jasper Kestrel Lantern Maple Nova Orbit Prism "
     "Aurora Basalt Cobalt Driftwood Evergreen Fjord Glacier Heron Ivory Jade Krypton Lotus "
     "Magnolia Nordic Obsidian Pinnacle Quartz Raven Sapphire Thistle Ultra Valley Westwind Yarrow"
-).split()
-WORD_B = (
+)
+WORD_B = _words(
     "Silver Golden Blue Red Green Global United First Bright Swift Prime Grand Royal Smart "
     "Open Clear Bold True Pure Rapid North South East West Central Pacific Atlantic Alpine "
     "Urban Rural Digital Modern Classic Future Metro Coastal Mountain River Lake Forest"
-).split()
-KINDS = (
+)
+KINDS = _words(
     "Logistics Foods Health Energy Robotics Media Retail Labs Capital Systems Pharma Motors "
     "Textiles Analytics Security Travel Builders Software Farms Insurance Consulting Telecom "
     "Foundry Outfitters Ventures"
-).split()
-FIRST = (
+)
+FIRST = _words(
     "Anna Ben Carla David Elena Farid Grace Hugo Ines Jonas Kara Liam Mona Nils Olga Pablo "
     "Quinn Rosa Stefan Tara Umar Vera Will Xenia Yusuf Zoe Aiko Bruno Chloe Dmitri Emma Felix "
     "Greta Hamid Iris Jakob Kofi Lena Marco Nadia Oscar Priya Rafael Sofia Tomas Ulla Viktor "
@@ -88,8 +93,8 @@ FIRST = (
     "Victor Wilma Xavier Yann Zoran Alba Bodhi Cyrus Daria Elias Fiona Gustav Helena Ivo Jana "
     "Karim Lucia Milan Nora Otto Pia Ruben Selma Timo Una Vivian Walter Ximena Yoshi Zuzana "
     "Arne Beatriz Cosmin Dagny Enzo Freya Goran Hilde Ilya Jorge Kaia Leif Mirela Nuno Orla"
-).split()
-LAST = (
+)
+LAST = _words(
     "Adler Berg Costa Dubois Evans Fischer Garcia Hansen Ito Jensen Kowalski Larsen Moreau "
     "Nakamura Olsen Petrov Quint Rossi Schmidt Tanaka Ueda Vogel Weber Xu Young Zimmermann "
     "Andersen Bauer Castillo Dimitrov Eriksen Ferreira Gruber Horvat Ibrahim Jovanovic Keller "
@@ -100,20 +105,22 @@ LAST = (
     "Jansen Kraus Lopez Meyer Nowak Ott Peters Ramos Schulz Thomsen Unger Vidal Walsh Zeller "
     "Aalto Becker Cruz Delgado Eklund Fuchs Gallo Haas Ikeda Juarez Klein Lund Molina Neumann "
     "Orlov Perez Reyes Steiner Tamm Umbra Vogt Werner Yates Zapata Abbott Bishop Clarke Doyle"
-).split()
-PRODUCTS = (
+)
+PRODUCTS = _words(
     "Renewal|Expansion|Pilot|Onboarding|Annual licence|Support plan|Upgrade|Fleet rollout|"
     "Analytics add-on|Training|Consulting hours|Data migration|Security audit|API access|"
     "Enterprise tier|Starter plan|Hardware refresh|Integration|Managed service|Cloud hosting|"
     "Premium support|Seats top-up|Multi-year deal|Proof of concept|Field service|Maintenance|"
-    "Partner bundle|Regional rollout|Custom module|Warranty extension"
-).split("|")
+    "Partner bundle|Regional rollout|Custom module|Warranty extension",
+    sep="|",
+)
 
 
 def log(message: str) -> None:
     print(message, flush=True)
 
 
+# The bench's SQL pastes in only its own word lists and numbers; values go as parameters.
 def sql(statement: str, params: Any = None) -> None:
     """Run `statement`; its modulo operators are written " % " (doubled here for the driver)."""
     with connection.cursor() as cursor:
@@ -144,13 +151,14 @@ def seed_companies(owner_ids: list[int]) -> None:
     if have >= COMPANIES:
         return
     a, b = len(WORD_A), len(WORD_B)
-    name = f"{pick(WORD_A, 'i')} || ' ' || {pick(WORD_B, f'i / {a}')} || ' ' || {pick(KINDS, f'i / {a * b}')}"
+    words = (pick(WORD_A, "i"), pick(WORD_B, f"i / {a}"), pick(KINDS, f"i / {a * b}"))
+    name = " || ' ' || ".join(words)
     sql(
         f"""INSERT INTO contacts_company (name, domain, industry, size, owner_id, created_at)
         SELECT name, lower(replace(name, ' ', '-')) || '.example', '', '',
                ({owners_sql(owner_ids)})[1 + i % {len(owner_ids)}], now()
         FROM (SELECT i, {name} AS name FROM generate_series(%s::bigint, %s::bigint) AS i) AS s
-        ON CONFLICT DO NOTHING""",
+        ON CONFLICT DO NOTHING""",  # noqa: S608
         [have, COMPANIES - 1],
     )
     log(f"  companies: {count('contacts_company'):,}")
@@ -173,7 +181,7 @@ def seed_contacts(owner_ids: list[int]) -> None:
                      (i * 7919) % (SELECT count(*) FROM contacts_company) AS company_n
               FROM generate_series(%s::bigint, %s::bigint) AS i) AS s
         JOIN companies co ON co.n = s.company_n
-        ON CONFLICT DO NOTHING""",
+        ON CONFLICT DO NOTHING""",  # noqa: S608
         [have, CONTACTS - 1],
     )
     log(f"  contacts: {count('contacts_contact'):,}")
@@ -197,7 +205,7 @@ def seed_leads(owner_ids: list[int]) -> None:
                ({owners_sql(owner_ids)})[1 + (i * 13) % {len(owner_ids)}], 0, '{{}}', '', now(),
                now()
         FROM (SELECT i, {first} AS first, {last} AS last, {company} AS company
-              FROM generate_series(%s::bigint, %s::bigint) AS i) AS s""",
+              FROM generate_series(%s::bigint, %s::bigint) AS i) AS s""",  # noqa: S608
         [have, LEADS - 1],
     )
     log(f"  leads: {count('contacts_lead'):,}")
@@ -255,7 +263,7 @@ def seed_deals(owner_ids: list[int], target: int) -> None:
                   FROM generate_series(%s::bigint, %s::bigint) AS i, stages) AS s
             JOIN companies co ON co.n = s.company_n
             JOIN contacts ct ON ct.n = s.contact_n
-            JOIN deals_stage st ON st.id = s.stage_id""",
+            JOIN deals_stage st ON st.id = s.stage_id""",  # noqa: S608
             [settings.DEFAULT_CURRENCY, start, end],
         )
         log(f"  deals: {end + 1:,}")
@@ -265,8 +273,8 @@ def seed_deals(owner_ids: list[int], target: int) -> None:
         "WHERE s.id = d.stage_id AND s.kind <> 'open' AND d.status <> 'won'"
     )
     sql(
-        f"UPDATE deals_deal SET title = %s || ' pilot – ' || title WHERE id IN "
-        f"(SELECT id FROM deals_deal ORDER BY id LIMIT 5)",
+        "UPDATE deals_deal SET title = %s || ' pilot – ' || title WHERE id IN "
+        "(SELECT id FROM deals_deal ORDER BY id LIMIT 5)",
         [RARE_WORD],
     )
     for name, definition in gin:
@@ -367,8 +375,10 @@ def main() -> None:
     reps, admin = seed(args.deals)
     if args.seed_only:
         return
-    log(f"{count('deals_deal'):,} deals, {count('contacts_contact'):,} contacts, "
-        f"{count('contacts_company'):,} companies, {count('contacts_lead'):,} leads.")
+    log(
+        f"{count('deals_deal'):,} deals, {count('contacts_contact'):,} contacts, "
+        f"{count('contacts_company'):,} companies, {count('contacts_lead'):,} leads."
+    )
     measure(admin, "the admin (every record)", args.repeat)
     measure(reps[0], "a rep (their team's half of the deals and leads)", args.repeat)
     if args.explain:

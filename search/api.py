@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -32,7 +34,7 @@ class SearchQuerySerializer(serializers.Serializer[None]):
     )
 
 
-class SearchResultSerializer(serializers.Serializer[selectors.Hit]):
+class SearchResultSerializer(serializers.Serializer[Any]):
     type = serializers.ChoiceField(choices=selectors.TYPES)
     id = serializers.IntegerField()
     title = serializers.CharField()

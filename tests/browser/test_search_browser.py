@@ -4,7 +4,6 @@ import re
 
 import pytest
 
-from tests.browser.conftest import chromium, open_page, seed_data  # noqa: F401 (fixtures)
 from tests.factories import CompanyFactory, ContactFactory, DealFactory, TeamFactory, UserFactory
 
 pytestmark = [
