@@ -239,7 +239,9 @@ def seed_deals(owner_ids: list[int], target: int) -> None:
                                    FROM contacts_company),
                  contacts AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n
                               FROM contacts_contact),
-                 stages AS (SELECT array_agg(s.id ORDER BY s."order") AS ids FROM deals_stage s
+                 stages AS (SELECT array_agg(s.id ORDER BY s."order") AS ids,
+                                   count(*) FILTER (WHERE s.kind = 'open') AS open
+                            FROM deals_stage s
                             JOIN deals_pipeline p ON p.id = s.pipeline_id AND p.is_default)
             INSERT INTO deals_deal
                 (title, status, amount, currency, expected_close_date, position, version,
@@ -259,7 +261,8 @@ def seed_deals(owner_ids: list[int], target: int) -> None:
                              AS company_n,
                          (i * 104729) % (SELECT count(*) FROM contacts_contact) AS contact_n,
                          stages.ids[1 + i % cardinality(stages.ids)] AS stage_id,
-                         CASE WHEN i % 6 = 0 THEN 'lost' ELSE 'open' END AS status
+                         CASE WHEN 1 + i % cardinality(stages.ids) > stages.open THEN 'won'
+                              WHEN i % 6 = 0 THEN 'lost' ELSE 'open' END AS status
                   FROM generate_series(%s::bigint, %s::bigint) AS i, stages) AS s
             JOIN companies co ON co.n = s.company_n
             JOIN contacts ct ON ct.n = s.contact_n
@@ -267,11 +270,6 @@ def seed_deals(owner_ids: list[int], target: int) -> None:
             [settings.DEFAULT_CURRENCY, start, end],
         )
         log(f"  deals: {end + 1:,}")
-    # Won stages hold won deals.
-    sql(
-        "UPDATE deals_deal d SET status = 'won', won_at = now(), lost_at = NULL FROM deals_stage s "
-        "WHERE s.id = d.stage_id AND s.kind <> 'open' AND d.status <> 'won'"
-    )
     sql(
         "UPDATE deals_deal SET title = %s || ' pilot – ' || title WHERE id IN "
         "(SELECT id FROM deals_deal ORDER BY id LIMIT 5)",

@@ -8,14 +8,19 @@ database for at most `CANDIDATES` rows, in at most two queries however many rows
    full-text search, `simple` configuration, prefix terms, on the GIN indexes of migration
    search 0001), or the query is part of an e-mail address / domain (the trigram indexes
    contacts 0003 keep for `icontains`);
-2. only when (1) found fewer than `CANDIDATES`: the fuzzy matches, each word of the query close
-   to a word of the record (pg_trgm word similarity `<%` on the same trigram indexes, its
-   threshold set for this transaction from the length of the shortest word: one wrong letter
-   of a four-letter word still passes).
+2. only when (1) found fewer than `CANDIDATES`: the same full-text query with each word of four
+   letters or more also allowed to be one of the three known words closest to it. Those come
+   from `search_word` (migration search 0002: every word of every searched name and title,
+   kept by triggers), looked up once per search through its GiST trigram index
+   (`ORDER BY word <-> 'nortwind'`): the trigram work is done on a list of words, never on
+   the million-row tables, where common trigrams make it slow.
 
 Neither query sorts: GIN indexes find the rows, `LIMIT` stops the scan, and Python ranks the
 few candidates (exact > whole-field prefix > word prefix > fuzzy). A common word at 1,000,000
-deals therefore costs what its first rows cost, not what all its rows cost.
+deals therefore costs what its first rows cost, not what all its rows cost. For a rep or a
+manager, deals and leads are also filtered by a literal list of the owners they may read
+(beside the visibility rule, which stays): the planner can then intersect the full-text index
+with the owner index instead of visiting every matching row to drop the ones out of sight.
 
 A deal is also found through its company and its contact: the companies and contacts found
 first lend their ids to the deal query (`company_id IN …`, `contact_id IN …`, b-tree indexes).
@@ -28,19 +33,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import reduce
 from operator import and_, or_
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import BooleanField, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.urls import reverse
 
+from accounts.visibility import is_admin, readable_owner_ids
 from contacts.models import Company, Contact, Lead
 from deals.models import Deal
 from pipeline_crm.db import is_postgresql
@@ -53,7 +58,9 @@ MIN_LENGTH = 2  # a shorter query finds nothing
 MAX_LENGTH = 100  # a longer one is cut here
 MAX_WORDS = 6
 CANDIDATES = 40  # rows each query of a type fetches at most
-FUZZY_MIN_WORD = 4  # shorter words take no part in the fuzzy match
+FUZZY_MIN_WORD = 4  # shorter words are never corrected
+ALTERNATIVES = 3  # known words tried in place of a word that may hold a typo
+MIN_SIMILARITY = 0.25  # trigram similarity of such a word to the typed one ("acne" ~ "acme")
 
 # The searched columns of each table. The trigram indexes (contacts 0003, deals 0006) cover each
 # column as UPPER(column); the full-text index (search 0001) covers them joined by spaces.
@@ -92,19 +99,37 @@ class Terms:
 
     @property
     def fuzzy_words(self) -> tuple[str, ...]:
-        return tuple(word for word in self.words if len(word) >= FUZZY_MIN_WORD)
+        if self.looks_like_address:
+            return ()
+        return tuple(w for w in self.words if len(w) >= FUZZY_MIN_WORD and w.isalpha())
 
-    def tsquery(self) -> str:
-        """Every word as a prefix term: `'anna':* & 'ber':*` (words hold letters and digits
-        only, nothing the tsquery syntax reads)."""
-        return " & ".join(f"'{word}':*" for word in self.words)
+    def tsquery(self, alternatives: dict[str, list[str]] | None = None) -> str:
+        """Every word as a prefix term, or'ed with its alternatives when given:
+        `('nortwind':* | 'northwind') & 'sil':*` (words hold letters and digits only, nothing
+        the tsquery syntax reads)."""
+        terms = []
+        for word in self.words:
+            options = [f"'{word}':*", *(f"'{alt}'" for alt in (alternatives or {}).get(word, []))]
+            terms.append(options[0] if len(options) == 1 else f"({' | '.join(options)})")
+        return " & ".join(terms)
 
-    def similarity_threshold(self) -> float:
-        """pg_trgm word similarity a one-letter typo of the shortest fuzzy word still reaches:
-        a word of n letters has n + 1 trigrams, a wrong letter spoils up to 3 of them and two
-        swapped letters up to 4 (at least 0.39, so two of a four-letter word's five)."""
-        shortest = min(len(word) for word in self.fuzzy_words)
-        return round(max(0.39, min(0.6, (shortest - 3) / (shortest + 1) - 0.01)), 2)
+
+@dataclass(frozen=True)
+class Scope:
+    """One search: who asks, what, the owners whose deals and leads they may read (None: all),
+    and known words close to the query's (for the fuzzy half)."""
+
+    user: Caller
+    terms: Terms
+    owner_ids: list[int] | None
+    alternatives: dict[str, list[str]]
+
+    def rows(self, model: type[Model]) -> QuerySet[Any]:
+        rows: QuerySet[Any] = model.objects.visible_to(self.user)  # type: ignore[attr-defined]
+        if self.owner_ids is not None and model in (Deal, Lead):
+            # Redundant with visible_to, but a literal list the planner can use an index with.
+            rows = rows.filter(owner_id__in=self.owner_ids)
+        return rows.order_by()  # no sort: the indexes find the rows, LIMIT stops the scan
 
 
 def parse(q: str | None) -> Terms | None:
@@ -127,17 +152,36 @@ def search(
     if terms is None or not (user and user.is_authenticated):
         return []
     wanted = set(types or TYPES)
-    with _fuzzy_threshold(terms):
-        companies = find_companies(user, terms)
-        contacts = find_contacts(user, terms)
-        groups = {"company": companies, "contact": contacts}
-        if "lead" in wanted:
-            groups["lead"] = find_leads(user, terms)
-        if "deal" in wanted:
-            linked_companies = [hit.id for hit in companies]
-            linked_contacts = [hit.id for hit in contacts]
-            groups["deal"] = find_deals(user, terms, linked_companies, linked_contacts)
+    owner_ids = None if is_admin(user) else [row["pk"] for row in readable_owner_ids(user)]
+    scope = Scope(user, terms, owner_ids, known_words_near(terms))
+    companies = find_companies(scope)
+    contacts = find_contacts(scope)
+    groups = {"company": companies, "contact": contacts}
+    if "lead" in wanted:
+        groups["lead"] = find_leads(scope)
+    if "deal" in wanted:
+        linked_companies = [hit.id for hit in companies]
+        linked_contacts = [hit.id for hit in contacts]
+        groups["deal"] = find_deals(scope, linked_companies, linked_contacts)
     return mix({kind: hits for kind, hits in groups.items() if kind in wanted}, limit)
+
+
+def known_words_near(terms: Terms) -> dict[str, list[str]]:
+    """{typed word: up to ALTERNATIVES known words closest to it} (PostgreSQL; one query)."""
+    if not (terms.fuzzy_words and is_postgresql()):
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT typed, near.word FROM unnest(%s::text[]) AS typed CROSS JOIN LATERAL "
+            "(SELECT word FROM search_word WHERE word <> typed ORDER BY word <-> typed LIMIT %s)"
+            " AS near WHERE similarity(near.word, typed) >= %s",
+            [list(terms.fuzzy_words), ALTERNATIVES, MIN_SIMILARITY],
+        )
+        rows = cursor.fetchall()
+    near: dict[str, list[str]] = {}
+    for typed, word in rows:
+        near.setdefault(typed, []).append(word)
+    return near
 
 
 def mix(groups: dict[str, list[Hit]], limit: int) -> list[Hit]:
@@ -155,14 +199,13 @@ def mix(groups: dict[str, list[Hit]], limit: int) -> list[Hit]:
 # --- one function per record type ---------------------------------------------------------------
 
 
-def find_deals(
-    user: Caller, terms: Terms, company_ids: Sequence[int], contact_ids: Sequence[int]
-) -> list[Hit]:
+def find_deals(scope: Scope, company_ids: Sequence[int], contact_ids: Sequence[int]) -> list[Hit]:
     """Deals whose title matches, or whose company or contact was found."""
+    terms = scope.terms
     linked = Q(company_id__in=list(company_ids)) | Q(contact_id__in=list(contact_ids))
     rows = _candidates(
-        Deal.objects.visible_to(user),
-        terms,
+        scope,
+        Deal,
         also=linked if (company_ids or contact_ids) else None,
         fields=(
             "id", "title", "status", "stage__name", "company__name",
@@ -184,10 +227,11 @@ def find_deals(
     return hits
 
 
-def find_contacts(user: Caller, terms: Terms) -> list[Hit]:
+def find_contacts(scope: Scope) -> list[Hit]:
+    terms = scope.terms
     rows = _candidates(
-        Contact.objects.visible_to(user),
-        terms,
+        scope,
+        Contact,
         fields=("id", "first_name", "last_name", "email", "company__name"),
     )
     hits = []
@@ -200,10 +244,11 @@ def find_contacts(user: Caller, terms: Terms) -> list[Hit]:
     return hits
 
 
-def find_leads(user: Caller, terms: Terms) -> list[Hit]:
+def find_leads(scope: Scope) -> list[Hit]:
+    terms = scope.terms
     rows = _candidates(
-        Lead.objects.visible_to(user),
-        terms,
+        scope,
+        Lead,
         fields=("id", "first_name", "last_name", "email", "company_name", "status"),
     )
     hits = []
@@ -217,10 +262,9 @@ def find_leads(user: Caller, terms: Terms) -> list[Hit]:
     return hits
 
 
-def find_companies(user: Caller, terms: Terms) -> list[Hit]:
-    rows = _candidates(
-        Company.objects.visible_to(user), terms, fields=("id", "name", "domain", "industry")
-    )
+def find_companies(scope: Scope) -> list[Hit]:
+    terms = scope.terms
+    rows = _candidates(scope, Company, fields=("id", "name", "domain", "industry"))
     hits = []
     for row in rows:
         score = rank(terms, [row["name"], row["domain"]])
@@ -234,19 +278,18 @@ def find_companies(user: Caller, terms: Terms) -> list[Hit]:
 
 
 def _candidates(
-    rows: QuerySet[Any], terms: Terms, *, fields: Sequence[str], also: Q | None = None
+    scope: Scope, model: type[Model], *, fields: Sequence[str], also: Q | None = None
 ) -> list[dict[str, Any]]:
-    """At most CANDIDATES rows of `rows` (already within the caller's sight) that match:
-    strong matches first, fuzzy ones only to fill up."""
-    model = rows.model
-    rows = rows.order_by()  # no sort: the indexes find the rows, LIMIT stops the scan
-    strong = _strong_match(model, terms)
+    """At most CANDIDATES rows of `model` within the caller's sight that match: strong
+    matches first, fuzzy ones only to fill up."""
+    rows = scope.rows(model)
+    strong = _strong_match(model, scope.terms)
     if also is not None:
         strong = strong | also if strong is not None else also
     found: list[dict[str, Any]] = []
     if strong is not None:
         found = list(rows.filter(strong).values(*fields)[:CANDIDATES])
-    fuzzy = _fuzzy_match(model, terms)
+    fuzzy = _fuzzy_match(model, scope.terms, scope.alternatives)
     if fuzzy is not None and len(found) < CANDIDATES:
         more = rows.filter(fuzzy).exclude(pk__in=[row["id"] for row in found])
         found += more.values(*fields)[: CANDIDATES - len(found)]
@@ -259,7 +302,7 @@ def _strong_match(model: type[Model], terms: Terms) -> Q | None:
     if address and terms.looks_like_address:
         conditions.append(Q(**{f"{address}__icontains": terms.text}))
     if terms.words and is_postgresql():
-        conditions.append(Q(_full_text_match(model, terms)))
+        conditions.append(Q(_full_text_match(model, terms.tsquery())))
     elif terms.words:
         conditions.append(
             reduce(
@@ -281,48 +324,21 @@ def document_sql(model: type[Model]) -> str:
     return " || ' ' || ".join(columns)
 
 
-def _full_text_match(model: type[Model], terms: Terms) -> RawSQL:
+def _full_text_match(model: type[Model], tsquery: str) -> RawSQL:
     # Quoted names of our own columns are pasted in; the query's words are a parameter.
     return RawSQL(  # noqa: S611
         f"to_tsvector('simple'::regconfig, {document_sql(model)}) "
         "@@ to_tsquery('simple'::regconfig, %s)",
-        [terms.tsquery()],
+        [tsquery],
         output_field=BooleanField(),
     )
 
 
-def _fuzzy_match(model: type[Model], terms: Terms) -> Q | None:
-    """Each long enough word close to a word of one of the searched columns (PostgreSQL)."""
-    if not (terms.fuzzy_words and is_postgresql()):
+def _fuzzy_match(model: type[Model], terms: Terms, alternatives: dict[str, list[str]]) -> Q | None:
+    """The full-text match with known words close to the typed ones allowed in their place."""
+    if not alternatives:
         return None
-    table = connection.ops.quote_name(model._meta.db_table)
-    per_word = []
-    for word in terms.fuzzy_words:
-        # Quoted names of our own columns are pasted in; the word is a parameter.
-        columns = [
-            RawSQL(  # noqa: S611
-                f"%s <%% UPPER({table}.{connection.ops.quote_name(field)}::text)",
-                [word.upper()],
-                output_field=BooleanField(),
-            )
-            for field in FIELDS[model]
-        ]
-        per_word.append(reduce(or_, (Q(column) for column in columns)))
-    return reduce(and_, per_word)
-
-
-@contextmanager
-def _fuzzy_threshold(terms: Terms) -> Iterator[None]:
-    """One transaction for the search's queries, with pg_trgm's word similarity threshold set
-    for it alone (`set_config(…, is_local => true)`)."""
-    with transaction.atomic():
-        if terms.fuzzy_words and is_postgresql():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)",
-                    [str(terms.similarity_threshold())],
-                )
-        yield
+    return Q(_full_text_match(model, terms.tsquery(alternatives)))
 
 
 # --- ranking --------------------------------------------------------------------------------------

@@ -175,23 +175,42 @@ def test_without_postgresql_a_part_of_a_word_still_finds(rep, world, monkeypatch
 
 @needs_postgresql
 @pytest.mark.parametrize("kind", ["deal", "contact", "lead", "company"])
-def test_the_strong_and_fuzzy_queries_use_the_indexes(world, kind):
+def test_the_full_text_queries_use_the_search_indexes(world, kind):
     """PostgreSQL uses an expression index only for the very same expression: with scans of
     the whole table or of another index ruled out, the plan must use the search's."""
     model = {"deal": selectors.Deal, "contact": selectors.Contact, "lead": selectors.Lead,
              "company": selectors.Company}[kind]  # fmt: skip
     terms = selectors.parse("bluepek foods")
-    rows = model.objects.all()
-    for condition, index in (
-        (selectors._strong_match(model, terms), f"search_{model._meta.db_table}_fts"),
-        (selectors._fuzzy_match(model, terms), "_trgm"),
-    ):
-        sql, params = rows.filter(condition).order_by().values("pk").query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute(f"EXPLAIN {sql}", params)
-            plan = "\n".join(row[0] for row in cursor.fetchall())
-        assert index in plan, plan
+    condition = selectors._fuzzy_match(model, terms, {"bluepek": ["bluepeak"]})
+    sql, params = model.objects.filter(condition).order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert f"search_{model._meta.db_table}_fts" in plan, plan
+
+
+@needs_postgresql
+def test_new_names_join_the_known_words_that_correct_typos(rep):
+    assert "xylophonics" not in selectors.known_words_near(selectors.parse("xylophonix"))
+    company = CompanyFactory(name="Xylophonics Group", owner=rep)
+    DealFactory(title="Quarterly vibraphone order", owner=rep)
+    near = selectors.known_words_near(selectors.parse("xylophonix vibrafone"))
+    assert "xylophonics" in near["xylophonix"]
+    assert "vibraphone" in near["vibrafone"]
+    company.name = "Marimbatech"
+    company.save()
+    assert "marimbatech" in selectors.known_words_near(selectors.parse("marimbatek"))["marimbatek"]
+
+
+@needs_postgresql
+def test_the_known_words_are_looked_up_through_their_trigram_index(world):
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN SELECT word FROM search_word ORDER BY word <-> 'bluepek' LIMIT 3")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "search_word_trgm" in plan, plan
 
 
 # --- the API and the page -------------------------------------------------------------------------
