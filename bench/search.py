@@ -51,7 +51,7 @@ import search as _the_app  # noqa: E402, F401  (the app, found first: not this f
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, reset_queries, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
@@ -334,6 +334,7 @@ def measure(user: User, label: str, repeat: int) -> None:
     log(f"\nAs {label} ({user.username}), {repeat} warm runs, ms:")
     log(f"  {'query':<16} {'q':<42} {'hits':>4} {'SQL':>3}  search() med/p95   API med/p95")
     for name, q in queries():
+        reset_queries()  # a full query log (DEBUG keeps 9,000) would make the count read 0
         with CaptureQueriesContext(connection) as captured:
             hits = selectors.search(user=user, q=q, limit=20)
         response = client.get("/api/search/", {"q": q})
@@ -347,19 +348,29 @@ def measure(user: User, label: str, repeat: int) -> None:
 
 
 def explain(user: User, q: str) -> None:
+    """EXPLAIN ANALYZE of the search's queries, replayed in order in one transaction (so with
+    the planner settings the search itself makes)."""
+    reset_queries()
     with CaptureQueriesContext(connection) as captured:
         selectors.search(user=user, q=q, limit=20)
     log(f"\nEXPLAIN ANALYZE of every query `{q}` runs ({user.username}):")
-    for query in captured.captured_queries:
-        sql_text = query["sql"]
-        if not sql_text.lstrip().upper().startswith("SELECT") or "set_config" in sql_text:
-            continue
-        with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        for query in captured.captured_queries:
+            sql_text = query["sql"]
+            if "set_config" in sql_text:
+                cursor.execute(sql_text)
+            if not sql_text.lstrip().upper().startswith("SELECT") or "set_config" in sql_text:
+                continue
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql_text}")
             plan = [row[0] for row in cursor.fetchall()]
-        log("  " + sql_text[:160].replace("\n", " ") + " …")
-        for line in plan:
-            log("      " + line)
+            log("  " + sql_text[:160].replace("\n", " ") + " …")
+            for line in plan:
+                log("      " + line)
+
+
+def cpu_check() -> int:
+    """bench/board.py's measure of how busy the machine is: about 19 ms when it is idle."""
+    return sum(range(1_000_000))
 
 
 def main() -> None:
@@ -373,6 +384,7 @@ def main() -> None:
     reps, admin = seed(args.deals)
     if args.seed_only:
         return
+    log(f"CPU check: 1M-iteration Python loop {timed(cpu_check, 5)[0]:.0f} ms (idle: ~19 ms)")
     log(
         f"{count('deals_deal'):,} deals, {count('contacts_contact'):,} contacts, "
         f"{count('contacts_company'):,} companies, {count('contacts_lead'):,} leads."
