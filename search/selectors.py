@@ -9,7 +9,8 @@ database for at most `CANDIDATES` rows, in at most two queries however many rows
    search 0001), or the query is part of an e-mail address / domain (the trigram indexes
    contacts 0003 keep for `icontains`);
 2. only when (1) found fewer than `CANDIDATES`: the same full-text query with each word of four
-   letters or more also allowed to be one of the three known words closest to it. Those come
+   letters or more that is no known word also allowed to be one of the three known words
+   closest to it. Those come
    from `search_word` (migration search 0002: every word of every searched name and title,
    kept by triggers), looked up once per search through its GiST trigram index
    (`ORDER BY word <-> 'nortwind'`): the trigram work is done on a list of words, never on
@@ -183,14 +184,17 @@ def _index_bitmaps_only() -> Iterator[None]:
 
 
 def known_words_near(terms: Terms) -> dict[str, list[str]]:
-    """{typed word: up to ALTERNATIVES known words closest to it} (PostgreSQL; one query)."""
+    """{typed word: up to ALTERNATIVES known words closest to it}, for the typed words that
+    are not known words themselves (PostgreSQL; one query). A query of known words only has
+    no fuzzy half: it finds what it says."""
     if not (terms.fuzzy_words and is_postgresql()):
         return {}
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT typed, near.word FROM unnest(%s::text[]) AS typed CROSS JOIN LATERAL "
             "(SELECT word FROM search_word WHERE word <> typed ORDER BY word <-> typed LIMIT %s)"
-            " AS near WHERE similarity(near.word, typed) >= %s",
+            " AS near WHERE similarity(near.word, typed) >= %s"
+            " AND NOT EXISTS (SELECT FROM search_word known WHERE known.word = typed)",
             [list(terms.fuzzy_words), ALTERNATIVES, MIN_SIMILARITY],
         )
         rows = cursor.fetchall()

@@ -278,3 +278,11 @@ def test_the_top_bar_dropdown_lists_options_for_the_combobox(rep, world):
 def test_the_search_page_needs_a_signed_in_user(client):
     response = client.get(reverse("search"), {"q": "x"})
     assert response.status_code == 302
+
+
+@needs_postgresql
+def test_a_word_spelled_like_a_known_one_is_not_corrected(rep, world):
+    """ "Bluepeak" exists: the search finds Bluepeak, not also its near neighbours."""
+    CompanyFactory(name="Bluepeck Labs", owner=rep)
+    assert selectors.known_words_near(selectors.parse("Bluepeak")) == {}
+    assert "bluepeak" in selectors.known_words_near(selectors.parse("Bluepeik"))["bluepeik"]
