@@ -319,7 +319,11 @@ def _candidates(
 def _strong_match(model: type[Model], terms: Terms) -> Q | None:
     conditions = []
     address = ADDRESS_FIELD.get(model)
-    if address and terms.looks_like_address:
+    if terms.looks_like_address:
+        if not address:
+            # An e-mail address or a domain finds a deal through its contact or company: the
+            # words of an address (`keystone`, `example`…) would only add title noise.
+            return None
         conditions.append(Q(**{f"{address}__icontains": terms.text}))
     if terms.words and is_postgresql():
         conditions.append(Q(_full_text_match(model, terms.tsquery())))
