@@ -9,7 +9,9 @@ DATABASE_URL). It tops the database up, in plain SQL (a minute or two), to:
 - 300,000 contacts and 200,000 leads (150 first names × 150 last names, numbered e-mails),
 - --deals deals titled "<company> – <product>" (30 products, so a product word is in about
   one deal in 30), each with a company and a contact, owned by the bench's four reps (two
-  teams) and admin; plus five deals with a rare word in their title.
+  teams) and admin; plus five deals with a rare word in their title. All deals of a product
+  have the same owner, so a rep has none of some products ("rollout"): the slow case, a
+  common word whose every match is out of the caller's sight.
 and runs VACUUM (ANALYZE) after loading.
 
 Prints, for the admin (every deal) and for a rep (their team's half), the median and 95th
