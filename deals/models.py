@@ -111,18 +111,25 @@ class DealQuerySet(OwnedQuerySet["Deal"]):
         return annotated
 
     def matching(self, text: str) -> DealQuerySet:
-        """Deals whose title or company name contains `text` (any case).
+        """Deals whose title, company name or contact's name contains `text` (any case; a
+        contact also by "first last").
 
-        A UNION of two id lists, not an OR across a join: each side can use its index (the
-        title trigram index, the company foreign key), so a rare term costs milliseconds at
-        100,000 deals instead of a scan (measured: 5 ms against 120 ms).
+        A UNION of id lists, not an OR across joins: each side can use its index (the title,
+        company and contact name trigram indexes, the foreign keys), so a rare term costs
+        milliseconds at 100,000 deals instead of a scan (measured: 5 ms against 120 ms).
         """
-        from contacts.models import Company
+        from contacts.models import Company, Contact
 
         by_title = Deal.objects.filter(title__icontains=text).values("pk")
         companies = Company.objects.filter(name__icontains=text).values("pk")
         by_company = Deal.objects.filter(company_id__in=companies).values("pk")
-        return self.filter(pk__in=by_title.union(by_company))
+        names = Q(first_name__icontains=text) | Q(last_name__icontains=text)
+        first, _, last = text.strip().partition(" ")
+        if last.strip():
+            names |= Q(first_name__icontains=first, last_name__icontains=last.strip())
+        contacts = Contact.objects.filter(names).values("pk")
+        by_contact = Deal.objects.filter(contact_id__in=contacts).values("pk")
+        return self.filter(pk__in=by_title.union(by_company, by_contact))
 
     def for_board(self) -> DealQuerySet:
         return self.select_related("company", "owner", "stage").order_by("position", "id")

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("forecasting.api_urls")),
     path("", include("integrations.api_urls")),
     path("", include("imports.api_urls")),
+    path("", include("search.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "forecasting",
     "integrations",
     "imports",
+    "search",
     "demo",
 ]
 

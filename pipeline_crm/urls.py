@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("forecasting.urls")),
     path("", include("integrations.urls")),
     path("", include("imports.urls")),
+    path("", include("search.urls")),
 ]
