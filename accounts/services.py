@@ -133,7 +133,8 @@ def update_user(*, user: User, by: User, changes: Mapping[str, Any]) -> User:
     account flags (active, staff, superuser). The last admin keeps the admin role."""
     _require_admin(by)
     _refuse_unknown(changes, USER_FIELDS)
-    user = User.objects.select_for_update().get(pk=user.pk)
+    deactivating = "is_active" in changes and not changes["is_active"]
+    user = _lock_user(user, deactivating=deactivating)
     was_admin = _is_active_admin(user)
     for name in ("username", "first_name", "last_name", "email", "is_staff", "is_superuser"):
         if name in changes:
@@ -273,14 +274,22 @@ def resend_invitation(*, user: User, by: User) -> User:
     return user
 
 
-def _deactivate(user: User, *, by: User, reassign_to: User | None) -> None:
-    """`user` (locked) can no longer sign in; their open work goes to `reassign_to` (by default
-    a manager of their team, else the admin doing it).
+def _lock_user(user: User, *, deactivating: bool) -> User:
+    """`user`'s row, locked; for a deactivation, after the deactivations' own lock.
 
-    Serialized: two deactivations at once (A's work to B while B is being deactivated) would
-    otherwise leave A's work with an inactive B; the second now finds B inactive and refuses,
-    or hands over what the first gave B."""
-    serialize_on("user-deactivation")
+    Deactivations are serialized: two at once (A's work to B while B is being deactivated)
+    would otherwise leave A's work with an inactive B; the second now finds B inactive and
+    refuses, or hands over what the first gave B. That lock comes before the row's: a
+    deactivation holding B's row while waiting for it would deadlock with the one handing
+    work to B (a new owner's row is share-locked by the foreign key check)."""
+    if deactivating:
+        serialize_on("user-deactivation")
+    return User.objects.select_for_update().get(pk=user.pk)
+
+
+def _deactivate(user: User, *, by: User, reassign_to: User | None) -> None:
+    """`user` (locked by `_lock_user`, deactivating) can no longer sign in; their open work
+    goes to `reassign_to` (by default a manager of their team, else the admin doing it)."""
     if _is_active_admin(user):
         _keep_one_admin(user, field="is_active")
     taker = reassign_to or default_reassignee(user=user, by=by)
@@ -308,7 +317,7 @@ def deactivate_user(*, user: User, by: User, reassign_to: User | None = None) ->
     leads still in play, their companies and contacts and their planned activities go to
     `reassign_to`, in this same transaction. The last active admin stays."""
     _require_admin(by)
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = _lock_user(user, deactivating=True)
     if not user.is_active:
         raise DomainError(f"{user} is already deactivated.")
     _deactivate(user, by=by, reassign_to=reassign_to)
