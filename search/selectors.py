@@ -32,6 +32,7 @@ of the record's fields, and there is no typo tolerance.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -43,7 +44,7 @@ from operator import and_, or_
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
-from django.db.models import BooleanField, Model, Q, QuerySet
+from django.db.models import BooleanField, Model, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.urls import reverse
 
@@ -59,6 +60,9 @@ MIN_LENGTH = 2  # a shorter query finds nothing
 MAX_LENGTH = 100  # a longer one is cut here
 MAX_WORDS = 6
 CANDIDATES = 40  # rows each query of a type fetches at most
+RECENT_DEALS = 2000  # deals the walk over the newest looks at before the GIN bitmap query
+COMMON = 20_000  # expected matching deals from which that walk is tried (40 in 2,000 of 1M)
+MAX_STARTING = 16  # known words a typed one may stand for, exactly, in the deal query
 FUZZY_MIN_WORD = 4  # shorter words are never corrected
 ALTERNATIVES = 3  # known words tried in place of a word that may hold a typo
 MIN_SIMILARITY = 0.25  # trigram similarity of such a word to the typed one ("acne" ~ "acme")
@@ -72,6 +76,10 @@ FIELDS: dict[type[Model], tuple[str, ...]] = {
     Company: ("name", "domain"),
 }
 ADDRESS_FIELD: dict[type[Model], str] = {Contact: "email", Lead: "email", Company: "domain"}
+
+
+Known = dict[str, list[str]]  # {typed word: known words}
+_WORD = re.compile(r"[^\W_]+")  # a word as `parse` cuts them: letters and digits
 
 
 @dataclass(frozen=True)
@@ -104,13 +112,18 @@ class Terms:
             return ()
         return tuple(w for w in self.words if len(w) >= FUZZY_MIN_WORD and w.isalpha())
 
-    def tsquery(self, alternatives: dict[str, list[str]] | None = None) -> str:
+    def tsquery(self, alternatives: Known | None = None, starting: Known | None = None) -> str:
         """Every word as a prefix term, or'ed with its alternatives when given:
-        `('nortwind':* | 'northwind') & 'sil':*` (words hold letters and digits only, nothing
-        the tsquery syntax reads)."""
+        `('nortwind':* | 'northwind') & 'sil':*`; a word with `starting` words is those words
+        instead of the prefix: `('silver' | 'silverline')` (all of them hold letters and digits
+        only, nothing the tsquery syntax reads)."""
         terms = []
         for word in self.words:
-            options = [f"'{word}':*", *(f"'{alt}'" for alt in (alternatives or {}).get(word, []))]
+            exact = (starting or {}).get(word, [])
+            options = [f"'{known}'" for known in exact] or [f"'{word}':*"]
+            options += [
+                f"'{alt}'" for alt in (alternatives or {}).get(word, []) if alt not in exact
+            ]
             terms.append(options[0] if len(options) == 1 else f"({' | '.join(options)})")
         return " & ".join(terms)
 
@@ -121,7 +134,8 @@ class Scope:
 
     user: Caller
     terms: Terms
-    alternatives: dict[str, list[str]]
+    alternatives: Known
+    starting: Known  # the known words each typed word starts (deal titles only)
 
     def rows(self, model: type[Model]) -> QuerySet[Any]:
         rows: QuerySet[Any] = model.objects.visible_to(self.user)  # type: ignore[attr-defined]
@@ -148,7 +162,7 @@ def search(
     if terms is None or not (user and user.is_authenticated):
         return []
     wanted = set(types or TYPES)
-    scope = Scope(user, terms, known_words_near(terms))
+    scope = Scope(user, terms, *known_words(terms))
     with _index_bitmaps_only():
         companies = find_companies(scope)
         contacts = find_contacts(scope)
@@ -174,34 +188,60 @@ def _index_bitmaps_only() -> Iterator[None]:
     6.5 s against 20 ms). `SET LOCAL` ends with the transaction.
     """
     with transaction.atomic():
-        if is_postgresql():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT set_config('enable_seqscan', 'off', true), "
-                    "set_config('enable_indexscan', 'off', true)"
-                )
+        _planner(seqscan=False, indexscan=False)
         yield
 
 
-def known_words_near(terms: Terms) -> dict[str, list[str]]:
-    """{typed word: up to ALTERNATIVES known words closest to it}, for the typed words that
-    are not known words themselves (PostgreSQL; one query). A query of known words only has
-    no fuzzy half: it finds what it says."""
-    if not (terms.fuzzy_words and is_postgresql()):
-        return {}
+def _planner(**enable: bool) -> None:
+    """`SET LOCAL enable_<name> = on|off` for each of `enable` (PostgreSQL; until the end of
+    the transaction or the next call), in one round trip."""
+    if not is_postgresql():
+        return
+    pairs = [(f"enable_{name}", "on" if on else "off") for name, on in enable.items()]
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT typed, near.word FROM unnest(%s::text[]) AS typed CROSS JOIN LATERAL "
-            "(SELECT word FROM search_word WHERE word <> typed ORDER BY word <-> typed LIMIT %s)"
-            " AS near WHERE similarity(near.word, typed) >= %s"
-            " AND NOT EXISTS (SELECT FROM search_word known WHERE known.word = typed)",
-            [list(terms.fuzzy_words), ALTERNATIVES, MIN_SIMILARITY],
+            "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in pairs),
+            [value for pair in pairs for value in pair],
+        )
+
+
+def known_words_near(terms: Terms) -> Known:
+    """{typed word: up to ALTERNATIVES known words closest to it}, for the typed words that
+    are not known words themselves. A query of known words only has no fuzzy half: it finds
+    what it says."""
+    return known_words(terms)[0]
+
+
+def known_words(terms: Terms) -> tuple[Known, Known]:
+    """The known words (`search_word`, PostgreSQL; one query) closest to each typed word that
+    may hold a typo (see `known_words_near`; letters only, migration 0002's words), and those
+    each typed word starts, when there are at most MAX_STARTING and all are letters and digits
+    (migration 0004: every word of every deal title is known, so they are all it can start)."""
+    if not is_postgresql() or terms.looks_like_address:
+        return {}, {}
+    fuzzy, typed = list(terms.fuzzy_words), list(terms.words)
+    params: list[Any] = [fuzzy, ALTERNATIVES, MIN_SIMILARITY, typed, MAX_STARTING + 1]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 'near', typed, near.word FROM unnest(%s::text[]) AS typed CROSS JOIN LATERAL"
+            " (SELECT word FROM search_word WHERE word <> typed AND word ~ '^[[:alpha:]]{3,}$'"
+            " ORDER BY word <-> typed LIMIT %s) AS near WHERE similarity(near.word, typed) >= %s"
+            " AND NOT EXISTS (SELECT FROM search_word known WHERE known.word = typed)"
+            " UNION ALL SELECT 'start', typed, start.word FROM unnest(%s::text[]) AS typed"
+            " CROSS JOIN LATERAL (SELECT word FROM search_word WHERE word ~>=~ typed"
+            " AND word ~<~ (typed || chr(1114111)) LIMIT %s) AS start",
+            params,
         )
         rows = cursor.fetchall()
-    near: dict[str, list[str]] = {}
-    for typed, word in rows:
-        near.setdefault(typed, []).append(word)
-    return near
+    found: dict[str, Known] = {"near": {}, "start": {}}
+    for kind, word_typed, word in rows:
+        found[kind].setdefault(word_typed, []).append(word)
+    starting = {
+        typed: words
+        for typed, words in found["start"].items()
+        if len(words) <= MAX_STARTING and all(_WORD.fullmatch(word) for word in words)
+    }
+    return found["near"], starting
 
 
 def mix(groups: dict[str, list[Hit]], limit: int) -> list[Hit]:
@@ -307,20 +347,51 @@ def _candidates(
     """At most CANDIDATES rows of `model` within the caller's sight that match: strong
     matches first, fuzzy ones only to fill up."""
     rows = scope.rows(model)
-    strong = _strong_match(model, scope.terms)
+    starting = scope.starting if model is Deal else None  # every title word is known
+    strong = _strong_match(model, scope.terms, starting)
     if also is not None:
         strong = strong | also if strong is not None else also
     found: list[dict[str, Any]] = []
-    if strong is not None:
-        found = list(rows.filter(strong).values(*fields)[:CANDIDATES])
-    fuzzy = _fuzzy_match(model, scope.terms, scope.alternatives)
+    if strong is not None and model is Deal and _is_common(rows.filter(strong)):
+        found = _newest_matches(rows.filter(strong), fields)
+    if strong is not None and len(found) < CANDIDATES:
+        more = rows.filter(strong).exclude(pk__in=[row["id"] for row in found])
+        found += more.values(*fields)[: CANDIDATES - len(found)]
+    fuzzy = _fuzzy_match(model, scope.terms, scope.alternatives, starting)
     if fuzzy is not None and len(found) < CANDIDATES:
         more = rows.filter(fuzzy).exclude(pk__in=[row["id"] for row in found])
         found += more.values(*fields)[: CANDIDATES - len(found)]
     return found
 
 
-def _strong_match(model: type[Model], terms: Terms) -> Q | None:
+def _is_common(matches: QuerySet[Any]) -> bool:
+    """Whether PostgreSQL's planner expects COMMON or more `matches` (its statistics of the
+    words in the full-text index; a planning round trip, no execution)."""
+    if not is_postgresql():
+        return False
+    sql, params = matches.values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return float(plan[0]["Plan"]["Plan Rows"]) >= COMMON
+
+
+def _newest_matches(matches: QuerySet[Any], fields: Sequence[str]) -> list[dict[str, Any]]:
+    """Up to CANDIDATES of `matches` among the newest RECENT_DEALS deals, walked by primary key
+    and filtered row by row: a common word is in enough of them, and this stops after 40
+    matches where the GIN bitmap would collect every one of the 30,000 to 100,000 deals that
+    have it (20–40 ms). A rarer word finds fewer here and the bitmap query fills up, so the
+    walk's cost is bounded by RECENT_DEALS rows (a few ms)."""
+    newest = Deal.objects.order_by("-pk").values("pk")[:1]
+    recent = matches.filter(pk__gt=Subquery(newest) - RECENT_DEALS)
+    _planner(indexscan=True, bitmapscan=False)  # the walk, not the bitmap
+    found = list(recent.values(*fields)[:CANDIDATES])
+    _planner(indexscan=False, bitmapscan=True)
+    return found
+
+
+def _strong_match(model: type[Model], terms: Terms, starting: Known | None) -> Q | None:
     conditions = []
     address = ADDRESS_FIELD.get(model)
     if terms.looks_like_address:
@@ -330,7 +401,7 @@ def _strong_match(model: type[Model], terms: Terms) -> Q | None:
             return None
         conditions.append(Q(**{f"{address}__icontains": terms.text}))
     if terms.words and is_postgresql():
-        conditions.append(Q(_full_text_match(model, terms.tsquery())))
+        conditions.append(Q(_full_text_match(model, terms.tsquery(starting=starting))))
     elif terms.words:
         conditions.append(
             reduce(
@@ -362,11 +433,13 @@ def _full_text_match(model: type[Model], tsquery: str) -> RawSQL:
     )
 
 
-def _fuzzy_match(model: type[Model], terms: Terms, alternatives: dict[str, list[str]]) -> Q | None:
+def _fuzzy_match(
+    model: type[Model], terms: Terms, alternatives: Known, starting: Known | None = None
+) -> Q | None:
     """The full-text match with known words close to the typed ones allowed in their place."""
     if not alternatives:
         return None
-    return Q(_full_text_match(model, terms.tsquery(alternatives)))
+    return Q(_full_text_match(model, terms.tsquery(alternatives, starting)))
 
 
 # --- ranking --------------------------------------------------------------------------------------
