@@ -69,6 +69,17 @@ def test_finds_people_by_their_email_address(rep, world):
     assert ("lead", world["lead"].pk) in found(rep, "jonas@harbor")
 
 
+def test_an_address_with_an_at_sign_is_found_inside_longer_ones_in_any_case(rep):
+    """The two halves of an address are looked up through their own indexes (search 0005):
+    the text's part before the `@` may end the address's, the part after may start its."""
+    inside = ContactFactory(email="Mary.Ann@North-Star.example.org", owner=rep)
+    LeadFactory(email="ann@north-star.example.org", owner=rep)
+    other = ContactFactory(email="ann@south-star.example.org", owner=rep)
+    for q in ("ann@north-star.example", "ANN@North", "ary.ann@", "@north-star.EXAMPLE.org"):
+        assert ("contact", inside.pk) in found(rep, q), q
+        assert ("contact", other.pk) not in found(rep, q), q
+
+
 def test_finds_a_company_by_its_domain_and_a_lead_by_its_company(rep, world):
     assert ("company", world["company"].pk) in found(rep, "bluepeak.example")
     assert ("lead", world["lead"].pk) in found(rep, "Harbor Media")
