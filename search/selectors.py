@@ -2,26 +2,34 @@
 tolerant of a typo, within the caller's sight.
 
 One entry point, `search(user=…, q=…)`, and one function per record type. Each type asks the
-database for at most `CANDIDATES` rows, in at most two queries however many rows match:
+database for at most `CANDIDATES` rows, however many rows match:
 
 1. the strong matches: every word of the query starts a word of the record (PostgreSQL
-   full-text search, `simple` configuration, prefix terms, on the GIN indexes of migration
-   search 0001), or the query is part of an e-mail address / domain (the trigram indexes
-   contacts 0003 keep for `icontains`);
+   full-text search, `simple` configuration, prefix terms, on the GIN indexes of migrations
+   search 0001/0003), or the query is part of an e-mail address / domain (the trigram indexes
+   contacts 0003 keep for `icontains`; with one `@`, the b-tree indexes of search 0005 on the
+   address's two halves find the few rows for it to recheck);
 2. only when (1) found fewer than `CANDIDATES`: the same full-text query with each word of four
    letters or more that is no known word also allowed to be one of the three known words
-   closest to it. Those come
-   from `search_word` (migration search 0002: every word of every searched name and title,
-   kept by triggers), looked up once per search through its GiST trigram index
-   (`ORDER BY word <-> 'nortwind'`): the trigram work is done on a list of words, never on
-   the million-row tables, where common trigrams make it slow.
+   closest to it.
+
+The known words are `search_word` (migrations search 0002/0004: every word of every searched
+name and title, kept by triggers). One query per search reads there, through a GiST trigram
+index, the words closest to a typed one (`ORDER BY word <-> 'nortwind'`: the trigram work is
+done on a list of words, never on the million-row tables) and, through a b-tree, the words
+each typed word starts. Every word of every deal title is known, so the deal query matches
+those words exactly (`'silver' | 'silverline'`) instead of the prefix `'silver':*`: GIN
+intersects exact terms by skipping through them, while a prefix term first collects every
+row of every word it covers.
 
 Neither query sorts: GIN indexes find the rows, `LIMIT` stops the scan, and Python ranks the
-few candidates (exact > whole-field prefix > word prefix > fuzzy). A common word at 1,000,000
-deals therefore costs what its first rows cost, not what all its rows cost; the planner is held
-to index bitmaps so that it cannot trade them for a walk of the table (`_index_bitmaps_only`).
-A common word whose rows the caller may *not* see is the slow case: every matching row is
-read to learn that it is out of sight.
+few candidates (exact > whole-field prefix > word prefix > fuzzy). The planner is held to index
+bitmaps so that it cannot trade them for a walk of the table (`_index_bitmaps_only`). A bitmap
+still holds every matching row, which for a word in 30,000+ of 1,000,000 deals is most of the
+cost: when the planner expects that many, the deals are first looked for among the newest
+`RECENT_DEALS`, walked by primary key (`_newest_matches`), and the bitmap query only fills up.
+A rep's deals are found through one GIN index on (owner, title words): a common word whose
+deals are all out of the rep's sight is not read from the table to learn that.
 
 A deal is also found through its company and its contact: the companies and contacts found
 first lend their ids to the deal query (`company_id IN …`, `contact_id IN …`, b-tree indexes).
@@ -352,10 +360,11 @@ def _candidates(
     if also is not None:
         strong = strong | also if strong is not None else also
     found: list[dict[str, Any]] = []
-    if strong is not None and model is Deal and _is_common(rows.filter(strong)):
-        found = _newest_matches(rows.filter(strong), fields)
-    if strong is not None and len(found) < CANDIDATES:
-        more = rows.filter(strong).exclude(pk__in=[row["id"] for row in found])
+    matching = rows.filter(strong) if strong is not None else None
+    if matching is not None and model is Deal and _is_common(matching):
+        found = _newest_matches(matching, fields)
+    if matching is not None and len(found) < CANDIDATES:
+        more = matching.exclude(pk__in=[row["id"] for row in found]) if found else matching
         found += more.values(*fields)[: CANDIDATES - len(found)]
     fuzzy = _fuzzy_match(model, scope.terms, scope.alternatives, starting)
     if fuzzy is not None and len(found) < CANDIDATES:
