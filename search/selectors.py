@@ -56,6 +56,8 @@ from django.db.models import BooleanField, Model, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.urls import reverse
 
+from accounts.models import User
+from accounts.visibility import is_admin, readable_owner_ids
 from contacts.models import Company, Contact, Lead
 from deals.models import Deal
 from pipeline_crm.db import is_postgresql
@@ -362,7 +364,7 @@ def _candidates(
     found: list[dict[str, Any]] = []
     matching = rows.filter(strong) if strong is not None else None
     if matching is not None and model is Deal and _is_common(matching):
-        found = _newest_matches(matching, fields)
+        found = _newest_matches(matching, fields, scope.user)
     if matching is not None and len(found) < CANDIDATES:
         more = matching.exclude(pk__in=[row["id"] for row in found]) if found else matching
         found += more.values(*fields)[: CANDIDATES - len(found)]
@@ -386,7 +388,9 @@ def _is_common(matches: QuerySet[Any]) -> bool:
     return float(plan[0]["Plan"]["Plan Rows"]) >= COMMON
 
 
-def _newest_matches(matches: QuerySet[Any], fields: Sequence[str]) -> list[dict[str, Any]]:
+def _newest_matches(
+    matches: QuerySet[Any], fields: Sequence[str], user: Caller
+) -> list[dict[str, Any]]:
     """Up to CANDIDATES of `matches` among the newest RECENT_DEALS deals, walked by primary key
     and filtered row by row: a common word is in enough of them, and this stops after 40
     matches where the GIN bitmap would collect every one of the 30,000 to 100,000 deals that
@@ -394,6 +398,17 @@ def _newest_matches(matches: QuerySet[Any], fields: Sequence[str]) -> list[dict[
     walk's cost is bounded by RECENT_DEALS rows (a few ms)."""
     newest = Deal.objects.order_by("-pk").values("pk")[:1]
     recent = matches.filter(pk__gt=Subquery(newest) - RECENT_DEALS)
+    if isinstance(user, User) and not is_admin(user):
+        # The caller's owner ids once more, as an array the scan checks row by row before the
+        # dearer word match (the visibility rule's IN joins only after it): half the cost.
+        owners, params = readable_owner_ids(user).query.sql_with_params()
+        recent = recent.filter(
+            RawSQL(  # noqa: S611  (Django's own SQL for the owner ids, with its parameters)
+                f"{Deal._meta.db_table}.owner_id = ANY(ARRAY({owners}))",
+                params,
+                output_field=BooleanField(),
+            )
+        )
     _planner(indexscan=True, bitmapscan=False)  # the walk, not the bitmap
     found = list(recent.values(*fields)[:CANDIDATES])
     _planner(indexscan=False, bitmapscan=True)
