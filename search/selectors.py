@@ -396,7 +396,7 @@ def _newest_matches(
     matches where the GIN bitmap would collect every one of the 30,000 to 100,000 deals that
     have it (20–40 ms). A rarer word finds fewer here and the bitmap query fills up, so the
     walk's cost is bounded by RECENT_DEALS rows (a few ms)."""
-    newest = Deal.objects.order_by("-pk").values("pk")[:1]
+    newest = Deal.objects.order_by("-pk").values("pk")[:1]  # a bound only: nothing shown
     recent = matches.filter(pk__gt=Subquery(newest) - RECENT_DEALS)
     if isinstance(user, User) and not is_admin(user):
         # The caller's owner ids once more, as an array the scan checks row by row before the
