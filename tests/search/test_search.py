@@ -69,6 +69,17 @@ def test_finds_people_by_their_email_address(rep, world):
     assert ("lead", world["lead"].pk) in found(rep, "jonas@harbor")
 
 
+def test_an_address_with_an_at_sign_is_found_inside_longer_ones_in_any_case(rep):
+    """The two halves of an address are looked up through their own indexes (search 0005):
+    the text's part before the `@` may end the address's, the part after may start its."""
+    inside = ContactFactory(email="Mary.Ann@North-Star.example.org", owner=rep)
+    LeadFactory(email="ann@north-star.example.org", owner=rep)
+    other = ContactFactory(email="ann@south-star.example.org", owner=rep)
+    for q in ("ann@north-star.example", "ANN@North", "ary.ann@", "@north-star.EXAMPLE.org"):
+        assert ("contact", inside.pk) in found(rep, q), q
+        assert ("contact", other.pk) not in found(rep, q), q
+
+
 def test_finds_a_company_by_its_domain_and_a_lead_by_its_company(rep, world):
     assert ("company", world["company"].pk) in found(rep, "bluepeak.example")
     assert ("lead", world["lead"].pk) in found(rep, "Harbor Media")
@@ -131,6 +142,35 @@ def test_an_admin_finds_everyones(admin_user, world):
     assert {("deal", world["hidden_deal"].pk), ("lead", world["hidden_lead"].pk)} <= hits
 
 
+@needs_postgresql
+def test_a_word_starts_title_words_with_digits_or_dots_too(rep):
+    """The deal query matches the known words a typed word starts exactly (search 0004):
+    every word of every title must be known for that, not only the words of letters."""
+    DealFactory(title="Renewal", owner=rep)  # known words that start like the others
+    DealFactory(title="Harborline crew", owner=rep)
+    digits = DealFactory(title="Renewal2031 for the fleet", owner=rep)
+    dotted = DealFactory(title="Harborline.example relaunch", owner=rep)
+    assert ("deal", digits.pk) in found(rep, "renewal")
+    assert ("deal", dotted.pk) in found(rep, "harborl")
+    assert ("deal", dotted.pk) in found(rep, "relaunch harbor")
+
+
+@needs_postgresql
+def test_a_common_word_found_among_the_newest_deals_keeps_to_sight_and_misses_none(
+    rep, outsider, monkeypatch
+):
+    """A word PostgreSQL expects in many deals is looked for among the newest deals first
+    (a walk that stops at 40); the index query still finds the older ones it missed."""
+    monkeypatch.setattr(selectors, "COMMON", 0)  # every word counts as common
+    monkeypatch.setattr(selectors, "RECENT_DEALS", 3)
+    mine = [DealFactory(title=f"Harvest order {n}", owner=rep) for n in range(5)]
+    DealFactory(title="Harvest order, another team's", owner=outsider)
+    with CaptureQueriesContext(connection) as captured:
+        hits = found(rep, "harvest", types=["deal"])
+    assert hits == {("deal", deal.pk) for deal in mine}
+    assert any("enable_bitmapscan" in query["sql"] for query in captured)  # the walk ran
+
+
 def test_a_deal_found_only_through_its_company_stays_hidden_outside_sight(rep, outsider, world):
     DealFactory(title="Other business", owner=outsider, company=world["company"])
     titles = {hit.title for hit in search(user=rep, q="bluepeak")}
@@ -188,7 +228,11 @@ def test_the_full_text_queries_use_the_search_indexes(world, kind):
         cursor.execute("SET LOCAL enable_indexscan = off")
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert f"search_{model._meta.db_table}_fts" in plan, plan
+    # The deals' index has the owner in front (migration search 0003).
+    index = (
+        "search_deals_deal_owner_fts" if kind == "deal" else f"search_{model._meta.db_table}_fts"
+    )
+    assert index in plan, plan
 
 
 @needs_postgresql
