@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "pipeline_crm.middleware.PrivateCacheMiddleware",  # signed-in answers: private, no-store
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -163,6 +164,8 @@ SECURE_HSTS_PRELOAD = not INSECURE_OK
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Error pages (DEBUG) and error mails hide URL-shaped secrets too (REDIS_URL, DATABASE_URL, …).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "pipeline_crm.error_reports.SecretsMaskingFilter"
 SESSION_COOKIE_HTTPONLY = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 # CSV imports take files of up to 50 MB (imports.parsing.MAX_FILE_BYTES): their two upload paths
