@@ -74,11 +74,24 @@ def log_activity(
     return activity
 
 
+def _locked_for_write(activity: Activity, by: User) -> Activity:
+    """The activity's current row, locked, once `by` may change it (403 otherwise): they may
+    write it by its owner and, when it is on a deal, write that deal too (as it is now: an
+    admin may have given it to someone else since the caller read the activity)."""
+    require_write(by, activity.owner_id, "activity")
+    activity = (
+        Activity.objects.select_for_update(of=("self",)).select_related("deal").get(pk=activity.pk)
+    )
+    require_write(by, activity.owner_id, "activity")
+    if activity.deal is not None:
+        require_write(by, activity.deal.owner_id, "deal")
+    return activity
+
+
 @transaction.atomic
 def complete_activity(*, activity: Activity, by: User) -> Activity:
     """Mark a planned activity done; its reminder will not fire."""
-    require_write(by, activity.owner_id, "activity")
-    activity = Activity.objects.select_for_update().get(pk=activity.pk)
+    activity = _locked_for_write(activity, by)
     if activity.done_at is None:
         activity.done_at = timezone.now()
         activity.save(update_fields=["done_at"])
@@ -90,8 +103,7 @@ def complete_activity(*, activity: Activity, by: User) -> Activity:
 def update_activity(*, activity: Activity, by: User, changes: Mapping[str, Any]) -> Activity:
     """Edit, reschedule or hand over an activity. A new remind time arms the reminder again;
     a new owner (someone whose records the caller may write) gets the reminder when it fires."""
-    require_write(by, activity.owner_id, "activity")
-    activity = Activity.objects.select_for_update().get(pk=activity.pk)
+    activity = _locked_for_write(activity, by)
     for name, value in changes.items():
         if name not in ACTIVITY_CHANGES:
             raise DomainError(f"“{name}” cannot be changed here.", field=name)
@@ -107,7 +119,7 @@ def update_activity(*, activity: Activity, by: User, changes: Mapping[str, Any])
 
 @transaction.atomic
 def delete_activity(*, activity: Activity, by: User) -> None:
-    require_write(by, activity.owner_id, "activity")
+    activity = _locked_for_write(activity, by)
     activity.delete()
     announce(ActivityDeleted(activity=activity, by=by))
 
