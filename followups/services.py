@@ -44,11 +44,18 @@ def log_activity(
     due_at: dt.datetime | None = None,
     remind_at: dt.datetime | None = None,
     done: bool = False,
+    done_at: dt.datetime | None = None,
     owner: User | None = None,
 ) -> Activity:
-    """Plan (due/remind) or log (done) a call, e-mail, meeting, task or note."""
+    """Plan (due/remind) or log (done) a call, e-mail, meeting, task or note.
+
+    Done means `done`, a `done_at` (when it happened: no later than now), or a note: a done
+    activity never reminds and counts as the deal's latest work at that time."""
     if not (subject or "").strip():
         raise DomainError("Give the activity a subject.", field="subject")
+    now = timezone.now()
+    if done_at is not None and done_at > now:
+        raise DomainError("An activity cannot be done in the future.", field="done_at")
     if deal is not None:
         require_write(by, deal.owner_id, "deal")
     if lead is not None:
@@ -56,7 +63,8 @@ def log_activity(
     owner = owner or by
     if owner.pk != by.pk:
         require_assignable(by, owner, what="activities")
-    now = timezone.now()
+    if done_at is None and (done or kind == Activity.Kind.NOTE):
+        done_at = now
     activity = Activity.objects.create(
         kind=kind,
         subject=subject.strip(),
@@ -67,10 +75,10 @@ def log_activity(
         company=company,
         due_at=due_at,
         remind_at=remind_at,
-        done_at=now if done or kind == Activity.Kind.NOTE else None,
+        done_at=done_at,
         owner=owner,
     )
-    announce(ActivityLogged(activity=activity, by=by, at=now))
+    announce(ActivityLogged(activity=activity, by=by, at=done_at or now))
     return activity
 
 
