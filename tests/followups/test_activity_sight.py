@@ -1,7 +1,10 @@
 """An activity on a deal is in sight only while its deal is: after an admin gives the deal to
 another team, its former owner no longer reads, edits or completes the deal's activities."""
 
+import datetime as dt
+
 import pytest
+from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
@@ -9,10 +12,11 @@ from deals import services as deals
 from deals.digest import build_digest
 from followups import services
 from followups.calendar_feed import planned_activities
-from followups.models import Activity
+from followups.models import Activity, Notification
+from followups.reminders import send_due_reminders
 from pipeline_crm.errors import NotAllowed
 from tests.clients import htmx_post, signed_in
-from tests.factories import ActivityFactory, DealFactory
+from tests.factories import ActivityFactory, DealFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +104,21 @@ def test_an_admin_still_sees_and_completes_the_activities_of_a_reassigned_deal(
     done = services.complete_activity(activity=reassigned_task, by=admin_user)
 
     assert done.done_at is not None
+
+
+def test_a_reminder_on_a_reassigned_deal_does_not_reach_its_former_owner(
+    rep, reassigned_task, team_a
+):
+    reassigned_task.remind_at = timezone.now() - dt.timedelta(minutes=5)
+    reassigned_task.save()
+    teammates_deal = DealFactory(owner=UserFactory(), title="Teammate's deal")
+    team_a.members.add(teammates_deal.owner)
+    seen = ActivityFactory(owner=rep, deal=teammates_deal, remind_at=reassigned_task.remind_at)
+
+    send_due_reminders()
+
+    reminders = Notification.objects.filter(user=rep, kind=Notification.Kind.REMINDER)
+    assert [n.deal_id for n in reminders] == [seen.deal_id]
+    assert all("Acme renewal" not in email.subject + email.body for email in mail.outbox)
+    reassigned_task.refresh_from_db()
+    assert reassigned_task.reminded_at is not None  # not claimed again every minute
