@@ -54,7 +54,8 @@ def build_digest(user: User, *, now: dt.datetime) -> Digest:
     today = timezone.localdate(now)
     tomorrow = _start_of(today + dt.timedelta(days=1))
     follow_ups = list(
-        Activity.objects.filter(owner=user, done_at__isnull=True, due_at__lt=tomorrow)
+        Activity.objects.visible_to(user)
+        .filter(owner=user, done_at__isnull=True, due_at__lt=tomorrow)
         .select_related("deal")
         .order_by("due_at", "id")[:SECTION_LIMIT]
     )

@@ -27,7 +27,8 @@ DEFAULT_DURATION = dt.timedelta(minutes=30)
 def planned_activities(user: User, *, now: dt.datetime) -> list[Activity]:
     """The user's planned (not done) activities with a due time, from 90 days back."""
     return list(
-        Activity.objects.filter(
+        Activity.objects.visible_to(user)  # not those on a deal gone out of their sight
+        .filter(
             owner=user, done_at__isnull=True, due_at__isnull=False, due_at__gte=now - PAST_WINDOW
         )
         .select_related("deal")

@@ -7,16 +7,44 @@ moving code between apps should not move data.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from accounts.visibility import OwnedQuerySet
+from accounts.visibility import (
+    OwnedQuerySet,
+    is_admin,
+    readable_owner_ids,
+    writable_owner_ids,
+)
 
 if TYPE_CHECKING:
     from accounts.visibility import Caller
+
+
+class ActivityQuerySet(OwnedQuerySet["Activity"]):
+    """An activity is in sight by its owner, as every owned record, and, when it is linked to a
+    deal, only while that deal is too: after the deal goes to another team its former owner no
+    longer reads, edits or completes its activities. The deal's rule is the owner rule of
+    `Deal.objects.visible_to`, applied through the foreign key (deals sit above followups)."""
+
+    def visible_to(self, user: Caller) -> Self:
+        activities = super().visible_to(user)
+        if user is None or is_admin(user) or not user.is_authenticated:
+            return activities
+        return activities.filter(
+            Q(deal__isnull=True) | Q(deal__owner_id__in=readable_owner_ids(user))
+        )
+
+    def writable_by(self, user: Caller) -> Self:
+        activities = super().writable_by(user)
+        if user is None or is_admin(user) or not user.is_authenticated:
+            return activities
+        return activities.filter(
+            Q(deal__isnull=True) | Q(deal__owner_id__in=writable_owner_ids(user))
+        )
 
 
 class Activity(models.Model):
@@ -60,7 +88,7 @@ class Activity(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = OwnedQuerySet.as_manager()
+    objects = ActivityQuerySet.as_manager()
 
     class Meta:
         db_table = "deals_activity"

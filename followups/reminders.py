@@ -58,8 +58,18 @@ def _message(activity: Activity) -> str:
     return text
 
 
-def _record(batch: list[Activity], now: dt.datetime) -> None:
-    """Notification, e-mail and reminded_at for a claimed batch (inside the claim transaction)."""
+def _in_owners_sight(activity: Activity) -> bool:
+    """Whether the activity's owner still sees it: not when it is on a deal an admin has since
+    given to another team (its reminder would name that deal). On one's own deal, no query."""
+    if activity.deal is None or activity.deal.owner_id == activity.owner_id:
+        return True
+    return Activity.objects.visible_to(activity.owner).filter(pk=activity.pk).exists()
+
+
+def _record(claimed: list[Activity], now: dt.datetime) -> None:
+    """Notification, e-mail and reminded_at for a claimed batch (inside the claim transaction).
+    An activity out of its owner's sight is marked reminded without telling anyone."""
+    batch = [activity for activity in claimed if _in_owners_sight(activity)]
     Notification.objects.bulk_create(
         [
             Notification(
@@ -91,7 +101,7 @@ def _record(batch: list[Activity], now: dt.datetime) -> None:
         ],
         now=now,
     )
-    Activity.objects.filter(pk__in=[a.pk for a in batch]).update(reminded_at=now)
+    Activity.objects.filter(pk__in=[a.pk for a in claimed]).update(reminded_at=now)
 
 
 def record_due_reminders(*, batch_size: int = BATCH_SIZE) -> int:

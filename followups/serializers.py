@@ -21,7 +21,15 @@ class ActivitySerializer(serializers.ModelSerializer[Activity]):
         write_only=True,
         required=False,
         default=False,
-        help_text="On create: log it as already done (notes always are).",
+        help_text="On create: log it as already done now (notes always are).",
+    )
+    done_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text=(
+            "On create: when it was done (not in the future); the activity is logged as done,"
+            " with no reminder. Completing a planned one goes through complete/."
+        ),
     )
 
     class Meta:
@@ -41,7 +49,6 @@ class ActivitySerializer(serializers.ModelSerializer[Activity]):
             "company",
             "done",
         ]
-        read_only_fields = ["done_at"]
 
 
 class NotificationSerializer(serializers.ModelSerializer[Notification]):

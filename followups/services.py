@@ -44,11 +44,18 @@ def log_activity(
     due_at: dt.datetime | None = None,
     remind_at: dt.datetime | None = None,
     done: bool = False,
+    done_at: dt.datetime | None = None,
     owner: User | None = None,
 ) -> Activity:
-    """Plan (due/remind) or log (done) a call, e-mail, meeting, task or note."""
+    """Plan (due/remind) or log (done) a call, e-mail, meeting, task or note.
+
+    Done means `done`, a `done_at` (when it happened: no later than now), or a note: a done
+    activity never reminds and counts as the deal's latest work at that time."""
     if not (subject or "").strip():
         raise DomainError("Give the activity a subject.", field="subject")
+    now = timezone.now()
+    if done_at is not None and done_at > now:
+        raise DomainError("An activity cannot be done in the future.", field="done_at")
     if deal is not None:
         require_write(by, deal.owner_id, "deal")
     if lead is not None:
@@ -56,7 +63,8 @@ def log_activity(
     owner = owner or by
     if owner.pk != by.pk:
         require_assignable(by, owner, what="activities")
-    now = timezone.now()
+    if done_at is None and (done or kind == Activity.Kind.NOTE):
+        done_at = now
     activity = Activity.objects.create(
         kind=kind,
         subject=subject.strip(),
@@ -67,18 +75,31 @@ def log_activity(
         company=company,
         due_at=due_at,
         remind_at=remind_at,
-        done_at=now if done or kind == Activity.Kind.NOTE else None,
+        done_at=done_at,
         owner=owner,
     )
-    announce(ActivityLogged(activity=activity, by=by, at=now))
+    announce(ActivityLogged(activity=activity, by=by, at=done_at or now))
+    return activity
+
+
+def _locked_for_write(activity: Activity, by: User) -> Activity:
+    """The activity's current row, locked, once `by` may change it (403 otherwise): they may
+    write it by its owner and, when it is on a deal, write that deal too (as it is now: an
+    admin may have given it to someone else since the caller read the activity)."""
+    require_write(by, activity.owner_id, "activity")
+    activity = (
+        Activity.objects.select_for_update(of=("self",)).select_related("deal").get(pk=activity.pk)
+    )
+    require_write(by, activity.owner_id, "activity")
+    if activity.deal is not None:
+        require_write(by, activity.deal.owner_id, "deal")
     return activity
 
 
 @transaction.atomic
 def complete_activity(*, activity: Activity, by: User) -> Activity:
     """Mark a planned activity done; its reminder will not fire."""
-    require_write(by, activity.owner_id, "activity")
-    activity = Activity.objects.select_for_update().get(pk=activity.pk)
+    activity = _locked_for_write(activity, by)
     if activity.done_at is None:
         activity.done_at = timezone.now()
         activity.save(update_fields=["done_at"])
@@ -90,8 +111,7 @@ def complete_activity(*, activity: Activity, by: User) -> Activity:
 def update_activity(*, activity: Activity, by: User, changes: Mapping[str, Any]) -> Activity:
     """Edit, reschedule or hand over an activity. A new remind time arms the reminder again;
     a new owner (someone whose records the caller may write) gets the reminder when it fires."""
-    require_write(by, activity.owner_id, "activity")
-    activity = Activity.objects.select_for_update().get(pk=activity.pk)
+    activity = _locked_for_write(activity, by)
     for name, value in changes.items():
         if name not in ACTIVITY_CHANGES:
             raise DomainError(f"“{name}” cannot be changed here.", field=name)
@@ -107,7 +127,7 @@ def update_activity(*, activity: Activity, by: User, changes: Mapping[str, Any])
 
 @transaction.atomic
 def delete_activity(*, activity: Activity, by: User) -> None:
-    require_write(by, activity.owner_id, "activity")
+    activity = _locked_for_write(activity, by)
     activity.delete()
     announce(ActivityDeleted(activity=activity, by=by))
 
