@@ -6,6 +6,7 @@ from rest_framework import serializers
 from accounts.models import User
 from followups.models import Activity, Notification
 from pipeline_crm.api import VisiblePrimaryKeyRelatedField
+from pipeline_crm.bounds import year_in_range
 
 
 class ActivitySerializer(serializers.ModelSerializer[Activity]):
@@ -42,6 +43,12 @@ class ActivitySerializer(serializers.ModelSerializer[Activity]):
             "done",
         ]
         read_only_fields = ["done_at"]
+        # The model has a default, which would make `kind` optional; the service needs it.
+        extra_kwargs = {
+            "kind": {"required": True},
+            "due_at": {"validators": [year_in_range]},
+            "remind_at": {"validators": [year_in_range]},
+        }
 
 
 class NotificationSerializer(serializers.ModelSerializer[Notification]):
