@@ -165,3 +165,15 @@ def test_converting_a_lead_while_another_writer_creates_its_domain_takes_that_co
 
     assert company == Company.objects.get(domain="racing.example")
     assert company.name == "Racing"
+
+
+# --- found while fixing: ids posted as unicode digits ---------------------------------------------
+
+
+def test_bulk_action_and_trash_restore_ignore_ids_that_are_unicode_digits(manager, team_a):
+    client = signed_in(manager)
+    headers = {"HTTP_HX_REQUEST": "true"}
+    bulk = client.post("/deals/bulk/", {"action": "lost", "ids": ["²"]}, **headers)
+    restore = client.post("/deals/trash/restore/", {"ids": ["²", str(2**70)]}, **headers)
+    assert bulk.status_code < 500
+    assert restore.status_code == 404  # nothing of that in the trash
