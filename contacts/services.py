@@ -198,10 +198,23 @@ def company_for_lead(lead: Lead, *, owner: User) -> Company | None:
         existing = Company.objects.filter(name__iexact=name).first()
         if existing and (not domain or not existing.domain):
             return existing
-        return Company.objects.create(name=name, domain=domain, owner=owner)
+        return _company_with_domain(name=name, domain=domain, owner=owner)
     if domain:
-        return Company.objects.create(name=domain, domain=domain, owner=owner)
+        return _company_with_domain(name=domain, domain=domain, owner=owner)
     return None
+
+
+def _company_with_domain(*, name: str, domain: str, owner: User) -> Company:
+    """Create the company; if another writer (one that did not serialize on the domain: a form,
+    the API, an import) committed the same domain meanwhile, take that one instead of a 500."""
+    try:
+        with transaction.atomic():  # a savepoint: the clash must not spoil the caller's work
+            return Company.objects.create(name=name, domain=domain, owner=owner)
+    except IntegrityError:
+        existing = Company.objects.filter(domain__iexact=domain).first() if domain else None
+        if existing is None:
+            raise
+        return existing
 
 
 @transaction.atomic

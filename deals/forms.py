@@ -19,6 +19,7 @@ from deals.models import Deal, Pipeline, Stage
 from deals.selectors import BoardFilters
 from deals.selectors.deal_list import ALL_STATUSES, DealListFilters
 from deals.services.editing import EDITABLE_DEAL_FIELDS
+from pipeline_crm.ids import parse_id
 
 
 def money_field(*, required: bool = False) -> forms.DecimalField:
@@ -343,4 +344,4 @@ class BulkActionForm(forms.Form):
     def selected_ids(self) -> list[int]:
         """The ticked deals' ids (numbers only; at most a page's worth is expected)."""
         raw = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
-        return sorted({int(x) for x in raw if str(x).isdigit() and len(str(x)) < 19})
+        return sorted({pk for pk in map(parse_id, raw) if pk is not None})

@@ -7,6 +7,7 @@ random, and the user can revoke it: a new token makes the old URL answer 404.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.db import transaction
 from django.utils import timezone
@@ -22,6 +23,16 @@ DURATIONS: dict[str, dt.timedelta] = {
     Activity.Kind.MEETING: dt.timedelta(hours=1),
 }
 DEFAULT_DURATION = dt.timedelta(minutes=30)
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # new_calendar_token(): token_urlsafe
+
+
+def _shifted(moment: dt.datetime, by: dt.timedelta) -> dt.datetime:
+    """`moment + by`, held at the calendar's ends: a row stored near year 9999 (before dates
+    were range-checked) must not break the whole feed."""
+    try:
+        return moment + by
+    except OverflowError:
+        return dt.datetime.max.replace(tzinfo=dt.UTC) if by > dt.timedelta(0) else moment
 
 
 def planned_activities(user: User, *, now: dt.datetime) -> list[Activity]:
@@ -43,7 +54,7 @@ def _event(activity: Activity, now: dt.datetime) -> Event:
     event.add("uid", f"activity-{activity.pk}@pipeline-crm")
     event.add("dtstamp", now)
     event.add("dtstart", activity.due_at)
-    event.add("dtend", activity.due_at + DURATIONS.get(activity.kind, DEFAULT_DURATION))
+    event.add("dtend", _shifted(activity.due_at, DURATIONS.get(activity.kind, DEFAULT_DURATION)))
     event.add("summary", f"{activity.get_kind_display()}: {activity.subject}")
     description = [activity.body] if activity.body else []
     if activity.deal_id:
@@ -75,7 +86,9 @@ def calendar_for(user: User) -> bytes:
 
 
 def user_for_token(token: str) -> User | None:
-    if not token:
+    """The active user whose feed token this is; None for anything not shaped like a token
+    (a NUL byte could not even reach PostgreSQL)."""
+    if not TOKEN_SHAPE.fullmatch(token):
         return None
     return User.objects.filter(calendar_token=token, is_active=True).first()
 

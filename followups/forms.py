@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 
 from followups.models import Activity
+from pipeline_crm.bounds import year_in_range
 
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -21,8 +22,12 @@ class PlanActivityForm(forms.Form):
         initial=Activity.Kind.CALL,
     )
     subject = forms.CharField(max_length=200, strip=True)
-    due_at = forms.DateTimeField(required=False, widget=DATETIME_INPUT, label="Due")
-    remind_at = forms.DateTimeField(required=False, widget=DATETIME_INPUT, label="Remind me")
+    due_at = forms.DateTimeField(
+        required=False, widget=DATETIME_INPUT, label="Due", validators=[year_in_range]
+    )
+    remind_at = forms.DateTimeField(
+        required=False, widget=DATETIME_INPUT, label="Remind me", validators=[year_in_range]
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -52,6 +57,7 @@ class ActivityForm(forms.Form):
         label="Due (empty: done now)",
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        validators=[year_in_range],
     )
     body = forms.CharField(
         label="Notes", required=False, max_length=10_000, widget=forms.Textarea(attrs={"rows": 2})

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from accounts.models import User
 from followups.models import Activity, Notification
 from pipeline_crm.api import VisiblePrimaryKeyRelatedField
+from pipeline_crm.bounds import year_in_range
 
 
 class ActivitySerializer(serializers.ModelSerializer[Activity]):
@@ -26,6 +27,7 @@ class ActivitySerializer(serializers.ModelSerializer[Activity]):
     done_at = serializers.DateTimeField(
         required=False,
         allow_null=True,
+        validators=[year_in_range],
         help_text=(
             "On create: when it was done (not in the future); the activity is logged as done,"
             " with no reminder. Completing a planned one goes through complete/."
@@ -49,6 +51,12 @@ class ActivitySerializer(serializers.ModelSerializer[Activity]):
             "company",
             "done",
         ]
+        # The model has a default, which would make `kind` optional; the service needs it.
+        extra_kwargs = {
+            "kind": {"required": True},
+            "due_at": {"validators": [year_in_range]},
+            "remind_at": {"validators": [year_in_range]},
+        }
 
 
 class NotificationSerializer(serializers.ModelSerializer[Notification]):

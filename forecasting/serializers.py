@@ -95,6 +95,8 @@ class QuotaSerializer(serializers.ModelSerializer[Quota]):
     class Meta:
         model = Quota
         fields = ["id", "user", "team", "period", "period_start", "amount"]
+        # The model's default would make `period` optional; a quota needs one said explicitly.
+        extra_kwargs = {"period": {"required": True}}
         # Uniqueness is the service's job (it replaces an existing quota for the same slot).
         validators: list[Any] = []
 

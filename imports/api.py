@@ -14,7 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -24,6 +24,7 @@ from imports.serializers import CommitSerializer, ImportSerializer, ImportUpload
 from pipeline_crm.api import ServiceViewSetMixin
 from pipeline_crm.csv_api import CsvListMixin
 from pipeline_crm.csv_files import streaming_csv_response
+from pipeline_crm.parsers import DepthLimitedJSONParser
 
 
 class ImportViewSet(
@@ -36,7 +37,7 @@ class ImportViewSet(
 
     serializer_class = ImportSerializer
     queryset = Import.objects.all()
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, DepthLimitedJSONParser]
 
     def get_queryset(self) -> QuerySet[Import]:
         return Import.objects.visible_to(self.request.user)

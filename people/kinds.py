@@ -31,6 +31,7 @@ from people.forms import (
     OwnedRecordForm,
 )
 from pipeline_crm.csv_files import Column
+from pipeline_crm.ids import parse_id
 
 type Record = Company | Contact | Lead
 # The forms a detail page shows filled in (a rejected one comes back with its errors), by name.
@@ -160,9 +161,9 @@ def _company_extras(company: Company, forms: FormsGiven) -> dict[str, Any]:
 
 def _company_from_query(query: QueryDict, user: User) -> dict[str, Any]:
     """The company that "Add contact" on a company page names, for the new contact's form."""
-    company_id = query.get("company", "")
+    company_id = parse_id(query.get("company"))
     companies = Company.objects.visible_to(user)
-    company = companies.filter(pk=company_id).first() if company_id.isdigit() else None
+    company = companies.filter(pk=company_id).first() if company_id is not None else None
     return {"company_name": company.name} if company is not None else {}
 
 

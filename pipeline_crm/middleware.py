@@ -1,4 +1,5 @@
-"""Project middleware: body size limit, htmx sessions sent to the login, private caching."""
+"""Project middleware: request bodies held to one size limit, NUL bytes refused in URLs, htmx
+sessions sent to the login, private caching for signed-in answers."""
 
 from collections.abc import Callable
 from typing import Any
@@ -81,6 +82,33 @@ class RequestBodyLimitMiddleware:
         if isinstance(exception, RequestDataTooBig):
             return request_too_large(request)
         return None
+
+
+NUL_DETAIL = "The address contains a NUL character, which no page or API accepts."
+
+
+def _has_nul(request: HttpRequest) -> bool:
+    query = request.META.get("QUERY_STRING", "")
+    return "\x00" in request.path_info or "%00" in query or "\x00" in query
+
+
+class NulInUrlRefusalMiddleware:
+    """400 for a NUL byte in the path or query string, before any view runs.
+
+    PostgreSQL cannot store or compare a string holding NUL, so one reaching a lookup would be
+    a 500; no URL of this app has a use for it. (Form fields refuse it themselves: Django's
+    `ProhibitNullCharactersValidator`.)
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _has_nul(request):
+            if request.path_info.startswith("/api/"):
+                return JsonResponse({"detail": NUL_DETAIL}, status=400)
+            return HttpResponse(NUL_DETAIL, status=400, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
 
 
 class HtmxLoginRedirectMiddleware:

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "pipeline_crm.middleware.RequestBodyLimitMiddleware",  # 413 before any body is read
+    "pipeline_crm.middleware.NulInUrlRefusalMiddleware",  # 400 for NUL in path or query
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -253,6 +254,7 @@ else:
     }
 
 # --- REST framework ------------------------------------------------------------------------
+JSON_MAX_DEPTH = 64  # pipeline_crm.parsers: deeper API bodies are refused with 400
 REST_FRAMEWORK = {
     # Token first, so an anonymous API call answers 401 with WWW-Authenticate, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -260,6 +262,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON nested deeper than JSON_MAX_DEPTH is a 400 (DRF's own parser would recurse and 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "pipeline_crm.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -20,6 +20,7 @@ from deals.models import Deal, Stage
 from deals.selectors.cards import attach_card_relations, with_card_fields
 from deals.selectors.totals import ColumnTotals
 from pipeline_crm.db import objects_for_each
+from pipeline_crm.ids import parse_id, parse_int
 
 # A page: the cards and whether the column has more after them.
 Page = tuple[list[Deal], bool]
@@ -46,12 +47,15 @@ def page_cursor(cards: Sequence[Deal]) -> str:
 
 
 def parse_cursor(raw: str | None) -> tuple[int, int] | None:
-    """ "<position>:<id>" → (position, id); anything else → None (start from the top)."""
-    try:
-        position, pk = (raw or "").split(":")
-        return int(position), int(pk)
-    except ValueError:
+    """ "<position>:<id>" → (position, id); anything else, or a number outside PostgreSQL's
+    bigint, → None (start from the top)."""
+    position_text, _, pk_text = (raw or "").partition(":")
+    negative = position_text.startswith("-")  # positions may be below zero
+    position = parse_int(position_text.removeprefix("-"))
+    pk = parse_id(pk_text)
+    if position is None or pk is None:
         return None
+    return (-position if negative else position), pk
 
 
 def _column_walk(

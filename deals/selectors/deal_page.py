@@ -14,6 +14,7 @@ from accounts.models import User
 from deals.models import Deal, FieldChange, Stage, StageChange
 from deals.templatetags.board_format import money
 from followups.models import Activity
+from pipeline_crm.ids import parse_id
 
 
 @dataclass
@@ -92,7 +93,7 @@ def timeline(deal: Deal, changes: Sequence[StageChange], limit: int = 200) -> li
         value for fc in fields if fc.field == "owner" for value in (fc.old_value, fc.new_value)
     }
     users = {
-        str(u.pk): str(u) for u in User.objects.filter(pk__in=[v for v in owner_ids if v.isdigit()])
+        str(u.pk): str(u) for u in User.objects.filter(pk__in=[v for v in owner_ids if parse_id(v)])
     }
     activities = list(
         Activity.objects.filter(deal=deal, done_at__isnull=False)

@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef, Q
 from accounts.models import User
 from accounts.visibility import is_admin, readable_owner_ids, writable_owner_ids
 from deals.models import Deal, DealQuerySet, Pipeline
+from pipeline_crm.ids import parse_id
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,9 @@ class BoardFilters:
             return Q(owner=user)
         if self.owner == "team":
             return Q(owner__in=readable_owner_ids(user))
-        if self.owner.isdigit():
-            return Q(owner_id=int(self.owner))
+        owner_id = parse_id(self.owner)
+        if owner_id is not None:
+            return Q(owner_id=owner_id)
         return Q()
 
     def apply(self, deals: DealQuerySet, user: User) -> DealQuerySet:

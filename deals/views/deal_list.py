@@ -48,6 +48,7 @@ from pipeline_crm.htmx import (
     swap_target,
     toast,
 )
+from pipeline_crm.ids import parse_id
 
 LIST = "deals/list.html"
 TRASH = "deals/trash.html"
@@ -304,7 +305,7 @@ def trash_page(request: AuthedRequest) -> HttpResponse | StreamingHttpResponse:
 def restore(request: AuthedRequest) -> HttpResponse:
     """Bring deals back from the trash (the Undo toast sends the whole delete's entries)."""
     raw = request.POST.getlist("ids")
-    ids = sorted({int(x) for x in raw if x.isdigit() and len(x) < 19})
+    ids = sorted({pk for pk in map(parse_id, raw) if pk is not None})
     entries = list(DeletedDeal.objects.visible_to(request.user).filter(pk__in=ids))
     if not ids or len(entries) != len(ids):
         return message_response("Not in the trash any more: restored or purged meanwhile.", 404)

@@ -352,6 +352,7 @@ def test_company_autocomplete_suggests_matching_names(as_rep, rep):
     assert as_rep.get(reverse("company-options")).content.decode().strip() == ""
 
 
-@pytest.mark.parametrize("typed", ["a\x00b", "%_", "x" * 5000])
-def test_company_autocomplete_survives_odd_input(as_rep, typed):
-    assert as_rep.get(reverse("company-options"), {"company_name": typed}).status_code == 200
+@pytest.mark.parametrize(("typed", "status"), [("a\x00b", 400), ("%_", 200), ("x" * 5000, 200)])
+def test_company_autocomplete_survives_odd_input(as_rep, typed, status):
+    # NUL is refused for every URL (pipeline_crm.middleware.NulInUrlRefusalMiddleware).
+    assert as_rep.get(reverse("company-options"), {"company_name": typed}).status_code == status
