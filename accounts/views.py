@@ -14,7 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
 from django.forms import Form
 from django.http import HttpResponse
@@ -35,6 +37,7 @@ from accounts.forms import (
 )
 from accounts.models import Team, User
 from accounts.selectors import (
+    api_token_of,
     default_reassignee,
     open_work,
     team_deletion_effects,
@@ -286,6 +289,31 @@ def delete_team(request: AuthedRequest, team_id: int) -> HttpResponse:
     except DomainError as exc:
         return error_response(exc)
     return _team_done(request, f"Team “{team.name}” deleted.")
+
+
+# --- my API token ---------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def api_token(request: AuthedRequest) -> HttpResponse:
+    """The signed-in user's own API token: when it was made and its last characters (the whole
+    key is shown once, by the token endpoint), and a button to revoke it."""
+    return render(
+        request,
+        "accounts/api_token.html",
+        {"token": api_token_of(request.user), "nav": "my-settings"},
+    )
+
+
+@login_required
+@require_POST
+def revoke_api_token(request: AuthedRequest) -> HttpResponse:
+    if services.revoke_api_token(by=request.user):
+        messages.success(request, "Your API token is revoked: scripts using it are refused now.")
+    else:
+        messages.info(request, "You had no API token.")
+    return redirect("my-api-token")
 
 
 # --- password reset -------------------------------------------------------------------------
