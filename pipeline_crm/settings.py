@@ -139,7 +139,9 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one alone locks
-AXES_RESET_ON_SUCCESS = True
+# Kept False: a success would clear every failure from that IP too, so an attacker could reset
+# their count against someone else by signing in to their own account between guesses.
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "pipeline_crm.client_ip.client_ip"
 # How many reverse proxies in front of the app append to X-Forwarded-For (0: none, trust only

@@ -115,3 +115,11 @@ def test_the_lockout_ends_after_the_cool_off(rep):
     AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=16))
 
     assert Client().post(LOGIN, {"username": "rep", "password": PASSWORD}).status_code == 302
+
+
+def test_signing_in_to_ones_own_account_does_not_reset_the_count_against_another(rep, teammate):
+    fail_on_the_form("rep", 4)
+    assert Client().post(LOGIN, {"username": "teammate", "password": PASSWORD}).status_code == 302
+    fail_on_the_form("rep", 1)
+
+    assert Client().post(LOGIN, {"username": "rep", "password": PASSWORD}).status_code == 429
