@@ -1,4 +1,4 @@
-"""Project middleware: request bodies held to one size limit, htmx sessions sent to the login."""
+"""Project middleware: body size limit, htmx sessions sent to the login, private caching."""
 
 from collections.abc import Callable
 from typing import Any
@@ -102,3 +102,30 @@ class HtmxLoginRedirectMiddleware:
             redirect["HX-Redirect"] = response["Location"]
             return redirect
         return response
+
+
+class PrivateCacheMiddleware:
+    """A response to a signed-in user (session or API token) is not stored by any cache:
+    `Cache-Control: private, no-store` on pages, htmx partials, API answers and CSV files alike.
+
+    A response that already carries its own Cache-Control (a view that chose its caching, e.g.
+    `never_cache`, the token-keyed calendar feed's `private, max-age=300`) keeps it. Requests
+    with neither a session cookie nor an Authorization header are anonymous and left alone, so
+    the session is not read just to find that out.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.has_header("Cache-Control") or not _may_be_signed_in(request):
+            return response
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            response["Cache-Control"] = "private, no-store"
+        return response
+
+
+def _may_be_signed_in(request: HttpRequest) -> bool:
+    return settings.SESSION_COOKIE_NAME in request.COOKIES or "Authorization" in request.headers

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -68,8 +69,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "pipeline_crm.middleware.PrivateCacheMiddleware",  # signed-in answers: private, no-store
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "pipeline_crm.middleware.HtmxLoginRedirectMiddleware",
     # Last: turns a sign-in refused because of a lockout into accounts.lockout's answer.
@@ -189,6 +192,21 @@ SECURE_HSTS_PRELOAD = not INSECURE_OK
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (Django's own support): scripts and styles from our static files only —
+# no inline <script>, on*= or hx-on handlers (static/js/behaviours.js), no eval (htmx allowEval
+# off), no inline style attributes or <style> blocks (htmx's indicator styles live in app.css).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "base-uri": [CSP.SELF],
+}
+# Error pages (DEBUG) and error mails hide URL-shaped secrets too (REDIS_URL, DATABASE_URL, …).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "pipeline_crm.error_reports.SecretsMaskingFilter"
 SESSION_COOKIE_HTTPONLY = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 # CSV imports take files of up to 50 MB (imports.parsing.MAX_FILE_BYTES): their two upload paths
