@@ -146,6 +146,8 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one alone locks
 # their count against someone else by signing in to their own account between guesses.
 AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# Named, not axes's lazy default (a lazy object the error pages' secret masking cannot read).
+AXES_USERNAME_FORM_FIELD = "username"
 AXES_CLIENT_IP_CALLABLE = "pipeline_crm.client_ip.client_ip"
 # How many reverse proxies in front of the app append to X-Forwarded-For (0: none, trust only
 # REMOTE_ADDR). Lockouts (above) and DRF throttles (REST_FRAMEWORK) read the client IP through it.
