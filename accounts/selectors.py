@@ -17,6 +17,7 @@ from django.db.models.deletion import Collector
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from rest_framework.authtoken.models import Token
 
 from accounts.models import Role, Team, User
 
@@ -151,3 +152,8 @@ def team_deletion_effects(team: Team) -> list[str]:
         name = model._meta.verbose_name if count == 1 else model._meta.verbose_name_plural
         effects.append(f"{count} {name}")
     return effects
+
+
+def api_token_of(user: User) -> Token | None:
+    """The user's API token (DRF keeps one a user), for their own settings page."""
+    return Token.objects.filter(user=user).first()

@@ -378,3 +378,11 @@ def set_digest_opt_out(*, by: User, opt_out: bool) -> User:
     User.objects.filter(pk=by.pk).update(digest_opt_out=opt_out)
     by.digest_opt_out = opt_out
     return by
+
+
+@transaction.atomic
+def revoke_api_token(*, by: User) -> bool:
+    """Delete the signed-in user's own API token: scripts using it get 401 at once; a new one
+    comes from POST /api/auth/token/. False when there was none."""
+    deleted, _ = Token.objects.filter(user=by).delete()
+    return deleted > 0

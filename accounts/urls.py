@@ -16,6 +16,8 @@ urlpatterns = [
         views.resend_invitation,
         name="user-resend-invitation",
     ),
+    path("settings/me/api-token/", views.api_token, name="my-api-token"),
+    path("settings/me/api-token/revoke/", views.revoke_api_token, name="my-api-token-revoke"),
     path("settings/teams/", views.teams, name="team-settings"),
     path("settings/teams/new/", views.create_team, name="team-create"),
     path("settings/teams/<int:team_id>/edit/", views.edit_team, name="team-edit"),

@@ -9,10 +9,15 @@ Every change goes through `accounts.services`.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
 from django.forms import Form
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
@@ -32,6 +37,7 @@ from accounts.forms import (
 )
 from accounts.models import Team, User
 from accounts.selectors import (
+    api_token_of,
     default_reassignee,
     open_work,
     team_deletion_effects,
@@ -39,6 +45,7 @@ from accounts.selectors import (
     user_rows,
 )
 from accounts.web import AuthedRequest, admin_required
+from pipeline_crm.client_ip import client_ip
 from pipeline_crm.csv_files import Column, csv_download, wants_csv
 from pipeline_crm.errors import DomainError
 from pipeline_crm.htmx import (
@@ -49,6 +56,7 @@ from pipeline_crm.htmx import (
     toast,
     wants_fragment,
 )
+from pipeline_crm.rate_limit import allow
 
 USERS_PAGE = "accounts/users.html"
 TEAMS_PAGE = "accounts/teams.html"
@@ -283,9 +291,61 @@ def delete_team(request: AuthedRequest, team_id: int) -> HttpResponse:
     return _team_done(request, f"Team “{team.name}” deleted.")
 
 
+# --- my API token ---------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def api_token(request: AuthedRequest) -> HttpResponse:
+    """The signed-in user's own API token: when it was made and its last characters (the whole
+    key is shown once, by the token endpoint), and a button to revoke it."""
+    return render(
+        request,
+        "accounts/api_token.html",
+        {"token": api_token_of(request.user), "nav": "my-settings"},
+    )
+
+
+@login_required
+@require_POST
+def revoke_api_token(request: AuthedRequest) -> HttpResponse:
+    if services.revoke_api_token(by=request.user):
+        messages.success(request, "Your API token is revoked: scripts using it are refused now.")
+    else:
+        messages.info(request, "You had no API token.")
+    return redirect("my-api-token")
+
+
 # --- password reset -------------------------------------------------------------------------
 
 
-password_reset = auth_views.PasswordResetView.as_view(
+RESET_WINDOW_SECONDS = 60 * 60
+RESET_REFUSED = (
+    "Too many password reset requests from this address or for this e-mail. "
+    "Please try again in an hour."
+)
+
+
+class ThrottledPasswordResetView(auth_views.PasswordResetView):
+    """At most PASSWORD_RESET_LIMIT requests an hour per client IP and per e-mail address,
+    counted whether or not an account has that address, so the answer tells nothing about
+    who has an account."""
+
+    def form_valid(self, form: DjangoPasswordResetForm) -> HttpResponse:
+        email = hashlib.sha256(form.cleaned_data["email"].casefold().encode()).hexdigest()
+        keys = (f"password-reset:ip:{client_ip(self.request)}", f"password-reset:email:{email}")
+        allowed = all(
+            allow(key, limit=settings.PASSWORD_RESET_LIMIT, window_seconds=RESET_WINDOW_SECONDS)
+            for key in keys
+        )
+        if not allowed:
+            form.add_error(None, RESET_REFUSED)
+            response = self.render_to_response(self.get_context_data(form=form), status=429)
+            response["Retry-After"] = str(RESET_WINDOW_SECONDS)
+            return response
+        return super().form_valid(form)
+
+
+password_reset = ThrottledPasswordResetView.as_view(
     form_class=PasswordResetForm, success_url=reverse_lazy("password_reset_done")
 )

@@ -4,6 +4,7 @@ Without DATABASE_URL the app runs on SQLite; without REDIS_URL Celery uses a fil
 so `make run` needs no server. Production sets DEBUG=false, SECRET_KEY, ALLOWED_HOSTS and the URLs.
 """
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",
     "accounts",
     "contacts",
     "followups",
@@ -74,6 +76,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "pipeline_crm.middleware.HtmxLoginRedirectMiddleware",
+    # Last: turns a sign-in refused because of a lockout into accounts.lockout's answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "pipeline_crm.urls"
@@ -128,6 +132,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# --- Login protection (README "Login protection") -------------------------------------------
+# django-axes checks before the password: a username, or an IP address, with LOGIN_FAILURE_LIMIT
+# failed sign-ins within LOGIN_LOCKOUT_MINUTES is refused for that long, on the login form and
+# the API token endpoint alike (both pass `request` to authenticate()).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one alone locks
+# Kept False: a success would clear every failure from that IP too, so an attacker could reset
+# their count against someone else by signing in to their own account between guesses.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# Named, not axes's lazy default (a lazy object the error pages' secret masking cannot read).
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_CLIENT_IP_CALLABLE = "pipeline_crm.client_ip.client_ip"
+# How many reverse proxies in front of the app append to X-Forwarded-For (0: none, trust only
+# REMOTE_ADDR). Lockouts (above) and DRF throttles (REST_FRAMEWORK) read the client IP through it.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+# Password reset requests: at most this many an hour per client IP and per e-mail address.
+PASSWORD_RESET_LIMIT = env.int("PASSWORD_RESET_LIMIT", default=5)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -282,6 +310,7 @@ REST_FRAMEWORK = {
     },
     "EXCEPTION_HANDLER": "pipeline_crm.api.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Pipeline CRM API",

@@ -77,6 +77,7 @@ def test_any_lead_create_or_convert_answers_without_a_server_error(rep, api_for,
 
 
 def test_guessing_passwords_at_the_token_endpoint_is_throttled(rep, settings):
+    settings.AXES_ENABLED = False  # the lockout (tests/accounts/test_login_lockout.py) comes first
     rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["anon"]  # e.g. "60/minute"
     limit = int(rate.split("/")[0])
     if limit > 300:
@@ -87,4 +88,24 @@ def test_guessing_passwords_at_the_token_endpoint_is_throttled(rep, settings):
         for i in range(limit + 1)
     ]
     assert set(codes[:limit]) == {400}
+    assert codes[-1] == 429
+
+
+def test_rotating_x_forwarded_for_does_not_escape_the_token_throttle(rep, settings):
+    settings.AXES_ENABLED = False  # the throttle alone, not the lockout
+    assert settings.NUM_PROXIES == 0
+    rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["anon"]
+    limit = int(rate.split("/")[0])
+    if limit > 300:
+        pytest.skip(f"anonymous throttle set high ({rate}) for this run")
+    codes = [
+        APIClient()
+        .post(
+            "/api/auth/token/",
+            {"username": "rep", "password": f"guess-{i}"},
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{i % 250}",
+        )
+        .status_code
+        for i in range(limit + 1)
+    ]
     assert codes[-1] == 429

@@ -1,6 +1,7 @@
 """Token login end to end: get a token, call the API with it, bad credentials and no credentials."""
 
 import pytest
+from django.http import HttpRequest
 from rest_framework.test import APIClient
 
 from tests.factories import PASSWORD, DealFactory, UserFactory
@@ -55,7 +56,7 @@ def test_anonymous_and_bad_token_calls_are_401_with_a_token_challenge(rep):
 
 def test_session_login_works_for_the_browser_with_csrf_enforced(rep):
     client = APIClient(enforce_csrf_checks=True)
-    assert client.login(username="rep", password=PASSWORD)
+    assert client.login(request=HttpRequest(), username="rep", password=PASSWORD)
     assert client.get("/api/deals/").status_code == 200
     refused = client.post("/api/deals/", {"title": "No CSRF token"})
     assert refused.status_code == 403

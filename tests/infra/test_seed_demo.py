@@ -7,6 +7,7 @@ from itertools import pairwise
 import pytest
 from django.core.management import call_command
 from django.db.models import Count, Max
+from django.http import HttpRequest
 from django.test import Client
 from django.utils import timezone
 
@@ -76,7 +77,9 @@ def test_every_role_in_two_teams_and_the_printed_logins_work(seeded):
         "sara": "rep",
     }
     for username in ("admin", "maria", "rita"):
-        assert Client().login(username=username, password=DEMO_PASSWORD), username
+        assert Client().login(request=HttpRequest(), username=username, password=DEMO_PASSWORD), (
+            username
+        )
 
 
 def test_the_command_prints_where_to_sign_in_and_the_demo_logins():
