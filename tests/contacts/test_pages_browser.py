@@ -90,13 +90,13 @@ def test_search_as_you_type_narrows_the_list_and_updates_the_url(page, live_serv
 
     page.fill("#lead-q", "zepp")
 
-    page.wait_for_function("!document.querySelector('#results').innerText.includes('Hedda')")
+    page.wait_for_function("() => !document.querySelector('#results').innerText.includes('Hedda')")
     assert "Gustav" in page.inner_text("#results")
     assert re.search(r"[?&]q=zepp", page.url)
     assert _still_same_page(page)
 
     page.go_back()
-    page.wait_for_function("document.querySelector('#results').innerText.includes('Hedda')")
+    page.wait_for_function("() => document.querySelector('#results').innerText.includes('Hedda')")
 
 
 def test_inline_edit_saves_without_leaving_the_page(page, live_server, seller):
@@ -166,5 +166,7 @@ def test_company_field_suggests_existing_companies(page, live_server, seller):
     CompanyFactory(name="Northwind Traders", owner=seller)
     page.goto(f"{live_server.url}/contacts/new/")
     page.fill("input[name=company_name]", "northw")
-    page.wait_for_function("document.querySelectorAll('#company-options option').length === 1")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#company-options option').length === 1"
+    )
     assert page.get_attribute("#company-options option", "value") == "Northwind Traders"

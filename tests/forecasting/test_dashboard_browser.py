@@ -105,7 +105,7 @@ def wait_for_every_panel(page):
     stage probabilities load when scrolled to)."""
     page.locator("[data-panel=probabilities]").scroll_into_view_if_needed()
     page.wait_for_function(
-        "!document.querySelector('.fc-loading') && document.body.dataset.chartsReady === '5'"
+        "() => !document.querySelector('.fc-loading') && document.body.dataset.chartsReady === '5'"
     )
     page.evaluate("window.scrollTo(0, 0)")
 
