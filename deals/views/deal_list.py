@@ -39,7 +39,7 @@ from deals.selectors.deal_list import (
 )
 from deals.services import bulk, trash
 from deals.views.board import writable_ids
-from pipeline_crm.csv_files import streaming_csv_response
+from pipeline_crm.csv_files import streaming_csv_response, wants_csv
 from pipeline_crm.errors import DomainError
 from pipeline_crm.htmx import (
     error_response,
@@ -139,7 +139,7 @@ def _results_response(request: AuthedRequest, **extra: Any) -> HttpResponse:
 def deal_list(request: AuthedRequest) -> HttpResponse | StreamingHttpResponse:
     """The list (or, with `?format=csv`, every row it matches as a streamed CSV)."""
     form, filters, sort = _list_state(request)
-    if request.GET.get("format") == "csv":
+    if wants_csv(request):
         rows = csv_rows(request.user, filters, sort)
         return streaming_csv_response(filename_stem="deals", header=CSV_HEADER, rows=rows)
     stages = _stages()
@@ -289,7 +289,7 @@ def _trash_csv_rows(entries: QuerySet[DeletedDeal]) -> Iterator[tuple[Any, ...]]
 def trash_page(request: AuthedRequest) -> HttpResponse | StreamingHttpResponse:
     """Deleted deals the user could have deleted (theirs, their teams' as a manager, all for
     an admin), newest first, each with Restore; `?format=csv` streams them."""
-    if request.GET.get("format") == "csv":
+    if wants_csv(request):
         rows = _trash_csv_rows(_trash_entries(request))
         return streaming_csv_response(
             filename_stem="deals-trash", header=TRASH_CSV_HEADER, rows=rows
