@@ -35,9 +35,11 @@ class DealCreated(DealEvent):
 
 @dataclass(frozen=True)
 class DealChanged(DealEvent):
-    """Fields other than stage and status changed (`fields` names them)."""
+    """Fields other than stage and status changed (`fields` names them; when the owner
+    changed, `previous_owner_id` is who had the deal)."""
 
     fields: tuple[str, ...] = ()
+    previous_owner_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -4,17 +4,20 @@
 - A deal given to someone else notifies its new owner (in the same transaction).
 - An activity logged or done on a deal refreshes the deal and clears its stall (in the same
   transaction: `services.record_activity`).
+- A deal given to someone else takes its former owner's planned activities with it (in the same
+  transaction), so reminders reach someone who can see the deal.
 - A deactivated user's open deals go to the user the admin chose (in the same transaction).
 """
 
 from __future__ import annotations
 
 from accounts.events import UserDeactivated
+from accounts.models import User
 from deals import live, services
 from deals.events import DealChanged, DealCreated, DealEvent, DealRestored, PipelineChanged
 from followups.events import ActivityCompleted, ActivityLogged
 from followups.models import Notification
-from followups.services import notify
+from followups.services import hand_over_open_activities, notify
 from pipeline_crm.events import AFTER_COMMIT, DURING, listens_to
 
 
@@ -45,6 +48,16 @@ def notify_new_owner(event: DealCreated | DealChanged) -> None:
         message=f"{by} assigned you “{deal.title}”.",
         dedupe_key=f"assigned:{deal.pk}:{deal.owner_id}:{deal.version}",
         deal_id=deal.pk,
+    )
+
+
+@listens_to(DealChanged, phase=DURING)
+def hand_over_deal_activities(event: DealChanged) -> None:
+    if event.previous_owner_id is None or event.by is None:
+        return
+    former = User.objects.get(pk=event.previous_owner_id)
+    hand_over_open_activities(
+        from_owner=former, to_owner=event.deal.owner, by=event.by, deal_id=event.deal.pk
     )
 
 

@@ -133,10 +133,15 @@ def delete_activity(*, activity: Activity, by: User) -> None:
 
 
 @transaction.atomic
-def hand_over_open_activities(*, from_owner: User, to_owner: User, by: User) -> int:
-    """Give `from_owner`'s planned (not done) activities to `to_owner`, each through
-    `update_activity`, so their reminders reach someone. Done ones keep who did them."""
+def hand_over_open_activities(
+    *, from_owner: User, to_owner: User, by: User, deal_id: int | None = None
+) -> int:
+    """Give `from_owner`'s planned (not done) activities (on one deal, when `deal_id` is given)
+    to `to_owner`, each through `update_activity`, so their reminders reach someone who can
+    see them. Done ones keep who did them."""
     planned = Activity.objects.filter(owner=from_owner, done_at__isnull=True).order_by("pk")
+    if deal_id is not None:
+        planned = planned.filter(deal_id=deal_id)
     moved = 0
     for activity in planned:
         update_activity(activity=activity, by=by, changes={"owner": to_owner})

@@ -153,6 +153,7 @@ def update_deal(
     require_write(by, deal.owner_id, "deal")
     deal = lock(deal)
     check_version(deal, version)
+    previous_owner_id = deal.owner_id
     changed = apply_changes(deal, by, changes)
     if not changed:
         return deal
@@ -160,7 +161,16 @@ def update_deal(
         deal.stall_reasons = [r for r in deal.stall_reasons if r != "no_next_step"]
     deal.version += 1
     deal.save()
-    announce(DealChanged(deal=deal, by=by, stage_ids=(deal.stage_id,), fields=tuple(changed)))
+    changed_owner = previous_owner_id if "owner" in changed else None
+    announce(
+        DealChanged(
+            deal=deal,
+            by=by,
+            stage_ids=(deal.stage_id,),
+            fields=tuple(changed),
+            previous_owner_id=changed_owner,
+        )
+    )
     return deal
 
 
