@@ -6,6 +6,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
@@ -18,6 +19,11 @@ from pipeline_crm.backups.archive import (
 )
 from pipeline_crm.backups.engines import engine_for
 from pipeline_crm.backups.tables import differences, table_summaries, tables_holding_data
+
+
+def media_root(*, included: bool) -> Path | None:
+    """MEDIA_ROOT, or None when the caller said --no-media."""
+    return Path(settings.MEDIA_ROOT) if included else None
 
 
 def back_up(

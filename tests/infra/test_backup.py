@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
+import yaml
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -224,3 +225,15 @@ def test_the_database_password_travels_in_the_environment_not_the_command_line(
     assert env["PGPASSWORD"] == "pw-not-in-argv"
     assert command[:2] == ["pg_restore", "--no-password"]
     assert {"--clean", "--if-exists", "--no-owner"} <= set(command)
+
+
+@pytest.mark.django_db  # reads files only: no flush needed
+def test_the_image_carries_the_pg_dump_of_the_compose_databases_major_version():
+    """pg_dump refuses a newer server, and a newer pg_dump writes SQL an older server rejects."""
+    root = Path(__file__).resolve().parents[2]
+    compose = yaml.safe_load((root / "docker-compose.yml").read_text())
+    server_major = compose["services"]["db"]["image"].split(":")[1].split(".")[0]
+    dockerfile = (root / "Dockerfile").read_text()
+
+    assert f"ARG PG_MAJOR={server_major}\n" in dockerfile
+    assert '"postgresql-client-${PG_MAJOR}"' in dockerfile

@@ -6,12 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from pipeline_crm.backups.archive import BackupError
-from pipeline_crm.backups.operations import back_up
+from pipeline_crm.backups.operations import back_up, media_root
 
 
 class Command(BaseCommand):
@@ -33,7 +32,7 @@ class Command(BaseCommand):
             manifest = back_up(
                 path=path,
                 connection=connection,
-                media_root=None if options["no_media"] else Path(settings.MEDIA_ROOT),
+                media_root=media_root(included=not options["no_media"]),
                 overwrite=options["force"],
             )
         except BackupError as exc:

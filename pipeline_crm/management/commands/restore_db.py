@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pipeline_crm.backups.archive import BackupError
-from pipeline_crm.backups.operations import check_backup, restore
+from pipeline_crm.backups.operations import check_backup, media_root, restore
 from pipeline_crm.backups.targets import database_at
 
 
@@ -56,7 +55,7 @@ class Command(BaseCommand):
                 restored = restore(
                     path=path,
                     connection=target,
-                    media_root=None if options["no_media"] else Path(settings.MEDIA_ROOT),
+                    media_root=media_root(included=not options["no_media"]),
                     force=options["force"],
                 )
         except BackupError as exc:
