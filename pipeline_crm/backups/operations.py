@@ -32,8 +32,11 @@ def back_up(
     """Write the database and the files under `media_root` (None: no files) to `path`."""
     if path.exists() and not overwrite:
         raise BackupError(f"{path} exists already (--force replaces it).")
+    if not path.parent.is_dir():
+        raise BackupError(f"{path.parent} is not a directory.")
     engine = engine_for(connection.vendor)
-    with tempfile.TemporaryDirectory(prefix="crm-backup-") as scratch:
+    # The dump waits beside the backup (same file system) until it is copied into the tar.
+    with tempfile.TemporaryDirectory(prefix=".crm-backup-", dir=path.parent) as scratch:
         dump = Path(scratch) / engine.member
         tables = engine.dump(connection, dump)
         manifest = Manifest(

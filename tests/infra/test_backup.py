@@ -237,3 +237,13 @@ def test_the_image_carries_the_pg_dump_of_the_compose_databases_major_version():
 
     assert f"ARG PG_MAJOR={server_major}\n" in dockerfile
     assert '"postgresql-client-${PG_MAJOR}"' in dockerfile
+
+
+@pytest.mark.django_db  # reads files only
+def test_backups_and_uploads_stay_out_of_the_image_and_the_repository():
+    root = Path(__file__).resolve().parents[2]
+    docker_ignored = (root / ".dockerignore").read_text().split()
+    git_ignored = (root / ".gitignore").read_text().split()
+
+    assert {"backups", "*.backup", "media"} <= set(docker_ignored)
+    assert {"backups/", "*.backup", "media/"} <= set(git_ignored)

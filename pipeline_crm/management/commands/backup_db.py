@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from pipeline_crm.backups.archive import BackupError
 from pipeline_crm.backups.operations import back_up, media_root
@@ -35,7 +35,7 @@ class Command(BaseCommand):
                 media_root=media_root(included=not options["no_media"]),
                 overwrite=options["force"],
             )
-        except BackupError as exc:
+        except (BackupError, DatabaseError) as exc:  # e.g. no such database
             raise CommandError(str(exc)) from exc
         rows = sum(summary.rows for summary in manifest.tables.values())
         self.stdout.write(

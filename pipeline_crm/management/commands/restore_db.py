@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from pipeline_crm.backups.archive import BackupError
 from pipeline_crm.backups.operations import check_backup, media_root, restore
@@ -58,7 +59,7 @@ class Command(BaseCommand):
                     media_root=media_root(included=not options["no_media"]),
                     force=options["force"],
                 )
-        except BackupError as exc:
+        except (BackupError, DatabaseError) as exc:  # e.g. no such database
             raise CommandError(str(exc)) from exc
         for line in restored.differences:
             self.stderr.write(line)

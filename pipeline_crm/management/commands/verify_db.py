@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from pipeline_crm.backups.archive import BackupArchive, BackupError
 from pipeline_crm.backups.tables import differences, table_summaries
@@ -31,7 +32,7 @@ class Command(BaseCommand):
                     expected = archive.manifest.tables
             with database_at(options["database_url"]) as target:
                 found = table_summaries(target)
-        except BackupError as exc:
+        except (BackupError, DatabaseError) as exc:  # e.g. no such database
             raise CommandError(str(exc)) from exc
         width = max((len(name) for name in found), default=5)
         for name, summary in found.items():
