@@ -202,6 +202,31 @@ def test_a_backup_does_not_overwrite_a_file_unless_forced(backup_file):
 
 
 @postgresql_only
+def test_rows_written_while_pg_dump_runs_are_in_neither_the_dump_nor_its_checksums(
+    seeded, tmp_path, fresh_database_url, monkeypatch
+):
+    real_run = engines._run
+
+    def write_then_run(target, program, *arguments):
+        if program == "pg_dump":  # after the snapshot was taken, before pg_dump reads it
+            test_database = _url(connection.settings_dict, connection.settings_dict["NAME"])
+            with database_at(test_database, alias="another_process") as other:
+                Team.objects.using(other.alias).create(name="Formed during the backup")
+        real_run(target, program, *arguments)
+
+    monkeypatch.setattr(engines, "_run", write_then_run)
+    run("backup_db", str(tmp_path / "busy.backup"), "--no-media")
+    monkeypatch.undo()
+
+    output = run("restore_db", str(tmp_path / "busy.backup"), "--database-url", fresh_database_url)
+
+    assert "tables match" in output
+    assert Team.objects.filter(name="Formed during the backup").exists()
+    with database_at(fresh_database_url) as restored:
+        assert not Team.objects.using(restored.alias).filter(name__contains="during").exists()
+
+
+@postgresql_only
 @pytest.mark.django_db  # nothing committed: no flush needed
 def test_the_database_password_travels_in_the_environment_not_the_command_line(
     monkeypatch, tmp_path
