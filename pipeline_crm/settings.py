@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "imports",
     "search",
     "demo",
+    "pipeline_crm",  # backup_db, restore_db, verify_db (pipeline_crm/backups)
 ]
 
 MIDDLEWARE = [
