@@ -11,16 +11,21 @@ import select
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import textwrap
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
+from celery.exceptions import SecurityWarning
+from celery.signals import celeryd_init
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.management import call_command
+from kombu import Connection
 
 from demo.demo_data import DEMO_PASSWORD, DEMO_USERNAMES
 from demo.logins import ready_banner
@@ -229,3 +234,42 @@ def test_make_logins_prints_every_demo_login_and_the_password(monkeypatch):
     assert DEMO_PASSWORD in out.getvalue()
     for username in DEMO_USERNAMES:
         assert username in out.getvalue()
+
+
+# --- the start-up noise, each at its cause -----------------------------------------------------
+
+
+def test_django_prints_each_of_its_messages_once():
+    code = (
+        "import django, logging; django.setup(); "
+        "logging.getLogger('django.utils.autoreload').info('Watching for file changes')"
+    )
+    env = {**os.environ, "DEBUG": "true", "DJANGO_SETTINGS_MODULE": "pipeline_crm.settings"}
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True, text=True
+    )
+
+    assert (result.stdout + result.stderr).count("Watching for file changes") == 1, result.stderr
+
+
+def test_the_broker_url_names_a_host_so_kombu_does_not_warn(caplog):
+    connection = Connection(
+        settings.CELERY_BROKER_URL, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    )
+
+    connection.info()
+
+    assert "No hostname was supplied" not in caplog.text
+
+
+def test_the_workers_root_warning_is_left_out_in_development_only(settings):
+    root_warning = SecurityWarning("You're running the worker with superuser privileges: ...")
+    for debug, expected in ((True, 0), (False, 1)):
+        settings.DEBUG = debug
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            celeryd_init.send(sender="celery@test", instance=None, conf=None, options={})
+            warnings.warn(root_warning, stacklevel=1)
+
+        assert len(caught) == expected, debug
