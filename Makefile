@@ -1,6 +1,6 @@
 # Pipeline CRM: the two commands of the README, and the steps they are made of.
 #
-#   make run    install, migrate, load demo data once, then web + Celery worker + beat (honcho)
+#   make run    install, migrate, load demo data once, then web + Celery worker + beat (manage.py rundev)
 #   make test   install, then ruff, ruff format --check, import-linter, mypy and the whole pytest suite
 #               (in parallel processes: PYTEST_WORKERS, default auto)
 #
