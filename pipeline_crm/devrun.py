@@ -111,6 +111,7 @@ class Runner:
     out: IO[str] = field(default_factory=lambda: sys.stdout)
     cwd: Path | None = None
     stop_requested: threading.Event = field(default_factory=threading.Event)
+    _hurry: threading.Event = field(default_factory=threading.Event)
     _processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _readers: list[threading.Thread] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -118,7 +119,7 @@ class Runner:
 
     def run(self) -> int:
         """Start, print the banner once ready, wait for a stop; 0 when asked to stop."""
-        previous = {sig: signal.signal(sig, self._request_stop) for sig in STOP_SIGNALS}
+        previous = {sig: signal.signal(sig, self.request_stop) for sig in STOP_SIGNALS}
         try:
             self._start_all()
             if self._wait_until_ready():
@@ -140,7 +141,9 @@ class Runner:
             self.out.write(text + "\n")
             self.out.flush()
 
-    def _request_stop(self, signum: int, frame: Any) -> None:
+    def request_stop(self, signum: int, frame: Any) -> None:
+        if self.stop_requested.is_set():
+            self._hurry.set()  # a second Ctrl-C: no more waiting for a clean stop
         self.stop_requested.set()
 
     def _start_all(self) -> None:
@@ -200,15 +203,16 @@ class Runner:
     def _stop_all(self) -> None:
         running = [p for p in self._processes.values() if p.poll() is None]
         if running:
-            self.say("Stopping…")
+            self.say("Stopping… (Ctrl-C again to kill the processes at once)")
         for process in running:
             with contextlib.suppress(ProcessLookupError):
                 process.terminate()
         deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for process in self._processes.values():
-            try:
-                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
+        while any(p.poll() is None for p in running) and time.monotonic() < deadline:
+            if self._hurry.wait(POLL_SECONDS):
+                break
+        for process in running:
+            if process.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
                 process.wait()

@@ -135,6 +135,24 @@ def test_a_process_that_ends_on_its_own_stops_the_others_and_the_run_fails(tmp_p
     assert "Pipeline CRM is ready" not in out.getvalue()
 
 
+def test_a_second_ctrl_c_kills_a_process_that_takes_its_time_to_stop(tmp_path):
+    stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"
+    out = io.StringIO()
+    runner = runner_for(fake_procfile(tmp_path, web=FAKE_WEB, stubborn=stubborn), free_port(), out)
+
+    def press_ctrl_c_twice() -> None:
+        for text in (BANNER_END, "Stopping"):
+            while text not in out.getvalue():
+                time.sleep(0.05)
+            runner.request_stop(signal.SIGINT, None)
+
+    threading.Thread(target=press_ctrl_c_twice, daemon=True).start()
+    started = time.monotonic()
+
+    assert runner.run() == 0
+    assert time.monotonic() - started < devrun.STOP_GRACE_SECONDS / 2
+
+
 def run_in_terminal(command: list[str], cwd: Path, *, interrupt_after: str) -> tuple[int, str]:
     """Run `command` on a pseudo-terminal, press Ctrl-C once `interrupt_after` shows."""
     pid, terminal = pty.fork()
