@@ -225,7 +225,6 @@ def run(
     procfile: Path,
     port: int,
     banner_for: Callable[[str], str],
-    extra_env: Mapping[str, str] | None = None,
 ) -> int:
     """Run the Procfile's processes on `port` (RUN_PORT) until stopped; the exit code."""
     url = f"http://127.0.0.1:{port}/"
@@ -238,7 +237,6 @@ def run(
         DJANGO_RUNSERVER_HIDE_WARNING="true",  # the banner says what this server is for
     )
     env.setdefault("SITE_URL", url.rstrip("/"))  # links in e-mails lead to this server
-    env.update(extra_env or {})
     runner = Runner(
         specs=read_procfile(procfile),
         env=env,
