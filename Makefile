@@ -1,6 +1,6 @@
 # Pipeline CRM: the two commands of the README, and the steps they are made of.
 #
-#   make run    install, migrate, load demo data once, then web + Celery worker + beat (honcho)
+#   make run    install, migrate, load demo data once, then web + Celery worker + beat (manage.py rundev)
 #   make test   install, then ruff, ruff format --check, import-linter, mypy and the whole pytest suite
 #               (in parallel processes: PYTEST_WORKERS, default auto)
 #
@@ -25,14 +25,23 @@ VENDOR_SOURCES := node_modules/htmx.org/dist/htmx.min.js \
                   node_modules/chart.js/dist/chart.umd.min.js.map
 # (the source map too: the hashed static files of production check every file a script names)
 
-# The venv's tools (python, celery, honcho) come first for every recipe and for honcho's processes.
+# The venv's tools (python, celery) come first for every recipe and for the Procfile's processes.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help install vendor run test lint format typecheck pytest migrate seed clean
+# Installers are quiet: their whole output goes to this log, and only a failure shows it.
+INSTALL_LOG := .make/install.log
+# $(call quietly,what,command): one line saying what, the command's output in INSTALL_LOG, and
+# on failure the end of that log on the terminal.
+quietly = mkdir -p $(dir $(INSTALL_LOG)); echo "$(1) (log: $(INSTALL_LOG))"; \
+  { echo "--- $$(date): $(1)"; $(2); } >>$(INSTALL_LOG) 2>&1 \
+  || { echo "$(1) failed; the end of $(INSTALL_LOG):" >&2; tail -n 40 $(INSTALL_LOG) >&2; exit 1; }
+
+.PHONY: help install vendor run logins test lint format typecheck pytest migrate seed clean
 
 help:
 	@echo "make run    - install, migrate, demo data once, web on http://127.0.0.1:8000 + worker + beat"
 	@echo "make test   - install, then ruff, ruff format --check, import-linter, mypy and pytest"
+	@echo "make logins - the demo logins again"
 	@echo "make install | lint | format | typecheck | pytest | migrate | seed | clean"
 
 # --- installation ---------------------------------------------------------------------------------
@@ -43,12 +52,12 @@ $(PY):
 	  "$$python" -m venv $(VENV)
 
 $(PIP_STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	@$(call quietly,Installing the Python packages,$(PY) -m pip install --upgrade pip \
+	  && $(PY) -m pip install -e ".[dev]")
 	@touch $@
 
 $(NPM_STAMP): package-lock.json package.json
-	npm ci --no-audit --no-fund
+	@$(call quietly,Installing the front-end libraries,npm ci --no-audit --no-fund)
 	@touch $@
 
 # Front-end libraries are served by Django from static/vendor (gitignored), copied from npm.
@@ -60,16 +69,20 @@ install: $(PIP_STAMP) vendor
 
 # --- the two commands -----------------------------------------------------------------------------
 
-# DEBUG is on for development unless the caller says otherwise.
+# DEBUG is on for development unless the caller says otherwise. `rundev` starts the Procfile's
+# processes, prints the address and the demo logins once the web server answers, and exits 0 on
+# Ctrl-C (pipeline_crm/devrun.py).
 run: export DEBUG ?= true
 run: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo --once
-	@echo
-	@echo "Pipeline CRM is starting: open http://127.0.0.1:$${RUN_PORT:-8000}/ and sign in with a demo login above."
-	@echo "Stop everything with Ctrl-C."
-	@echo
-	$(BIN)/honcho start -f Procfile
+	@echo "Preparing the database…"
+	@$(PY) manage.py migrate --noinput --verbosity 0
+	@$(PY) manage.py seed_demo --once
+	@echo "Starting web, worker and beat…"
+	@$(PY) manage.py rundev
+
+logins: export DEBUG ?= true
+logins: $(PIP_STAMP)
+	@$(PY) manage.py logins
 
 test: install lint typecheck pytest
 

@@ -11,11 +11,13 @@ import functools
 import logging
 import os
 import smtplib
+import warnings
 from typing import Any
 
 from celery import Celery, Task
 from celery.contrib.django.task import DjangoTask
-from celery.signals import task_failure, task_retry
+from celery.exceptions import SecurityWarning
+from celery.signals import celeryd_init, task_failure, task_retry
 from django.db import DatabaseError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pipeline_crm.settings")
@@ -67,6 +69,16 @@ def _ensure_file_broker_folders(sender: Celery, **kwargs: object) -> None:
         folder = options.get(key)
         if folder:
             os.makedirs(folder, exist_ok=True)
+
+
+@celeryd_init.connect
+def _quiet_root_warning_in_development(**kwargs: object) -> None:
+    """Development containers often run as root: the worker's warning about it (a dozen lines at
+    every start) is for production, whose image runs as an ordinary user (Dockerfile)."""
+    from django.conf import settings
+
+    if settings.DEBUG:
+        warnings.filterwarnings("ignore", category=SecurityWarning, message=".*superuser")
 
 
 @task_failure.connect

@@ -238,7 +238,8 @@ def _mailer_from_environment() -> dict[str, object]:
                 "timeout": env.int("EMAIL_TIMEOUT", default=10),
             },
         }
-    backend = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+    # The console backend prints each e-mail decoded (pipeline_crm.console_mail), not as MIME.
+    backend = env.str("EMAIL_BACKEND", default="pipeline_crm.console_mail.EmailBackend")
     options: dict[str, object] = {}
     if backend.endswith("filebased.EmailBackend"):
         options["file_path"] = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "sent-mail"))
@@ -335,7 +336,8 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
 else:
-    CELERY_BROKER_URL = "filesystem://"
+    # A host name kombu ignores for files, but without one it warns in every process.
+    CELERY_BROKER_URL = "filesystem://localhost/"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_DIR / "out"),
         "data_folder_out": str(CELERY_BROKER_DIR / "out"),
@@ -358,6 +360,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = env.str(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / ".celerybeat-schedule")
 )
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# What tasks print (the console e-mail backend's messages) reaches the worker's output as it is,
+# not line by line as WARNING log records.
+CELERY_WORKER_REDIRECT_STDOUTS = False
 # One queue name per deployment (tests give their real worker a queue of its own).
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 # The beat schedule lives here so each deployment can edit it; the intervals (seconds) of the
@@ -427,5 +432,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Django's own console handler would print each of its messages a second time, next to
+        # the root's (e.g. runserver's "Watching for file changes"); the root's handler suffices.
+        "django": {"handlers": [], "level": "INFO"},
+        # "AXES: BEGIN version …" in every process at start-up says nothing to act on.
+        "axes.apps": {"level": "WARNING"},
+    },
 }

@@ -6,6 +6,7 @@ from pipeline_crm import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("", include("accounts.urls")),  # before Django's auth pages: it overrides one
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

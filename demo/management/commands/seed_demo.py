@@ -1,7 +1,8 @@
 """`manage.py seed_demo [--deals N] [--reset] [--once]`: demo people, companies, leads and deals.
 
 Idempotent: users, teams, companies, contacts, leads and quotas are created only when missing,
-and deals are topped up until the demo users own N of them. Prints the demo logins.
+and deals are topped up until the demo users own N of them. Prints the demo logins (not with
+`--once`: `make run` prints them in its banner once the server answers).
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.models import Role
 from demo import demo_data
+from demo.logins import login_lines
 
 DEFAULT_DEALS = 500
 
@@ -35,7 +37,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--once",
             action="store_true",
-            help="Only print the logins when demo deals exist already (what `make run` uses).",
+            help=(
+                "Load the demo data only when there are no demo deals yet, and leave the logins "
+                "to `manage.py logins` (what `make run` uses)."
+            ),
         )
         parser.add_argument("--seed", type=int, default=2024, help="Random seed (default 2024).")
 
@@ -43,8 +48,8 @@ class Command(BaseCommand):
         if options["deals"] < 0:
             raise CommandError("--deals must be 0 or more.")
         if options["once"] and demo_data.demo_deals_queryset().exists():
+            demo_data.ensure_people()
             self.stdout.write("Demo data already loaded (`seed_demo --deals N` tops it up).")
-            self._print_logins(demo_data.ensure_people())
             return
         started = time.perf_counter()
         try:
@@ -60,20 +65,12 @@ class Command(BaseCommand):
                 f"({result.deals_created} new) in {elapsed:.1f} s."
             )
         )
-        self._print_logins(result.cast)
+        if not options["once"]:
+            self.stdout.write("")
+            self.stdout.write("\n".join(login_lines(f"{settings.SITE_URL}/accounts/login/")))
+        self._say_who_kept_a_password(result.cast)
 
-    def _print_logins(self, cast: demo_data.Cast) -> None:
-        self.stdout.write("")
-        self.stdout.write("Sign in at /accounts/login/ with one of these demo accounts:")
-        for person in demo_data.PEOPLE:
-            if person.role == Role.ADMIN:
-                what = "admin (also the Django admin at /admin/)"
-            elif person.manages:
-                what = f"manager of {person.manages}"
-            else:
-                what = f"rep in {person.team}"
-            self.stdout.write(f"  {person.username:<8} {what}")
-        self.stdout.write(f"Password: {demo_data.DEMO_PASSWORD}  (demo data: development only)")
+    def _say_who_kept_a_password(self, cast: demo_data.Cast) -> None:
         kept = [p.username for p in demo_data.PEOPLE if p.username not in cast.created_usernames]
         if kept and cast.created_usernames:
             self.stdout.write(f"({', '.join(kept)} existed before and kept their own password.)")
