@@ -77,6 +77,7 @@ class TwoStepLoginView(auth_views.LoginView):
 
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         user = form.get_user()
+        self.request.session.pop(PENDING_KEY, None)
         if not two_factor.has_two_factor(user):
             return super().form_valid(form)
         self.request.session[PENDING_KEY] = {

@@ -180,6 +180,17 @@ def test_turning_it_off_with_a_recovery_code(admin_user):
     assert not TOTPDevice.objects.filter(user=admin_user).exists()
 
 
+def test_someone_demoted_from_admin_keeps_it_and_may_still_turn_it_off(admin_user):
+    client, device, _ = verified_client(admin_user)
+    admin_user.groups.clear()  # now a rep
+
+    assert "Turn off two-factor sign-in" in client.get(PAGE).content.decode()
+    client.post(f"{PAGE}disable/", {"code": next_code(device)})
+
+    assert not TOTPDevice.objects.filter(user=admin_user).exists()
+    assert client.get(PAGE).status_code == 404
+
+
 def test_new_recovery_codes_void_the_old_ones(admin_user):
     client, device, old = verified_client(admin_user)
 
