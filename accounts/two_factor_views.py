@@ -7,6 +7,7 @@ Admins only, plus whoever already has it on (they may still turn it off); everyo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -27,17 +28,21 @@ FORM_REFUSED = 400
 
 
 def _page(
-    request: AuthedRequest, *, status: int = 200, codes: list[str] | None = None, **forms: Any
+    request: AuthedRequest,
+    *,
+    status: int = 200,
+    codes: list[str] | None = None,
+    forms: dict[str, CodeForm] | None = None,
 ) -> HttpResponse:
     """The page as it stands: set-up (QR code, key, confirm form) or, once on, the recovery
     codes left and the forms to make new ones or to turn it off. `codes` are shown once."""
-    user = request.user
+    user, forms = request.user, forms or {}
     context: dict[str, Any] = {"nav": "my-settings", "codes": codes, "required": False}
     if two_factor.has_two_factor(user):
         context |= {
             "enabled": True,
             "codes_left": two_factor.recovery_codes_left(user),
-            "regenerate_form": forms.get("regenerate_form") or CodeForm(auto_id="regen_%s"),
+            "regenerate_form": forms.get("regenerate_form") or CodeForm(auto_id="regenerate_%s"),
             "disable_form": forms.get("disable_form") or CodeForm(auto_id="disable_%s"),
         }
     else:
@@ -57,9 +62,19 @@ def _allowed(request: AuthedRequest) -> None:
         raise Http404("No such page.")
 
 
-def _code_form(request: AuthedRequest, prefix: str) -> tuple[CodeForm, str | None]:
+def _with_code(
+    request: AuthedRequest, prefix: str, action: Callable[[str], HttpResponse]
+) -> HttpResponse:
+    """A POST of one of the page's code forms: `action(code)` answers once the form is filled
+    in and the service took the code; otherwise the page shows the form with its error."""
+    _allowed(request)
     form = CodeForm(request.POST, auto_id=f"{prefix}_%s")
-    return form, (form.cleaned_data["code"] if form.is_valid() else None)
+    if form.is_valid():
+        try:
+            return action(form.cleaned_data["code"])
+        except DomainError as exc:
+            form.add_error("code", exc.message)
+    return _page(request, status=FORM_REFUSED, forms={f"{prefix}_form": form})
 
 
 @login_required
@@ -70,56 +85,37 @@ def two_factor_page(request: AuthedRequest) -> HttpResponse:
     return _page(request)
 
 
-@sensitive_post_parameters("code")
-@login_required
-@never_cache
-@require_POST
+def _post_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed in, POST only, never cached, the code kept out of error reports."""
+    return sensitive_post_parameters("code")(login_required(never_cache(require_POST(view))))
+
+
+@_post_only
 def confirm(request: AuthedRequest) -> HttpResponse:
-    _allowed(request)
-    form, code = _code_form(request, "confirm")
-    if code is not None:
-        try:
-            device, codes = two_factor.confirm_enrolment(user=request.user, code=code)
-        except DomainError as exc:
-            form.add_error("code", exc.message)
-        else:
-            otp_login(request, device)  # this session has just proved the code
-            messages.success(request, "Two-factor sign-in is on.")
-            return _page(request, codes=codes)
-    return _page(request, status=FORM_REFUSED, confirm_form=form)
+    def turn_on(code: str) -> HttpResponse:
+        device, codes = two_factor.confirm_enrolment(user=request.user, code=code)
+        otp_login(request, device)  # this session has just proved the code
+        messages.success(request, "Two-factor sign-in is on.")
+        return _page(request, codes=codes)
+
+    return _with_code(request, "confirm", turn_on)
 
 
-@sensitive_post_parameters("code")
-@login_required
-@never_cache
-@require_POST
+@_post_only
 def regenerate(request: AuthedRequest) -> HttpResponse:
-    _allowed(request)
-    form, code = _code_form(request, "regen")
-    if code is not None:
-        try:
-            codes = two_factor.regenerate_recovery_codes(user=request.user, code=code)
-        except DomainError as exc:
-            form.add_error("code", exc.message)
-        else:
-            messages.success(request, "New recovery codes made; the old ones no longer work.")
-            return _page(request, codes=codes)
-    return _page(request, status=FORM_REFUSED, regenerate_form=form)
+    def make_new(code: str) -> HttpResponse:
+        codes = two_factor.regenerate_recovery_codes(user=request.user, code=code)
+        messages.success(request, "New recovery codes made; the old ones no longer work.")
+        return _page(request, codes=codes)
+
+    return _with_code(request, "regenerate", make_new)
 
 
-@sensitive_post_parameters("code")
-@login_required
-@never_cache
-@require_POST
+@_post_only
 def disable(request: AuthedRequest) -> HttpResponse:
-    _allowed(request)
-    form, code = _code_form(request, "disable")
-    if code is not None:
-        try:
-            two_factor.disable(user=request.user, code=code)
-        except DomainError as exc:
-            form.add_error("code", exc.message)
-        else:
-            messages.success(request, "Two-factor sign-in is off: your password alone signs in.")
-            return redirect("my-settings")
-    return _page(request, status=FORM_REFUSED, disable_form=form)
+    def turn_off(code: str) -> HttpResponse:
+        two_factor.disable(user=request.user, code=code)
+        messages.success(request, "Two-factor sign-in is off: your password alone signs in.")
+        return redirect("my-settings")
+
+    return _with_code(request, "disable", turn_off)
