@@ -55,13 +55,17 @@ class CodeForm(forms.Form):
     )
 
 
+def count_failed_sign_in(request: HttpRequest, user: User) -> None:
+    """A failed sign-in for django-axes (which then may lock the username and the address)."""
+    credentials = {"username": user.get_username()}
+    user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+
+
 def check_second_factor(request: HttpRequest, user: User, code: str) -> two_factor.CodeCheck:
-    """Check a sign-in code; a wrong one is a failed sign-in for django-axes (which then may
-    lock the username and the address, like a wrong password)."""
+    """Check a sign-in code; a wrong one counts as a failed sign-in, like a wrong password."""
     check = two_factor.verify_code(user=user, code=code)
     if check.device is None:
-        credentials = {"username": user.get_username()}
-        user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+        count_failed_sign_in(request, user)
     return check
 
 

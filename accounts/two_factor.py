@@ -39,6 +39,14 @@ WRONG_CODE = "That code is not right. Enter the 6 digits your app shows now, or 
 NO_CODE = "Enter the code from your authenticator app (or a recovery code)."
 
 
+class WrongPassword(DomainError):
+    """The password given to confirm a change is not the user's (callers count it as a failed
+    sign-in)."""
+
+    def __init__(self) -> None:
+        super().__init__("That is not your password.", field="password")
+
+
 @dataclass(frozen=True)
 class CodeCheck:
     """What `verify_code` found: the device that accepted the code, or why it was refused."""
@@ -168,7 +176,7 @@ def _new_recovery_codes(user: User) -> list[str]:
 
 
 @transaction.atomic
-def _confirm(user: User, code: str) -> tuple[TOTPDevice, list[str]] | str:
+def _confirm(user: User, code: str, password: str) -> tuple[TOTPDevice, list[str]] | str:
     device = TOTPDevice.objects.devices_for_user(user, confirmed=False).select_for_update().first()
     if device is None:
         return "Start again: the set-up page shows a new QR code."
@@ -177,16 +185,24 @@ def _confirm(user: User, code: str) -> tuple[TOTPDevice, list[str]] | str:
         return refusal
     device.confirmed = True
     device.save(update_fields=["confirmed"])
+    user.set_password(password)  # a fresh hash (new salt) of the same password: see below
+    user.save(update_fields=["password"])
     return device, _new_recovery_codes(user)
 
 
-def confirm_enrolment(*, user: User, code: str) -> tuple[TOTPDevice, list[str]]:
-    """Turn it on once the user proves their app has the key (a current code): returns the
-    device and the recovery codes, which the page shows this once. A wrong code's throttle
-    is committed before the refusal."""
+def confirm_enrolment(*, user: User, code: str, password: str) -> tuple[TOTPDevice, list[str]]:
+    """Turn it on once the user proves their app has the key (a current code) and gives their
+    password: returns the device and the recovery codes, which the page shows this once.
+
+    The password is hashed afresh (same password, new salt). Django ties every session to the
+    hash, so this signs out every other session: one opened with a stolen password does not
+    outlive the second factor (the caller keeps its own with `update_session_auth_hash`).
+    A wrong code's throttle is committed before the refusal."""
     if not is_admin(user):
         raise NotAllowed("Only admins can turn on two-factor sign-in.")
-    result = _confirm(user, code)
+    if not user.check_password(password):
+        raise WrongPassword()
+    result = _confirm(user, code, password)
     if isinstance(result, str):
         raise DomainError(result, field="code")
     return result

@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from axes.handlers.proxy import AxesProxyHandler
+from django import forms
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,7 +23,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django_otp import login as otp_login
 
 from accounts import two_factor
-from accounts.sign_in import CodeForm
+from accounts.lockout import lockout_message
+from accounts.sign_in import CodeForm, count_failed_sign_in
 from accounts.web import AuthedRequest
 from pipeline_crm.errors import DomainError
 
@@ -32,18 +36,19 @@ def _page(
     *,
     status: int = 200,
     codes: list[str] | None = None,
-    forms: dict[str, CodeForm] | None = None,
+    bound: dict[str, CodeForm] | None = None,
 ) -> HttpResponse:
     """The page as it stands: set-up (QR code, key, confirm form) or, once on, the recovery
-    codes left and the forms to make new ones or to turn it off. `codes` are shown once."""
-    user, forms = request.user, forms or {}
+    codes left and the forms to make new ones or to turn it off. `codes` are shown once;
+    `bound` holds a form sent back with its errors."""
+    user, bound = request.user, bound or {}
     context: dict[str, Any] = {"nav": "my-settings", "codes": codes, "required": False}
     if two_factor.has_two_factor(user):
         context |= {
             "enabled": True,
             "codes_left": two_factor.recovery_codes_left(user),
-            "regenerate_form": forms.get("regenerate_form") or CodeForm(auto_id="regenerate_%s"),
-            "disable_form": forms.get("disable_form") or CodeForm(auto_id="disable_%s"),
+            "regenerate_form": bound.get("regenerate_form") or CodeForm(auto_id="regenerate_%s"),
+            "disable_form": bound.get("disable_form") or CodeForm(auto_id="disable_%s"),
         }
     else:
         device = two_factor.start_enrolment(user=user)
@@ -52,7 +57,7 @@ def _page(
             "required": two_factor.must_enrol(user),
             "qr_code": two_factor.qr_code_data_uri(device),
             "secret": two_factor.secret_text(device),
-            "confirm_form": forms.get("confirm_form") or CodeForm(auto_id="confirm_%s"),
+            "confirm_form": bound.get("confirm_form") or EnrolForm(auto_id="confirm_%s"),
         }
     return render(request, "accounts/two_factor.html", context, status=status)
 
@@ -62,19 +67,32 @@ def _allowed(request: AuthedRequest) -> None:
         raise Http404("No such page.")
 
 
+class EnrolForm(CodeForm):
+    """Turning it on also asks for the password (it signs out every other session)."""
+
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
 def _with_code(
-    request: AuthedRequest, prefix: str, action: Callable[[str], HttpResponse]
+    request: AuthedRequest,
+    prefix: str,
+    action: Callable[[dict[str, str]], HttpResponse],
+    form_class: type[CodeForm] = CodeForm,
 ) -> HttpResponse:
-    """A POST of one of the page's code forms: `action(code)` answers once the form is filled
-    in and the service took the code; otherwise the page shows the form with its error."""
+    """A POST of one of the page's code forms: `action(cleaned_data)` answers once the form is
+    filled in and the service took it; otherwise the page shows the form with its error."""
     _allowed(request)
-    form = CodeForm(request.POST, auto_id=f"{prefix}_%s")
+    form = form_class(request.POST, auto_id=f"{prefix}_%s")
     if form.is_valid():
         try:
-            return action(form.cleaned_data["code"])
+            return action(form.cleaned_data)
         except DomainError as exc:
-            form.add_error("code", exc.message)
-    return _page(request, status=FORM_REFUSED, forms={f"{prefix}_form": form})
+            form.add_error(exc.field if exc.field in form.fields else "code", exc.message)
+    return _page(request, status=FORM_REFUSED, bound={f"{prefix}_form": form})
 
 
 @login_required
@@ -86,25 +104,37 @@ def two_factor_page(request: AuthedRequest) -> HttpResponse:
 
 
 def _post_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed in, POST only, never cached, the code kept out of error reports."""
-    return sensitive_post_parameters("code")(login_required(never_cache(require_POST(view))))
+    """Signed in, POST only, never cached, code and password kept out of error reports."""
+    hidden = sensitive_post_parameters("code", "password")
+    return hidden(login_required(never_cache(require_POST(view))))
 
 
 @_post_only
 def confirm(request: AuthedRequest) -> HttpResponse:
-    def turn_on(code: str) -> HttpResponse:
-        device, codes = two_factor.confirm_enrolment(user=request.user, code=code)
-        otp_login(request, device)  # this session has just proved the code
+    user = request.user
+
+    def turn_on(data: dict[str, str]) -> HttpResponse:
+        if AxesProxyHandler.is_locked(request, {"username": user.get_username()}):
+            raise DomainError(lockout_message(), field="password")
+        try:
+            device, codes = two_factor.confirm_enrolment(
+                user=user, code=data["code"], password=data["password"]
+            )
+        except two_factor.WrongPassword:
+            count_failed_sign_in(request, user)  # a password guess, like one at sign-in
+            raise
+        update_session_auth_hash(request, user)  # every other session is signed out
+        otp_login(request, device)  # and this one has just proved the code
         messages.success(request, "Two-factor sign-in is on.")
         return _page(request, codes=codes)
 
-    return _with_code(request, "confirm", turn_on)
+    return _with_code(request, "confirm", turn_on, EnrolForm)
 
 
 @_post_only
 def regenerate(request: AuthedRequest) -> HttpResponse:
-    def make_new(code: str) -> HttpResponse:
-        codes = two_factor.regenerate_recovery_codes(user=request.user, code=code)
+    def make_new(data: dict[str, str]) -> HttpResponse:
+        codes = two_factor.regenerate_recovery_codes(user=request.user, code=data["code"])
         messages.success(request, "New recovery codes made; the old ones no longer work.")
         return _page(request, codes=codes)
 
@@ -113,8 +143,8 @@ def regenerate(request: AuthedRequest) -> HttpResponse:
 
 @_post_only
 def disable(request: AuthedRequest) -> HttpResponse:
-    def turn_off(code: str) -> HttpResponse:
-        two_factor.disable(user=request.user, code=code)
+    def turn_off(data: dict[str, str]) -> HttpResponse:
+        two_factor.disable(user=request.user, code=data["code"])
         messages.success(request, "Two-factor sign-in is off: your password alone signs in.")
         return redirect("my-settings")
 

@@ -4,6 +4,7 @@ import base64
 import re
 
 import pytest
+from axes.models import AccessAttempt
 from django.test import Client
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -50,7 +51,7 @@ def test_confirming_with_a_current_code_turns_it_on_and_shows_recovery_codes_onc
     client.get(PAGE)
     device = TOTPDevice.objects.get(user=admin_user)
 
-    done = client.post(f"{PAGE}confirm/", {"code": code_now(device)})
+    done = client.post(f"{PAGE}confirm/", {"code": code_now(device), "password": PASSWORD})
 
     assert done.status_code == 200
     codes = shown_codes(done.content.decode())
@@ -66,11 +67,36 @@ def test_a_wrong_code_does_not_turn_it_on(admin_user):
     client = signed_in(admin_user)
     client.get(PAGE)
 
-    refused = client.post(f"{PAGE}confirm/", {"code": "000000"})
+    refused = client.post(f"{PAGE}confirm/", {"code": "000000", "password": PASSWORD})
 
     assert refused.status_code == 400
     assert "That code is not right" in refused.content.decode()
     assert not TOTPDevice.objects.filter(user=admin_user, confirmed=True).exists()
+
+
+def test_turning_it_on_needs_the_password_and_counts_a_wrong_one(admin_user):
+    client = signed_in(admin_user)
+    client.get(PAGE)
+    device = TOTPDevice.objects.get(user=admin_user)
+
+    refused = client.post(f"{PAGE}confirm/", {"code": code_now(device), "password": "guess"})
+
+    assert refused.status_code == 400
+    assert "That is not your password" in refused.content.decode()
+    assert not TOTPDevice.objects.filter(user=admin_user, confirmed=True).exists()
+    assert AccessAttempt.objects.get(username="admin").failures_since_start == 1
+
+
+def test_turning_it_on_signs_out_every_other_session(admin_user):
+    elsewhere = signed_in(admin_user)  # e.g. someone who had the password
+    client = signed_in(admin_user)
+    client.get(PAGE)
+    device = TOTPDevice.objects.get(user=admin_user)
+
+    client.post(f"{PAGE}confirm/", {"code": code_now(device), "password": PASSWORD})
+
+    assert client.get("/settings/me/").status_code == 200
+    assert elsewhere.get("/settings/me/")["Location"].startswith("/accounts/login/")
 
 
 @pytest.mark.parametrize("who", ["rep", "manager"])

@@ -34,7 +34,7 @@ def next_code(device: TOTPDevice) -> str:
 def enrol(user) -> tuple[TOTPDevice, list[str]]:
     """Turn two-factor sign-in on for `user` (the services the set-up page calls)."""
     device = two_factor.start_enrolment(user=user)
-    return two_factor.confirm_enrolment(user=user, code=code_now(device))
+    return two_factor.confirm_enrolment(user=user, code=code_now(device), password=PASSWORD)
 
 
 def password_step(username: str = "admin", **client_kwargs) -> Client:

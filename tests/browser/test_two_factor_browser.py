@@ -25,6 +25,7 @@ def test_an_admin_sets_up_two_factor_and_signs_in_with_a_code(open_page, live_se
     assert page.evaluate("() => document.querySelector('img.qr-code').naturalWidth") > 0
     device = TOTPDevice.objects.get(user=admin)
     page.get_by_label("Code").fill(code_now(device))
+    page.get_by_label("Your password").fill(PASSWORD)
     page.get_by_role("button", name="Turn on").click()
     page.locator("#recovery-codes").wait_for()
     assert page.locator("#recovery-codes li").count() == 10
