@@ -58,6 +58,18 @@ def test_five_wrong_codes_lock_the_account_even_for_the_right_code(admin_user):
     assert "_auth_user_id" not in client.session
 
 
+def test_a_lockout_during_the_code_step_refuses_even_the_right_code(admin_user):
+    device, _ = enrol(admin_user)
+    client = password_step()
+    for i in range(5):  # meanwhile, someone guesses the password
+        Client().post(LOGIN, {"username": "admin", "password": f"guess-{i}"})
+
+    refused = client.post(LOGIN_CODE, {"code": next_code(device)})
+
+    assert refused.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
 def test_after_a_wrong_code_even_the_right_one_must_wait_a_moment(admin_user):
     device, _ = enrol(admin_user)
     client = password_step()
@@ -229,7 +241,7 @@ def test_when_required_a_verified_admin_and_other_roles_go_on_as_usual(admin_use
     assert signed_in(rep).get("/deals/").status_code == 200
 
 
-def test_when_required_a_session_from_before_it_was_on_must_sign_in_again(admin_user, settings):
+def test_when_required_an_admin_session_not_verified_by_a_code_must_sign_in_again(admin_user, settings):
     settings.ADMIN_TWO_FACTOR_REQUIRED = True
     enrol(admin_user)
     old_session = signed_in(admin_user)
