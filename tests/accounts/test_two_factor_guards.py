@@ -241,7 +241,7 @@ def test_when_required_a_verified_admin_and_other_roles_go_on_as_usual(admin_use
     assert signed_in(rep).get("/deals/").status_code == 200
 
 
-def test_when_required_an_admin_session_not_verified_by_a_code_must_sign_in_again(admin_user, settings):
+def test_when_required_a_session_not_verified_by_a_code_must_sign_in_again(admin_user, settings):
     settings.ADMIN_TWO_FACTOR_REQUIRED = True
     enrol(admin_user)
     old_session = signed_in(admin_user)
