@@ -19,12 +19,13 @@ from typing import Any
 
 from axes.handlers.proxy import AxesProxyHandler
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, user_login_failed
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -110,7 +111,8 @@ def _finish(
     otp_login(request, check.device)
     if check.recovery_codes_left is not None:
         messages.warning(request, RECOVERY_USED.format(left=check.recovery_codes_left))
-    return HttpResponseRedirect(_safe_next(request, pending.get("next", "")) or "/")
+    next_page = _safe_next(request, pending.get("next", ""))
+    return HttpResponseRedirect(next_page or resolve_url(settings.LOGIN_REDIRECT_URL))
 
 
 @sensitive_post_parameters("code")
@@ -121,8 +123,8 @@ def login_code(request: HttpRequest) -> HttpResponseBase:
     """The second step: the code from the authenticator app, or a recovery code."""
     found = _pending(request)
     if found is None:
-        request.session.pop(PENDING_KEY, None)
-        messages.info(request, "Sign in again: the code step had expired.")
+        if request.session.pop(PENDING_KEY, None) is not None:
+            messages.info(request, "Sign in again: the code step had expired.")
         return redirect("login")
     user, pending = found
     form = CodeForm(request.POST or None)

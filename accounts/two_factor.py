@@ -214,6 +214,18 @@ def _remove_devices(user: User) -> None:
     StaticDevice.objects.filter(user=user).delete()
 
 
+@transaction.atomic
+def reset(*, user: User, by: User) -> None:
+    """An admin removes someone's two-factor sign-in (they lost their phone and their recovery
+    codes): their password alone signs in until they set it up again. Not one's own: that is
+    `disable`, which asks for a code."""
+    if not is_admin(by):
+        raise NotAllowed("Only admins can remove someone's two-factor sign-in.")
+    if by.pk == user.pk:
+        raise NotAllowed("Turn off your own under My settings → Two-factor sign-in.")
+    _remove_devices(user)
+
+
 def disable(*, user: User, code: str) -> None:
     """Turn it off: needs a current code or a recovery code (a session left open is not
     enough to remove the second factor)."""

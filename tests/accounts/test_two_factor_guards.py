@@ -17,8 +17,9 @@ from tests.accounts.two_factor_helpers import (
     next_code,
     password_step,
 )
+from tests.admin_forms import staff_client
 from tests.clients import signed_in
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -255,3 +256,32 @@ def test_when_required_a_session_not_verified_by_a_code_must_sign_in_again(admin
 def test_not_required_by_default(admin_user, settings):
     assert settings.ADMIN_TWO_FACTOR_REQUIRED is False
     assert signed_in(admin_user).get("/deals/").status_code == 200
+
+
+def test_the_django_admin_lets_an_admin_remove_a_device_without_seeing_its_secrets(admin_user):
+    lost_phone = UserFactory(username="boss", role="admin")
+    device, _ = enrol(lost_phone)
+    spare = StaticDevice.objects.get(user=lost_phone)
+    client = staff_client(admin_user)
+
+    listed = client.get("/admin/otp_totp/totpdevice/").content.decode()
+    shown = client.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/")
+    codes_page = client.get(f"/admin/otp_static/staticdevice/{spare.pk}/change/")
+    client.post(f"/admin/otp_totp/totpdevice/{device.pk}/delete/", {"post": "yes"})
+
+    assert str(lost_phone) in listed
+    assert shown.status_code == 200
+    assert device.key not in shown.content.decode()
+    assert codes_page.status_code == 404  # recovery codes are nobody else's business
+    assert not StaticDevice.objects.filter(user=lost_phone).exists()
+    assert Client().post(LOGIN, {"username": "boss", "password": PASSWORD})["Location"] == "/"
+
+
+def test_an_admin_cannot_remove_their_own_device_in_the_django_admin(admin_user):
+    staff_client(admin_user)
+    client, device, _ = verified_client(admin_user)
+
+    refused = client.post(f"/admin/otp_totp/totpdevice/{device.pk}/delete/", {"post": "yes"})
+
+    assert TOTPDevice.objects.filter(pk=device.pk).exists()
+    assert "Turn off your own under My settings" in client.get(refused["Location"]).content.decode()
