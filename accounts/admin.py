@@ -21,8 +21,10 @@ from django.db import models, transaction
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import services
+from accounts import services, two_factor
 from accounts.models import Role, Team, User
 from pipeline_crm.errors import DomainError
 
@@ -376,3 +378,31 @@ class TeamAdmin(ServiceAdmin[Team]):
 
     def delete(self, by: User, record: Team) -> None:
         services.delete_team(team=record, by=by)
+
+
+# --- two-factor sign-in (django-otp) ---------------------------------------------------------
+# django-otp's own admins would let admins read keys and recovery codes, and write devices
+# past the services; they are replaced by a read-only list whose one write is `reset`.
+admin.site.unregister(TOTPDevice)
+admin.site.unregister(StaticDevice)
+
+
+@admin.register(TOTPDevice)
+class TwoFactorAppAdmin(ServiceAdmin[TOTPDevice]):
+    """Who has an authenticator app for two-factor sign-in. Deleting one is how an admin helps
+    someone who lost their phone and recovery codes (their recovery codes go with it); the key
+    is never shown, and nothing is added or changed here."""
+
+    list_display = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    fields = readonly_fields = ("user", "name", "confirmed", "created_at", "last_used_at")
+    search_fields = ["user__username", "user__email"]
+    list_select_related = ["user"]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def delete(self, by: User, record: TOTPDevice) -> None:
+        two_factor.reset(user=record.user, by=by)

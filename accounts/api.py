@@ -19,7 +19,8 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
-from accounts import services
+from accounts import services, two_factor
+from accounts.middleware import ENROL_FIRST
 from accounts.models import Team, User
 from accounts.permissions import AdminWritesOrReadOnly
 from accounts.serializers import (
@@ -29,6 +30,7 @@ from accounts.serializers import (
     TokenSerializer,
     UserSerializer,
 )
+from accounts.sign_in import check_second_factor
 from pipeline_crm.api import ServiceViewSetMixin
 from pipeline_crm.csv_api import CsvListMixin
 
@@ -55,8 +57,24 @@ class TokenView(APIView):
             raise serializers.ValidationError(
                 {"non_field_errors": ["Unable to log in with the username and password given."]}
             )
+        self._check_second_factor(request, user, given.validated_data.get("otp", ""))
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key}, status=status.HTTP_200_OK)
+
+    @staticmethod
+    def _check_second_factor(request: Request, user: User, code: str) -> None:
+        """A user with two-factor sign-in also sends `otp`; a wrong one counts as a failed
+        sign-in (django-axes), like a wrong password. With ADMIN_TWO_FACTOR_REQUIRED an admin
+        without it gets no token until they set it up."""
+        if two_factor.must_enrol(user):
+            raise serializers.ValidationError({"non_field_errors": [ENROL_FIRST]})
+        if not two_factor.has_two_factor(user):
+            return
+        if not code.strip():
+            raise serializers.ValidationError({"otp": [two_factor.NO_CODE]})
+        check = check_second_factor(request._request, user, code)
+        if check.device is None:
+            raise serializers.ValidationError({"otp": [check.refusal]})
 
 
 class UserViewSet(CsvListMixin[User], ServiceViewSetMixin[User], viewsets.ModelViewSet[User]):

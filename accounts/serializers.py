@@ -99,6 +99,13 @@ class TokenRequestSerializer(serializers.Serializer[dict[str, str]]):
     password = serializers.CharField(
         max_length=128, trim_whitespace=False, style={"input_type": "password"}
     )
+    otp = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        help_text="For users with two-factor sign-in: the current code from their "
+        "authenticator app, or one of their recovery codes.",
+    )
 
 
 class TokenSerializer(serializers.Serializer[dict[str, str]]):

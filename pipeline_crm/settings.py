@@ -34,7 +34,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.admin_apps.CrmAdminConfig",  # django.contrib.admin; its site asks for 2FA codes
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -49,6 +49,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "contacts",
     "followups",
@@ -71,12 +74,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # user.otp_device: the session's verified device
     "pipeline_crm.middleware.PrivateCacheMiddleware",  # signed-in answers: private, no-store
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "pipeline_crm.middleware.HtmxLoginRedirectMiddleware",
+    "accounts.middleware.AdminTwoFactorRequiredMiddleware",  # ADMIN_TWO_FACTOR_REQUIRED
     # Last: turns a sign-in refused because of a lockout into accounts.lockout's answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -151,6 +156,13 @@ AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 # Named, not axes's lazy default (a lazy object the error pages' secret masking cannot read).
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_CLIENT_IP_CALLABLE = "pipeline_crm.client_ip.client_ip"
+# Masked in the attempts axes records: two-factor codes (the login code step, the API's otp).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code", "otp"]
+# Two-factor sign-in (accounts/two_factor.py, django-otp): admins may turn it on; when this is
+# true, an admin without it is sent to set it up before using the app.
+ADMIN_TWO_FACTOR_REQUIRED = env.bool("ADMIN_TWO_FACTOR_REQUIRED", default=False)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Pipeline CRM")  # the name apps show
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the Django admin never shows a device's secret key
 # How many reverse proxies in front of the app append to X-Forwarded-For (0: none, trust only
 # REMOTE_ADDR). Lockouts (above) and DRF throttles (REST_FRAMEWORK) read the client IP through it.
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
