@@ -125,7 +125,7 @@ class Signed(FastHttpUser):
             if r.status_code in ok:
                 r.success()
             else:
-                r.failure(f"{r.status_code} {path}")
+                r.failure(f"{r.status_code} {path} {getattr(r, 'error', '')}")
             return r
 
 
@@ -267,7 +267,7 @@ class Rep(Signed):
             if status in (200, 409):
                 r.success()
             else:
-                r.failure(f"{status} {path} {(r.text or '')[:200]}")
+                r.failure(f"{status} {path} {getattr(r, 'error', '')} {(r.text or '')[:200]}")
             card = next((c for c in cards_in(r.text or "") if c[0] == deal_id), None)
         if card is not None:
             self.known[deal_id] = (card[1], card[2])

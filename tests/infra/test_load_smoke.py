@@ -30,8 +30,10 @@ def database_url() -> str:
     return f"postgres://{server}/{settings['NAME']}"
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="gunicorn needs a shared database")
-@pytest.mark.skipif(not django_settings.REDIS_URL, reason="the load test runs against Redis")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql" or not django_settings.REDIS_URL,
+    reason="runs gunicorn on PostgreSQL + Redis (set DATABASE_URL and REDIS_URL)",
+)
 @pytest.mark.django_db(transaction=True)
 def test_a_short_load_run_fails_no_request_and_keeps_every_invariant():
     test_only = ("PYTEST_VERSION", "PYTEST_XDIST_WORKER", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
