@@ -18,6 +18,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,14 +180,21 @@ def free_port() -> int:
 
 
 def start_gunicorn(
-    database_url: str, port: int, *, workers: int, env: Mapping[str, str] | None = None
+    database_url: str,
+    port: int,
+    *,
+    workers: int,
+    env: Mapping[str, str] | None = None,
+    log: IO[bytes] | None = None,
 ) -> subprocess.Popen[bytes]:
     """gunicorn on `database_url` with the repository's gunicorn.conf.py (read from ROOT),
-    `workers` processes; returns once /healthz answers."""
+    `workers` processes, its output to `log` (default: ours); returns once /healthz answers."""
     environment = {**os.environ, **SERVER_ENVIRONMENT, "DATABASE_URL": database_url, **(env or {})}
     command = [sys.executable, "-m", "gunicorn", "pipeline_crm.wsgi", "--workers", str(workers)]
     command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
-    server = subprocess.Popen(command, cwd=ROOT, env=environment)  # noqa: S603 - our own command
+    server = subprocess.Popen(  # noqa: S603 - our own command
+        command, cwd=ROOT, env=environment, stdout=log, stderr=log
+    )
     for _ in range(150):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)

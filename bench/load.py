@@ -42,15 +42,19 @@ import platform  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
+from contextlib import contextmanager, suppress  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from typing import IO  # noqa: E402
 from urllib.parse import urlparse  # noqa: E402
 
 import gevent  # noqa: E402
 import load_users  # noqa: E402
 import locust  # noqa: E402
+import psutil  # noqa: E402
 import psycopg  # noqa: E402
 from _common import (  # noqa: E402
     ROOT,
@@ -70,7 +74,7 @@ MANAGERS = ["maria", "mark"]
 PASSWORD = "demo1234!"  # noqa: S105 - demo.demo_data.DEMO_PASSWORD (no Django imported here)
 HOT_DEALS = 2  # per rep account, moved by all its simulated users
 WORKING_SET = 20  # deals per simulated rep, moved by it alone
-SERVER_ENV = {"THROTTLE_USER": "1000000/minute", "LOG_LEVEL": "ERROR"}  # 409s log warnings
+SERVER_ENV = {"THROTTLE_USER": "1000000/minute"}
 
 
 def arguments() -> argparse.Namespace:
@@ -194,15 +198,39 @@ def sign_in(base: str, accounts: list[Account]) -> None:
 # --- the run -----------------------------------------------------------------------------------
 
 
+@dataclass
+class Server:
+    base: str
+    process: psutil.Process
+    log: IO[bytes]
+
+    def cpu_seconds(self) -> float:
+        """CPU time of gunicorn's arbiter and workers so far."""
+        total = 0.0
+        for process in [self.process, *self.process.children(recursive=True)]:
+            with suppress(psutil.Error):
+                times = process.cpu_times()
+                total += times.user + times.system
+        return total
+
+    def errors(self) -> list[str]:
+        """What gunicorn logged at ERROR or above (a 409 logs a warning; a 500, an error)."""
+        self.log.seek(0)
+        lines = self.log.read().decode(errors="replace").splitlines()
+        return [line for line in lines if " ERROR " in line or " CRITICAL " in line]
+
+
 @contextmanager
-def gunicorn(url: str, port: int, workers: int) -> Iterator[str]:
+def gunicorn(url: str, port: int, workers: int) -> Iterator[Server]:
     redis = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    server = start_gunicorn(url, port, workers=workers, env={**SERVER_ENV, "REDIS_URL": redis})
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    env = {**SERVER_ENV, "REDIS_URL": redis}
+    with tempfile.TemporaryFile() as log:
+        server = start_gunicorn(url, port, workers=workers, env=env, log=log)
+        try:
+            yield Server(f"http://127.0.0.1:{port}", psutil.Process(server.pid), log)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 def run(base: str, users: int, duration: float) -> float:
@@ -235,7 +263,22 @@ def percentile(samples: list[float], p: int) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[p - 1]
 
 
-def print_environment(args: argparse.Namespace, url: str, load_before: str) -> None:
+class Cpu:
+    """CPU seconds gunicorn and this process (locust) use from now until `stop`: on a shared
+    machine, with the wall time, they tell how much of it the run got."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.started = (server.cpu_seconds(), time.process_time(), time.perf_counter())
+
+    def stop(self) -> None:
+        server, client, wall = self.started
+        self.server_seconds = self.server.cpu_seconds() - server
+        self.client_seconds = time.process_time() - client
+        self.wall = time.perf_counter() - wall
+
+
+def print_environment(args: argparse.Namespace, url: str, load_before: str, cpu: Cpu) -> None:
     with psycopg.connect(url) as conn:
         (pg,) = conn.execute("SHOW server_version").fetchone() or ("?",)
         (deals,) = conn.execute("SELECT count(*) FROM deals_deal").fetchone() or (0,)
@@ -246,7 +289,9 @@ def print_environment(args: argparse.Namespace, url: str, load_before: str) -> N
         f"PostgreSQL {pg}, locust {locust.__version__} on the same machine\n"
         f"Run: {args.users} users ({Manager.fixed_count} managers) for {args.duration:.0f} s "
         f"against gunicorn ({args.workers} workers x {threads} threads, gunicorn.conf.py), "
-        f"{deals:,} deals in {urlparse(url).path.lstrip('/')}"
+        f"{deals:,} deals in {urlparse(url).path.lstrip('/')}\n"
+        f"CPU used in {cpu.wall:.0f} s: gunicorn {cpu.server_seconds:.1f} s, locust "
+        f"{cpu.client_seconds:.1f} s (PostgreSQL and other users of the machine not counted)"
     )
 
 
@@ -299,6 +344,12 @@ CHECKS = {
 }
 
 
+def broken(url: str) -> dict[str, int]:
+    """How many rows break each invariant of CHECKS."""
+    with psycopg.connect(url) as conn:
+        return {name: (conn.execute(q).fetchone() or (-1,))[0] for name, q in CHECKS.items()}
+
+
 def check(url: str, last_history_id: int) -> bool:
     """Print each invariant with what was found; True when all hold."""
     with psycopg.connect(url) as conn:
@@ -306,7 +357,6 @@ def check(url: str, last_history_id: int) -> bool:
             "SELECT deal_id, count(*) FROM deals_stagechange WHERE id > %s GROUP BY deal_id",
             [last_history_id],
         ).fetchall()
-        found = {name: conn.execute(query).fetchone() for name, query in CHECKS.items()}
     history = Counter({deal_id: n for deal_id, n in rows})
     differ = sorted(pk for pk in set(history) | set(TALLY.moved) if history[pk] != TALLY.moved[pk])
     moves, written = sum(TALLY.moved.values()), sum(history.values())
@@ -317,7 +367,7 @@ def check(url: str, last_history_id: int) -> bool:
             f"{moves} moves seen to succeed, {written} new stage-history rows, "
             f"{len(differ)} deals differ {differ[:5]}",
         ),
-        *[(name, row == (0,), f"{row[0] if row else '?'} found") for name, row in found.items()],
+        *[(name, n == 0, f"{n} found") for name, n in broken(url).items()],
     ]
     print("\nChecks:")
     for name, ok, detail in results:
@@ -333,21 +383,29 @@ def main() -> None:
         prepare(url, args.deals, reuse=args.reuse_database)
         managers = max(1, args.users // 5)
         plan, last_history_id = plan_from(url, args.users - managers, managers)
+        already = [name for name, n in broken(url).items() if n]
+        if already:
+            sys.exit(f"The database breaks these before the run (use a fresh one): {already}")
         load_users.PLAN = plan
         load_before = load_average()
-        with gunicorn(url, args.port or free_port(), args.workers) as base:
-            sign_in(base, plan.reps + plan.managers)
-            seconds = run(base, args.users, args.duration)
-        print_environment(args, url, load_before)
+        with gunicorn(url, args.port or free_port(), args.workers) as server:
+            sign_in(server.base, plan.reps + plan.managers)
+            cpu = Cpu(server)
+            seconds = run(server.base, args.users, args.duration)
+            cpu.stop()
+            server_errors = server.errors()
+        print_environment(args, url, load_before, cpu)
         _, failed = print_table(seconds)
+        for line in server_errors[:20]:
+            print(f"  server: {line}")
+        failed += len(server_errors)
         passed = check(url, last_history_id)
     finally:
         if throwaway:
             drop_database(url)
     if failed or not passed:
-        sys.exit(
-            f"Load test failed: {failed} failed requests, checks {'passed' if passed else 'FAILED'}"
-        )
+        checks = "passed" if passed else "FAILED"
+        sys.exit(f"Load test failed: {failed} failed requests or server errors; checks {checks}.")
 
 
 if __name__ == "__main__":

@@ -120,8 +120,12 @@ class Signed(FastHttpUser):
     def htmx(self, **extra: str) -> dict[str, str]:
         return {"HX-Request": "true", "X-CSRFToken": self.account.csrf, **extra}
 
-    def get_page(self, path: str, name: str, *, ok: tuple[int, ...] = (200,)) -> Any:
-        with self.client.get(path, name=name, headers=self.htmx(), catch_response=True) as r:
+    def get_page(
+        self, path: str, name: str, *, ok: tuple[int, ...] = (200,), whole: bool = False
+    ) -> Any:
+        """GET as htmx does (a fragment), or as the browser loads a `whole` page."""
+        headers = {} if whole else self.htmx()
+        with self.client.get(path, name=name, headers=headers, catch_response=True) as r:
             if r.status_code in ok:
                 r.success()
             else:
@@ -161,7 +165,7 @@ class Rep(Signed):
 
     @task(3)
     def open_board(self) -> None:
-        response = self.get_page("/board/", "board")
+        response = self.get_page("/board/", "board", whole=True)
         page = response.text or ""
         self.anchors.clear()
         self.learn(page)
@@ -235,7 +239,7 @@ class Rep(Signed):
 
     def read_deal(self, deal_id: int) -> None:
         """The deal as its page shows it now (the API's view: stage and version)."""
-        response = self.get_page(f"/api/deals/{deal_id}/", "open deal (API)")
+        response = self.get_page(f"/api/deals/{deal_id}/", "open deal (API)", whole=True)
         if response.status_code == 200:
             deal = json.loads(response.text)
             self.known[deal_id] = (int(deal["stage"]), int(deal["version"]))
@@ -288,7 +292,7 @@ class Manager(Signed):
 
     @task(4)
     def forecast(self) -> None:
-        self.get_page("/forecast/", "forecast page")
+        self.get_page("/forecast/", "forecast page", whole=True)
         panels = [
             gevent.spawn(self.get_page, f"/forecast/panel/{name}/", f"forecast panel: {name}")
             for name in PANELS
@@ -297,4 +301,4 @@ class Manager(Signed):
 
     @task(1)
     def team_board(self) -> None:
-        self.get_page("/board/", "board (manager)")
+        self.get_page("/board/", "board (manager)", whole=True)
