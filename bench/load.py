@@ -96,7 +96,8 @@ def arguments() -> argparse.Namespace:
     args.users = args.users or (5 if small else 50)
     args.duration = args.duration or (10.0 if small else 120.0)
     args.deals = args.deals or (300 if small else 100_000)
-    args.workers = args.workers or int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 2)
+    cores = 1 if small else os.cpu_count() or 2  # one worker starts faster for a smoke run
+    args.workers = args.workers or int(os.environ.get("WEB_CONCURRENCY") or cores)
     return args
 
 
@@ -379,6 +380,7 @@ def main() -> None:
     args = arguments()
     throwaway = args.smoke and not args.reuse_database
     url = database_url(args.database, throwaway=throwaway)
+    begun = time.perf_counter()
     try:
         prepare(url, args.deals, reuse=args.reuse_database)
         managers = max(1, args.users // 5)
@@ -390,6 +392,7 @@ def main() -> None:
         load_before = load_average()
         with gunicorn(url, args.port or free_port(), args.workers) as server:
             sign_in(server.base, plan.reps + plan.managers)
+            print(f"gunicorn up and accounts signed in after {time.perf_counter() - begun:.1f} s")
             cpu = Cpu(server)
             seconds = run(server.base, args.users, args.duration)
             cpu.stop()
