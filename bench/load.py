@@ -218,7 +218,8 @@ class Server:
         """What gunicorn logged at ERROR or above (a 409 logs a warning; a 500, an error)."""
         self.log.seek(0)
         lines = self.log.read().decode(errors="replace").splitlines()
-        return [line for line in lines if " ERROR " in line or " CRITICAL " in line]
+        levels = (" ERROR ", " CRITICAL ", "[ERROR]", "[CRITICAL]")  # Django's, gunicorn's
+        return [line for line in lines if any(level in line for level in levels)]
 
 
 @contextmanager

@@ -35,6 +35,10 @@ CARD = re.compile(
 MORE = re.compile(r'class="more" hx-get="([^"]+)"')
 LIVE_VERSION = re.compile(r'data-live-version="(\d+)"')
 RNG = random.Random()  # noqa: S311 - what simulated people click, not secrets
+# One connection per request, as nginx's proxy_pass talks to gunicorn by default: a kept-alive
+# connection gunicorn closes after its `keepalive` (2 s) while the client is reusing it fails
+# the request with "connection closed", a race of the transport, not an answer of the app.
+CLOSE = {"Connection": "close"}
 PANELS = ("funnel", "accuracy", "reps", "watchlist")  # what the dashboard loads after the page
 
 
@@ -118,13 +122,13 @@ class Signed(FastHttpUser):
             self.client.cookiejar.set_cookie(cookie)
 
     def htmx(self, **extra: str) -> dict[str, str]:
-        return {"HX-Request": "true", "X-CSRFToken": self.account.csrf, **extra}
+        return {**CLOSE, "HX-Request": "true", "X-CSRFToken": self.account.csrf, **extra}
 
     def get_page(
         self, path: str, name: str, *, ok: tuple[int, ...] = (200,), whole: bool = False
     ) -> Any:
         """GET as htmx does (a fragment), or as the browser loads a `whole` page."""
-        headers = {} if whole else self.htmx()
+        headers = CLOSE if whole else self.htmx()
         with self.client.get(path, name=name, headers=headers, catch_response=True) as r:
             if r.status_code in ok:
                 r.success()
