@@ -207,12 +207,10 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """CPU time of gunicorn's arbiter and workers so far."""
-        total = 0.0
-        for process in [self.process, *self.process.children(recursive=True)]:
-            with suppress(psutil.Error):
-                times = process.cpu_times()
-                total += times.user + times.system
-        return total
+        with suppress(psutil.Error):
+            children = self.process.children(recursive=True)
+            return sum(process_cpu(p) for p in [self.process, *children])
+        return 0.0
 
     def errors(self) -> list[str]:
         """What gunicorn logged at ERROR or above (a 409 logs a warning; a 500, an error)."""
@@ -265,19 +263,44 @@ def percentile(samples: list[float], p: int) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[p - 1]
 
 
-class Cpu:
-    """CPU seconds gunicorn and this process (locust) use from now until `stop`: on a shared
-    machine, with the wall time, they tell how much of it the run got."""
+def process_cpu(process: psutil.Process) -> float:
+    with suppress(psutil.Error):
+        times = process.cpu_times()
+        return float(times.user + times.system)
+    return 0.0
 
-    def __init__(self, server: Server) -> None:
-        self.server = server
+
+class Cpu:
+    """CPU seconds gunicorn, this process (locust) and the PostgreSQL backends of the database
+    use from now until `stop`: on a shared machine, with the wall time, they tell how much of
+    it the run got. Backends are sampled every second (one that ends loses its last second)."""
+
+    def __init__(self, server: Server, database: str) -> None:
+        self.server, self.tag = server, f" {database} "
+        self.database_base = self.database_now()
+        self.database_last = dict(self.database_base)
         self.started = (server.cpu_seconds(), time.process_time(), time.perf_counter())
+        self.sampler = gevent.spawn(self.sample)
+
+    def database_now(self) -> dict[int, float]:
+        backends = psutil.process_iter(["cmdline"])
+        mine = [p for p in backends if self.tag in " ".join(p.info["cmdline"] or []) + " "]
+        return {p.pid: process_cpu(p) for p in mine}
+
+    def sample(self) -> None:
+        while True:
+            self.database_last.update(self.database_now())
+            gevent.sleep(1)
 
     def stop(self) -> None:
+        self.sampler.kill()
+        self.database_last.update(self.database_now())
         server, client, wall = self.started
         self.server_seconds = self.server.cpu_seconds() - server
         self.client_seconds = time.process_time() - client
         self.wall = time.perf_counter() - wall
+        base = self.database_base
+        self.database_seconds = sum(t - base.get(pid, 0.0) for pid, t in self.database_last.items())
 
 
 def print_environment(args: argparse.Namespace, url: str, load_before: str, cpu: Cpu) -> None:
@@ -292,8 +315,9 @@ def print_environment(args: argparse.Namespace, url: str, load_before: str, cpu:
         f"Run: {args.users} users ({Manager.fixed_count} managers) for {args.duration:.0f} s "
         f"against gunicorn ({args.workers} workers x {threads} threads, gunicorn.conf.py), "
         f"{deals:,} deals in {urlparse(url).path.lstrip('/')}\n"
-        f"CPU used in {cpu.wall:.0f} s: gunicorn {cpu.server_seconds:.1f} s, locust "
-        f"{cpu.client_seconds:.1f} s (PostgreSQL and other users of the machine not counted)"
+        f"CPU used in {cpu.wall:.0f} s: gunicorn {cpu.server_seconds:.1f} s, PostgreSQL "
+        f"{cpu.database_seconds:.1f} s, locust {cpu.client_seconds:.1f} s (of {os.cpu_count()} "
+        "cores x the wall time; the rest went to other users of the machine or idled)"
     )
 
 
@@ -394,7 +418,7 @@ def main() -> None:
         with gunicorn(url, args.port or free_port(), args.workers) as server:
             sign_in(server.base, plan.reps + plan.managers)
             print(f"gunicorn up and accounts signed in after {time.perf_counter() - begun:.1f} s")
-            cpu = Cpu(server)
+            cpu = Cpu(server, urlparse(url).path.lstrip("/"))
             seconds = run(server.base, args.users, args.duration)
             cpu.stop()
             server_errors = server.errors()
