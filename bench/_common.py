@@ -186,19 +186,27 @@ def start_gunicorn(
     workers: int,
     env: Mapping[str, str] | None = None,
     log: IO[bytes] | None = None,
+    wait: bool = True,
 ) -> subprocess.Popen[bytes]:
     """gunicorn on `database_url` with the repository's gunicorn.conf.py (read from ROOT),
-    `workers` processes, its output to `log` (default: ours); returns once /healthz answers."""
+    `workers` processes, its output to `log` (default: ours); returns once /healthz answers
+    (at once without `wait`: then call `wait_until_up`)."""
     environment = {**os.environ, **SERVER_ENVIRONMENT, "DATABASE_URL": database_url, **(env or {})}
     command = [sys.executable, "-m", "gunicorn", "pipeline_crm.wsgi", "--workers", str(workers)]
     command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
     server = subprocess.Popen(  # noqa: S603 - our own command
         command, cwd=ROOT, env=environment, stdout=log, stderr=log
     )
-    for _ in range(150):
+    if wait:
+        wait_until_up(server, port)
+    return server
+
+
+def wait_until_up(server: subprocess.Popen[bytes], port: int) -> None:
+    for _ in range(300):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return server
+            return
         except OSError:
             time.sleep(0.2)
     server.terminate()

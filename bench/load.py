@@ -64,6 +64,7 @@ from _common import (  # noqa: E402
     free_port,
     load_average,
     start_gunicorn,
+    wait_until_up,
 )
 from load_users import TALLY, Account, Manager, Plan, Rep  # noqa: E402
 from locust.env import Environment  # noqa: E402
@@ -190,10 +191,15 @@ def plan_from(url: str, rep_users: int, manager_users: int) -> tuple[Plan, int]:
 
 
 def sign_in(base: str, accounts: list[Account]) -> None:
-    for account in accounts:
+    """Each account once, all at once (a password hash each, on gunicorn's threads)."""
+
+    def one(account: Account) -> None:
         browser = Browser(base, account.username, PASSWORD)
         account.cookies = list(browser.jar)
         account.csrf = browser.csrf()
+
+    for greenlet in gevent.joinall([gevent.spawn(one, a) for a in accounts], raise_error=True):
+        greenlet.get()
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -202,8 +208,16 @@ def sign_in(base: str, accounts: list[Account]) -> None:
 @dataclass
 class Server:
     base: str
-    process: psutil.Process
+    port: int
+    popen: subprocess.Popen[bytes]
     log: IO[bytes]
+
+    @property
+    def process(self) -> psutil.Process:
+        return psutil.Process(self.popen.pid)
+
+    def wait_until_up(self) -> None:
+        wait_until_up(self.popen, self.port)
 
     def cpu_seconds(self) -> float:
         """CPU time of gunicorn's arbiter and workers so far."""
@@ -222,12 +236,13 @@ class Server:
 
 @contextmanager
 def gunicorn(url: str, port: int, workers: int) -> Iterator[Server]:
+    """gunicorn starting (it boots while the database is prepared: `Server.wait_until_up`)."""
     redis = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     env = {**SERVER_ENV, "REDIS_URL": redis}
     with tempfile.TemporaryFile() as log:
-        server = start_gunicorn(url, port, workers=workers, env=env, log=log)
+        server = start_gunicorn(url, port, workers=workers, env=env, log=log, wait=False)
         try:
-            yield Server(f"http://127.0.0.1:{port}", psutil.Process(server.pid), log)
+            yield Server(f"http://127.0.0.1:{port}", port, server, log)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -401,23 +416,30 @@ def check(url: str, last_history_id: int) -> bool:
     return all(ok for _, ok, _ in results)
 
 
+def prepared(args: argparse.Namespace, url: str) -> tuple[Plan, int]:
+    """The database seeded and its invariants holding; the plan of the run."""
+    prepare(url, args.deals, reuse=args.reuse_database)
+    managers = max(1, args.users // 5)
+    plan, last_history_id = plan_from(url, args.users - managers, managers)
+    already = [name for name, n in broken(url).items() if n]
+    if already:
+        sys.exit(f"The database breaks these before the run (use a fresh one): {already}")
+    return plan, last_history_id
+
+
 def main() -> None:
     args = arguments()
     throwaway = args.smoke and not args.reuse_database
     url = database_url(args.database, throwaway=throwaway)
     begun = time.perf_counter()
     try:
-        prepare(url, args.deals, reuse=args.reuse_database)
-        managers = max(1, args.users // 5)
-        plan, last_history_id = plan_from(url, args.users - managers, managers)
-        already = [name for name, n in broken(url).items() if n]
-        if already:
-            sys.exit(f"The database breaks these before the run (use a fresh one): {already}")
-        load_users.PLAN = plan
-        load_before = load_average()
         with gunicorn(url, args.port or free_port(), args.workers) as server:
+            plan, last_history_id = prepared(args, url)
+            load_users.PLAN = plan
+            server.wait_until_up()
             sign_in(server.base, plan.reps + plan.managers)
             print(f"gunicorn up and accounts signed in after {time.perf_counter() - begun:.1f} s")
+            load_before = load_average()
             cpu = Cpu(server, urlparse(url).path.lstrip("/"))
             seconds = run(server.base, args.users, args.duration)
             cpu.stop()
