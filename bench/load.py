@@ -95,6 +95,8 @@ def arguments() -> argparse.Namespace:
     args = parser.parse_args()
     small = args.smoke
     args.users = args.users or (5 if small else 50)
+    if args.users < 2:
+        parser.error("--users: at least 2 (a manager and a rep)")
     args.duration = args.duration or (10.0 if small else 120.0)
     args.deals = args.deals or (300 if small else 100_000)
     cores = 1 if small else os.cpu_count() or 2  # one worker starts faster for a smoke run
