@@ -66,7 +66,15 @@ from _common import (  # noqa: E402
     start_gunicorn,
     wait_until_up,
 )
-from load_users import TALLY, Account, Manager, Plan, Rep  # noqa: E402
+from load_users import (  # noqa: E402
+    MANAGER_WAIT,
+    REP_WAIT,
+    TALLY,
+    Account,
+    Manager,
+    Plan,
+    Rep,
+)
 from locust.env import Environment  # noqa: E402
 from psycopg import sql  # noqa: E402
 
@@ -325,16 +333,21 @@ def print_environment(args: argparse.Namespace, url: str, load_before: str, cpu:
         (pg,) = conn.execute("SHOW server_version").fetchone() or ("?",)
         (deals,) = conn.execute("SELECT count(*) FROM deals_deal").fetchone() or (0,)
     threads = os.environ.get("GUNICORN_THREADS", "4")
+    requests = max(1, sum(len(samples) for samples in TALLY.samples.values()))
+    per_request = 1000 * (cpu.server_seconds + cpu.database_seconds) / requests
     print(
         f"Environment: {os.cpu_count()} cores, load average {load_before} before the run, "
         f"{load_average()} after (1, 5, 15 min); Python {platform.python_version()}, "
         f"PostgreSQL {pg}, locust {locust.__version__} on the same machine\n"
         f"Run: {args.users} users ({Manager.fixed_count} managers) for {args.duration:.0f} s "
-        f"against gunicorn ({args.workers} workers x {threads} threads, gunicorn.conf.py), "
+        f"(think time: reps {REP_WAIT[0]}-{REP_WAIT[1]} s, managers {MANAGER_WAIT[0]}-"
+        f"{MANAGER_WAIT[1]} s) against gunicorn ({args.workers} workers x {threads} threads, "
+        "gunicorn.conf.py), "
         f"{deals:,} deals in {urlparse(url).path.lstrip('/')}\n"
         f"CPU used in {cpu.wall:.0f} s: gunicorn {cpu.server_seconds:.1f} s, PostgreSQL "
         f"{cpu.database_seconds:.1f} s, locust {cpu.client_seconds:.1f} s (of {os.cpu_count()} "
-        "cores x the wall time; the rest went to other users of the machine or idled)"
+        "cores x the wall time; the rest went to other users of the machine or idled): "
+        f"{per_request:.0f} ms of server CPU (gunicorn + PostgreSQL) per request"
     )
 
 

@@ -39,6 +39,7 @@ RNG = random.Random()  # noqa: S311 - what simulated people click, not secrets
 # connection gunicorn closes after its `keepalive` (2 s) while the client is reusing it fails
 # the request with "connection closed", a race of the transport, not an answer of the app.
 CLOSE = {"Connection": "close"}
+REP_WAIT, MANAGER_WAIT = (0.5, 1.5), (2.0, 5.0)  # seconds between two actions
 PANELS = ("funnel", "accuracy", "reps", "watchlist")  # what the dashboard loads after the page
 
 
@@ -141,7 +142,7 @@ class Rep(Signed):
     """A rep on the board: opens it, pages columns, follows the live poll, moves deals, logs
     what happened."""
 
-    wait_time = between(0.5, 1.5)
+    wait_time = between(*REP_WAIT)
 
     def on_start(self) -> None:
         number = next(plan().rep_numbers)
@@ -287,7 +288,7 @@ class Rep(Signed):
 class Manager(Signed):
     """A manager reading the forecast: the page, then the panels htmx loads after it."""
 
-    wait_time = between(2.0, 5.0)
+    wait_time = between(*MANAGER_WAIT)
     fixed_count = 1  # bench/load.py sets it: a fifth of the users
 
     def on_start(self) -> None:
