@@ -6,11 +6,19 @@ contains "bench" (BENCH_DATABASE_URL, or the script's default), created and migr
 
 from __future__ import annotations
 
+import http.cookiejar
 import os
+import re
+import socket
 import statistics
+import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,3 +149,99 @@ def get_ok(client, url: str):
         return response
 
     return fn
+
+
+def load_average() -> str:
+    """The machine's load average (1, 5, 15 min), to print next to figures taken on it."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+# --- serving over HTTP ---------------------------------------------------------------------------
+
+# gunicorn as in production (DEBUG off, gunicorn.conf.py), on plain HTTP over loopback.
+SERVER_ENVIRONMENT = {
+    "DEBUG": "false",
+    "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789",
+    "ALLOWED_HOSTS": "127.0.0.1",
+    "SECURE_SSL_REDIRECT": "false",
+    "SESSION_COOKIE_SECURE": "false",
+    "CSRF_COOKIE_SECURE": "false",
+    "STATIC_MANIFEST": "false",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_gunicorn(
+    database_url: str,
+    port: int,
+    *,
+    workers: int,
+    env: Mapping[str, str] | None = None,
+    log: IO[bytes] | None = None,
+    wait: bool = True,
+) -> subprocess.Popen[bytes]:
+    """gunicorn on `database_url` with the repository's gunicorn.conf.py (read from ROOT),
+    `workers` processes, its output to `log` (default: ours); returns once /healthz answers
+    (at once without `wait`: then call `wait_until_up`)."""
+    environment = {**os.environ, **SERVER_ENVIRONMENT, "DATABASE_URL": database_url, **(env or {})}
+    command = [sys.executable, "-m", "gunicorn", "pipeline_crm.wsgi", "--workers", str(workers)]
+    command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
+    server = subprocess.Popen(  # noqa: S603 - our own command
+        command, cwd=ROOT, env=environment, stdout=log, stderr=log
+    )
+    if wait:
+        wait_until_up(server, port)
+    return server
+
+
+def wait_until_up(server: subprocess.Popen[bytes], port: int) -> None:
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    sys.exit("gunicorn did not start")
+
+
+class Browser:
+    """A signed-in session: cookies kept, the CSRF token sent as the board's htmx does."""
+
+    def __init__(self, base: str, username: str, password: str) -> None:
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        login = self.get("/accounts/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login)
+        if token is None:
+            sys.exit("no CSRF token on the login page")
+        form = {"username": username, "password": password, "csrfmiddlewaretoken": token[1]}
+        self.post("/accounts/login/", form)
+        if not any(cookie.name == "sessionid" for cookie in self.jar):
+            sys.exit(f"{username} could not sign in")
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self.base + path, timeout=30) as response:
+            return str(response.read().decode())
+
+    def csrf(self) -> str:
+        return next(cookie.value for cookie in self.jar if cookie.name == "csrftoken") or ""
+
+    def post(self, path: str, data: dict[str, object]) -> int:
+        body = urllib.parse.urlencode(data).encode()
+        request = urllib.request.Request(self.base + path, data=body, method="POST")  # noqa: S310
+        request.add_header("X-CSRFToken", self.csrf())
+        request.add_header("HX-Request", "true")
+        request.add_header("Referer", self.base + "/board/")
+        with self.opener.open(request, timeout=30) as response:
+            response.read()
+            return int(response.status)

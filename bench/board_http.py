@@ -11,83 +11,16 @@ bench rep in through a session, and times the whole HTTP round trip on loopback.
 from __future__ import annotations
 
 import argparse
-import http.cookiejar
 import os
-import re
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.parse
-import urllib.request
 from urllib.parse import urlparse
 
-from _common import ROOT, fail_unless
+from _common import ROOT, SERVER_ENVIRONMENT, Browser, fail_unless, free_port, start_gunicorn
 
 BASE = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crm_board_bench")
-ENVIRONMENT = {
-    "DEBUG": "false",
-    "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789",
-    "ALLOWED_HOSTS": "127.0.0.1",
-    "SECURE_SSL_REDIRECT": "false",
-    "SESSION_COOKIE_SECURE": "false",
-    "CSRF_COOKIE_SECURE": "false",
-    "STATIC_MANIFEST": "false",
-}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_gunicorn(database_url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **ENVIRONMENT, "DATABASE_URL": database_url}
-    command = [sys.executable, "-m", "gunicorn", "pipeline_crm.wsgi", "--workers", "2"]
-    command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
-    server = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603 - our own command
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return server
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    sys.exit("gunicorn did not start")
-
-
-class Browser:
-    """A signed-in session: cookies kept, the CSRF token sent as the board's htmx does."""
-
-    def __init__(self, base: str, username: str, password: str) -> None:
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-        login = self.get("/accounts/login/")
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login)
-        if token is None:
-            sys.exit("no CSRF token on the login page")
-        form = {"username": username, "password": password, "csrfmiddlewaretoken": token[1]}
-        self.post("/accounts/login/", form)
-
-    def get(self, path: str) -> str:
-        with self.opener.open(self.base + path, timeout=30) as response:
-            return str(response.read().decode())
-
-    def csrf(self) -> str:
-        return next(cookie.value for cookie in self.jar if cookie.name == "csrftoken") or ""
-
-    def post(self, path: str, data: dict[str, object]) -> int:
-        body = urllib.parse.urlencode(data).encode()
-        request = urllib.request.Request(self.base + path, data=body, method="POST")  # noqa: S310
-        request.add_header("X-CSRFToken", self.csrf())
-        request.add_header("HX-Request", "true")
-        request.add_header("Referer", self.base + "/board/")
-        with self.opener.open(request, timeout=30) as response:
-            response.read()
-            return int(response.status)
 
 
 def drops(browser: Browser, repeat: int, *, under_third: bool) -> list[float]:
@@ -120,7 +53,7 @@ def drops(browser: Browser, repeat: int, *, under_third: bool) -> list[float]:
 def one_size(size: int, repeat: int) -> None:
     base = urlparse(BASE)
     url = base._replace(path=f"{base.path}_{size}").geturl()
-    os.environ.update({**ENVIRONMENT, "DATABASE_URL": url})
+    os.environ.update({**SERVER_ENVIRONMENT, "DATABASE_URL": url})
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pipeline_crm.settings")
     sys.path.insert(0, str(ROOT))
     import django
@@ -129,7 +62,7 @@ def one_size(size: int, repeat: int) -> None:
     from demo.demo_data import DEMO_PASSWORD
 
     port = free_port()
-    server = start_gunicorn(url, port)
+    server = start_gunicorn(url, port, workers=2)
     try:
         browser = Browser(f"http://127.0.0.1:{port}", "ravi", DEMO_PASSWORD)
         print(f"{size:,} deals ({base.path.lstrip('/')}_{size}), gunicorn, 2 sync workers")

@@ -29,7 +29,7 @@ import django
 
 django.setup()
 
-from _common import server_cpu_seconds  # noqa: E402
+from _common import load_average, server_cpu_seconds  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from deals.models import Deal, FieldChange, StageChange  # noqa: E402
@@ -63,13 +63,6 @@ def rows_written() -> str:
         "activities": Activity.objects.count(),
     }
     return ", ".join(f"{n:,} {what}" for what, n in counts.items())
-
-
-def load_average() -> str:
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return "?"
 
 
 def main() -> None:

@@ -11,6 +11,10 @@ below the anchor (or right above it) and any hidden deal that followed the ancho
 the moved deal. Among the deals the mover sees it is exactly between the two cards of the drop.
 The anchor itself must be a deal the mover can see in the target column: a hidden one would
 tell them where, and that, it is.
+
+Placing is serialized per column (`lock_column`, until the transaction ends): two deals
+dropped on top of one column at once would otherwise both read the same top key and take the
+same new one (bench/load.py found it).
 """
 
 from __future__ import annotations
@@ -23,9 +27,16 @@ from django.db import connection
 
 from accounts.models import User
 from deals.models import Deal, Stage
+from pipeline_crm.db import serialize_on
 from pipeline_crm.errors import DomainError
 
 POSITION_GAP = 1024
+
+
+def lock_column(stage: Stage) -> None:
+    """Wait for any other transaction placing a deal in this column, then hold the column
+    until this one ends, so each placement reads the keys the previous one wrote."""
+    serialize_on("deal-column", stage.pk)
 
 
 def column_edge(stage: Stage, *, top: bool) -> int | None:
@@ -36,6 +47,7 @@ def column_edge(stage: Stage, *, top: bool) -> int | None:
     on each move. Written as SQL: composing the same three probes through the ORM took longer
     than the database takes to answer them, on every move.
     """
+    lock_column(stage)
     table = connection.ops.quote_name(Deal._meta.db_table)
     direction, edge = ("ASC", "MIN") if top else ("DESC", "MAX")
     # Only the quoted table name and fixed keywords are interpolated; the values are parameters.
@@ -123,6 +135,7 @@ def _anchor_and_neighbour(
     the anchor's query: built through the ORM (three correlated subqueries) they took several
     times longer to compose than the database takes to answer them.
     """
+    lock_column(stage)
     anchor = (
         Deal.objects.visible_to(viewer)
         .filter(pk=anchor_id, stage_id=stage.pk)

@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from deals import services
 from deals.models import Deal, StageChange
@@ -47,3 +47,49 @@ def test_twenty_simultaneous_moves_with_one_version_let_exactly_one_through(rep,
     deal.refresh_from_db()
     assert deal.version == 2
     assert StageChange.objects.filter(deal=deal).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_deals_dropped_on_top_of_one_column_at_once_take_different_places(rep, team_a):
+    """The second drop waits until the first has committed, then goes on top of it: both
+    reading the same top card would give both deals the same place (bench/load.py found it)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL runs two transactions at once")
+    target = stage_named("Contact")
+    DealFactory(owner=rep, stage=target)
+    first, second = DealFactory(owner=rep), DealFactory(owner=rep)
+    first_placed, release = threading.Event(), threading.Event()
+    errors: list[Exception] = []
+
+    def drop(deal: Deal, *, hold: bool) -> None:
+        from django.db import connection as thread_connection
+
+        try:
+            with transaction.atomic():
+                current = Deal.objects.get(pk=deal.pk)
+                services.move_deal(deal=current, by=rep, stage=target, version=current.version)
+                if hold:  # placed, not committed yet
+                    first_placed.set()
+                    release.wait(timeout=10)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            first_placed.set()
+            thread_connection.close()
+
+    holder = threading.Thread(target=drop, args=(first,), kwargs={"hold": True})
+    holder.start()
+    first_placed.wait(timeout=10)
+    other = threading.Thread(target=drop, args=(second,), kwargs={"hold": False})
+    other.start()
+    other.join(timeout=0.5)  # without the column lock it would be done by now
+    release.set()
+    for thread in (holder, other):
+        thread.join(timeout=30)
+
+    assert errors == []
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert second.position < first.position
+    column = Deal.objects.filter(stage=target).values_list("position", flat=True)
+    assert len(set(column)) == 3
