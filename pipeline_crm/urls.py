@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("integrations.urls")),
     path("", include("imports.urls")),
     path("", include("search.urls")),
+    path("", include("audit.urls")),
 ]
