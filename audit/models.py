@@ -94,6 +94,10 @@ class AuditEntry(models.Model):
         related_name="+",
         editable=False,
         db_index=False,  # the (actor, newest first) index below serves it
+        # No foreign key in the database: writing an entry must not lock the actor's row (a
+        # service holding it FOR UPDATE, like two admins demoting each other, would deadlock).
+        # Django still empties it when the user is deleted.
+        db_constraint=False,
     )
     actor_label = models.CharField("actor", max_length=150, blank=True, editable=False)
     action = models.CharField(max_length=32, choices=Action.choices, editable=False)

@@ -12,7 +12,7 @@ from audit.models import Action, AuditEntry
 from contacts.events import RecordsMerged
 from pipeline_crm.events import announce
 from tests.audit.conftest import CLIENT_IP, logged, only
-from tests.factories import DealFactory, UserFactory
+from tests.factories import PASSWORD, DealFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -69,9 +69,7 @@ def test_revoking_ones_own_token_on_the_settings_page_is_recorded(rep, signed_in
 def test_team_manager_changes_list_who_came_and_went(people, admin_user):
     team = Team.objects.get(name="Team A")
 
-    accounts.update_team(
-        team=team, by=admin_user, changes={"managers": [people["other_manager"]]}
-    )
+    accounts.update_team(team=team, by=admin_user, changes={"managers": [people["other_manager"]]})
     accounts.update_team(team=team, by=admin_user, changes={"name": "Team A2"})
 
     entry = only(Action.TEAM_MANAGERS_CHANGED)
@@ -80,7 +78,7 @@ def test_team_manager_changes_list_who_came_and_went(people, admin_user):
 
 
 def test_users_created_invited_and_deleted_by_an_admin(admin_user):
-    made = accounts.create_user(by=admin_user, username="newbie", password="Longer-pw-123!")
+    made = accounts.create_user(by=admin_user, username="newbie", password=PASSWORD)
     made_id = made.pk
     accounts.invite_user(by=admin_user, email="guest@example.com", role="manager")
     accounts.delete_user(user=made, by=admin_user)
@@ -94,9 +92,13 @@ def test_users_created_invited_and_deleted_by_an_admin(admin_user):
 
 
 def test_a_role_change_that_rolls_back_leaves_no_entry(rep, admin_user):
-    with pytest.raises(RuntimeError), transaction.atomic():
-        accounts.update_user(user=rep, by=admin_user, changes={"role": "manager"})
-        raise RuntimeError("the rest of the change failed")
+    def change_then_fail():
+        with transaction.atomic():
+            accounts.update_user(user=rep, by=admin_user, changes={"role": "manager"})
+            raise RuntimeError("the rest of the change failed")
+
+    with pytest.raises(RuntimeError):
+        change_then_fail()
 
     rep.refresh_from_db()
     assert rep.role == "rep"
