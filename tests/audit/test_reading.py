@@ -72,9 +72,7 @@ def test_the_page_lists_entries_newest_first_with_actor_action_target_and_ip(
         ({"until": "DAYS_AGO_2"}, [0]),
     ],
 )
-def test_the_page_filters_by_action_text_and_dates(
-    query, expected, people, history, signed_in
-):
+def test_the_page_filters_by_action_text_and_dates(query, expected, people, history, signed_in):
     two_days_ago = (timezone.localdate() - dt.timedelta(days=2)).isoformat()
     query = {k: two_days_ago if v == "DAYS_AGO_2" else v for k, v in query.items()}
 
@@ -98,9 +96,7 @@ def test_non_admins_get_404_and_anonymous_visitors_the_login_form(people, histor
     assert anonymous["Location"].startswith("/accounts/login/")
 
 
-def test_the_page_csv_holds_the_filtered_entries_and_is_itself_recorded(
-    people, history, signed_in
-):
+def test_the_page_csv_holds_the_filtered_entries_and_is_itself_recorded(people, history, signed_in):
     response = signed_in(people["admin"]).get(PAGE, {"format": "csv", "action": "role_changed"})
 
     rows = read_csv(response)
