@@ -21,6 +21,8 @@ from django.db import models, transaction
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from rest_framework.authtoken.admin import TokenAdmin as DrfTokenAdmin
+from rest_framework.authtoken.models import TokenProxy
 
 from accounts import services
 from accounts.models import Role, Team, User
@@ -376,3 +378,24 @@ class TeamAdmin(ServiceAdmin[Team]):
 
     def delete(self, by: User, record: Team) -> None:
         services.delete_team(team=record, by=by)
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+admin.site.unregister(TokenProxy)
+
+
+@admin.register(TokenProxy)
+class ApiTokenAdmin(ServiceAdmin[TokenProxy], DrfTokenAdmin):
+    """DRF's API token page, for CRM admins, its writes through the services (so the audit log
+    has them): make a token for a user, or delete it. A token has nothing to change."""
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def create(self, by: User, data: dict[str, Any]) -> TokenProxy:
+        token = services.create_api_token(user=data["user"], by=by)
+        return cast(TokenProxy, token)
+
+    def delete(self, by: User, record: TokenProxy) -> None:
+        services.revoke_user_api_token(user=record.user, by=by)

@@ -59,10 +59,18 @@ class TeamManagersChanged:
 @dataclass(frozen=True)
 class ApiTokenIssued:
     """`user` signed in at the token endpoint and was given their API token: a new one when
-    `created`, else the one they already had."""
+    `created` (then `ApiTokenCreated` comes too), else the one they already had."""
 
     user: User
     created: bool
+
+
+@dataclass(frozen=True)
+class ApiTokenCreated:
+    """`user` has a new API token: made at the token endpoint (`by` themselves) or by an admin."""
+
+    user: User
+    by: User
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from django.db.models import Q
 from rest_framework.authtoken.models import Token
 
 from accounts.events import (
+    ApiTokenCreated,
     ApiTokenIssued,
     ApiTokenRevoked,
     RoleChanged,
@@ -407,13 +408,37 @@ def set_digest_opt_out(*, by: User, opt_out: bool) -> User:
     return by
 
 
+def _token_of(user: User, *, by: User) -> tuple[Token, bool]:
+    token, created = Token.objects.get_or_create(user=user)
+    if created:
+        announce(ApiTokenCreated(user=user, by=by))
+    return token, created
+
+
 @transaction.atomic
 def issue_api_token(*, user: User) -> Token:
     """The API token of `user`, who just proved their password at POST /api/auth/token/: the
     one they have, else a new one."""
-    token, created = Token.objects.get_or_create(user=user)
+    token, created = _token_of(user, by=user)
     announce(ApiTokenIssued(user=user, created=created))
     return token
+
+
+@transaction.atomic
+def create_api_token(*, user: User, by: User) -> Token:
+    """An admin makes `user` an API token (the Django admin's token page)."""
+    _require_admin(by)
+    token, created = _token_of(user, by=by)
+    if not created:
+        raise DomainError(f"{user} already has an API token.", field="user")
+    return token
+
+
+@transaction.atomic
+def revoke_user_api_token(*, user: User, by: User) -> bool:
+    """An admin deletes `user`'s API token (the Django admin's token page)."""
+    _require_admin(by)
+    return _revoke_token(user, by=by)
 
 
 def _revoke_token(user: User, *, by: User) -> bool:

@@ -7,6 +7,7 @@ Sign-ins come from Django's and django-axes's signals instead (`audit.sign_ins`)
 from __future__ import annotations
 
 from accounts.events import (
+    ApiTokenCreated,
     ApiTokenIssued,
     ApiTokenRevoked,
     RoleChanged,
@@ -76,11 +77,14 @@ def team_managers_changed(event: TeamManagersChanged) -> None:
 
 @listens_to(ApiTokenIssued, phase=DURING)
 def api_token_issued(event: ApiTokenIssued) -> None:
-    """A sign-in at the token endpoint; a token made for it is an entry of its own."""
+    """A sign-in at the token endpoint (a token made for it is `ApiTokenCreated`)."""
     via = {"via": "API token endpoint"}
     record(action=Action.LOGIN, actor=event.user, target=event.user, details=via)
-    if event.created:
-        record(action=Action.TOKEN_CREATED, actor=event.user, target=event.user)
+
+
+@listens_to(ApiTokenCreated, phase=DURING)
+def api_token_created(event: ApiTokenCreated) -> None:
+    record(action=Action.TOKEN_CREATED, actor=event.by, target=event.user)
 
 
 @listens_to(ApiTokenRevoked, phase=DURING)

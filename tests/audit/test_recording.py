@@ -187,3 +187,33 @@ def test_work_done_outside_a_request_has_no_address(admin_user):
     accounts.update_user(user=UserFactory(role="rep"), by=admin_user, changes={"role": "manager"})
 
     assert only(Action.ROLE_CHANGED).ip is None
+
+
+def test_tokens_made_and_deleted_in_the_django_admin_are_recorded(rep, admin_user):
+    from rest_framework.authtoken.models import Token
+
+    from tests.admin_forms import staff_client
+
+    client = staff_client(admin_user)
+
+    added = client.post(reverse("admin:authtoken_tokenproxy_add"), {"user": rep.pk})
+    again = client.post(reverse("admin:authtoken_tokenproxy_add"), {"user": rep.pk})
+    delete = reverse("admin:authtoken_tokenproxy_delete", args=[rep.pk])
+    deleted = client.post(delete, {"post": "yes"})
+
+    assert (added.status_code, again.status_code, deleted.status_code) == (302, 200, 302)
+    assert not Token.objects.filter(user=rep).exists()
+    created, revoked = only(Action.TOKEN_CREATED), only(Action.TOKEN_REVOKED)
+    assert (created.actor, created.target_label) == (admin_user, "rep")
+    assert (revoked.actor, revoked.target_label) == (admin_user, "rep")
+
+
+def test_staff_who_are_not_crm_admins_cannot_make_tokens_in_the_admin(rep, manager):
+    from tests.admin_forms import staff_client
+
+    client = staff_client(manager)
+
+    assert (
+        client.post(reverse("admin:authtoken_tokenproxy_add"), {"user": rep.pk}).status_code == 403
+    )
+    assert not logged(Action.TOKEN_CREATED)
