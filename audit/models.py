@@ -52,9 +52,6 @@ class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
         deleted, _ = models.QuerySet.delete(self)
         return deleted
 
-    def newest_first(self) -> Self:
-        return self.order_by("-at", "-id")
-
     def between(self, since: dt.date | None, until: dt.date | None) -> Self:
         """Entries of these days (both included, in the site's time zone); a range on `at`
         itself, so the index serves it."""
@@ -101,7 +98,7 @@ class AuditEntry(models.Model):
     )
     actor_label = models.CharField("actor", max_length=150, blank=True, editable=False)
     action = models.CharField(max_length=32, choices=Action.choices, editable=False)
-    # What it was done to: a kind ("user", "team", "import", "export", …), its id, and how it
+    # What it was done to: a kind ("user", "team", "import", "csv", …), its id, and how it
     # read at the time.
     target_type = models.CharField(max_length=32, blank=True, editable=False)
     target_id = models.CharField(max_length=64, blank=True, editable=False)
