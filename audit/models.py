@@ -131,13 +131,14 @@ class AuditEntry(models.Model):
 
     @property
     def details_text(self) -> str:
-        """The details as one line: `from: rep · to: manager`."""
-        return " · ".join(f"{key}: {_flat(value)}" for key, value in self.details.items())
+        """The details as one line, keys in alphabetical order (PostgreSQL's jsonb keeps none):
+        `from: rep · to: manager`."""
+        return " · ".join(f"{key}: {_flat(value)}" for key, value in sorted(self.details.items()))
 
 
 def _flat(value: Any) -> str:
     if isinstance(value, dict):
-        return ", ".join(f"{key}={_flat(item)}" for key, item in value.items()) or "—"
+        return ", ".join(f"{key}={_flat(item)}" for key, item in sorted(value.items())) or "—"
     if isinstance(value, list | tuple):
         return ", ".join(_flat(item) for item in value) or "—"
     return str(value)
