@@ -133,8 +133,10 @@ def test_an_api_csv_list_and_a_record_read_as_csv_are_recorded(rep):
 
 
 def test_a_refused_csv_request_is_no_export(rep, signed_in):
-    signed_in(rep).get(reverse("forecast-quotas"), {"format": "csv"})  # reps may not see quotas
-    APIClient().get("/api/deals/", {"format": "csv"})  # anonymous: 401
+    refused = signed_in(rep).get(reverse("forecast-quotas"), {"format": "csv"})
+    anonymous = APIClient().get("/api/deals/", {"format": "csv"})
+
+    assert (refused.status_code, anonymous.status_code) == (403, 401)
 
     assert not logged(Action.EXPORT)
 
