@@ -23,6 +23,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.authtoken.admin import TokenAdmin as DrfTokenAdmin
+from rest_framework.authtoken.models import TokenProxy
 
 from accounts import services, two_factor
 from accounts.models import Role, Team, User
@@ -406,3 +408,24 @@ class TwoFactorAppAdmin(ServiceAdmin[TOTPDevice]):
 
     def delete(self, by: User, record: TOTPDevice) -> None:
         two_factor.reset(user=record.user, by=by)
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+admin.site.unregister(TokenProxy)
+
+
+@admin.register(TokenProxy)
+class ApiTokenAdmin(ServiceAdmin[TokenProxy], DrfTokenAdmin):
+    """DRF's API token page, for CRM admins, its writes through the services (so the audit log
+    has them): make a token for a user, or delete it. A token has nothing to change."""
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def create(self, by: User, data: dict[str, Any]) -> TokenProxy:
+        token = services.create_api_token(user=data["user"], by=by)
+        return cast(TokenProxy, token)
+
+    def delete(self, by: User, record: TokenProxy) -> None:
+        services.revoke_user_api_token(user=record.user, by=by)

@@ -11,7 +11,6 @@ from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -58,7 +57,7 @@ class TokenView(APIView):
                 {"non_field_errors": ["Unable to log in with the username and password given."]}
             )
         self._check_second_factor(request, user, given.validated_data.get("otp", ""))
-        token, _ = Token.objects.get_or_create(user=user)
+        token = services.issue_api_token(user=user)
         return Response({"token": token.key}, status=status.HTTP_200_OK)
 
     @staticmethod

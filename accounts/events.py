@@ -4,6 +4,9 @@ accounts sits below every other app, so what follows from a user's change lives 
 above it, as listeners: the invitation e-mail (`followups.listeners`, through the outbox), and
 on deactivation the hand-over of their open work (`deals.listeners`, `contacts.listeners`,
 `followups.listeners`), each through its own services, inside the same transaction.
+
+The audit log (`audit.listeners`) records the changes to who may do what: users created,
+invited, deleted, (de)activated, their role, team managers, API tokens issued and revoked.
 """
 
 from __future__ import annotations
@@ -12,7 +15,70 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from accounts.models import User
+    from accounts.models import Team, User
+
+
+@dataclass(frozen=True)
+class UserCreated:
+    """An admin created `user` with a password (an invited user is `UserInvited`)."""
+
+    user: User
+    by: User
+
+
+@dataclass(frozen=True)
+class UserDeleted:
+    """An admin deleted the user `user_id` (gone by the time listeners in AFTER_COMMIT run)."""
+
+    user_id: int
+    username: str
+    by: User
+
+
+@dataclass(frozen=True)
+class RoleChanged:
+    """`user`'s role (`accounts.models.Role`, a superuser being an admin) went from `old` to
+    `new`."""
+
+    user: User
+    by: User
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class TeamManagersChanged:
+    """`team` gained the managers `added` and lost `removed` (a new team: all are added)."""
+
+    team: Team
+    by: User
+    added: tuple[User, ...]
+    removed: tuple[User, ...]
+
+
+@dataclass(frozen=True)
+class ApiTokenIssued:
+    """`user` signed in at the token endpoint and was given their API token: a new one when
+    `created` (then `ApiTokenCreated` comes too), else the one they already had."""
+
+    user: User
+    created: bool
+
+
+@dataclass(frozen=True)
+class ApiTokenCreated:
+    """`user` has a new API token: made at the token endpoint (`by` themselves) or by an admin."""
+
+    user: User
+    by: User
+
+
+@dataclass(frozen=True)
+class ApiTokenRevoked:
+    """`user`'s API token was deleted: by themselves, or with their account's deactivation."""
+
+    user: User
+    by: User
 
 
 @dataclass(frozen=True)

@@ -18,3 +18,12 @@ class AdminWritesOrReadOnly(BasePermission):
         if not (request.user and request.user.is_authenticated):
             return False
         return request.method in SAFE_METHODS or is_admin(request.user)
+
+
+class AdminsOnly(BasePermission):
+    """Only admins, even to read (webhooks, the audit log); a subclass may say what of."""
+
+    message = "Only admins may do this."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return bool(request.user and request.user.is_authenticated and is_admin(request.user))

@@ -23,7 +23,18 @@ from django.db import transaction
 from django.db.models import Q
 from rest_framework.authtoken.models import Token
 
-from accounts.events import UserDeactivated, UserInvited, UserReactivated
+from accounts.events import (
+    ApiTokenCreated,
+    ApiTokenIssued,
+    ApiTokenRevoked,
+    RoleChanged,
+    TeamManagersChanged,
+    UserCreated,
+    UserDeactivated,
+    UserDeleted,
+    UserInvited,
+    UserReactivated,
+)
 from accounts.models import Role, Team, User
 from accounts.selectors import default_reassignee
 from accounts.visibility import is_admin
@@ -124,6 +135,7 @@ def create_user(
     user.save()
     _set_role(user, role)
     user.teams.set(list(teams))
+    announce(UserCreated(user=user, by=by))
     return user
 
 
@@ -136,6 +148,7 @@ def update_user(*, user: User, by: User, changes: Mapping[str, Any]) -> User:
     deactivating = "is_active" in changes and not changes["is_active"]
     user = _lock_user(user, deactivating=deactivating)
     was_admin = _is_active_admin(user)
+    old_role = user.role
     for name in ("username", "first_name", "last_name", "email", "is_staff", "is_superuser"):
         if name in changes:
             setattr(user, name, changes[name])
@@ -162,6 +175,9 @@ def update_user(*, user: User, by: User, changes: Mapping[str, Any]) -> User:
         # Whichever of these took the role away is the field at fault.
         field = next((f for f in ("role", "is_superuser", "is_active") if f in changes), None)
         _keep_one_admin(user, field=field)
+    user.__dict__.pop("role", None)  # `role` is a cached_property: read it afresh
+    if user.role != old_role:
+        announce(RoleChanged(user=user, by=by, old=old_role, new=user.role))
     return user
 
 
@@ -188,6 +204,7 @@ def delete_user(*, user: User, by: User) -> None:
         raise DomainError(
             f"{user} still owns {', '.join(owned)}: reassign them first.", field="detail"
         )
+    announce(UserDeleted(user_id=user.pk, username=user.username, by=by))
     user.delete()
 
 
@@ -301,7 +318,7 @@ def _deactivate(user: User, *, by: User, reassign_to: User | None) -> None:
         )
     user.is_active = False
     user.save(update_fields=["is_active"])
-    Token.objects.filter(user=user).delete()  # the API key dies with the account's access
+    _revoke_token(user, by=by)  # the API key dies with the account's access
     announce(UserDeactivated(user=user, reassign_to=taker, by=by))
 
 
@@ -343,9 +360,20 @@ def create_team(
     if Team.objects.filter(name__iexact=name).exists():
         raise DomainError("A team with that name already exists.", field="name")
     team = Team.objects.create(name=name)
-    team.managers.set(list(managers))
+    _set_managers(team, managers, by=by)
     team.members.set(list(members))
     return team
+
+
+def _set_managers(team: Team, managers: Iterable[User], *, by: User) -> None:
+    """Replace `team`'s managers, announcing who came and went (if anyone did)."""
+    before = {user.pk: user for user in team.managers.all()}
+    after = {user.pk: user for user in managers}
+    team.managers.set(list(after.values()))
+    added = tuple(user for pk, user in after.items() if pk not in before)
+    removed = tuple(user for pk, user in before.items() if pk not in after)
+    if added or removed:
+        announce(TeamManagersChanged(team=team, by=by, added=added, removed=removed))
 
 
 @transaction.atomic
@@ -360,7 +388,7 @@ def update_team(*, team: Team, by: User, changes: Mapping[str, Any]) -> Team:
         team.name = changes["name"]
         team.save()
     if "managers" in changes:
-        team.managers.set(list(changes["managers"]))
+        _set_managers(team, changes["managers"], by=by)
     if "members" in changes:
         team.members.set(list(changes["members"]))
     return team
@@ -380,9 +408,48 @@ def set_digest_opt_out(*, by: User, opt_out: bool) -> User:
     return by
 
 
+def _token_of(user: User, *, by: User) -> tuple[Token, bool]:
+    token, created = Token.objects.get_or_create(user=user)
+    if created:
+        announce(ApiTokenCreated(user=user, by=by))
+    return token, created
+
+
+@transaction.atomic
+def issue_api_token(*, user: User) -> Token:
+    """The API token of `user`, who just proved their password at POST /api/auth/token/: the
+    one they have, else a new one."""
+    token, created = _token_of(user, by=user)
+    announce(ApiTokenIssued(user=user, created=created))
+    return token
+
+
+@transaction.atomic
+def create_api_token(*, user: User, by: User) -> Token:
+    """An admin makes `user` an API token (the Django admin's token page)."""
+    _require_admin(by)
+    token, created = _token_of(user, by=by)
+    if not created:
+        raise DomainError(f"{user} already has an API token.", field="user")
+    return token
+
+
+@transaction.atomic
+def revoke_user_api_token(*, user: User, by: User) -> bool:
+    """An admin deletes `user`'s API token (the Django admin's token page)."""
+    _require_admin(by)
+    return _revoke_token(user, by=by)
+
+
+def _revoke_token(user: User, *, by: User) -> bool:
+    deleted, _ = Token.objects.filter(user=user).delete()
+    if deleted:
+        announce(ApiTokenRevoked(user=user, by=by))
+    return deleted > 0
+
+
 @transaction.atomic
 def revoke_api_token(*, by: User) -> bool:
     """Delete the signed-in user's own API token: scripts using it get 401 at once; a new one
     comes from POST /api/auth/token/. False when there was none."""
-    deleted, _ = Token.objects.filter(user=by).delete()
-    return deleted > 0
+    return _revoke_token(by, by=by)

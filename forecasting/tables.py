@@ -10,7 +10,6 @@ from typing import Any
 
 from forecasting import analytics
 from forecasting.forms import ForecastFilterForm
-from pipeline_crm.csv_files import csv_text
 
 
 @dataclass
@@ -27,9 +26,6 @@ class Table:
         """(link of the first cell or None, cells) per row, for the HTML table."""
         links = self.links or [None] * len(self.rows)
         return list(zip(links, self.rows, strict=True))
-
-    def as_csv(self) -> str:
-        return csv_text(self.columns, self.rows)
 
 
 def cell(value: Any) -> str:

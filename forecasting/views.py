@@ -19,7 +19,7 @@ from accounts.models import User
 from forecasting import analytics, services, tables
 from forecasting.forms import ForecastFilterForm, QuotaForm
 from forecasting.models import Quota, can_manage_quotas
-from pipeline_crm.csv_files import Column, attachment_name, csv_download, wants_csv
+from pipeline_crm.csv_files import Column, csv_download, csv_response, wants_csv
 from pipeline_crm.errors import DomainError
 from pipeline_crm.htmx import refusal, wants_fragment
 
@@ -212,9 +212,8 @@ def export_csv(request: HttpRequest, table: str) -> HttpResponse:
     if form.is_bound and not form.is_valid():
         errors = "; ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items())
         return HttpResponseBadRequest(errors, content_type="text/plain; charset=utf-8")
-    response = HttpResponse(builder(form).as_csv(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{attachment_name(table)}"'
-    return response
+    built = builder(form)
+    return csv_response(filename_stem=table, header=built.columns, rows=built.rows)
 
 
 @login_required

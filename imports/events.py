@@ -12,8 +12,9 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class RecordsImported:
     """An import was committed (or, `undone`, undone): `created` and `updated` records of its
-    `kind`. A deals import also announces `deals.events.PipelineChanged` for each pipeline it
-    filled, so open boards reload whole (one event, not one per deal)."""
+    `kind`; `by` ran it (or undid it). A deals import also announces
+    `deals.events.PipelineChanged` for each pipeline it filled, so open boards reload whole
+    (one event, not one per deal)."""
 
     import_id: int
     kind: str

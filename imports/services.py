@@ -247,7 +247,7 @@ def undo_import(*, by: User, batch: Import) -> Import:
     batch.status = Import.Status.UNDONE
     batch.finished_at = timezone.now()
     batch.save(update_fields=["status", "finished_at"])
-    announce_undo(batch, pipeline_ids)
+    announce_undo(batch, pipeline_ids, by=by)
     return batch
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
 from django.db.models import Model
@@ -25,6 +26,9 @@ from imports.writing import MODELS, RECORD, Writer
 from pipeline_crm.db import bulk_insert, is_postgresql, serialize_on
 from pipeline_crm.errors import DomainError
 from pipeline_crm.events import announce
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -173,9 +177,12 @@ def _commit(batch: Import, progress: Progress | None) -> Writer | None:
     return writer
 
 
-def _announce(batch: Import, pipeline_ids: Iterable[int], **counts: int) -> None:
-    """One event for the whole import, and one board reload per pipeline it touched."""
-    by = batch.created_by
+def _announce(
+    batch: Import, pipeline_ids: Iterable[int], by: User | None = None, **counts: int
+) -> None:
+    """One event for the whole import, and one board reload per pipeline it touched; `by`
+    (who undid it), else whoever ran it."""
+    by = by or batch.created_by
     for pipeline_id in sorted(pipeline_ids):
         announce(PipelineChanged(pipeline_id=pipeline_id, by=by))
     announce(
@@ -189,8 +196,8 @@ def _announce(batch: Import, pipeline_ids: Iterable[int], **counts: int) -> None
     )
 
 
-def announce_undo(batch: Import, pipeline_ids: Iterable[int]) -> None:
-    _announce(batch, pipeline_ids)
+def announce_undo(batch: Import, pipeline_ids: Iterable[int], *, by: User) -> None:
+    _announce(batch, pipeline_ids, by)
 
 
 def analyze(kind: str) -> None:

@@ -12,12 +12,10 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from accounts.visibility import is_admin
+from accounts.permissions import AdminsOnly
 from integrations import services
 from integrations.models import Delivery, Webhook
 from integrations.serializers import (
@@ -29,11 +27,8 @@ from pipeline_crm.api import ServiceViewSetMixin
 from pipeline_crm.csv_api import CsvListMixin
 
 
-class AdminsOnly(BasePermission):
+class WebhookAdminsOnly(AdminsOnly):
     message = "Only admins configure webhooks."
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        return bool(request.user and request.user.is_authenticated and is_admin(request.user))
 
 
 class WebhookViewSet(
@@ -42,7 +37,7 @@ class WebhookViewSet(
     """Webhooks: URLs that receive signed JSON deliveries of the events they subscribe to."""
 
     serializer_class = WebhookSerializer
-    permission_classes = [AdminsOnly]
+    permission_classes = [WebhookAdminsOnly]
     queryset = Webhook.objects.all()
 
     def get_queryset(self) -> QuerySet[Webhook]:

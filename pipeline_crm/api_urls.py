@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("integrations.api_urls")),
     path("", include("imports.api_urls")),
     path("", include("search.api_urls")),
+    path("", include("audit.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", api_docs, name="api-docs"),
 ]

@@ -24,6 +24,7 @@ from rest_framework.settings import api_settings
 
 from pipeline_crm.csv_files import (
     CSV_MEDIA_TYPE,
+    announce_download,
     csv_text,
     read_in_chunks,
     streaming_csv_response,
@@ -86,6 +87,23 @@ def _table(data: Any) -> tuple[list[str], list[list[Any]]]:
     return header, [[flat_cell(record.get(key)) for key in header] for record in records]
 
 
+def _is_download(context: Mapping[str, Any] | None) -> bool:
+    """A record (or any answer but an error) read as CSV: a download the audit log notes."""
+    context = context or {}
+    request, response = context.get("request"), context.get("response")
+    if request is None or response is None:
+        return False
+    return bool(request.method == "GET" and response.status_code < 400)
+
+
+def _download_name(view: Any) -> str:
+    queryset = getattr(view, "queryset", None)
+    model = getattr(queryset, "model", None)
+    if model is None:
+        return "record"
+    return str(model._meta.verbose_name).replace(" ", "-")
+
+
 class CSVRenderer(BaseRenderer):
     """Any answer of a CSV-capable viewset as CSV (its lists do not come here: they stream)."""
 
@@ -101,6 +119,9 @@ class CSVRenderer(BaseRenderer):
     ) -> bytes:
         if data is None:
             return b""
+        if _is_download(renderer_context):
+            view = (renderer_context or {}).get("view")
+            announce_download(_download_name(view))
         header, rows = _table(data)
         return csv_text(header, rows).encode(self.charset)
 

@@ -8,6 +8,9 @@ number written as text, such as the API's money "-12.50").
 
 Pages and API lists answer `?format=csv` with the rows their filters select, read in chunks:
 `wants_csv` and `csv_download` here for pages, `pipeline_crm.csv_api.CsvListMixin` for the API.
+
+Every download is announced (`ExportDownloaded`: who, which list, with which filters) as its
+response is made, so the audit log (`audit.listeners`) records every CSV that leaves.
 """
 
 from __future__ import annotations
@@ -20,9 +23,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
+
+from pipeline_crm.events import announce
+from pipeline_crm.request_context import current_request
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # A negative number written as text ("-12.50"): a number to a spreadsheet, never a formula.
@@ -93,6 +100,44 @@ def attachment_name(stem: str) -> str:
     return f"{stem}-{timezone.localdate().isoformat()}.csv"
 
 
+def _as_attachment[R: HttpResponse | StreamingHttpResponse](response: R, stem: str) -> R:
+    response["Content-Disposition"] = f'attachment; filename="{attachment_name(stem)}"'
+    return response
+
+
+@dataclass(frozen=True)
+class ExportDownloaded:
+    """`user` downloaded the CSV `name` (the file name's stem: "deals", "import-7-errors") from
+    `path`, with these query `filters` (`format` left out). Announced as the response is made
+    (the rows stream afterwards: their number is not known yet)."""
+
+    user: AbstractBaseUser | None
+    name: str
+    path: str
+    filters: dict[str, str | list[str]]
+
+
+def announce_download(name: str) -> None:
+    """Announce `ExportDownloaded` for the request being served (none outside a request)."""
+    request = current_request()
+    if request is None:
+        return
+    user = getattr(request, "user", None)
+    filters = {
+        key: values[0] if len(values) == 1 else values
+        for key, values in request.GET.lists()
+        if key != "format"
+    }
+    announce(
+        ExportDownloaded(
+            user=user if isinstance(user, AbstractBaseUser) else None,
+            name=name,
+            path=request.path,
+            filters=filters,
+        )
+    )
+
+
 def streaming_csv_response(
     *, filename_stem: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> StreamingHttpResponse:
@@ -101,11 +146,20 @@ def streaming_csv_response(
     Pass `rows` as a lazy iterable (a queryset's `.iterator(chunk_size=...)`, a generator), so
     the rows are never all in memory at once.
     """
+    announce_download(filename_stem)
     response = StreamingHttpResponse(
         _in_pieces(csv_lines(header, rows)), content_type=f"{CSV_MEDIA_TYPE}; charset=utf-8"
     )
-    response["Content-Disposition"] = f'attachment; filename="{attachment_name(filename_stem)}"'
-    return response
+    return _as_attachment(response, filename_stem)
+
+
+def csv_response(
+    *, filename_stem: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> HttpResponse:
+    """A small download (a table of figures) written whole, with the same safe cells."""
+    announce_download(filename_stem)
+    response = HttpResponse(csv_text(header, rows), content_type=f"{CSV_MEDIA_TYPE}; charset=utf-8")
+    return _as_attachment(response, filename_stem)
 
 
 # --- list pages --------------------------------------------------------------------------------

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "integrations",
     "imports",
     "search",
+    "audit",
     "demo",
     "pipeline_crm",  # backup_db, restore_db, verify_db (pipeline_crm/backups)
 ]
@@ -69,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "pipeline_crm.middleware.RequestBodyLimitMiddleware",  # 413 before any body is read
     "pipeline_crm.middleware.NulInUrlRefusalMiddleware",  # 400 for NUL in path or query
+    "pipeline_crm.request_context.RequestContextMiddleware",  # the audit log's client address
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -392,6 +394,8 @@ WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
 WEBHOOK_QUEUED_GRACE = env.float("WEBHOOK_QUEUED_GRACE", default=300.0)
 # Deleted deals stay in the trash (deals.services.trash) this many days, then the purge drops them.
 DEAL_TRASH_DAYS = env.int("DEAL_TRASH_DAYS", default=30)
+# The audit log (audit/) keeps its entries this many days; a nightly job purges older ones.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 CELERY_BEAT_SCHEDULE = {
     "send-due-reminders": {
         "task": "deals.tasks.send_due_reminders",  # followups/tasks.py
@@ -425,6 +429,10 @@ CELERY_BEAT_SCHEDULE = {
     "purge-deal-trash": {
         "task": "deals.tasks.purge_deal_trash",
         "schedule": crontab(hour=3, minute=30),
+    },
+    "purge-audit-log": {
+        "task": "audit.tasks.purge_audit_log",
+        "schedule": crontab(hour=3, minute=45),
     },
     "forecast-snapshot": {
         "task": "forecasting.tasks.take_forecast_snapshot",

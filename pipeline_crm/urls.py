@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("integrations.urls")),
     path("", include("imports.urls")),
     path("", include("search.urls")),
+    path("", include("audit.urls")),
 ]

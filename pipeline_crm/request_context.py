@@ -1,0 +1,44 @@
+"""The request being served, for the audit trail's "who and from where" (`audit.listeners`).
+
+`RequestContextMiddleware` holds the current request in a context variable while the view
+runs, so a record of what happened (an audit entry written by a listener, a CSV download
+announced by `pipeline_crm.csv_files`) can note the client's address without every service
+taking a request. Outside a request (Celery tasks, management commands) there is none.
+
+Only for recording who did what: no rule may depend on it (services take `by=` explicitly).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextvars import ContextVar
+
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+
+from pipeline_crm.client_ip import client_ip
+
+_current_request: ContextVar[HttpRequest | None] = ContextVar("current_request", default=None)
+
+
+def current_request() -> HttpRequest | None:
+    """The request this code runs for, if any."""
+    return _current_request.get()
+
+
+def current_client_ip() -> str:
+    """The client's address (`pipeline_crm.client_ip`) of the current request, else ""."""
+    request = current_request()
+    return client_ip(request) if request is not None else ""
+
+
+class RequestContextMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        token = _current_request.set(request)
+        try:
+            return self.get_response(request)
+        finally:
+            _current_request.reset(token)
