@@ -82,6 +82,16 @@ class ApiTokenRevoked:
 
 
 @dataclass(frozen=True)
+class TwoFactorChanged:
+    """`user`'s two-factor sign-in was turned on or off, or their recovery codes renewed
+    (`change`: "enabled", "disabled", "reset" by an admin, "recovery_codes")."""
+
+    user: User
+    by: User
+    change: str
+
+
+@dataclass(frozen=True)
 class UserInvited:
     """`user` was invited (or invited again) and has no password yet; `key` is unique to this
     invitation, so its e-mail is queued once however often the event is handled."""

@@ -26,8 +26,10 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.events import TwoFactorChanged
 from accounts.visibility import is_admin
 from pipeline_crm.errors import DomainError, NotAllowed
+from pipeline_crm.events import announce
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -187,7 +189,9 @@ def _confirm(user: User, code: str, password: str) -> tuple[TOTPDevice, list[str
     device.save(update_fields=["confirmed"])
     user.set_password(password)  # a fresh hash (new salt) of the same password: see below
     user.save(update_fields=["password"])
-    return device, _new_recovery_codes(user)
+    codes = _new_recovery_codes(user)
+    announce(TwoFactorChanged(user=user, by=user, change="enabled"))
+    return device, codes
 
 
 def confirm_enrolment(*, user: User, code: str, password: str) -> tuple[TOTPDevice, list[str]]:
@@ -224,17 +228,22 @@ def reset(*, user: User, by: User) -> None:
     if by.pk == user.pk:
         raise NotAllowed("Turn off your own under My settings → Two-factor sign-in.")
     _remove_devices(user)
+    announce(TwoFactorChanged(user=user, by=by, change="reset"))
 
 
 def disable(*, user: User, code: str) -> None:
     """Turn it off: needs a current code or a recovery code (a session left open is not
     enough to remove the second factor)."""
     _check_or_refuse(user, code)
-    _remove_devices(user)
+    with transaction.atomic():
+        _remove_devices(user)
+        announce(TwoFactorChanged(user=user, by=user, change="disabled"))
 
 
 def regenerate_recovery_codes(*, user: User, code: str) -> list[str]:
     """New recovery codes, the old ones void: needs a current code or a recovery code."""
     _check_or_refuse(user, code)
     with transaction.atomic():
-        return _new_recovery_codes(user)
+        codes = _new_recovery_codes(user)
+        announce(TwoFactorChanged(user=user, by=user, change="recovery_codes"))
+        return codes

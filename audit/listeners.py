@@ -12,6 +12,7 @@ from accounts.events import (
     ApiTokenRevoked,
     RoleChanged,
     TeamManagersChanged,
+    TwoFactorChanged,
     UserCreated,
     UserDeactivated,
     UserDeleted,
@@ -90,6 +91,12 @@ def api_token_created(event: ApiTokenCreated) -> None:
 @listens_to(ApiTokenRevoked, phase=DURING)
 def api_token_revoked(event: ApiTokenRevoked) -> None:
     record(action=Action.TOKEN_REVOKED, actor=event.by, target=event.user)
+
+
+@listens_to(TwoFactorChanged, phase=DURING)
+def two_factor_changed(event: TwoFactorChanged) -> None:
+    details = {"change": event.change}
+    record(action=Action.TWO_FACTOR_CHANGED, actor=event.by, target=event.user, details=details)
 
 
 @listens_to(ExportDownloaded, phase=DURING)

@@ -34,6 +34,7 @@ class Action(models.TextChoices):
     IMPORT_COMMITTED = "import_committed", "Import committed"
     IMPORT_UNDONE = "import_undone", "Import undone"
     RECORDS_MERGED = "records_merged", "Records merged"
+    TWO_FACTOR_CHANGED = "two_factor_changed", "Two-factor sign-in changed"
 
 
 class AppendOnly(Exception):

@@ -7,10 +7,13 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts import services as accounts
+from accounts import two_factor
 from accounts.models import Team
 from audit.models import Action, AuditEntry
 from contacts.events import RecordsMerged
+from pipeline_crm.errors import DomainError
 from pipeline_crm.events import announce
+from tests.accounts.two_factor_helpers import enrol, next_code
 from tests.audit.conftest import CLIENT_IP, logged, only
 from tests.factories import PASSWORD, DealFactory, UserFactory
 
@@ -219,3 +222,33 @@ def test_staff_who_are_not_crm_admins_cannot_make_tokens_in_the_admin(rep, manag
         client.post(reverse("admin:authtoken_tokenproxy_add"), {"user": rep.pk}).status_code == 403
     )
     assert not logged(Action.TOKEN_CREATED)
+
+
+def test_two_factor_turned_on_renewed_off_and_reset_is_recorded(admin_user):
+
+    other_admin = UserFactory(role="admin", username="second-admin")
+    device, _ = enrol(admin_user)
+    two_factor.regenerate_recovery_codes(user=admin_user, code=next_code(device))
+    two_factor.disable(user=admin_user, code=next_code(device))
+    enrol(admin_user)
+    two_factor.reset(user=admin_user, by=other_admin)
+
+    entries = logged(Action.TWO_FACTOR_CHANGED)
+    changes = [(entry.actor, entry.target_id, entry.details["change"]) for entry in entries]
+    target = str(admin_user.pk)
+    assert [(actor, str(target_id), change) for actor, target_id, change in changes] == [
+        (admin_user, target, "enabled"),
+        (admin_user, target, "recovery_codes"),
+        (admin_user, target, "disabled"),
+        (admin_user, target, "enabled"),
+        (other_admin, target, "reset"),
+    ]
+
+
+def test_a_wrong_code_changes_nothing_and_records_nothing(admin_user):
+
+    enrol(admin_user)
+    with pytest.raises(DomainError):
+        two_factor.disable(user=admin_user, code="000000")
+
+    assert [entry.details["change"] for entry in logged(Action.TWO_FACTOR_CHANGED)] == ["enabled"]
