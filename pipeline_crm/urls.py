@@ -18,3 +18,7 @@ urlpatterns = [
     path("", include("imports.urls")),
     path("", include("search.urls")),
 ]
+
+# Unexpected errors: 503 "try again" when the database connection was lost, else 500; JSON
+# under /api/ (pipeline_crm.views.server_error).
+handler500 = "pipeline_crm.views.server_error"
