@@ -119,9 +119,11 @@ class ResilientRedisCache(RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = ResilientRedisCacheClient
+        # The servers as Django split them (its stubs do not declare the attribute).
+        self.breaker = breaker_for(self._servers)  # type: ignore[attr-defined]
 
 
 def unreachable() -> bool:
     """Whether the default cache is known to be down now (its answers are stand-ins)."""
     backend = caches[DEFAULT_CACHE_ALIAS]
-    return isinstance(backend, ResilientRedisCache) and breaker_for(backend._servers).is_open()
+    return isinstance(backend, ResilientRedisCache) and backend.breaker.is_open()

@@ -106,8 +106,7 @@ def test_the_password_reset_limit_still_holds_while_redis_is_down(on_own_redis, 
     client = Client()
 
     answers = [
-        client.post(reverse("password_reset"), {"email": rep.email}).status_code
-        for _ in range(3)
+        client.post(reverse("password_reset"), {"email": rep.email}).status_code for _ in range(3)
     ]
     assert answers == [302, 302, 429]
 
