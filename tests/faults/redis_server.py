@@ -7,6 +7,7 @@ touch it. This one keeps nothing on disk, so a restart comes back empty, as afte
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -57,3 +58,12 @@ class RedisServer:
             self.process.kill()
             self.process.wait(timeout=10)
         self.process = None
+
+    def hang(self) -> None:
+        """Still accepting connections, never answering (SIGSTOP): a hung or unreachable host."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def wake(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
