@@ -20,5 +20,5 @@ urlpatterns = [
 ]
 
 # Unexpected errors: 503 "try again" when the database connection was lost, else 500; JSON
-# under /api/ (pipeline_crm.views.server_error).
-handler500 = "pipeline_crm.views.server_error"
+# under /api/ (pipeline_crm.error_answers).
+handler500 = "pipeline_crm.error_answers.server_error"

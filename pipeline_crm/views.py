@@ -1,14 +1,12 @@
-"""Project-level pages: the signed-in home, the health check and the error answer."""
+"""Project-level pages: the signed-in home and the health check."""
 
 import logging
-import sys
 
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError, connection
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.cache import never_cache
@@ -66,34 +64,3 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "beat_last_tick_seconds_ago": _beat_age_seconds(),
     }
     return JsonResponse(body, status=200 if body["database"] == "ok" else 503)
-
-
-DATABASE_LOST = (
-    "The database could not be reached, so nothing was saved. Please try again in a moment."
-)
-FAILED = "Something went wrong on our side. Please try again."
-
-
-def server_error(request: HttpRequest) -> HttpResponse:
-    """handler500: what an unexpected error answers, never a traceback.
-
-    A lost database connection (a restart, a failover, a killed session) is 503 with
-    Retry-After: the transaction was rolled back, so trying again is safe, and Django opens a
-    new connection for the next request. The API answers JSON `{"detail": ...}`, htmx plain
-    text (static/js/app.js shows it as a toast), a page a short HTML page drawn without the
-    request's context (which would need the database).
-    """
-    lost = isinstance(sys.exc_info()[1], OperationalError | InterfaceError)
-    status, message = (503, DATABASE_LOST) if lost else (500, FAILED)
-    response: HttpResponse
-    if request.path_info.startswith("/api/"):
-        response = JsonResponse({"detail": message}, status=status)
-    elif request.headers.get("HX-Request"):
-        response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
-    else:
-        title = "Try again in a moment" if lost else "Something went wrong"
-        page = render_to_string("error.html", {"title": title, "message": message})
-        response = HttpResponse(page, status=status)
-    if lost:
-        response["Retry-After"] = "5"
-    return response

@@ -1,4 +1,4 @@
-"""What an unexpected error answers (pipeline_crm.views.server_error, the handler500): never a
+"""What an unexpected error answers (pipeline_crm.error_answers, the handler500): never a
 traceback; 503 "try again" when the database connection was lost, JSON under /api/, plain text
 for htmx (shown as a toast), a short page otherwise."""
 
@@ -8,7 +8,7 @@ import pytest
 from django.db import OperationalError
 from django.test import RequestFactory
 
-from pipeline_crm.views import server_error
+from pipeline_crm.error_answers import server_error
 
 
 def answer_to(error: Exception, path: str, **headers: str):
