@@ -20,12 +20,16 @@ from typing import Any
 
 from django.core.cache import cache
 
+from pipeline_crm.cache import unreachable
+
 # How long the list of changed columns is kept for each change: a board that has not polled
 # for longer (a sleeping laptop) simply reloads all its columns.
 CHANGE_TTL_SECONDS = 600
 # More changes than this since the client's version: refreshing everything is cheaper.
 MAX_CHANGES_REPLAYED = 50
 EVERYTHING = "*"
+# The version while the cache is down: what changed meanwhile is not counted (README "Faults").
+UNKNOWN = -1
 
 
 def _version_key(pipeline_id: int) -> str:
@@ -37,10 +41,12 @@ def _change_key(pipeline_id: int, version: int) -> str:
 
 
 def current_version(pipeline_id: int) -> int:
+    """The pipeline's change counter; UNKNOWN while the cache cannot be reached."""
     try:
-        return int(cache.get(_version_key(pipeline_id)) or 0)
+        version = int(cache.get(_version_key(pipeline_id)) or 0)
     except Exception:  # a cache outage must not break the board; the poll then reloads all
-        return 0
+        return UNKNOWN
+    return UNKNOWN if unreachable() else version
 
 
 def bump_board(pipeline_id: int, stage_ids: Iterable[int | None] | str = EVERYTHING) -> int:
@@ -66,6 +72,10 @@ def changes_since(pipeline_id: int, version: int) -> tuple[int, list[int] | str 
     current = current_version(pipeline_id)
     if current == version:
         return current, None
+    if UNKNOWN in (current, version):
+        # The cache went down (the board reloads once and waits) or came back (the changes
+        # made meanwhile were never counted: the board reloads once more).
+        return current, EVERYTHING
     if version > current or current - version > MAX_CHANGES_REPLAYED:
         return current, EVERYTHING
     keys = [_change_key(pipeline_id, v) for v in range(version + 1, current + 1)]

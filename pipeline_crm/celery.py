@@ -37,28 +37,36 @@ JOB_RETRY: dict[str, Any] = {
 
 
 class JobTask(DjangoTask[Any, Any]):
-    """Tasks queued after the commit of the transaction that needs them.
+    """Tasks queued after the commit of the transaction that needs them, never lost.
 
-    A broker that is down at that moment must not turn a committed change into an error page:
-    the failure is logged, and the periodic sweeps find the work again in the database.
+    `delay_on_commit` records the job in that transaction (`pipeline_crm.jobs`), publishes it
+    after the commit, and the worker forgets it as the task starts. A broker that is down at
+    that moment turns no committed change into an error page, and loses no job: beat's sweep
+    sends the job again once the broker is back.
     """
 
     def delay_on_commit(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        self.apply_async_on_commit(args, kwargs)
+
+    def apply_async_on_commit(  # type: ignore[override]
+        self, args: Any = None, kwargs: Any = None, **options: Any
+    ) -> None:
         from django.db import transaction
 
-        transaction.on_commit(functools.partial(self.delay, *args, **kwargs), robust=True)
+        from pipeline_crm import jobs
 
-    def apply_async_on_commit(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        from django.db import transaction
+        job = jobs.record(task=self.name, args=args, kwargs=kwargs, options=options)
+        transaction.on_commit(functools.partial(jobs.publish, job), robust=True)
 
-        transaction.on_commit(functools.partial(self.apply_async, *args, **kwargs), robust=True)
+    def before_start(self, task_id: str, args: Any, kwargs: Any) -> None:
+        from pipeline_crm import jobs
+
+        jobs.started(task_id)
 
 
 app = Celery("pipeline_crm", task_cls=JobTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-# The project package is no Django app, so name its tasks module (beat's heartbeat) explicitly.
-app.autodiscover_tasks(["pipeline_crm"])
 
 
 @app.on_after_configure.connect

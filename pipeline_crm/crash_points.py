@@ -4,6 +4,9 @@ Inert unless the environment asks: `CRM_PAUSE_AT=<point>` and `CRM_PAUSE_FILE=<p
 that point the process writes its pid to the file (the test's barrier) and sleeps, so the test can
 kill it knowing exactly what it had claimed and not yet committed or sent. It pauses once: when
 the file exists already, the restarted process goes through, as a real one would.
+
+A test that does not kill the process (it cuts its database connection instead) lets it go on
+at once by creating `<path>.go`; otherwise it sleeps `CRM_PAUSE_SECONDS` (120).
 """
 
 import os
@@ -20,4 +23,7 @@ def crash_point(name: str) -> None:
     written = barrier.with_name(barrier.name + ".tmp")
     written.write_text(str(os.getpid()))
     written.rename(barrier)  # appears whole: the test reads the pid as soon as it sees the file
-    time.sleep(float(os.environ.get("CRM_PAUSE_SECONDS", "120")))
+    release = barrier.with_name(barrier.name + ".go")
+    deadline = time.monotonic() + float(os.environ.get("CRM_PAUSE_SECONDS", "120"))
+    while time.monotonic() < deadline and not release.exists():
+        time.sleep(0.05)

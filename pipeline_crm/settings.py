@@ -63,7 +63,9 @@ INSTALLED_APPS = [
     "search",
     "audit",
     "demo",
-    "pipeline_crm",  # backup_db, restore_db, verify_db (pipeline_crm/backups)
+    # its one table, jobs waiting for a worker (pipeline_crm.jobs); backup_db, restore_db,
+    # verify_db (pipeline_crm/backups)
+    "pipeline_crm",
 ]
 
 MIDDLEWARE = [
@@ -281,10 +283,22 @@ def redis_url_for_test_worker(url: str, worker: str, step: int = 1) -> str:
 REDIS_URL = redis_url_for_test_worker(
     env.str("REDIS_URL", default=""), TEST_WORKER, env.int("TEST_REDIS_DB_STEP", default=1)
 )
-if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+
+
+def redis_cache(url: str) -> dict[str, object]:
+    """The cache on Redis. While Redis is down it answers like an empty cache (README "Faults"):
+    reads miss, writes are skipped, so pages keep working from the database."""
+    return {
+        "BACKEND": "pipeline_crm.cache.ResilientRedisCache",
+        "LOCATION": url,
+        # A Redis that does not answer costs a request at most this long, then the breaker in
+        # pipeline_crm.cache skips it for a few seconds.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
     }
+
+
+if REDIS_URL:
+    CACHES = {"default": redis_cache(REDIS_URL)}
 elif TESTING:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
@@ -392,6 +406,10 @@ WEBHOOK_RETRY_BASE = env.float("WEBHOOK_RETRY_BASE", default=60.0)
 WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
 # A queued delivery no worker has sent after this many seconds is queued again by the sweep.
 WEBHOOK_QUEUED_GRACE = env.float("WEBHOOK_QUEUED_GRACE", default=300.0)
+# Jobs (pipeline_crm.jobs): one no worker has started this many seconds after it was queued is
+# queued again by a sweep that runs every JOB_SWEEP_INTERVAL seconds.
+JOB_QUEUED_GRACE = env.float("JOB_QUEUED_GRACE", default=300.0)
+_job_sweep_interval = env.float("JOB_SWEEP_INTERVAL", default=30.0)
 # Deleted deals stay in the trash (deals.services.trash) this many days, then the purge drops them.
 DEAL_TRASH_DAYS = env.int("DEAL_TRASH_DAYS", default=30)
 # The audit log (audit/) keeps its entries this many days; a nightly job purges older ones.
@@ -412,6 +430,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.tasks.deliver_due_webhooks",
         "schedule": _webhook_sweep_interval,
         "options": {"expires": _webhook_sweep_interval},
+    },
+    # Jobs queued while the broker was down, or lost by it (pipeline_crm.jobs).
+    "send-queued-jobs": {
+        "task": "pipeline_crm.tasks.send_queued_jobs",
+        "schedule": _job_sweep_interval,
+        "options": {"expires": _job_sweep_interval},
     },
     "beat-heartbeat": {
         "task": "pipeline_crm.tasks.beat_heartbeat",

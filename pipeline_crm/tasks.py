@@ -13,3 +13,11 @@ def beat_heartbeat() -> None:
     the worker wrote.
     """
     cache.set(BEAT_TICK_KEY, timezone.now().isoformat(), timeout=None)
+
+
+@shared_task(name="pipeline_crm.tasks.send_queued_jobs", ignore_result=True)
+def send_queued_jobs() -> int:
+    """Scheduled by beat: publish again the jobs no worker started (README "Faults")."""
+    from pipeline_crm import jobs
+
+    return jobs.resend_due()

@@ -20,3 +20,7 @@ urlpatterns = [
     path("", include("search.urls")),
     path("", include("audit.urls")),
 ]
+
+# Unexpected errors: 503 "try again" when the database connection was lost, else 500; JSON
+# under /api/ (pipeline_crm.error_answers).
+handler500 = "pipeline_crm.error_answers.server_error"

@@ -31,6 +31,7 @@ from deals.services.common import (
 )
 from deals.services.editing import apply_changes
 from deals.services.positions import place
+from pipeline_crm.crash_points import crash_point
 from pipeline_crm.errors import DomainError, InvalidTransition, MissingRequiredFields
 from pipeline_crm.events import announce
 
@@ -112,6 +113,7 @@ def move_deal(
         deal.version += 1
     else:
         enter_stage([deal], stage, by=by, positions=[position])
+    crash_point("deals.move.entered")  # a fault test cuts the connection here (tests/faults)
     deal.save()
     event = DealWon if deal.status == Deal.Status.WON and not was_won else DealMoved
     stage_ids = tuple(dict.fromkeys((from_stage_id, stage.pk)))

@@ -76,7 +76,9 @@ def test_a_real_worker_imports_a_large_file_with_visible_progress(
     queue = f"imports-test-{uuid.uuid4().hex[:10]}"
     for task in (tasks.validate_import_task, tasks.commit_import_task):
         monkeypatch.setattr(
-            task, "delay", lambda pk, task=task: task.apply_async((pk,), queue=queue)
+            task,
+            "delay_on_commit",
+            lambda pk, task=task: task.apply_async_on_commit((pk,), queue=queue),
         )
     manager = UserFactory(username="manager", role="manager")
     TeamFactory(name="Team A", members=[UserFactory(role="rep")], managers=[manager])

@@ -156,6 +156,29 @@ def celery(args: list[str], env: dict[str, str], log: Path) -> Iterator[subproce
             _stop(process)
 
 
+def worker_args(queue: str, pool: str = "solo", concurrency: int = 1) -> list[str]:
+    return [
+        "worker",
+        "-l",
+        "info",
+        "-P",
+        pool,
+        "-c",
+        str(concurrency),
+        "-Q",
+        queue,
+        "-n",
+        f"{queue}@%h",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+
+
+def wait_until_ready(log: Path) -> None:
+    wait_for(lambda: " ready." in log_text(log), timeout=120, what="the Celery worker to start")
+
+
 def forget_queue(redis_url: str, queue: str) -> None:
     """Remove a test's private queue (and its binding) from Redis."""
     client = redis.Redis.from_url(redis_url)

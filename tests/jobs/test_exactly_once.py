@@ -26,6 +26,8 @@ from tests.jobs.processes import (
     run_sweep,
     wait_for,
     wait_for_no_open_transactions,
+    wait_until_ready,
+    worker_args,
 )
 
 # Data must be committed for other connections and processes to see it; the seeded pipeline
@@ -144,29 +146,6 @@ def private_queue():
     queue = f"jobs-test-{uuid.uuid4().hex[:10]}"
     yield queue
     forget_queue(redis_url, queue)
-
-
-def worker_args(queue: str, pool: str = "solo", concurrency: int = 1) -> list[str]:
-    return [
-        "worker",
-        "-l",
-        "info",
-        "-P",
-        pool,
-        "-c",
-        str(concurrency),
-        "-Q",
-        queue,
-        "-n",
-        f"{queue}@%h",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-    ]
-
-
-def wait_until_ready(log) -> None:
-    wait_for(lambda: " ready." in log_text(log), timeout=120, what="the Celery worker to start")
 
 
 @pytest.mark.celery_worker

@@ -194,12 +194,12 @@ def test_changing_stall_days_queues_a_stall_check_after_commit(
 ):
     stage = stage_named("Proposal")
     with (
-        mock.patch("deals.tasks.detect_stalled_deals.delay") as delay,
+        mock.patch("deals.tasks.detect_stalled_deals.apply_async") as publish,
         django_capture_on_commit_callbacks(execute=True),
     ):
         update_stage(stage=stage, by=admin_user, changes={"stall_days": 3})
-        delay.assert_not_called()  # not before the commit
-    delay.assert_called_once_with()
+        publish.assert_not_called()  # not before the commit
+    publish.assert_called_once()
 
 
 def test_the_owner_is_notified_once_per_stall_episode(idle_deal, rep):

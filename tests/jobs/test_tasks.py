@@ -17,6 +17,7 @@ from deals.tasks import detect_stalled_deals
 from followups import reminders
 from followups.tasks import send_due_reminders
 from pipeline_crm.celery import app
+from pipeline_crm.models import QueuedJob
 from pipeline_crm.tasks import beat_heartbeat
 from tests.factories import LeadFactory, stage_named
 
@@ -80,19 +81,24 @@ def test_a_database_error_is_retried_with_backoff(monkeypatch, caplog):
     assert any("will be retried" in r.getMessage() for r in caplog.records)
 
 
-def test_a_broker_outage_after_commit_does_not_break_the_change(
+def test_a_broker_outage_after_commit_does_not_break_the_change_nor_lose_the_job(
     admin_user, caplog, django_capture_on_commit_callbacks
 ):
     stage = stage_named("Proposal")
     with (
-        mock.patch.object(detect_stalled_deals, "delay", side_effect=BrokerDown("redis down")),
+        mock.patch.object(
+            detect_stalled_deals, "apply_async", side_effect=BrokerDown("redis down")
+        ),
         django_capture_on_commit_callbacks(execute=True),
     ):
         update_stage(stage=stage, by=admin_user, changes={"stall_days": 5})
 
     stage.refresh_from_db()
-    assert stage.stall_days == 5  # committed; the hourly sweep will catch up
+    assert stage.stall_days == 5  # committed
     assert any("redis down" in r.getMessage() for r in caplog.records)
+    # Kept, and due at once: beat's send-queued-jobs sweep sends it when the broker is back.
+    job = QueuedJob.objects.get(task=detect_stalled_deals.name)
+    assert job.send_after <= timezone.now()
 
 
 def test_the_beat_heartbeat_shows_on_healthz(client):
