@@ -6,12 +6,16 @@ nobody owns, and must not be able to tell the two apart.
 """
 
 import difflib
+import json
 import re
+from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from deals.models import Deal
 from deals.services import delete_deal
+from forecasting.models import Quota
 from tests.clients import signed_in
 from tests.factories import ActivityFactory, DealFactory, LeadFactory, stage_named
 
@@ -223,3 +227,40 @@ def test_the_admin_sees_every_activity_of_the_deal(people, deal_with_an_outsider
     page = signed_in(people["admin"]).get(f"/deals/{deal_with_an_outsiders_activities.pk}/")
     assert "Outsider&#x27;s call notes" in page.content.decode()
     assert "Outsider&#x27;s done call" in page.content.decode()
+
+
+# --- quotas in the forecast -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def teammates_quota(people):
+    """A quota of teammate's: a rep reads their own and their team's, not a teammate's."""
+    return Quota.objects.create(
+        user=people["teammate"],
+        period="month",
+        period_start=timezone.localdate().replace(day=1),
+        amount=Decimal("7777.00"),
+    )
+
+
+def test_a_rep_does_not_read_a_teammates_quota_through_the_forecast(
+    people, teammates_quota, api_for
+):
+    rep, teammate = people["rep"], people["teammate"]
+    DealFactory(owner=teammate)
+    client = api_for(rep)
+    assert client.get(f"/api/quotas/{teammates_quota.pk}/").status_code == 404
+    forecast = client.get(f"/api/forecast/?owner={teammate.pk}").json()
+    assert "7777" not in json.dumps(forecast)
+    page = signed_in(rep).get(f"/forecast/?owner={teammate.pk}")
+    assert "7,777" not in page.content.decode()
+    reps = signed_in(rep).get("/forecast/panel/reps/?owner=")
+    assert "7,777" not in reps.content.decode()
+
+
+def test_a_manager_reads_the_quota_of_a_member_through_the_forecast(
+    people, teammates_quota, api_for
+):
+    DealFactory(owner=people["teammate"])
+    forecast = api_for(people["manager"]).get(f"/api/forecast/?owner={people['teammate'].pk}")
+    assert "7777" in json.dumps(forecast.json())
