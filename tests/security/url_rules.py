@@ -96,7 +96,24 @@ def _api_detail(get: Expected, write: Expected, delete: Expected, put: Expected)
 
 
 API_READ = api(team_reads())
-ADMIN_WRITES = api(everyone(403))
+
+
+def _owned_detail(put: dict[str, Any] | None = None) -> Rule:
+    """A deal, lead or activity of rep's: read by team A, written by rep and the manager."""
+    writes = {"PUT": api(team_writes(200)), "PATCH": api(team_writes(200))}
+    return Rule(
+        methods={"GET": API_READ, **writes, "DELETE": api(team_writes(204))},
+        bodies={"PUT": put} if put else {},
+    )
+
+
+def _shared_detail(put: dict[str, Any]) -> Rule:
+    """A company or contact of rep's: read by everyone, written by rep and the manager."""
+    writes = {"PUT": api(shared_writes(200)), "PATCH": api(shared_writes(200))}
+    return Rule(
+        methods={"GET": api(everyone(200)), **writes, "DELETE": api(shared_writes(204))},
+        bodies={"PUT": put},
+    )
 
 
 API_RULES: dict[str, Rule] = {
@@ -122,63 +139,24 @@ API_RULES: dict[str, Rule] = {
     ),
     # Deals, leads, activities: the owner rule.
     "api-deal-list": _api_list(api(everyone(400))),
-    "api-deal-detail": Rule(
-        methods={
-            "GET": API_READ,
-            "PUT": api(team_writes(200)),
-            "PATCH": api(team_writes(200)),
-            "DELETE": api(team_writes(204)),
-        },
-        bodies={"PUT": {"title": "Renamed"}},
-    ),
+    "api-deal-detail": _owned_detail(put={"title": "Renamed"}),
     "api-deal-history": Rule(methods={"GET": API_READ}),
     "api-deal-move": Rule(methods={"POST": api(team_writes(200))}, bodies={"POST": _move}),
     "api-deal-won": Rule(methods={"POST": api(team_writes(200))}),
     "api-deal-lost": Rule(methods={"POST": api(team_writes(200))}, bodies={"POST": LOST}),
     "api-deal-reopen": Rule(methods={"POST": api(team_writes(400))}),  # it is open
     "api-lead-list": _api_list(api(everyone(400))),
-    "api-lead-detail": Rule(
-        methods={
-            "GET": API_READ,
-            "PUT": api(team_writes(200)),
-            "PATCH": api(team_writes(200)),
-            "DELETE": api(team_writes(204)),
-        }
-    ),
+    "api-lead-detail": _owned_detail(),
     "api-lead-convert": Rule(methods={"POST": api(team_writes(201))}),
     "api-lead-disqualify": Rule(methods={"POST": api(team_writes(200))}, bodies={"POST": LOST}),
     "api-activity-list": _api_list(api(everyone(400))),
-    "api-activity-detail": Rule(
-        methods={
-            "GET": API_READ,
-            "PUT": api(team_writes(200)),
-            "PATCH": api(team_writes(200)),
-            "DELETE": api(team_writes(204)),
-        },
-        bodies={"PUT": ACTIVITY},
-    ),
+    "api-activity-detail": _owned_detail(put=ACTIVITY),
     "api-activity-complete": Rule(methods={"POST": api(team_writes(200))}),
     # Companies and contacts: everyone reads, the owner rule writes.
     "api-company-list": _api_list(api(everyone(400))),
-    "api-company-detail": Rule(
-        methods={
-            "GET": api(everyone(200)),
-            "PUT": api(shared_writes(200)),
-            "PATCH": api(shared_writes(200)),
-            "DELETE": api(shared_writes(204)),
-        },
-        bodies={"PUT": {"name": "Renamed Inc"}},
-    ),
+    "api-company-detail": _shared_detail(put={"name": "Renamed Inc"}),
     "api-contact-list": _api_list(api(everyone(400))),
-    "api-contact-detail": Rule(
-        methods={
-            "GET": api(everyone(200)),
-            "PUT": api(shared_writes(200)),
-            "PATCH": api(shared_writes(200)),
-            "DELETE": api(shared_writes(204)),
-        },
-        bodies={"PUT": {"first_name": "Renamed"}},
-    ),
+    "api-contact-detail": _shared_detail(put={"first_name": "Renamed"}),
     # Notifications and imports: one's own (an admin reads every import).
     "api-notification-list": Rule(methods={"GET": everyone(200, anonymous=401)}),
     "api-notification-detail": Rule(methods={"GET": api(own_only(200))}),
