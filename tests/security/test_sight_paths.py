@@ -264,3 +264,18 @@ def test_a_manager_reads_the_quota_of_a_member_through_the_forecast(
     DealFactory(owner=people["teammate"])
     forecast = api_for(people["manager"]).get(f"/api/forecast/?owner={people['teammate'].pk}")
     assert "7777" in json.dumps(forecast.json())
+
+
+def test_an_activity_on_a_lead_given_to_another_team_leaves_its_owners_sight(people, api_for):
+    """As an activity on a deal does: the lead's owner rule applies through the link."""
+    rep = people["rep"]
+    lead = LeadFactory(owner=rep)
+    activity = ActivityFactory(owner=rep, lead=lead, subject="Call the lead")
+    client = api_for(rep)
+    assert client.get(f"/api/activities/{activity.pk}/").status_code == 200
+    lead.owner = people["outsider"]
+    lead.save(update_fields=["owner"])
+    assert client.get(f"/api/activities/{activity.pk}/").status_code == 404
+    assert client.get("/api/activities/").json()["count"] == 0
+    assert api_for(people["outsider"]).get(f"/api/activities/{activity.pk}/").status_code == 404
+    assert api_for(people["admin"]).get(f"/api/activities/{activity.pk}/").status_code == 200
