@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.test import override_settings
+from django.conf import settings
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from accounts.models import Team, User
@@ -56,6 +57,7 @@ class World:
     batch: Import
     webhook: Webhook
     delivery: Delivery
+    sessions: dict[str, str]  # actor -> a signed-in session's key
 
     def record(self, name: str) -> Any:
         """A URL kwarg's value: a record's pk, or a plain value (`"=title"`)."""
@@ -84,6 +86,16 @@ def _people() -> tuple[dict[str, User], Team]:
     )
     TeamFactory(name="Team B", members=[people["outsider"]], managers=[people["other_manager"]])
     return people, team_a
+
+
+def _sessions(people: dict[str, User]) -> dict[str, str]:
+    """A session for each person, made once: signing in costs more than most requests."""
+    sessions = {}
+    for actor, user in people.items():
+        client = Client()
+        client.force_login(user)
+        sessions[actor] = client.cookies[settings.SESSION_COOKIE_NAME].value
+    return sessions
 
 
 def build_world() -> World:
@@ -128,4 +140,5 @@ def build_world() -> World:
         batch=batch,
         webhook=webhook,
         delivery=Delivery.objects.create(webhook=webhook, event="deal.created", body="{}"),
+        sessions=_sessions(people),
     )
