@@ -110,10 +110,12 @@ class DealSerializer(serializers.ModelSerializer[Deal]):
     owner = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.all(), required=False, help_text="You, if omitted."
     )
-    company = serializers.PrimaryKeyRelatedField(
+    # Linked records are read through their model's `visible_to`: an id out of sight is
+    # refused as one that does not exist (companies and contacts: everyone signed in reads).
+    company = VisiblePrimaryKeyRelatedField(
         queryset=Company.objects.all(), required=False, allow_null=True
     )
-    contact = serializers.PrimaryKeyRelatedField(
+    contact = VisiblePrimaryKeyRelatedField(
         queryset=Contact.objects.all(), required=False, allow_null=True
     )
     lead = VisiblePrimaryKeyRelatedField(
@@ -213,8 +215,8 @@ class MoveValuesSerializer(serializers.Serializer[Any]):
 
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
     expected_close_date = serializers.DateField(required=False)
-    company = serializers.PrimaryKeyRelatedField(queryset=Company.objects.all(), required=False)
-    contact = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.all(), required=False)
+    company = VisiblePrimaryKeyRelatedField(queryset=Company.objects.all(), required=False)
+    contact = VisiblePrimaryKeyRelatedField(queryset=Contact.objects.all(), required=False)
     next_step = serializers.CharField(required=False, max_length=300)
 
 

@@ -21,30 +21,39 @@ from accounts.visibility import (
 )
 
 if TYPE_CHECKING:
-    from accounts.visibility import Caller
+    from accounts.visibility import Caller, OwnerIds
 
 
 class ActivityQuerySet(OwnedQuerySet["Activity"]):
     """An activity is in sight by its owner, as every owned record, and, when it is linked to a
-    deal, only while that deal is too: after the deal goes to another team its former owner no
-    longer reads, edits or completes its activities. The deal's rule is the owner rule of
-    `Deal.objects.visible_to`, applied through the foreign key (deals sit above followups)."""
+    deal or a lead, only while that record is too: after the deal or lead goes to another team
+    its former owner no longer reads, edits or completes its activities. The record's rule is
+    the owner rule of `Deal.objects.visible_to` / `Lead.objects.visible_to`, applied through
+    the foreign key (deals sit above followups). Companies and contacts are everyone's to read,
+    so a link to one narrows nothing."""
+
+    # Linked records whose owner rule an activity follows too.
+    OWNED_LINKS = ("deal", "lead")
+
+    def _linked_records_within(self, owner_ids: OwnerIds) -> Self:
+        activities = self
+        for link in self.OWNED_LINKS:
+            activities = activities.filter(
+                Q(**{f"{link}__isnull": True}) | Q(**{f"{link}__owner_id__in": owner_ids})
+            )
+        return activities
 
     def visible_to(self, user: Caller) -> Self:
         activities = super().visible_to(user)
         if user is None or is_admin(user) or not user.is_authenticated:
             return activities
-        return activities.filter(
-            Q(deal__isnull=True) | Q(deal__owner_id__in=readable_owner_ids(user))
-        )
+        return activities._linked_records_within(readable_owner_ids(user))
 
     def writable_by(self, user: Caller) -> Self:
         activities = super().writable_by(user)
         if user is None or is_admin(user) or not user.is_authenticated:
             return activities
-        return activities.filter(
-            Q(deal__isnull=True) | Q(deal__owner_id__in=writable_owner_ids(user))
-        )
+        return activities._linked_records_within(writable_owner_ids(user))
 
 
 class Activity(models.Model):

@@ -59,9 +59,10 @@ def _message(activity: Activity) -> str:
 
 
 def _in_owners_sight(activity: Activity) -> bool:
-    """Whether the activity's owner still sees it: not when it is on a deal an admin has since
-    given to another team (its reminder would name that deal). On one's own deal, no query."""
-    if activity.deal is None or activity.deal.owner_id == activity.owner_id:
+    """Whether the activity's owner still sees it: not when it is on a deal or lead since given
+    to another team (its reminder would name that deal). On one's own records, no query."""
+    linked = (activity.deal, activity.lead)
+    if all(record is None or record.owner_id == activity.owner_id for record in linked):
         return True
     return Activity.objects.visible_to(activity.owner).filter(pk=activity.pk).exists()
 
@@ -113,7 +114,7 @@ def record_due_reminders(*, batch_size: int = BATCH_SIZE) -> int:
             batch = list(
                 due_reminders(now)
                 .select_for_update(skip_locked=True, of=("self",))
-                .select_related("owner", "deal")
+                .select_related("owner", "deal", "lead")
                 .order_by("remind_at", "id")[:batch_size]
             )
             if batch:

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from accounts.models import User
 from contacts.models import Company, Contact, Lead
 from deals.models import Pipeline
+from pipeline_crm.api import VisiblePrimaryKeyRelatedField
 
 
 def _owner_field() -> serializers.PrimaryKeyRelatedField[User]:
@@ -30,7 +31,7 @@ class CompanySerializer(serializers.ModelSerializer[Company]):
 
 class ContactSerializer(serializers.ModelSerializer[Contact]):
     owner = _owner_field()
-    company = serializers.PrimaryKeyRelatedField(
+    company = VisiblePrimaryKeyRelatedField(
         queryset=Company.objects.all(), required=False, allow_null=True
     )
 

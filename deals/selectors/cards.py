@@ -39,7 +39,7 @@ def with_card_fields[Q: QuerySet[Deal]](deals: Q) -> Q:
     return deals.only(*CARD_FIELDS)
 
 
-def one_card(deal_id: int) -> Deal:
+def one_card(deal_id: int, *, viewer: User) -> Deal:
     """One card's deal with its owner, company and next activity (joined: one card is cheaper
     that way than fetched apart)."""
     relations = (*(f"owner__{name}" for name in OWNER_FIELDS), "company__name")
@@ -49,11 +49,13 @@ def one_card(deal_id: int) -> Deal:
         .only(*CARD_FIELDS, *relations)
         .get()
     )
-    attach_next_activities([deal])
+    attach_next_activities([deal], viewer=viewer)
     return deal
 
 
-def attach_card_relations(cards: Sequence[Deal], *, known_owners: Iterable[User] = ()) -> None:
+def attach_card_relations(
+    cards: Sequence[Deal], *, viewer: User, known_owners: Iterable[User] = ()
+) -> None:
     """Set each card's owner, company and next planned activity, one query each at most.
 
     Owners usually come from the board's owner filter, which loaded them already; companies
@@ -73,11 +75,12 @@ def attach_card_relations(cards: Sequence[Deal], *, known_owners: Iterable[User]
     for card in cards:
         card.owner = owners[card.owner_id]
         card.company = companies.get(card.company_id) if card.company_id else None
-    attach_next_activities(cards)
+    attach_next_activities(cards, viewer=viewer)
 
 
-def attach_next_activities(cards: Sequence[Deal]) -> None:
-    """Set `next_activity_*` on each card: its earliest planned activity, in one query."""
+def attach_next_activities(cards: Sequence[Deal], *, viewer: User) -> None:
+    """Set `next_activity_*` on each card: its earliest planned activity `viewer` may see, in
+    one query."""
     by_id = {card.pk: card for card in cards}
     for card in cards:
         card.next_activity_subject = None  # type: ignore[attr-defined]
@@ -86,7 +89,8 @@ def attach_next_activities(cards: Sequence[Deal]) -> None:
     if not by_id:
         return
     planned = (
-        Activity.objects.filter(deal_id__in=list(by_id), done_at__isnull=True)
+        Activity.objects.visible_to(viewer)
+        .filter(deal_id__in=list(by_id), done_at__isnull=True)
         .order_by("deal_id", F("due_at").asc(nulls_last=True), "id")
         .values_list("deal_id", "subject", "kind", "due_at")
     )

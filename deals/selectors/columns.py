@@ -99,13 +99,15 @@ def first_pages(
     stage_ids: Sequence[int],
     page_size: int,
     statuses: Sequence[str],
+    *,
+    viewer: User,
     known_owners: Iterable[User] = (),
 ) -> dict[int, Page]:
     """The first page of every column, with the cards' owners, companies and next activities:
     {stage id: (cards, has more)}."""
     pages = _pages(deals, stage_ids, statuses, None, page_size)
     cards = [card for cards, _ in pages.values() for card in cards]
-    attach_card_relations(cards, known_owners=known_owners)
+    attach_card_relations(cards, viewer=viewer, known_owners=known_owners)
     return pages
 
 
@@ -116,8 +118,9 @@ def column_page(
     statuses: Sequence[str],
     after: tuple[int, int] | None,
     limit: int,
+    viewer: User,
 ) -> Page:
     """One page of one column, after the cursor: (cards, has more)."""
     cards, has_more = _pages(deals, [stage_id], statuses, after, limit)[stage_id]
-    attach_card_relations(cards)
+    attach_card_relations(cards, viewer=viewer)
     return cards, has_more

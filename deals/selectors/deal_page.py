@@ -84,8 +84,10 @@ def _field_value(name: str, raw: str, users: dict[str, str]) -> str:
     return raw
 
 
-def timeline(deal: Deal, changes: Sequence[StageChange], limit: int = 200) -> list[TimelineEntry]:
-    """Stage moves, tracked field changes and activities, newest first."""
+def timeline(
+    deal: Deal, changes: Sequence[StageChange], *, viewer: User, limit: int = 200
+) -> list[TimelineEntry]:
+    """Stage moves, tracked field changes and the activities `viewer` may see, newest first."""
     fields = list(
         FieldChange.objects.filter(deal=deal).select_related("by").order_by("-at", "-id")[:limit]
     )
@@ -96,7 +98,8 @@ def timeline(deal: Deal, changes: Sequence[StageChange], limit: int = 200) -> li
         str(u.pk): str(u) for u in User.objects.filter(pk__in=[v for v in owner_ids if parse_id(v)])
     }
     activities = list(
-        Activity.objects.filter(deal=deal, done_at__isnull=False)
+        Activity.objects.visible_to(viewer)
+        .filter(deal=deal, done_at__isnull=False)
         .select_related("owner")
         .order_by("-done_at", "-id")[:limit]
     )
@@ -121,9 +124,12 @@ def timeline(deal: Deal, changes: Sequence[StageChange], limit: int = 200) -> li
     return entries[:limit]
 
 
-def planned_activities(deal: Deal) -> list[Activity]:
+def planned_activities(deal: Deal, *, viewer: User) -> list[Activity]:
+    """The deal's planned activities `viewer` may see (an activity is in sight by its owner,
+    like every record: one logged by another team before the deal was handed over is not)."""
     return list(
-        Activity.objects.filter(deal=deal, done_at__isnull=True)
+        Activity.objects.visible_to(viewer)
+        .filter(deal=deal, done_at__isnull=True)
         .select_related("owner")
         .order_by(F("due_at").asc(nulls_last=True), "id")
     )

@@ -205,8 +205,8 @@ def headers_for(
     return [Column(stage=s, totals=totals[s.pk]) for s in wanted]
 
 
-def card_for(deal_id: int, *, writable: set[int] | None) -> Deal:
-    deal = one_card(deal_id)
+def card_for(deal_id: int, *, viewer: User, writable: set[int] | None) -> Deal:
+    deal = one_card(deal_id, viewer=viewer)
     decorate_cards([deal], writable=writable)
     return deal
 
@@ -250,7 +250,9 @@ def _board_columns(
     stage_ids = [stage.pk for stage in scope.stages]
     statuses = scope.filters.statuses()
     known = [o.user for o in owners]
-    pages = first_pages(deals, stage_ids, board_page_size(), statuses, known_owners=known)
+    pages = first_pages(
+        deals, stage_ids, board_page_size(), statuses, viewer=user, known_owners=known
+    )
     writable = None if admin else {o.pk for o in owners if o.writable}
     columns = []
     for stage in scope.stages:
@@ -309,7 +311,12 @@ def column_cards(request: AuthedRequest, pipeline_id: int, stage_id: int) -> Htt
     after = None if refresh else parse_cursor(request.GET.get("after"))
     deals = board_deals(request.user, pipeline, scope.filters)
     cards, has_more = column_page(
-        deals, stage.pk, statuses=scope.filters.statuses(), after=after, limit=limit
+        deals,
+        stage.pk,
+        statuses=scope.filters.statuses(),
+        after=after,
+        limit=limit,
+        viewer=request.user,
     )
     decorate_cards(cards, writable=writable_ids(request.user))
     column = Column(stage=stage, totals=ColumnTotals(), cards=cards, has_more=has_more)

@@ -111,7 +111,7 @@ def _stale_response(
     """409: the card as it is now (board.js puts it where it belongs) and fresh headers."""
     current = exc.current
     context = scope.context(
-        card=card_for(current.pk, writable=writable_ids(request.user)),
+        card=card_for(current.pk, viewer=request.user, writable=writable_ids(request.user)),
         remove=not shows_on_board(current, scope.filters)
         or current.pipeline_id != scope.pipeline.pk,
         header_columns=headers_for(request, scope, [current.stage_id, *stage_ids]),
@@ -134,7 +134,11 @@ def _changed_response(
         response = HttpResponse(status=204)
         response["HX-Refresh"] = "true"
         return response
-    card = card_for(deal.pk, writable=None if is_admin(request.user) else {deal.owner_id})
+    card = card_for(
+        deal.pk,
+        viewer=request.user,
+        writable=None if is_admin(request.user) else {deal.owner_id},
+    )
     context = scope.context(
         card=card,
         remove=not shows_on_board(deal, scope.filters),
@@ -317,7 +321,11 @@ def quick_add(request: AuthedRequest, pipeline_id: int, stage_id: int) -> HttpRe
             return _quick_add_form_response(request, scope, stage, form)
         return error_response(exc)
     context = scope.context(
-        card=card_for(deal.pk, writable=None if is_admin(request.user) else {deal.owner_id}),
+        card=card_for(
+            deal.pk,
+            viewer=request.user,
+            writable=None if is_admin(request.user) else {deal.owner_id},
+        ),
         header_columns=headers_for(request, scope, [stage.pk]),
         stage=stage,
         quick_form=QuickAddForm(stage=stage, user=request.user),

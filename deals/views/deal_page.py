@@ -112,8 +112,8 @@ def deal_detail(request: AuthedRequest, deal_id: int) -> HttpResponse:
         deal,
         stages=stages,
         path=stage_path(deal, stages, changes),
-        entries=timeline(deal, changes),
-        planned=planned_activities(deal),
+        entries=timeline(deal, changes, viewer=request.user),
+        planned=planned_activities(deal, viewer=request.user),
         fields=[field_view(deal, name) for name in INLINE_EDITABLE],
         plan_form=PlanActivityForm(),
         log_form=LogActivityForm(),
@@ -252,8 +252,8 @@ def _activities_response(
     context = _page_context(
         request,
         deal,
-        planned=planned_activities(deal),
-        entries=timeline(deal, changes),
+        planned=planned_activities(deal, viewer=request.user),
+        entries=timeline(deal, changes, viewer=request.user),
         now=timezone.now(),
     )
     response = render(request, f"{PAGE}#activities-changed", context, status=status)

@@ -47,13 +47,15 @@ def quota_rows(scope: Scope, first: dt.date, last: dt.date) -> ViewQuotas:
     """The view's quotas: a rep's view, their own; a team's, the team's and its members';
     otherwise every visible team's and every visible person's. One query, and a second (small)
     one only when both team and personal quotas turn up: which of those people are in which of
-    those teams."""
+    those teams. Only quotas the viewer may see count (`Quota.objects.visible_to`: a rep's
+    view of a teammate shows no quota)."""
     window = Q(period_start__gte=periods.period_start(first, "quarter"), period_start__lte=last)
+    visible = Quota.objects.visible_to(scope.user).filter(window)
     if scope.owner is not None:
-        return ViewQuotas(list(Quota.objects.filter(window, user=scope.owner)))
+        return ViewQuotas(list(visible.filter(user=scope.owner)))
     teams, people = _view_teams_and_people(scope)
     of_people = Q(user__isnull=False) if people is None else Q(user__in=people)
-    rows = list(Quota.objects.filter(window).filter(Q(team__in=teams) | of_people))
+    rows = list(visible.filter(Q(team__in=teams) | of_people))
     return ViewQuotas(rows, _memberships(rows))
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
+from accounts.models import User
 from deals.models import Deal
 from forecasting import periods
 from forecasting.analytics.closed_deals import default_funnel_range
@@ -71,7 +72,7 @@ def rep_figures(
         .order_by()
     )
     reps = [_rep(row) for row in rows]
-    _add_quotas(reps, current, period)
+    _add_quotas(reps, current, period, viewer=scope.user)
     return sorted(reps, key=lambda r: (-r.weighted, r.name))
 
 
@@ -116,9 +117,10 @@ def _rep(row: Row) -> RepFigures:
     )
 
 
-def _add_quotas(reps: list[RepFigures], current: dt.date, kind: str) -> None:
-    """Each rep's own quota for the current period (one query for all of them)."""
-    quotas: QuerySet[Quota] = Quota.objects.filter(
+def _add_quotas(reps: list[RepFigures], current: dt.date, kind: str, *, viewer: User) -> None:
+    """Each rep's own quota for the current period, where `viewer` may see it (one query for
+    all of them)."""
+    quotas: QuerySet[Quota] = Quota.objects.visible_to(viewer).filter(
         user__in=[r.owner_id for r in reps],
         period_start__gte=periods.period_start(current, "quarter"),
         period_start__lte=periods.period_end(current, kind),

@@ -137,7 +137,7 @@ def test_who_may_move_a_card_is_part_of_what_is_reused(people):
 
 def test_a_card_drawn_out_of_band_is_not_reused_in_a_column_or_the_reverse(rep, team_a):
     deal = DealFactory(owner=rep)
-    card = card_for(deal.pk, writable={rep.pk}).card
+    card = card_for(deal.pk, viewer=rep, writable={rep.pk}).card
 
     in_column = render_card(card, oob=False)
     out_of_band = render_card(card, oob=True)

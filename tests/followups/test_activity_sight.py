@@ -1,5 +1,6 @@
-"""An activity on a deal is in sight only while its deal is: after an admin gives the deal to
-another team, its former owner no longer reads, edits or completes the deal's activities."""
+"""An activity on a deal (or a lead) is in sight only while its deal is: after an admin gives
+the deal to another team, its former owner no longer reads, edits or completes the deal's
+activities."""
 
 import datetime as dt
 
@@ -16,7 +17,7 @@ from followups.models import Activity, Notification
 from followups.reminders import send_due_reminders
 from pipeline_crm.errors import NotAllowed
 from tests.clients import htmx_post, signed_in
-from tests.factories import ActivityFactory, DealFactory, UserFactory
+from tests.factories import ActivityFactory, DealFactory, LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +123,23 @@ def test_a_reminder_on_a_reassigned_deal_does_not_reach_its_former_owner(
     assert all("Acme renewal" not in email.subject + email.body for email in mail.outbox)
     reassigned_task.refresh_from_db()
     assert reassigned_task.reminded_at is not None  # not claimed again every minute
+
+
+def test_an_activity_on_a_lead_given_to_another_team_follows_the_lead(
+    rep, outsider, team_a, team_b
+):
+    """The lead's owner rule applies through the link, as the deal's does."""
+    lead = LeadFactory(owner=rep)
+    task = ActivityFactory(
+        owner=rep, lead=lead, subject="Call the lead", remind_at=timezone.now() - dt.timedelta(1)
+    )
+    assert Activity.objects.writable_by(rep).filter(pk=task.pk).exists()
+    lead.owner = outsider
+    lead.save(update_fields=["owner"])
+
+    assert not Activity.objects.visible_to(rep).filter(pk=task.pk).exists()
+    assert not Activity.objects.writable_by(rep).filter(pk=task.pk).exists()
+    send_due_reminders()
+    assert not Notification.objects.filter(user=rep).exists()
+    task.refresh_from_db()
+    assert task.reminded_at is not None
