@@ -120,6 +120,7 @@ PK_BY_NAME_PREFIX = {
     "api-quota": "quota",
     "api-webhook": "webhook",
     "api-import": "batch",
+    "api-audit": "audit_entry",
     "import": "batch",
     "forecast-quota": "quota",
     "notification": "notification",

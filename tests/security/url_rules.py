@@ -196,6 +196,9 @@ API_RULES: dict[str, Rule] = {
     "api-webhook-deliveries": Rule(methods={"GET": admin_api(200)}),
     "api-webhook-ping": Rule(methods={"POST": admin_api(202)}),
     "api-webhook-resend": Rule(methods={"POST": admin_api(202)}),
+    # The audit log: admins only.
+    "api-audit-list": Rule(methods={"GET": admin_api(200)}),
+    "api-audit-detail": Rule(methods={"GET": admin_api(200)}),
 }
 
 
@@ -203,6 +206,8 @@ RULES: dict[str, Rule] = {
     # --- project pages ------------------------------------------------------------------------
     "home": Rule(methods={"GET": everyone(302), "POST": everyone(302)}),
     "healthz": Rule(methods={"GET": public()}),
+    "favicon": Rule(methods={"GET": public()}),
+    "audit-log": Rule(methods={"GET": admin_page(200)}),
     "search": Rule(methods={"GET": everyone(200)}, query="q=deal"),
     # --- sign-in pages (Django's, the password reset form is ours) ---------------------------
     "login": Rule(methods={"GET": public(), "PUT": public(), "POST": public()}),
@@ -229,6 +234,14 @@ RULES: dict[str, Rule] = {
     # --- my settings ----------------------------------------------------------------------------
     "my-settings": Rule(methods={"GET": everyone(200), "POST": everyone(302)}),
     "my-api-token": Rule(methods={"GET": everyone(200)}),
+    # Two-factor sign-in is for admins: the pages do not exist for anyone else (an empty form
+    # is a 400 with its errors).
+    "my-two-factor": Rule(methods={"GET": admin_page(200)}),
+    "my-two-factor-confirm": Rule(methods={"POST": admin_page(400)}),
+    "my-two-factor-recovery-codes": Rule(methods={"POST": admin_page(400)}),
+    "my-two-factor-disable": Rule(methods={"POST": admin_page(400)}),
+    # The code step without a password step first sends back to the login form.
+    "login-code": Rule(methods={"GET": public(LOGIN), "POST": public(LOGIN)}),
     "my-api-token-revoke": Rule(methods={"POST": everyone(302)}),
     "calendar-revoke": Rule(methods={"POST": everyone(302)}),
     # The token is the key (calendar apps cannot sign in): whoever holds it reads rep's feed.

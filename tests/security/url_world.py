@@ -17,6 +17,8 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from accounts.models import Team, User
+from audit.models import Action, AuditEntry
+from audit.services import record
 from contacts.models import Company, Contact, Lead
 from deals.models import Deal, Pipeline, Stage
 from followups.models import Activity, Notification
@@ -57,6 +59,7 @@ class World:
     batch: Import
     webhook: Webhook
     delivery: Delivery
+    audit_entry: AuditEntry
     sessions: dict[str, str]  # actor -> a signed-in session's key
 
     def record(self, name: str) -> Any:
@@ -140,5 +143,6 @@ def build_world() -> World:
         batch=batch,
         webhook=webhook,
         delivery=Delivery.objects.create(webhook=webhook, event="deal.created", body="{}"),
+        audit_entry=record(action=Action.ROLE_CHANGED, actor=people["admin"], target=rep),
         sessions=_sessions(people),
     )
