@@ -3,6 +3,8 @@ from django.urls import include, path
 
 from pipeline_crm import views
 
+handler404 = views.not_found
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),

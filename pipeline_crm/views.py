@@ -1,4 +1,4 @@
-"""Project-level pages: the signed-in home and the health check."""
+"""Project-level pages: the signed-in home, the health check and the 404 answer."""
 
 import logging
 
@@ -9,12 +9,21 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from pipeline_crm.tasks import BEAT_TICK_KEY
 
 logger = logging.getLogger(__name__)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """`handler404`: an address no URL matches. Under /api/ the JSON `{"detail"}` every other
+    API error has (e.g. `/api/deals/1.5/`), elsewhere Django's page."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
 
 
 @login_required
