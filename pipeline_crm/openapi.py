@@ -63,6 +63,7 @@ class AutoSchema(openapi.AutoSchema):
         operation: dict[str, Any] | None = super().get_operation(*args, **kwargs)
         if operation is None:
             return None
+        self._allow_empty_query_values(operation)
         responses = operation["responses"]
         for code in self._error_codes(operation):
             responses.setdefault(code, {"description": DESCRIPTIONS[code]})
@@ -71,6 +72,16 @@ class AutoSchema(openapi.AutoSchema):
                 response["content"] = {"application/json": {"schema": self._error_schema(code)}}
                 response["description"] = response.get("description") or DESCRIPTIONS[code]
         return operation
+
+    def _allow_empty_query_values(self, operation: dict[str, Any]) -> None:
+        """Query strings are read as HTML forms are (django-filter, forms, serializers): an
+        empty value is a value left out. Only a page number must be one."""
+        paginator = self._get_paginator()
+        page = getattr(paginator, "page_query_param", None)
+        for parameter in operation.get("parameters", ()):
+            if parameter["in"] == "query" and not parameter.get("required"):
+                if parameter["name"] != page:
+                    parameter["allowEmptyValue"] = True
 
     def _error_codes(self, operation: dict[str, Any]) -> list[str]:
         """Any request can be refused as bad input (a NUL byte in its URL, a filter or body that
