@@ -27,7 +27,8 @@ class UserSerializer(serializers.ModelSerializer[User]):
         style={"input_type": "password"},
         help_text=(
             "Validated by the password rules, stored hashed. Creating a user without one "
-            "(or with an empty one) invites them: they get an e-mail with a link to choose it (`email` is then required)."
+            "(or with an empty one) invites them: they get an e-mail with a link to choose it "
+            "(`email` is then required)."
         ),
     )
     username = serializers.CharField(

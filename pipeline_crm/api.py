@@ -93,7 +93,8 @@ class IdFilter(filters.NumberFilter):
 
 
 class _StrictBooleanField(forms.NullBooleanField):
-    def to_python(self, value: Any) -> bool | None:
+    # The stubs give NullBooleanField.to_python BooleanField's `bool`; it returns None too.
+    def to_python(self, value: Any) -> bool | None:  # type: ignore[override]
         if value in (None, ""):
             return None
         if isinstance(value, str) and value.lower() in {"true", "1"}:

@@ -76,12 +76,11 @@ class AutoSchema(openapi.AutoSchema):
     def _allow_empty_query_values(self, operation: dict[str, Any]) -> None:
         """Query strings are read as HTML forms are (django-filter, forms, serializers): an
         empty value is a value left out. Only a page number must be one."""
-        paginator = self._get_paginator()
-        page = getattr(paginator, "page_query_param", None)
+        page = getattr(self._paginator(), "page_query_param", None)
         for parameter in operation.get("parameters", ()):
-            if parameter["in"] == "query" and not parameter.get("required"):
-                if parameter["name"] != page:
-                    parameter["allowEmptyValue"] = True
+            optional = parameter["in"] == "query" and not parameter.get("required")
+            if optional and parameter["name"] != page:
+                parameter["allowEmptyValue"] = True
 
     def _error_codes(self, operation: dict[str, Any]) -> list[str]:
         """Any request can be refused as bad input (a NUL byte in its URL, a filter or body that
@@ -98,11 +97,14 @@ class AutoSchema(openapi.AutoSchema):
         return codes
 
     def _is_paginated_list(self) -> bool:
-        return self.method == "GET" and self._is_list_view() and self._get_paginator() is not None
+        return self.method == "GET" and self._is_list_view() and self._paginator() is not None
+
+    def _paginator(self) -> Any:
+        return self._get_paginator()  # type: ignore[no-untyped-call]
 
     def _error_schema(self, code: str) -> dict[str, Any]:
         name = "FieldErrors" if code == "400" else "Error"
-        component = ResolvedComponent(
+        component = ResolvedComponent(  # type: ignore[no-untyped-call]
             name=name, type=ResolvedComponent.SCHEMA, object=name, schema=SCHEMAS[name]
         )
         self.registry.register_on_missing(component)
