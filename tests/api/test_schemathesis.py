@@ -3,8 +3,8 @@
 The schema is loaded from the Django WSGI app in-process (no server) and every operation is
 called with generated input, as an admin and as a rep, with every check on (but one, below):
 no 500, only documented status codes and content types, bodies that match their response
-schemas. The
-stateful run follows the schema's links (create → read / update / delete the same record).
+schemas. The stateful run follows the schema's links (create → read / update / delete the
+record it made).
 """
 
 import os
