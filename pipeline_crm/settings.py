@@ -294,7 +294,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": [
         "pipeline_crm.parsers.DepthLimitedJSONParser",
         "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "pipeline_crm.parsers.StrictMultiPartParser",  # a body without a readable part: 400
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,

@@ -69,3 +69,21 @@ def test_a_csv_list_refuses_a_page_number_that_is_none(api_for, rep):
     api = api_for(rep)
     assert api.get("/api/activities/?format=csv&page=true").status_code == 404
     assert api.get("/api/activities/?format=csv&page=2").status_code == 200
+
+
+def test_a_multipart_body_without_a_readable_part_is_refused(api_for, rep):
+    activity = ActivityFactory(owner=rep, subject="Call back")
+    boundary = "b0undary"
+    response = api_for(rep).generic(
+        "PATCH",
+        f"/api/activities/{activity.pk}/",
+        f"--{boundary}\r\nFalse--{boundary}--\r\n",
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert response.status_code == 400
+    assert "no readable part" in response.json()["detail"]
+    form = api_for(rep).patch(
+        f"/api/activities/{activity.pk}/", {"subject": "Call again"}, format="multipart"
+    )
+    assert form.status_code == 200
+    assert form.json()["subject"] == "Call again"
