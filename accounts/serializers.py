@@ -22,10 +22,13 @@ class UserSerializer(serializers.ModelSerializer[User]):
         required=False,
         max_length=128,
         trim_whitespace=False,
+        # Empty is none, in JSON as in a form (where DRF reads an empty field as left out).
+        allow_blank=True,
         style={"input_type": "password"},
         help_text=(
             "Validated by the password rules, stored hashed. Creating a user without one "
-            "invites them: they get an e-mail with a link to choose it (`email` is then required)."
+            "(or with an empty one) invites them: they get an e-mail with a link to choose it "
+            "(`email` is then required)."
         ),
     )
     username = serializers.CharField(

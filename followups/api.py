@@ -18,7 +18,7 @@ from rest_framework.serializers import BaseSerializer
 from followups import services
 from followups.models import Activity, Notification
 from followups.serializers import ActivitySerializer, NotificationSerializer, ReadAllSerializer
-from pipeline_crm.api import IdFilter, ServiceViewSetMixin
+from pipeline_crm.api import BooleanFilter, IdFilter, ServiceViewSetMixin
 from pipeline_crm.csv_api import CsvListMixin
 
 
@@ -28,7 +28,7 @@ class ActivityFilter(filters.FilterSet):
     contact = IdFilter(field_name="contact")
     company = IdFilter(field_name="company")
     owner = IdFilter(field_name="owner")
-    done = filters.BooleanFilter(
+    done = BooleanFilter(
         field_name="done_at", lookup_expr="isnull", exclude=True, label="true: done; false: planned"
     )
 
@@ -86,7 +86,7 @@ class ActivityViewSet(
 
 
 class NotificationFilter(filters.FilterSet):
-    unread = filters.BooleanFilter(field_name="read_at", lookup_expr="isnull")
+    unread = BooleanFilter(field_name="read_at", lookup_expr="isnull")
 
     class Meta:
         model = Notification

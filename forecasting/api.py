@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.request import Request
@@ -36,9 +37,14 @@ SCOPE_PARAMETERS = [
     _param("pipeline", "Pipeline id (funnel: the default pipeline when omitted).", type=int),
     _param("team", "Team id: deals owned by its members.", type=int),
     _param("owner", "User id: deals owned by this rep.", type=int),
-    _param("currency", "Three-letter code; the default currency when omitted.", type=str),
-    _param("since", "First day of the range (YYYY-MM-DD).", type=str),
-    _param("until", "Last day of the range (YYYY-MM-DD).", type=str),
+    _param(
+        "currency",
+        "Three-letter code; the default currency when omitted.",
+        type=str,
+        pattern="^[A-Za-z]{3}$",
+    ),
+    _param("since", "First day of the range (YYYY-MM-DD).", type=OpenApiTypes.DATE),
+    _param("until", "Last day of the range (YYYY-MM-DD).", type=OpenApiTypes.DATE),
 ]
 
 

@@ -25,6 +25,14 @@ class ImportSerializer(serializers.ModelSerializer[Import]):
     errors = serializers.SerializerMethodField(  # type: ignore[assignment]
         help_text="The first 100 row errors."
     )
+    # Read-only fields lose `allow_blank`: declared, so the schema allows the "" of an import
+    # not committed yet.
+    mode = serializers.ChoiceField(
+        choices=Import.Mode.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="How it was committed; empty until then.",
+    )
 
     class Meta:
         model = Import

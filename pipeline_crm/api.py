@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.db.models import Model, ProtectedError, QuerySet, RestrictedError
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.relations import PrimaryKeyRelatedField
@@ -76,6 +77,7 @@ class VisiblePrimaryKeyRelatedField(PrimaryKeyRelatedField[Model]):
         return visible
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 2**63 - 1})
 class IdFilter(filters.NumberFilter):
     """A filter on a record id: whole numbers only, so `?stage=1.5` is a 400, not a silent miss,
     and within the range of an id, so a 23-digit one is a 400 on every database (SQLite raises
@@ -87,6 +89,29 @@ class IdFilter(filters.NumberFilter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
+class _StrictBooleanField(forms.NullBooleanField):
+    # The stubs give NullBooleanField.to_python BooleanField's `bool`; it returns None too.
+    def to_python(self, value: Any) -> bool | None:  # type: ignore[override]
+        if value in (None, ""):
+            return None
+        if isinstance(value, str) and value.lower() in {"true", "1"}:
+            return True
+        if isinstance(value, str) and value.lower() in {"false", "0"}:
+            return False
+        raise DjangoValidationError("Use true or false.", code="invalid")
+
+
+class BooleanFilter(filters.BooleanFilter):
+    """A yes/no filter: `true`/`false` (or 1/0); anything else is a 400, where django-filter's
+    own would drop the filter silently and list everything."""
+
+    field_class = _StrictBooleanField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.TextInput)
         super().__init__(*args, **kwargs)
 
 

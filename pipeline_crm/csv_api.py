@@ -16,6 +16,7 @@ from django.db.models import Model, QuerySet
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -29,6 +30,7 @@ from pipeline_crm.csv_files import (
     read_in_chunks,
     streaming_csv_response,
 )
+from pipeline_crm.ids import parse_id
 
 _M = TypeVar("_M", bound=Model)
 
@@ -152,8 +154,19 @@ class CsvListMixin(mixins.ListModelMixin, GenericAPIView[_M]):
         return super().list(request, *args, **kwargs)
 
     def csv_list(self) -> StreamingHttpResponse:
+        self._refuse_a_bad_page()
         records = self.filter_queryset(self.get_queryset())
         return self.csv_of(records, cast("serializers.Serializer[Any]", self.get_serializer()))
+
+    def _refuse_a_bad_page(self) -> None:
+        """The CSV has no pages, yet a `page` that could be none is refused as the JSON list
+        refuses it (404 "Invalid page."), not silently ignored."""
+        paginator = self.paginator
+        name = getattr(paginator, "page_query_param", None)
+        raw = self.request.query_params.get(name) if name else None
+        last = getattr(paginator, "last_page_strings", ())
+        if raw is not None and raw not in last and parse_id(raw) is None:
+            raise NotFound(getattr(paginator, "invalid_page_message", "Invalid page."))
 
     def csv_asked(self) -> bool:
         """CSV was asked for (`?format=csv` or `Accept: text/csv`): for list-like actions."""

@@ -1,16 +1,26 @@
-"""What an unexpected error answers (the handler500): never a traceback, and a lost database
-connection as 503 "try again" (README "Faults")."""
+"""What errors answer: an unknown address (handler404: JSON under /api/), and an unexpected
+error (handler500): never a traceback, a lost database connection as 503 "try again"
+(README "Faults")."""
 
 import sys
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.views import defaults
 
 DATABASE_LOST = (
     "The database could not be reached, so nothing was saved. Please try again in a moment."
 )
 FAILED = "Something went wrong on our side. Please try again."
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """`handler404`: an address no URL matches. Under /api/ the JSON `{"detail"}` every other
+    API error has (e.g. `/api/deals/1.5/`), elsewhere Django's page."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

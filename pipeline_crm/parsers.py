@@ -1,4 +1,5 @@
-"""The API's JSON parser: DRF's, with a nesting limit so a deep body is a 400, not a crash."""
+"""The API's parsers: DRF's JSON one with a nesting limit, so a deep body is a 400, not a crash;
+its multipart one refusing a body it cannot read a single part from."""
 
 import codecs
 import re
@@ -7,7 +8,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import DataAndFiles, JSONParser, MultiPartParser
 from rest_framework.utils import json
 
 DEFAULT_MAX_DEPTH = 64
@@ -59,3 +60,20 @@ class DepthLimitedJSONParser(JSONParser):
             return json.loads(text, parse_constant=parse_constant)
         except (ValueError, RecursionError) as exc:
             raise ParseError(f"JSON parse error - {exc}") from exc
+
+
+class StrictMultiPartParser(MultiPartParser):
+    """A multipart body with no part Django can read (none with a `Content-Disposition`) is a
+    400, where DRF's parser would hand the view an empty form: a PATCH of such a body would
+    answer 200 having changed nothing. (An empty body is not parsed at all.)"""
+
+    def parse(
+        self,
+        stream: IO[Any],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> "DataAndFiles[Any, Any]":
+        parsed = super().parse(stream, media_type, parser_context)
+        if not parsed.data and not parsed.files:
+            raise ParseError("Multipart form parse error - the body holds no readable part.")
+        return parsed

@@ -324,12 +324,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": [
         "pipeline_crm.parsers.DepthLimitedJSONParser",
         "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "pipeline_crm.parsers.StrictMultiPartParser",  # a body without a readable part: 400
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "pipeline_crm.openapi.AutoSchema",  # + the shared error answers
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
@@ -351,6 +351,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Links from each create to the operations on the record it made (pipeline_crm.openapi).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "pipeline_crm.openapi.add_links",
+    ],
 }
 
 # --- Celery ----------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("audit.urls")),
 ]
 
-# Unexpected errors: 503 "try again" when the database connection was lost, else 500; JSON
-# under /api/ (pipeline_crm.error_answers).
+# An unknown address: JSON 404 under /api/. Unexpected errors: 503 "try again" when the
+# database connection was lost, else 500; JSON under /api/ (pipeline_crm.error_answers).
+handler404 = "pipeline_crm.error_answers.not_found"
 handler500 = "pipeline_crm.error_answers.server_error"

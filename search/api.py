@@ -26,8 +26,12 @@ class SearchQuerySerializer(serializers.Serializer[None]):
             f"cut at {selectors.MAX_LENGTH})."
         ),
     )
+    # Blank is allowed: a query string's `type=` means "any type", as in an HTML form.
     type = serializers.ChoiceField(
-        choices=selectors.TYPES, required=False, help_text="Only records of this type."
+        choices=selectors.TYPES,
+        required=False,
+        allow_blank=True,
+        help_text="Only records of this type (empty: every type).",
     )
     limit = serializers.IntegerField(
         required=False, min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT
