@@ -34,10 +34,9 @@ from pipeline_crm.ids import parse_id
 PAGE = "followups/activities.html"
 
 
-class ShownForm(forms.Form):
-    """What the page shows: whose follow-ups, as a list or a week (any day of it)."""
+class WeekForm(forms.Form):
+    """`?week=`: any day of the week shown (this week when missing or not a date)."""
 
-    view = forms.ChoiceField(choices=[("list", "List"), ("week", "Week")], required=False)
     week = forms.DateField(required=False, validators=[year_in_range])
 
 
@@ -58,22 +57,22 @@ def _owner(request: HttpRequest) -> User:
 
 def _context(request: HttpRequest) -> dict[str, Any]:
     me, owner = _me(request), _owner(request)
-    shown = ShownForm(request.GET)
-    data = shown.cleaned_data if shown.is_valid() else {}
     now = timezone.now()
     context: dict[str, Any] = {
         "nav": "activities",
         "owner": owner,
         "is_mine": owner.pk == me.pk,
         "can_write": can_write_owned_by(me, owner.pk),
-        "week_view": data.get("view") == "week",
+        "week_view": request.GET.get("view") == "week",
         "now": now,
         "query": request.GET.urlencode(),
     }
     if me.is_admin or me.is_manager:
         context["people"] = readable_people(me)
     if context["week_view"]:
-        monday = monday_of(data.get("week") or timezone.localdate(now))
+        week = WeekForm(request.GET)
+        day = week.cleaned_data["week"] if week.is_valid() else None
+        monday = monday_of(day or timezone.localdate(now))
         context.update(
             monday=monday,
             previous_week=monday - dt.timedelta(days=7),
