@@ -78,7 +78,9 @@ def test_the_week_runs_monday_to_sunday_in_the_users_time_zone(rep, django_asser
     monday = dt.date(2026, 3, 9)
     ActivityFactory(owner=rep, subject="monday early", due_at=at(2026, 3, 9, 0, 0))
     ActivityFactory(owner=rep, subject="sunday late", due_at=at(2026, 3, 15, 23, 30))
-    ActivityFactory(owner=rep, subject="done wed", due_at=at(2026, 3, 11, 9), done_at=at(2026, 3, 11, 9))
+    ActivityFactory(
+        owner=rep, subject="done wed", due_at=at(2026, 3, 11, 9), done_at=at(2026, 3, 11, 9)
+    )
     ActivityFactory(owner=rep, subject="next monday", due_at=at(2026, 3, 16, 0, 0))
     ActivityFactory(owner=rep, subject="sunday before", due_at=at(2026, 3, 8, 23, 59))
 
@@ -88,7 +90,13 @@ def test_the_week_runs_monday_to_sunday_in_the_users_time_zone(rep, django_asser
 
     assert [d.day.isoformat() for d in days][::6] == ["2026-03-09", "2026-03-15"]
     assert [subjects(d.activities) for d in days] == [
-        ["monday early"], [], ["done wed"], [], [], [], ["sunday late"]
+        ["monday early"],
+        [],
+        ["done wed"],
+        [],
+        [],
+        [],
+        ["sunday late"],
     ]
     assert [d.is_today for d in days].index(True) == 2
 
@@ -133,13 +141,18 @@ def test_the_bell_shows_no_badge_at_zero(rep):
     client = signed_in(rep)
     assert 'class="count"' not in client.get(reverse("notification-bell")).content.decode()
     NotificationFactory(user=rep)
-    assert 'class="count" data-count="1"' in client.get(reverse("notification-bell")).content.decode()
+    assert (
+        'class="count" data-count="1"' in client.get(reverse("notification-bell")).content.decode()
+    )
 
 
 def test_rescheduling_in_place_moves_the_due_time_and_its_reminder(rep):
     due = timezone.now() - dt.timedelta(days=1)
     task = ActivityFactory(
-        owner=rep, subject="Call back", due_at=due, remind_at=due - dt.timedelta(hours=1),
+        owner=rep,
+        subject="Call back",
+        due_at=due,
+        remind_at=due - dt.timedelta(hours=1),
         reminded_at=due,
     )
     new_due = timezone.localtime() + dt.timedelta(days=3)
@@ -219,15 +232,23 @@ def test_an_outsiders_activity_cannot_be_completed_or_moved(rep, outsider, team_
     task = ActivityFactory(owner=outsider, due_at=timezone.now())
     client = signed_in(rep)
     assert hx(client, reverse("activity-done", args=[task.pk])).status_code == 404
-    moved = hx(client, reverse("activity-reschedule", args=[task.pk]), {"due_at": "2030-01-01T10:00"})
+    moved = hx(
+        client, reverse("activity-reschedule", args=[task.pk]), {"due_at": "2030-01-01T10:00"}
+    )
     assert moved.status_code == 404
 
 
 def test_the_week_view_has_seven_days_and_links_to_the_weeks_around_it(rep):
-    ActivityFactory(owner=rep, subject="Wednesday demo", due_at=timezone.make_aware(dt.datetime(2026, 3, 11, 10)))
+    ActivityFactory(
+        owner=rep,
+        subject="Wednesday demo",
+        due_at=timezone.make_aware(dt.datetime(2026, 3, 11, 10)),
+    )
     client = signed_in(rep)
 
-    page = client.get(reverse("my-activities"), {"view": "week", "week": "2026-03-12"}).content.decode()
+    page = client.get(
+        reverse("my-activities"), {"view": "week", "week": "2026-03-12"}
+    ).content.decode()
 
     assert len(re.findall(r'<section class="week-day', page)) == 7
     assert 'aria-label="Monday, March 9"' in page
