@@ -55,8 +55,8 @@ def _owner(request: HttpRequest) -> User:
     return owner
 
 
-def _context(request: HttpRequest) -> dict[str, Any]:
-    me, owner = _me(request), _owner(request)
+def _context(request: HttpRequest, owner: User | None = None) -> dict[str, Any]:
+    me, owner = _me(request), owner or _owner(request)
     now = timezone.now()
     context: dict[str, Any] = {
         "nav": "activities",
@@ -95,29 +95,29 @@ def _activity(request: HttpRequest, pk: int) -> Activity:
     return activity
 
 
-def _changed(request: HttpRequest, message: str) -> HttpResponse:
+def _changed(request: HttpRequest, owner: User, message: str) -> HttpResponse:
     """The follow-ups as they are now (the list or the week the page shows), a toast, and the
     bell told to refresh itself (a done activity's reminders are read)."""
-    response = render(request, f"{PAGE}#shown", _context(request))
+    response = render(request, f"{PAGE}#shown", _context(request, owner))
     return add_trigger(toast(response, message, "success"), BELL_EVENT)
 
 
 @login_required
 @require_POST
 def activity_done(request: HttpRequest, pk: int) -> HttpResponse:
-    activity = _activity(request, pk)
+    owner, activity = _owner(request), _activity(request, pk)  # the page's owner: 404 first
     try:
         complete_activity(activity=activity, by=_me(request))
     except DomainError as error:
         return refusal(request, error)
-    return _changed(request, f"“{activity.subject}” done.")
+    return _changed(request, owner, f"“{activity.subject}” done.")
 
 
 @login_required
 @require_POST
 def activity_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     """A new due time for a planned activity; a bad one comes back in its row with the error."""
-    activity = _activity(request, pk)
+    owner, activity = _owner(request), _activity(request, pk)
     form = RescheduleForm(request.POST)
     if form.is_valid():
         try:
@@ -129,7 +129,7 @@ def activity_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
                 return refusal(request, error)
             form.add_error("due_at", error.message)
         else:
-            return _changed(request, f"“{activity.subject}” moved.")
+            return _changed(request, owner, f"“{activity.subject}” moved.")
     row = {
         "a": activity,
         "can_write": can_write_owned_by(_me(request), activity.owner_id),

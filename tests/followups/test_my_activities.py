@@ -297,3 +297,13 @@ def test_the_page_costs_the_same_queries_for_one_or_many_follow_ups(rep, view):
         ActivityFactory(owner=rep, deal=deal, due_at=timezone.now() + dt.timedelta(hours=hours))
 
     assert queries() == one
+
+
+def test_a_change_asked_for_someone_out_of_sight_changes_nothing(rep, outsider, team_a, team_b):
+    task = ActivityFactory(owner=rep, due_at=timezone.now())
+    url = reverse("activity-done", args=[task.pk]) + f"?owner={outsider.pk}"
+
+    assert hx(signed_in(rep), url).status_code == 404
+
+    task.refresh_from_db()
+    assert task.done_at is None
