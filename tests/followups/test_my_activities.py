@@ -307,3 +307,18 @@ def test_a_change_asked_for_someone_out_of_sight_changes_nothing(rep, outsider, 
 
     task.refresh_from_db()
     assert task.done_at is None
+
+
+def test_completing_on_the_deal_page_reads_the_reminder_and_tells_the_bell_too(rep, team_a):
+    deal = DealFactory(owner=rep)
+    task = ActivityFactory(owner=rep, deal=deal, due_at=timezone.now())
+    NotificationFactory(user=rep, deal=deal, dedupe_key=f"reminder:{task.pk}:x")
+
+    response = signed_in(rep).post(
+        reverse("activity-complete", args=[task.pk]), HTTP_HX_REQUEST="true"
+    )
+
+    assert response.status_code == 200
+    assert "notifications-changed" in response["HX-Trigger"]
+    assert "toast" in response["HX-Trigger"]
+    assert not Notification.objects.visible_to(rep).unread().exists()
