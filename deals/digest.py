@@ -20,6 +20,7 @@ from accounts.models import User
 from deals.models import Deal
 from followups.models import Activity
 from followups.outbox import deliver_pending_emails, queue_emails, render_email
+from followups.selectors import start_of_day
 from pipeline_crm.links import absolute_url, deal_path
 
 SECTION_LIMIT = 50
@@ -39,10 +40,6 @@ class Digest:
         return not (self.follow_ups or self.newly_stalled or self.close_date_passed)
 
 
-def _start_of(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-
-
 def _with_links(deals: QuerySet[Deal]) -> list[Deal]:
     rows = list(deals[:SECTION_LIMIT])
     for deal in rows:
@@ -52,14 +49,14 @@ def _with_links(deals: QuerySet[Deal]) -> list[Deal]:
 
 def build_digest(user: User, *, now: dt.datetime) -> Digest:
     today = timezone.localdate(now)
-    tomorrow = _start_of(today + dt.timedelta(days=1))
+    tomorrow = start_of_day(today + dt.timedelta(days=1))
     follow_ups = list(
         Activity.objects.visible_to(user)
         .filter(owner=user, done_at__isnull=True, due_at__lt=tomorrow)
         .select_related("deal")
         .order_by("due_at", "id")[:SECTION_LIMIT]
     )
-    start_of_today = _start_of(today)
+    start_of_today = start_of_day(today)
     for activity in follow_ups:
         activity.overdue = activity.due_at < start_of_today  # type: ignore[attr-defined,operator]
     newly_stalled = Deal.objects.filter(

@@ -41,7 +41,12 @@ class StageSerializer(serializers.ModelSerializer[Stage]):
     )
     guidance = serializers.CharField(required=False, allow_blank=True, max_length=5000)
     order = serializers.IntegerField(
-        required=False, min_value=1, help_text="1 is the first column; others shift to make room."
+        required=False,
+        min_value=1,
+        help_text=(
+            "1 is the first column; others shift to make room. Omitted on create: an open stage"
+            " goes before the first won or post-sale stage, any other at the end."
+        ),
     )
 
     class Meta:

@@ -3,7 +3,6 @@ and on lead, contact and company pages (one form: a due date plans it, none logs
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django import forms
@@ -15,7 +14,8 @@ DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%
 
 
 class PlanActivityForm(forms.Form):
-    """The next step: a planned call, meeting, task…"""
+    """The next step: a planned call, meeting, task… (a reminder after the due time is refused
+    by `followups.services`, for this form and the API alike)."""
 
     kind = forms.ChoiceField(
         choices=[c for c in Activity.Kind.choices if c[0] != Activity.Kind.NOTE],
@@ -29,13 +29,6 @@ class PlanActivityForm(forms.Form):
         required=False, widget=DATETIME_INPUT, label="Remind me", validators=[year_in_range]
     )
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        due, remind = data.get("due_at"), data.get("remind_at")
-        if due and remind and remind > due + dt.timedelta(days=1):
-            self.add_error("remind_at", "The reminder comes after the activity is due.")
-        return data
-
 
 class LogActivityForm(forms.Form):
     """Something that happened: a call, e-mail, meeting or note."""
@@ -46,6 +39,21 @@ class LogActivityForm(forms.Form):
     )
     subject = forms.CharField(max_length=200, strip=True)
     body = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    done_at = forms.DateTimeField(
+        required=False,
+        widget=DATETIME_INPUT,
+        label="When (empty: now)",
+        validators=[year_in_range],
+        help_text="Not in the future.",
+    )
+
+
+class RescheduleForm(forms.Form):
+    """A planned activity's new due time (its reminder moves with it)."""
+
+    due_at = forms.DateTimeField(
+        widget=DATETIME_INPUT, label="New due time", validators=[year_in_range]
+    )
 
 
 class ActivityForm(forms.Form):

@@ -5,6 +5,8 @@
   rolls back), and a delivery queued right after the commit so it goes out at once.
 - A deactivated user's planned activities go to the user the admin chose, in the same
   transaction.
+- A completed activity's unread reminders are read, in the same transaction (the bell drops
+  them).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from django.conf import settings
 from accounts.events import UserDeactivated, UserInvited
 from accounts.selectors import set_password_path
 from followups import services, tasks
+from followups.events import ActivityCompleted
 from followups.outbox import queue_emails, render_email
 from pipeline_crm.events import DURING, listens_to
 
@@ -40,3 +43,8 @@ def hand_over_open_activities(event: UserDeactivated) -> None:
     services.hand_over_open_activities(
         from_owner=event.user, to_owner=event.reassign_to, by=event.by
     )
+
+
+@listens_to(ActivityCompleted, phase=DURING)
+def read_reminders_of_completed(event: ActivityCompleted) -> None:
+    services.mark_reminders_read(event.activity)

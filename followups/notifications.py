@@ -8,6 +8,9 @@ from django.urls import reverse
 from followups.models import Notification
 
 OWNER_BATCH, MANAGER_BATCH = "stalled-batch-owner", "stalled-batch-manager"
+# The htmx event the top bar's bell listens for (templates/notifications/_bell.html): a page
+# whose change may alter the unread count sends it in HX-Trigger and the bell refreshes itself.
+BELL_EVENT = "notifications-changed"
 
 
 def batch_link(notification: Notification) -> str | None:

@@ -42,10 +42,15 @@ def due_reminders(now: dt.datetime) -> QuerySet[Activity]:
     )
 
 
+def reminder_key_prefix(activity_id: int) -> str:
+    """What the keys of every reminder of one activity (one per remind time) start with."""
+    return f"reminder:{activity_id}:"
+
+
 def reminder_key(activity: Activity) -> str:
     if activity.remind_at is None:  # due_reminders() picks only those with a remind time
         raise ValueError(f"Activity {activity.pk} has no remind time, so no reminder.")
-    return f"reminder:{activity.pk}:{activity.remind_at.isoformat()}"
+    return f"{reminder_key_prefix(activity.pk)}{activity.remind_at.isoformat()}"
 
 
 def _message(activity: Activity) -> str:

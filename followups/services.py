@@ -18,6 +18,7 @@ from accounts.visibility import require_assignable, require_write
 from contacts.models import Company, Contact, Lead
 from followups.events import ActivityChanged, ActivityCompleted, ActivityDeleted, ActivityLogged
 from followups.models import Activity, Notification
+from followups.reminders import reminder_key_prefix
 from pipeline_crm.errors import DomainError, NotAllowed
 from pipeline_crm.events import announce
 
@@ -25,6 +26,15 @@ if TYPE_CHECKING:
     from deals.models import Deal
 
 ACTIVITY_CHANGES = ("kind", "subject", "body", "due_at", "remind_at", "owner")
+
+
+def _require_reminder_in_time(due_at: dt.datetime | None, remind_at: dt.datetime | None) -> None:
+    """A reminder comes no later than the activity is due (an error on the reminder)."""
+    if due_at is not None and remind_at is not None and remind_at > due_at:
+        raise DomainError(
+            "The reminder comes after the activity is due: remind at or before the due time.",
+            field="remind_at",
+        )
 
 
 # --- activities -------------------------------------------------------------------------------
@@ -56,6 +66,7 @@ def log_activity(
     now = timezone.now()
     if done_at is not None and done_at > now:
         raise DomainError("An activity cannot be done in the future.", field="done_at")
+    _require_reminder_in_time(due_at, remind_at)
     if deal is not None:
         require_write(by, deal.owner_id, "deal")
     if lead is not None:
@@ -120,9 +131,21 @@ def update_activity(*, activity: Activity, by: User, changes: Mapping[str, Any])
         if name == "owner" and value.pk != activity.owner_id:
             require_assignable(by, value, what="activities")
         setattr(activity, name, value)
+    if {"due_at", "remind_at"} & changes.keys():
+        _require_reminder_in_time(activity.due_at, activity.remind_at)
     activity.save()
     announce(ActivityChanged(activity=activity, by=by))
     return activity
+
+
+@transaction.atomic
+def reschedule_activity(*, activity: Activity, by: User, due_at: dt.datetime) -> Activity:
+    """Move a planned activity to `due_at`; its reminder moves with it, as long before the new
+    due time as it was before the old one (and fires again if it had fired)."""
+    changes: dict[str, Any] = {"due_at": due_at}
+    if activity.remind_at is not None and activity.due_at is not None:
+        changes["remind_at"] = due_at - (activity.due_at - activity.remind_at)
+    return update_activity(activity=activity, by=by, changes=changes)
 
 
 @transaction.atomic
@@ -160,6 +183,17 @@ def notify(user_id: int, *, kind: str, message: str, dedupe_key: str, deal_id: i
         defaults={"user_id": user_id, "kind": kind, "message": message[:500], "deal_id": deal_id},
     )
     return created
+
+
+def mark_reminders_read(activity: Activity) -> int:
+    """Mark the unread reminders of `activity` (its owner's) read, inside the caller's
+    transaction: once it is done, they need no more attention. Returns how many."""
+    return Notification.objects.filter(
+        user_id=activity.owner_id,
+        read_at__isnull=True,
+        kind=Notification.Kind.REMINDER,
+        dedupe_key__startswith=reminder_key_prefix(activity.pk),
+    ).update(read_at=timezone.now())
 
 
 @transaction.atomic

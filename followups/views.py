@@ -21,14 +21,13 @@ from accounts.models import User
 from accounts.services import set_digest_opt_out
 from followups.calendar_feed import calendar_for, revoke_calendar_token, user_for_token
 from followups.models import Notification
-from followups.notifications import batch_link
+from followups.notifications import BELL_EVENT, batch_link
 from followups.services import mark_all_notifications_read, mark_notification_read
 from pipeline_crm.csv_files import Column, csv_download, wants_csv
 from pipeline_crm.htmx import wants_fragment
 from pipeline_crm.links import deal_path
 
 PAGE_SIZE = 30
-CHANGED_EVENT = "notifications-changed"  # the bell listens for it and refreshes itself
 NOTIFICATION_COLUMNS = (
     Column("Created", lambda n: n.created_at),
     Column("Kind", lambda n: n.get_kind_display()),
@@ -95,7 +94,7 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
         response = render(request, "notifications/list.html#row", {"n": notification})
         # The bare event name (no JSON detail, which add_trigger would write): all the bell's
         # hx-trigger needs, and what tests/jobs/test_pages.py pins.
-        response["HX-Trigger"] = CHANGED_EVENT
+        response["HX-Trigger"] = BELL_EVENT
         return response
     return redirect(_next_url(request) or "notifications")
 

@@ -63,9 +63,9 @@ def create_pipeline(
         Pipeline.objects.filter(is_default=True).update(is_default=False)
     pipeline = Pipeline.objects.create(name=name, is_default=is_default)
     if copy_stages_from is not None:
-        for stage in copy_stages_from.stages.order_by("order"):
+        for place, stage in enumerate(copy_stages_from.stages.order_by("order"), start=1):
             settings = {name: getattr(stage, name) for name in STAGE_SETTINGS}
-            create_stage(by=by, pipeline=pipeline, **settings)
+            create_stage(by=by, pipeline=pipeline, order=place, **settings)
     return pipeline
 
 
@@ -112,9 +112,13 @@ def create_stage(
     is_commit: bool = False,
     order: int | None = None,
 ) -> Stage:
-    """Add a stage at the end (or at `order`, 1 the first, shifting the later ones down)."""
+    """Add a stage at `order` (1 the first, shifting the later ones down). Without `order`, an
+    open stage goes before the first closed one (won, post-sale), where deals are still being
+    worked; a closed stage, or an open one in a pipeline with no closed stage, at the end."""
     _require_admin(by)
     last = pipeline.stages.aggregate(m=Max("order"))["m"] or 0
+    if order is None and kind == Stage.Kind.OPEN:
+        order = _first_closed_place(pipeline)
     stage = Stage.objects.create(
         pipeline=pipeline,
         name=name,
@@ -130,6 +134,13 @@ def create_stage(
         _place_stage(stage, order)
     _changed(pipeline, by)
     return stage
+
+
+def _first_closed_place(pipeline: Pipeline) -> int | None:
+    """The place (1 the first) of the pipeline's first won or post-sale stage, if any."""
+    kinds = list(pipeline.stages.order_by("order").values_list("kind", flat=True))
+    closed = [place for place, kind in enumerate(kinds, start=1) if kind != Stage.Kind.OPEN]
+    return closed[0] if closed else None
 
 
 @transaction.atomic

@@ -29,6 +29,7 @@ from deals.views.deal_list import remember_undo
 from followups import services as followups
 from followups.forms import LogActivityForm, PlanActivityForm
 from followups.models import Activity
+from followups.notifications import BELL_EVENT
 from pipeline_crm.errors import DomainError, StaleVersion
 from pipeline_crm.htmx import (
     add_trigger,
@@ -246,8 +247,10 @@ def delete(request: AuthedRequest, deal_id: int) -> HttpResponse:
 
 
 def _activities_response(
-    request: AuthedRequest, deal: Deal, *, status: int = 200, message: str = ""
+    request: AuthedRequest, deal: Deal, *, message: str = "", fresh_form: str = ""
 ) -> HttpResponse:
+    """The deal's planned list and timeline, swapped out of band; with `fresh_form` (the
+    partial of the form just accepted) an empty form too, so no earlier error stays on screen."""
     changes = list(StageChange.objects.filter(deal=deal).select_related("by").order_by("at", "id"))
     context = _page_context(
         request,
@@ -255,8 +258,11 @@ def _activities_response(
         planned=planned_activities(deal, viewer=request.user),
         entries=timeline(deal, changes, viewer=request.user),
         now=timezone.now(),
+        fresh_form=fresh_form,
+        plan_form=PlanActivityForm(),
+        log_form=LogActivityForm(),
     )
-    response = render(request, f"{PAGE}#activities-changed", context, status=status)
+    response = render(request, f"{PAGE}#activities-changed", context)
     return toast(response, message, "success") if message else response
 
 
@@ -293,7 +299,7 @@ def _activity_posted(
             form.add_error(exc.field, exc.message)
             return _activity_form_response(request, deal, partial, form)
         return error_response(exc)
-    return _activities_response(request, deal, message=message)
+    return _activities_response(request, deal, message=message, fresh_form=partial)
 
 
 @login_required
@@ -313,7 +319,7 @@ def plan_activity(request: AuthedRequest, deal_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def log_activity(request: AuthedRequest, deal_id: int) -> HttpResponse:
-    """Log what happened: a call, e-mail, meeting or note (done now)."""
+    """Log what happened: a call, e-mail, meeting or note (done now, or when it was done)."""
     return _activity_posted(
         request, deal_id, LogActivityForm, partial="log-form", done=True, message="Logged."
     )
@@ -330,4 +336,5 @@ def complete_activity(request: AuthedRequest, activity_id: int) -> HttpResponse:
         followups.complete_activity(activity=activity, by=request.user)
     except DomainError as exc:
         return error_response(exc)
-    return _activities_response(request, deal, message="Done.")
+    # Its reminder, if one was waiting unread, is read now: the bell refreshes itself.
+    return add_trigger(_activities_response(request, deal, message="Done."), BELL_EVENT)

@@ -47,7 +47,15 @@ def test_the_app_works_under_its_content_security_policy(open_page, team, live_s
     page.wait_for_load_state("networkidle")
     assert page.locator("canvas").count() > 0
 
-    for path in ["/leads/", f"/leads/{lead.pk}/", "/contacts/", "/notifications/", "/settings/me/"]:
+    for path in [
+        "/leads/",
+        f"/leads/{lead.pk}/",
+        "/contacts/",
+        "/notifications/",
+        "/settings/me/",
+        "/activities/",
+        "/activities/?view=week",
+    ]:
         page.goto(f"{live_server.url}{path}")
         page.wait_for_load_state("networkidle")
 

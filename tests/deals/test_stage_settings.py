@@ -5,11 +5,14 @@ import re
 import pytest
 from django.urls import reverse
 
+from deals import services
 from deals.models import Deal, Pipeline, Stage, StageChange
 from tests.clients import htmx_post, signed_in
 from tests.factories import DealFactory, default_pipeline, stage_named
 
 pytestmark = pytest.mark.django_db
+
+OPEN_DEFAULTS = ["Prospecting", "Qualification", "Contact", "Proposal", "Negotiation"]
 
 
 def stage_names(pipeline=None):
@@ -104,8 +107,39 @@ def test_an_admin_adds_a_stage_with_required_fields(admin_user):
     stage = pipeline.stages.get(name="Legal review")
     assert stage.probability == 85
     assert stage.required_fields == ["amount", "company"]
-    assert stage_names()[-1] == "Legal review"
+    # An open stage lands before the first closed one, not after Closed and Post-sale.
+    assert stage_names()[-3:] == ["Legal review", "Closed", "Post-sale"]
     assert "Legal review" in response.content.decode()
+
+
+def test_a_new_closed_stage_goes_at_the_end(admin_user):
+    htmx_post(
+        signed_in(admin_user),
+        reverse("stage-create", args=[default_pipeline().pk]),
+        stage_data("new", name="Renewal", kind="post_sale", probability="100"),
+    )
+
+    assert stage_names()[-3:] == ["Closed", "Post-sale", "Renewal"]
+
+
+def test_a_new_stage_in_a_pipeline_without_closed_stages_goes_at_the_end(admin_user):
+    pipeline = services.create_pipeline(by=admin_user, name="Partners")
+    for name in ("Intro", "Pilot"):
+        services.create_stage(by=admin_user, pipeline=pipeline, name=name)
+
+    assert stage_names(pipeline) == ["Intro", "Pilot"]
+
+
+def test_an_explicit_place_still_wins_and_a_copied_pipeline_keeps_its_order(admin_user):
+    pipeline = default_pipeline()
+    services.create_stage(by=admin_user, pipeline=pipeline, name="Aftercare", order=8)
+    services.create_stage(by=admin_user, pipeline=pipeline, name="Discovery", order=1)
+    expected = ["Discovery", *OPEN_DEFAULTS, "Closed", "Post-sale", "Aftercare"]
+    assert stage_names() == expected
+
+    copy = services.create_pipeline(by=admin_user, name="Copy", copy_stages_from=pipeline)
+
+    assert stage_names(copy) == expected
 
 
 def test_a_bad_stage_shows_the_form_errors_and_saves_nothing(admin_user):

@@ -89,7 +89,7 @@ def test_completing_the_activity_before_its_time_cancels_the_reminder(rep, due_a
 def test_rescheduling_moves_the_reminder_to_the_new_time(rep, due_activity):
     activity = due_activity(minutes_ago=-5)
     later = timezone.now() + dt.timedelta(hours=2)
-    update_activity(activity=activity, by=rep, changes={"remind_at": later})
+    update_activity(activity=activity, by=rep, changes={"due_at": later, "remind_at": later})
 
     assert send_due_reminders().reminded == 0  # neither at the old time…
 
