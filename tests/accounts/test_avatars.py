@@ -9,6 +9,7 @@ from django.template import Context, Template
 from django.urls import reverse
 
 from accounts.avatars import PALETTE_SIZE, Avatar, colour_index
+from demo.demo_data import PEOPLE
 from tests.clients import signed_in
 from tests.factories import DealFactory, LeadFactory, TeamFactory, UserFactory
 
@@ -60,9 +61,9 @@ def test_two_people_with_the_same_initials_get_different_colours_and_their_own_n
 def test_the_demo_pairs_with_the_same_initials_differ_in_colour(db):
     """seed_demo creates its people in this order: Rita and Ravi, Sam and Sara are each other's
     neighbours, so their ids differ by less than the palette's size."""
-    from demo.demo_data import PEOPLE
-
-    users = {p.username: UserFactory(first_name=p.first_name, last_name=p.last_name) for p in PEOPLE}
+    users = {
+        p.username: UserFactory(first_name=p.first_name, last_name=p.last_name) for p in PEOPLE
+    }
 
     for one, other in (("rita", "ravi"), ("sam", "sara")):
         assert users[one].initials == users[other].initials

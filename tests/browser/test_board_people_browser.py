@@ -128,9 +128,10 @@ def test_the_pipeline_total_follows_a_move_and_a_won_drop_confirms(open_page, no
         "() => document.querySelector('#pipeline-total .pt-weighted').dataset.weighted"
         f" !== '{before}'"
     )
-    expected = Decimal("10000") * negotiation.probability / 100 + Decimal("5000") * (
-        stage_named("Prospecting").probability
-    ) / 100
+    expected = (
+        Decimal("10000") * negotiation.probability / 100
+        + Decimal("5000") * (stage_named("Prospecting").probability) / 100
+    )
     assert Decimal(total.get_attribute("data-weighted")) == expected
 
     drag(page, page.locator(f"#deal-{won.pk}"), ".dropzone.won")
