@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 
+from accounts.avatars import initials_of
 from accounts.visibility import is_admin
 
 
@@ -67,10 +68,8 @@ class User(AbstractUser):
 
     @property
     def initials(self) -> str:
-        parts = [p for p in (self.first_name, self.last_name) if p]
-        if parts:
-            return "".join(p[0] for p in parts).upper()[:2]
-        return self.username[:2].upper()
+        """Two letters for an avatar (`{% avatar %}`, accounts.avatars), never shown alone."""
+        return initials_of(self.first_name, self.last_name, self.username)
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username

@@ -41,6 +41,7 @@ class BoardFilterForm(forms.Form):
     STATUS_CHOICES = [("", "Open and won"), *Deal.Status.choices]
 
     owner = forms.RegexField(regex=r"^(all|me|team|\d{1,18})$", required=False)
+    team = forms.RegexField(regex=r"^\d{1,18}$", required=False)
     q = forms.CharField(required=False, max_length=100, strip=True)
     stalled = forms.BooleanField(required=False)
     close_from = forms.DateField(required=False, widget=DATE_INPUT)
@@ -64,6 +65,7 @@ class BoardFilterForm(forms.Form):
         """`BoardFilters` arguments from valid data."""
         return {
             "owner": data.get("owner") or "all",
+            "team": parse_id(data.get("team")),
             "q": data.get("q") or "",
             "stalled": bool(data.get("stalled")),
             "close_from": data.get("close_from"),

@@ -33,6 +33,7 @@ from deals.selectors.filters import (
     board_deals,
     board_page_size,
     owner_choices,
+    team_choices,
 )
 from deals.selectors.totals import (
     ColumnTotals,
@@ -65,6 +66,7 @@ __all__ = [
     "planned_activities",
     "stage_path",
     "stored_column_totals",
+    "team_choices",
     "timeline",
     "with_card_fields",
 ]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 
-from accounts.models import User
+from accounts.models import Team, User
 from accounts.visibility import is_admin, readable_owner_ids, writable_owner_ids
 from deals.models import Deal, DealQuerySet, Pipeline
 from pipeline_crm.ids import parse_id
@@ -20,10 +20,12 @@ class BoardFilters:
     """What the board shows, as read from its URL (see `deals.forms.BoardFilterForm`).
 
     owner: "all" (everything the user may see), "me", "team" (my teams' members) or a user id.
+    team: a team's id (the deals of its members), on top of the owner filter; None: any team.
     status: "" shows open and won deals (lost ones leave the board), or exactly one status.
     """
 
     owner: str = "all"
+    team: int | None = None
     q: str = ""
     stalled: bool = False
     close_from: dt.date | None = None
@@ -45,6 +47,10 @@ class BoardFilters:
         return not (self.q or self.stalled or self.close_from or self.close_to)
 
     def owner_condition(self, user: User) -> Q:
+        """Whose deals the owner and team filters keep (both lazy subqueries: no query here)."""
+        return self._owner_only(user) & self._team_only(user)
+
+    def _owner_only(self, user: User) -> Q:
         if self.owner == "me":
             return Q(owner=user)
         if self.owner == "team":
@@ -53,6 +59,13 @@ class BoardFilters:
         if owner_id is not None:
             return Q(owner_id=owner_id)
         return Q()
+
+    def _team_only(self, user: User) -> Q:
+        if self.team is None:
+            return Q()
+        # Only a team the user may see: any other keeps nothing.
+        team = Team.objects.visible_to(user).filter(pk=self.team)
+        return Q(owner__in=User.objects.filter(teams__in=team.values("pk")).values("pk"))
 
     def apply(self, deals: DealQuerySet, user: User) -> DealQuerySet:
         deals = deals.filter(self.owner_condition(user), status__in=self.statuses())
@@ -104,6 +117,12 @@ class OwnerChoice:
     @property
     def label(self) -> str:
         return str(self.user)
+
+
+def team_choices(user: User) -> list[Team]:
+    """The teams the board's team picker offers: every one for admins, the teams a manager
+    manages (or belongs to), a rep's own."""
+    return list(Team.objects.visible_to(user).only("id", "name").order_by("name"))
 
 
 def owner_choices(user: User) -> list[OwnerChoice]:

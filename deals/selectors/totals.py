@@ -51,6 +51,16 @@ class ColumnTotals:
             weighted=(Decimal(amount_times_probability or 0) / HUNDRED).quantize(CENT),
         )
 
+    @classmethod
+    def added(cls, columns: Iterable[ColumnTotals]) -> ColumnTotals:
+        """The totals of these columns together (the whole pipeline's, from its columns')."""
+        total = cls()
+        for column in columns:
+            total.count += column.count
+            total.amount += column.amount
+            total.weighted += column.weighted
+        return total
+
 
 def column_headers(
     user: User,

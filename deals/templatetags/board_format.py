@@ -110,9 +110,13 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 
 
 @register.filter
-def short_date(value: dt.date | dt.datetime) -> str:
-    """ "Mar 14", in the current time zone (the board's dates are near: a year would only add
-    noise). Read on every card, so without the `date` filter's translated formats."""
+def short_date(value: dt.date | dt.datetime, this_year: int | None = None) -> str:
+    """ "Mar 14" in the current year (`this_year`, the current one when not given), "Mar 14,
+    2027" in any other, in the current time zone. Read on every card, so without the `date`
+    filter's translated formats."""
     if isinstance(value, dt.datetime):
         value = timezone.localtime(value)
-    return f"{MONTHS[value.month - 1]} {value.day}"
+    if this_year is None:
+        this_year = timezone.localdate().year
+    text = f"{MONTHS[value.month - 1]} {value.day}"
+    return text if value.year == this_year else f"{text}, {value.year}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
@@ -21,7 +21,8 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts.models import User
+from accounts.avatars import Avatar
+from accounts.models import Team, User
 from accounts.visibility import is_admin, writable_owner_ids
 from accounts.web import AuthedRequest
 from deals import live
@@ -43,6 +44,7 @@ from deals.selectors import (
     one_card,
     owner_choices,
     parse_cursor,
+    team_choices,
 )
 from pipeline_crm.htmx import (
     add_trigger,
@@ -61,6 +63,8 @@ def filter_querystring(filters: BoardFilters) -> str:
     params: dict[str, str] = {}
     if filters.owner != "all":
         params["owner"] = filters.owner
+    if filters.team is not None:
+        params["team"] = str(filters.team)
     if filters.q:
         params["q"] = filters.q
     if filters.stalled:
@@ -98,8 +102,8 @@ class CardView(NamedTuple):
     company: str
     amount: Decimal | None
     currency: str
-    owner: str
-    initials: str
+    owner: Avatar
+    this_year: int  # dates of other years show theirs
     closes: dt.date | None
     closes_late: bool
     days_in_stage: int
@@ -127,8 +131,8 @@ class CardView(NamedTuple):
             company=deal.company.name if deal.company_id and deal.company else "",
             amount=deal.amount,
             currency=deal.currency,
-            owner=str(deal.owner),
-            initials=deal.owner.initials,
+            owner=Avatar.of(deal.owner),
+            this_year=today.year,
             closes=close,
             closes_late=bool(close and close < today and deal.status == Deal.Status.OPEN),
             days_in_stage=max((now - deal.stage_entered_at).days, 0),
@@ -196,13 +200,21 @@ def visible_deal(request: AuthedRequest, deal_id: int) -> Deal:
 
 def headers_for(
     request: AuthedRequest, scope: BoardScope, stage_ids: Sequence[int | None]
-) -> list[Column]:
-    """Fresh column headers (count, total, weighted) for these stages, for out-of-band swaps."""
-    wanted = [s for s in scope.stages if s.pk in set(stage_ids)]
-    if not wanted:
-        return []
-    totals = column_headers(request.user, scope.pipeline, scope.filters, wanted)
-    return [Column(stage=s, totals=totals[s.pk]) for s in wanted]
+) -> dict[str, Any]:
+    """Fresh headers for out-of-band swaps: these stages' columns (count, total, weighted) as
+    `header_columns`, and the whole pipeline's as `pipeline_total`.
+
+    Every column is summed for the pipeline's total, in the same statement as the columns that
+    changed (the running totals, or one LATERAL aggregate on PostgreSQL), so it always equals
+    the sum of the headers shown."""
+    totals = column_headers(request.user, scope.pipeline, scope.filters, scope.stages)
+    wanted = set(stage_ids)
+    return {
+        "header_columns": [
+            Column(stage=s, totals=totals[s.pk]) for s in scope.stages if s.pk in wanted
+        ],
+        "pipeline_total": ColumnTotals.added(totals.values()),
+    }
 
 
 def card_for(deal_id: int, *, viewer: User, writable: set[int] | None) -> Deal:
@@ -272,24 +284,41 @@ def board(request: AuthedRequest, pipeline_id: int | None = None) -> HttpRespons
     if pipeline is None:
         return render(request, BOARD, {"nav": "board", "pipelines": [], "pipeline": None})
     form, filters = read_filters(request)
+    teams = team_choices(request.user)
+    filters = _known_team(form, filters, teams)
     stages = list(pipeline.stages.order_by("order"))
     scope = BoardScope(pipeline, stages, filters, filter_querystring(filters))
     # Read the live version before the deals, so a change made meanwhile is picked up next poll.
     version = live.current_version(pipeline.pk)
     owners = owner_choices(request.user)
+    columns = _board_columns(request, scope, owners)
+    body_only = bool(request.htmx and request.htmx.target == "board-body")
     context = scope.context(
         nav="board",
         pipelines=pipelines,
-        columns=_board_columns(request, scope, owners),
+        columns=columns,
+        pipeline_total=ColumnTotals.added(column.totals for column in columns),
+        total_oob=body_only,  # the total sits in the toolbar, outside the swapped body
         filter_form=form,
         owners=owners,
+        teams=teams,
         live_version=version,
         stage_signature=",".join(str(s.pk) for s in stages),
         page_size=board_page_size(),
     )
-    if request.htmx and request.htmx.target == "board-body":
+    if body_only:
         return render(request, f"{BOARD}#board-body", context)
     return render(request, BOARD, context)
+
+
+def _known_team(
+    form: BoardFilterForm, filters: BoardFilters, teams: Sequence[Team]
+) -> BoardFilters:
+    """The filters without a team the user may not see (reported with the filters' errors)."""
+    if filters.team is None or any(team.pk == filters.team for team in teams):
+        return filters
+    form.add_error("team", "No such team.")
+    return replace(filters, team=None)
 
 
 @login_required
@@ -322,7 +351,7 @@ def column_cards(request: AuthedRequest, pipeline_id: int, stage_id: int) -> Htt
     column = Column(stage=stage, totals=ColumnTotals(), cards=cards, has_more=has_more)
     context = scope.context(column=column, cards=cards, refresh=refresh)
     if refresh:
-        context["header_columns"] = headers_for(request, scope, [stage.pk])
+        context.update(headers_for(request, scope, [stage.pk]))
     return render(request, f"{BOARD}#cards-page", context)
 
 

@@ -114,7 +114,7 @@ def _stale_response(
         card=card_for(current.pk, viewer=request.user, writable=writable_ids(request.user)),
         remove=not shows_on_board(current, scope.filters)
         or current.pipeline_id != scope.pipeline.pk,
-        header_columns=headers_for(request, scope, [current.stage_id, *stage_ids]),
+        **headers_for(request, scope, [current.stage_id, *stage_ids]),
     )
     response = render(request, f"{BOARD}#change-result", context, status=409)
     return toast(response, exc.message, "error")
@@ -142,7 +142,7 @@ def _changed_response(
     context = scope.context(
         card=card,
         remove=not shows_on_board(deal, scope.filters),
-        header_columns=headers_for(request, scope, [deal.stage_id, *stage_ids]),
+        **headers_for(request, scope, [deal.stage_id, *stage_ids]),
     )
     # No request: the answer needs no user, CSRF or top-bar values (saves their queries).
     response = HttpResponse(render_to_string(f"{BOARD}#change-result", context))
@@ -326,7 +326,7 @@ def quick_add(request: AuthedRequest, pipeline_id: int, stage_id: int) -> HttpRe
             viewer=request.user,
             writable=None if is_admin(request.user) else {deal.owner_id},
         ),
-        header_columns=headers_for(request, scope, [stage.pk]),
+        **headers_for(request, scope, [stage.pk]),
         stage=stage,
         quick_form=QuickAddForm(stage=stage, user=request.user),
     )

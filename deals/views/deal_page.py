@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.avatars import Avatar
 from accounts.visibility import can_write_owned_by
 from accounts.web import AuthedRequest
 from deals import services
@@ -94,10 +95,13 @@ def _deal_for(request: AuthedRequest, deal_id: int) -> Deal:
 
 
 def _page_context(request: AuthedRequest, deal: Deal, **extra: Any) -> dict[str, Any]:
+    can_write = can_write_owned_by(request.user, deal.owner_id)
     return {
         "nav": "board",
         "deal": deal,
-        "can_write": can_write_owned_by(request.user, deal.owner_id),
+        "can_write": can_write,
+        # Said at the top of a page the user may only view.
+        "owner": None if can_write else Avatar.of(deal.owner),
         **extra,
     }
 

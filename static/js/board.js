@@ -218,9 +218,51 @@
     true
   );
 
+  // A keyboard change confirms itself; a drag only when it closed the deal (a drop on the Won or
+  // Lost zone), since a card moved by hand shows where it went.
   document.addEventListener("deal:changed", (e) => {
     const detail = e.detail || {};
-    if (detail.message && state.focusAfter) window.crm.toast(detail.message, "success");
+    const closed = detail.status === "won" || detail.status === "lost";
+    if (detail.message && (state.focusAfter || closed)) window.crm.toast(detail.message, "success");
+  });
+
+  // --- view-only cards: say why they do not move ---------------------------------------------
+
+  function explainReadonly(card) {
+    const reason = card && card.dataset.readonlyReason;
+    if (!reason) return;
+    const shown = $$("#toasts .toast").some((t) => t.textContent.indexOf(reason) !== -1);
+    if (!shown) window.crm.toast(reason, "info");
+  }
+
+  // Its "View only" marker is a button: a click, Enter or Space on it explains.
+  document.addEventListener("click", (e) => {
+    const marker = e.target.closest && e.target.closest("[data-explain-readonly]");
+    if (marker) explainReadonly(marker.closest(".card"));
+  });
+
+  // A drag attempt (Sortable leaves these cards alone): a press on the card moved a few pixels.
+  // Not for touch, where the same gesture scrolls the board.
+  let press = null;
+  document.addEventListener("pointerdown", (e) => {
+    const card = e.target.closest && e.target.closest(".card.readonly");
+    const onControl = card && e.target.closest("button, summary, input, select");
+    press = card && !onControl && e.button === 0 && e.pointerType !== "touch" ? { card: card, x: e.clientX, y: e.clientY } : null;
+  });
+  document.addEventListener("pointermove", (e) => {
+    if (!press || Math.abs(e.clientX - press.x) + Math.abs(e.clientY - press.y) < 8) return;
+    explainReadonly(press.card);
+    press = null;
+  });
+  document.addEventListener("pointerup", () => {
+    press = null;
+  });
+  document.addEventListener("dragstart", (e) => {
+    const card = e.target.closest && e.target.closest(".card.readonly");
+    if (!card) return;
+    e.preventDefault();
+    explainReadonly(card);
+    press = null;
   });
 
   // --- after every swap: cards whose stage changed go to their column --------------------

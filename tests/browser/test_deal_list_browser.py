@@ -41,7 +41,9 @@ def test_a_manager_selects_three_deals_and_reassigns_them(open_page, screenshot,
     page.wait_for_selector(".toast.success")
     assert "3 deals reassigned to Ravi Rao." in page.locator("#toasts").inner_text()
     for deal in deals[:3]:
-        assert row(page, deal).locator(".col-owner").inner_text() == "Ravi Rao"
+        owner = row(page, deal).locator(".col-owner")
+        assert owner.inner_text().endswith("Ravi Rao")
+        assert owner.locator(".avatar").get_attribute("title") == "Ravi Rao"
     owners = dict(Deal.objects.values_list("title", "owner__username"))
     assert owners == {
         "Account 0": "ravi",

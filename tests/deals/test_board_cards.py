@@ -80,10 +80,14 @@ def test_a_card_shows_its_facts_with_the_same_markup_as_before(rep, team_a):
     closes = deal.expected_close_date
     assert card.startswith(
         f'<li class="card status-open is-stalled" id="deal-{deal.pk}" data-deal-id="{deal.pk}"'
-        f' data-stage-id="{deal.stage_id}" data-version="1" data-status="open">'
+        f' data-stage-id="{deal.stage_id}" data-version="1" data-status="open"'
+        f' aria-label="Initech expansion, owner {rep}">'
     )
     assert '<span class="card-amount">€99.50</span>' in card
-    assert f'<span class="avatar small" title="Owner: {rep}">{rep.initials}</span>' in card
+    assert (
+        f'<span class="avatar avatar-c{rep.pk % 12} small" title="Owner: {rep}" role="img"'
+        f' aria-label="Owner: {rep}">{rep.initials}</span>'
+    ) in card
     assert (
         '<span class="fact late" title="Expected close date">'
         f"closes {closes:%b} {closes.day}</span>"
@@ -115,7 +119,7 @@ def test_a_redrawn_card_shows_changes_that_leave_the_deal_version_alone(rep, tea
     assert "is-stalled" not in before
     assert "New name" in after
     assert "Old name" not in after
-    assert 'title="Owner: Rita Quinn">RQ</span>' in after
+    assert 'aria-label="Owner: Rita Quinn">RQ</span>' in after
     assert "is-stalled" in after
     assert "Send the quote" in after
     assert "No next step" not in after
