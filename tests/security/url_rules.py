@@ -274,6 +274,14 @@ RULES: dict[str, Rule] = {
     ),
     "deal-log": Rule(methods={"POST": team_writes(200)}, bodies={"POST": ACTIVITY}),
     "activity-complete": Rule(methods={"POST": team_writes(200)}),
+    # --- My activities ----------------------------------------------------------------------------
+    "my-activities": Rule(methods={"GET": everyone(200)}),
+    "activity-done": Rule(methods={"POST": team_writes(200)}, kwargs={"pk": "activity"}),
+    "activity-reschedule": Rule(
+        methods={"POST": team_writes(200)},
+        kwargs={"pk": "activity"},
+        bodies={"POST": {"due_at": "2030-01-02T10:00"}},
+    ),
     # --- the deals list and trash ---------------------------------------------------------------
     "deal-list": Rule(methods={"GET": everyone(200)}),
     "deal-bulk": Rule(
