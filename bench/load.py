@@ -67,14 +67,14 @@ from _common import (  # noqa: E402
     wait_until_up,
 )
 from load_users import (  # noqa: E402
-    MANAGER_WAIT,
-    REP_WAIT,
+    PACES,
     TALLY,
     Account,
     Manager,
     Plan,
     Rep,
 )
+from locust import between  # noqa: E402
 from locust.env import Environment  # noqa: E402
 from psycopg import sql  # noqa: E402
 
@@ -96,6 +96,11 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, help="gunicorn workers (WEB_CONCURRENCY or cores)")
     parser.add_argument("--smoke", action="store_true", help="small, short, throwaway database")
     parser.add_argument(
+        "--pace",
+        choices=sorted(PACES),
+        help="think times: brisk (people working fast, the default) or stress (the smoke's)",
+    )
+    parser.add_argument(
         "--reuse-database",
         action="store_true",
         help="use --database as it is: existing and migrated (e.g. pytest's), never dropped",
@@ -107,6 +112,7 @@ def arguments() -> argparse.Namespace:
         parser.error("--users: at least 2 (a manager and a rep)")
     args.duration = args.duration or (10.0 if small else 120.0)
     args.deals = args.deals or (300 if small else 100_000)
+    args.pace = args.pace or ("stress" if small else "brisk")
     cores = 1 if small else os.cpu_count() or 2  # one worker starts faster for a smoke run
     args.workers = args.workers or int(os.environ.get("WEB_CONCURRENCY") or cores)
     return args
@@ -258,10 +264,13 @@ def gunicorn(url: str, port: int, workers: int) -> Iterator[Server]:
             server.wait(timeout=30)
 
 
-def run(base: str, users: int, duration: float) -> float:
-    """`users` simulated people for `duration` seconds (all started within the first 5 s);
-    returns the seconds the run took."""
+def run(base: str, users: int, duration: float, pace: str) -> float:
+    """`users` simulated people at `pace` for `duration` seconds (all started within the first
+    5 s); returns the seconds the run took."""
     Manager.fixed_count = max(1, users // 5)
+    rep_wait, manager_wait = PACES[pace]
+    Rep.wait_time = between(*rep_wait)
+    Manager.wait_time = between(*manager_wait)
     # stop_timeout: at the end each user finishes the task it is in (a request cut off would
     # count as a failure, and a move the server made but the client never saw would upset the
     # history check).
@@ -333,6 +342,7 @@ def print_environment(args: argparse.Namespace, url: str, load_before: str, cpu:
         (pg,) = conn.execute("SHOW server_version").fetchone() or ("?",)
         (deals,) = conn.execute("SELECT count(*) FROM deals_deal").fetchone() or (0,)
     threads = os.environ.get("GUNICORN_THREADS", "4")
+    rep_wait, manager_wait = PACES[args.pace]
     requests = max(1, sum(len(samples) for samples in TALLY.samples.values()))
     per_request = 1000 * (cpu.server_seconds + cpu.database_seconds) / requests
     print(
@@ -340,9 +350,9 @@ def print_environment(args: argparse.Namespace, url: str, load_before: str, cpu:
         f"{load_average()} after (1, 5, 15 min); Python {platform.python_version()}, "
         f"PostgreSQL {pg}, locust {locust.__version__} on the same machine\n"
         f"Run: {args.users} users ({Manager.fixed_count} managers) for {args.duration:.0f} s "
-        f"(think time: reps {REP_WAIT[0]}-{REP_WAIT[1]} s, managers {MANAGER_WAIT[0]}-"
-        f"{MANAGER_WAIT[1]} s) against gunicorn ({args.workers} workers x {threads} threads, "
-        "gunicorn.conf.py), "
+        f"(pace {args.pace}: reps act every {rep_wait[0]}-{rep_wait[1]} s, managers every "
+        f"{manager_wait[0]}-{manager_wait[1]} s) against gunicorn ({args.workers} workers x "
+        f"{threads} threads, gunicorn.conf.py), "
         f"{deals:,} deals in {urlparse(url).path.lstrip('/')}\n"
         f"CPU used in {cpu.wall:.0f} s: gunicorn {cpu.server_seconds:.1f} s, PostgreSQL "
         f"{cpu.database_seconds:.1f} s, locust {cpu.client_seconds:.1f} s (of {os.cpu_count()} "
@@ -456,7 +466,7 @@ def main() -> None:
             print(f"gunicorn up and accounts signed in after {time.perf_counter() - begun:.1f} s")
             load_before = load_average()
             cpu = Cpu(server, urlparse(url).path.lstrip("/"))
-            seconds = run(server.base, args.users, args.duration)
+            seconds = run(server.base, args.users, args.duration, args.pace)
             cpu.stop()
             server_errors = server.errors()
         print_environment(args, url, load_before, cpu)

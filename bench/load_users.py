@@ -39,7 +39,12 @@ RNG = random.Random()  # noqa: S311 - what simulated people click, not secrets
 # connection gunicorn closes after its `keepalive` (2 s) while the client is reusing it fails
 # the request with "connection closed", a race of the transport, not an answer of the app.
 CLOSE = {"Connection": "close"}
-REP_WAIT, MANAGER_WAIT = (0.5, 1.5), (2.0, 5.0)  # seconds between two actions
+# Seconds between two actions of a rep and of a manager, by pace (`bench/load.py --pace`):
+# "brisk" is people working fast (a rep acts every 2-6 s: a drag, a page, a logged call; the
+# open board's live poll adds one request every 3 s); "stress" is no one's pace, to find the
+# ceiling.
+PACES = {"brisk": ((2.0, 6.0), (5.0, 15.0)), "stress": ((0.5, 1.5), (2.0, 5.0))}
+REP_WAIT, MANAGER_WAIT = PACES["brisk"]
 PANELS = ("funnel", "accuracy", "reps", "watchlist")  # what the dashboard loads after the page
 
 
