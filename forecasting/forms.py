@@ -13,7 +13,7 @@ from accounts.models import Role, Team, User
 from accounts.visibility import readable_people
 from deals.models import Pipeline
 from forecasting import periods
-from forecasting.analytics import Scope
+from forecasting.analytics import Scope, currencies_in_use
 from forecasting.models import Quota, quota_people, quota_teams
 
 # Dates outside these years are typing mistakes (and periods around them would not exist).
@@ -52,10 +52,13 @@ class ForecastFilterForm(forms.Form):
     probabilities = forms.ChoiceField(
         choices=[("configured", "Configured"), ("learned", "Learned")], required=False
     )
+    # Any three letters are accepted (the API's filter too); the page offers the currencies in
+    # use, read when the select is drawn (so the API and the lazy panels never query them).
     currency = forms.CharField(
         required=False,
         max_length=3,
         validators=[RegexValidator(r"^[A-Za-z]{3}$", "Use a three-letter currency code.")],
+        widget=forms.Select,
     )
     since = forms.DateField(required=False, label="From", widget=DATE_INPUT)
     until = forms.DateField(required=False, label="To", widget=DATE_INPUT)
@@ -69,6 +72,19 @@ class ForecastFilterForm(forms.Form):
         self.user = user
         _choices(self, "team").queryset = Team.objects.visible_to(user)
         _choices(self, "owner").queryset = readable_people(user)
+        currency = self.fields["currency"].widget
+        if isinstance(currency, forms.Select):
+            currency.choices = self._currency_choices  # a callable: evaluated when drawn
+            currency.attrs.pop("maxlength", None)  # the text field's, meaningless on a select
+
+    def _currency_choices(self) -> list[tuple[str, str]]:
+        """The currencies of the deals the user may see (the default first), and the one asked
+        for in the URL should no deal use it."""
+        codes = currencies_in_use(self.user)
+        asked = self.value("currency", "")
+        if asked and asked not in codes:
+            codes.append(asked)
+        return [(code, code) for code in codes]
 
     def clean_currency(self) -> str:
         return (self.cleaned_data.get("currency") or "").upper()
