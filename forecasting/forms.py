@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.core.validators import RegexValidator
 from django.http import QueryDict
+from django.utils.choices import CallableChoiceIterator
 
 from accounts.models import Role, Team, User
 from accounts.visibility import readable_people
@@ -53,7 +54,7 @@ class ForecastFilterForm(forms.Form):
         choices=[("configured", "Configured"), ("learned", "Learned")], required=False
     )
     # Any three letters are accepted (the API's filter too); the page offers the currencies in
-    # use, read when the select is drawn (so the API and the lazy panels never query them).
+    # use (`_currency_choices`).
     currency = forms.CharField(
         required=False,
         max_length=3,
@@ -68,13 +69,17 @@ class ForecastFilterForm(forms.Form):
         if _is_plain_rep(user) and (data is None or "owner" not in data):
             data = data.copy() if data is not None else QueryDict(mutable=True)
             data["owner"] = str(user.pk)
+        if data is not None and data.get("currency"):  # "eur" selects EUR in the select
+            data = data.copy()
+            data["currency"] = str(data["currency"]).upper()
         super().__init__(data, *args, **kwargs)
         self.user = user
         _choices(self, "team").queryset = Team.objects.visible_to(user)
         _choices(self, "owner").queryset = readable_people(user)
         currency = self.fields["currency"].widget
         if isinstance(currency, forms.Select):
-            currency.choices = self._currency_choices  # a callable: evaluated when drawn
+            # Read when the select is drawn: the API and the lazy panels never query them.
+            currency.choices = CallableChoiceIterator(self._currency_choices)
             currency.attrs.pop("maxlength", None)  # the text field's, meaningless on a select
 
     def _currency_choices(self) -> list[tuple[str, str]]:
@@ -85,9 +90,6 @@ class ForecastFilterForm(forms.Form):
         if asked and asked not in codes:
             codes.append(asked)
         return [(code, code) for code in codes]
-
-    def clean_currency(self) -> str:
-        return (self.cleaned_data.get("currency") or "").upper()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
