@@ -43,11 +43,14 @@
   }
 
   // A chart's options with its value axis ("x" or "y") and tooltips in one format, merged into
-  // `options` (scales and plugins one level deep).
+  // `options` (scales and plugins one level deep). Counts tick at whole numbers only.
+  const WHOLE = { ticks: { precision: 0 } };
   function formatted(format, axis, options) {
     const merged = Object.assign({}, options || {});
     merged.scales = Object.assign({}, merged.scales);
-    merged.scales[axis] = Object.assign({}, merged.scales[axis], { ticks: { callback: (value) => format(value) } });
+    const scale = merged.scales[axis] || {};
+    const ticks = Object.assign({}, scale.ticks, { callback: (value) => format(value) });
+    merged.scales[axis] = Object.assign({}, scale, { ticks });
     merged.plugins = Object.assign({}, merged.plugins, {
       tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${format(c.raw)}` } },
     });
@@ -98,7 +101,7 @@
             { label: "Lost here", data: f.lost, backgroundColor: palette.lost },
           ],
         },
-        options: formatted(number.count, "x", { indexAxis: "y" }),
+        options: formatted(number.count, "x", { indexAxis: "y", scales: { x: WHOLE } }),
       });
     },
     time_in_stage(t, number) {
@@ -118,7 +121,9 @@
       draw("chart-lost", {
         type: "bar",
         data: { labels: l.labels, datasets: [{ label: "Deals lost", data: l.counts, backgroundColor: palette.lost }] },
-        options: formatted(number.count, "x", { indexAxis: "y", plugins: { legend: { display: false } } }),
+        options: formatted(number.count, "x", {
+          indexAxis: "y", scales: { x: WHOLE }, plugins: { legend: { display: false } },
+        }),
       });
     },
     accuracy(a, number) {
