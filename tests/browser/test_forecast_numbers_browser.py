@@ -68,6 +68,13 @@ def test_forecast_numbers_are_formatted_and_the_tables_fit(open_page, people, th
     at_risk = cells(page, "at_risk", "Renewal of the three-year")
     expect(at_risk.nth(3)).to_have_text("$12,500")
     expect(at_risk.nth(4)).to_have_text("55 %")
+    assert_watch_tables_fit(page)
+    assert page.errors == []
+
+
+def assert_watch_tables_fit(page):
+    """The stalled and at-risk tables are no wider than their panels, "Expected close" and
+    "Why" in sight."""
     for table in ("stalled", "at_risk"):
         panel = page.locator(f"[data-table={table}]").locator("xpath=ancestor::section[1]")
         panel.scroll_into_view_if_needed()
@@ -78,4 +85,12 @@ def test_forecast_numbers_are_formatted_and_the_tables_fit(open_page, people, th
         assert overflow <= 0, f"the {table} table is wider than its panel by {overflow}px"
         for header in ("Expected close", "Why"):
             expect(panel.locator("thead th", has_text=header)).to_be_in_viewport()
-    assert page.errors == []
+
+
+def test_on_a_phone_the_watch_tables_fit_and_the_cards_sit_two_a_row(open_page, people, this_month):
+    page = open_page(people["manager"], path="/forecast/", width=390, height=800)
+    tops = page.locator(".fc-card").evaluate_all("cards => cards.map(c => c.offsetTop)")
+    assert sorted(tops.count(top) for top in set(tops)) == [2, 2, 2, 2]
+    page.locator("[data-panel=watchlist]").scroll_into_view_if_needed()
+    expect(cells(page, "at_risk", "Renewal of the three-year").nth(3)).to_have_text("$12,500")
+    assert_watch_tables_fit(page)  # owner, stage and probability left out
