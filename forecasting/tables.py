@@ -100,15 +100,15 @@ def forecast_table(result: analytics.Forecast) -> Table:
     columns += [("Quota", "money"), ("Gap", "money"), ("Attainment", "rate")]
     columns += [("Open deals", "count"), ("Won deals", "count")]
     rows = []
-    for figures_ in [*result.periods, result.unscheduled, result.totals]:
-        label = figures_.period or "No close date"
+    for period_figures in [*result.periods, result.unscheduled, result.totals]:
+        label = period_figures.period or "No close date"
         rows.append(
             [
                 label if label != "total" else "Total",
-                *(getattr(figures_, name) for name in MONEY_FIGURES),
-                figures_.attainment,
-                figures_.deals,
-                figures_.won_deals,
+                *(getattr(period_figures, name) for name in MONEY_FIGURES),
+                period_figures.attainment,
+                period_figures.deals,
+                period_figures.won_deals,
             ]
         )
     title = f"Forecast by {result.period} ({result.currency})"
