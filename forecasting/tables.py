@@ -43,15 +43,21 @@ class Cell:
 class Table:
     name: str
     title: str
-    columns: list[Column]
-    rows: list[list[Any]]
+    headings: list[Column]
+    values: list[list[Any]]  # per row, the raw figures
     currency: str = ""
     # Per row, a link for its first cell (deal pages), when there is one.
     links: list[str | None] = field(default_factory=list)
 
     @property
-    def headers(self) -> list[str]:
-        return [label for label, _ in self.columns]
+    def columns(self) -> list[str]:
+        """The column names (the CSV header)."""
+        return [label for label, _ in self.headings]
+
+    @property
+    def rows(self) -> list[list[str]]:
+        """The rows as the CSV has them: raw figures ("98600.00", "0.2593", blank for none)."""
+        return [[cell(value) for value in row] for row in self.values]
 
     def show(self, value: Any, kind: Kind) -> str:
         """A figure as the page shows it ("—" for none, text as it is)."""
@@ -66,16 +72,16 @@ class Table:
     @property
     def linked_rows(self) -> list[tuple[str | None, list[Cell]]]:
         """(link of the first cell or None, formatted cells) per row, for the HTML table."""
-        links = self.links or [None] * len(self.rows)
-        kinds = [kind for _, kind in self.columns]
+        links = self.links or [None] * len(self.values)
+        kinds = [kind for _, kind in self.headings]
         shown = [
             [Cell(self.show(value, kind), kind) for value, kind in zip(row, kinds, strict=True)]
-            for row in self.rows
+            for row in self.values
         ]
         return list(zip(links, shown, strict=True))
 
     def as_csv(self) -> str:
-        return csv_text(self.headers, [[cell(value) for value in row] for row in self.rows])
+        return csv_text(self.columns, self.rows)
 
 
 def cell(value: Any) -> str:

@@ -2,8 +2,6 @@
 "109.6 %" (not "98600.00" or "1.0956"), the stalled and at-risk tables fit their panels with
 "Expected close" and "Why" in sight, and the eight headline cards fill two rows of four."""
 
-from decimal import Decimal
-
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
