@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -82,14 +83,16 @@ class ForecastFilterForm(forms.Form):
             currency.choices = CallableChoiceIterator(self._currency_choices)
             currency.attrs.pop("maxlength", None)  # the text field's, meaningless on a select
 
-    def _currency_choices(self) -> list[tuple[str, str]]:
+    @cached_property
+    def _currencies(self) -> list[str]:
         """The currencies of the deals the user may see (the default first), and the one asked
-        for in the URL should no deal use it."""
+        for in the URL should no deal use it. One query, however often the select asks."""
         codes = currencies_in_use(self.user)
         asked = self.value("currency", "")
-        if asked and asked not in codes:
-            codes.append(asked)
-        return [(code, code) for code in codes]
+        return [*codes, asked] if asked and asked not in codes else codes
+
+    def _currency_choices(self) -> list[tuple[str, str]]:
+        return [(code, code) for code in self._currencies]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -9,6 +9,8 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from forecasting.models import Quota
@@ -62,7 +64,10 @@ def test_the_currency_filter_offers_the_currencies_of_the_deals_one_may_see(
     make_deal(people["outsider"], "Proposal", currency="GBP")  # team B: not the manager's
     client.force_login(manager)
 
-    html = client.get(reverse("forecast")).content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(reverse("forecast")).content.decode()
+    distinct = [q for q in queries.captured_queries if "DISTINCT" in q["sql"]]
+    assert len(distinct) == 1  # the currencies in use: one query
     select = re.search(r'<select name="currency"[^>]*>(.*?)</select>', html, re.S)
     assert select, "the currency filter is not a select"
     assert re.findall(r'<option value="(\w*)"', select.group(1)) == ["USD", "CHF", "EUR"]
