@@ -3,8 +3,8 @@
 `{% load figures %}` then `{{ amount|money:currency }}`, `{{ 0.2593|percent }}` ("25.9 %"),
 `{{ 55|percent_points }}` ("55 %"), `{{ 12.5|days }}` ("12.5 days"), `{{ 1234|count }}`.
 Separators and grouping follow the active language through Django's `number_format` (so a page
-and its charts, which read the same language from `data-locale`, agree); nothing at all reads
-"—". CSV files never come through here: they keep the raw figures.
+and its charts, which read the same language from `data-locale`, agree); a missing figure
+reads "—". CSV files never come through here: they keep the raw figures.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@
 
   // How the charts write numbers: the page's language and currency (data-locale and
   // data-currency on #forecast-body), the same formats as the tables ("$98,600", "12.5 days",
-  // "25.9 %"); nothing reads "—".
+  // "25.9 %"); a missing figure reads "—".
   function figures(host) {
     const locale = (host && host.dataset.locale) || undefined;
     const currency = (host && host.dataset.currency) || "USD";
