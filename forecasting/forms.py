@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.validators import RegexValidator
 from django.http import QueryDict
+from django.utils.choices import CallableChoiceIterator
 
 from accounts.models import Role, Team, User
 from accounts.visibility import readable_people
 from deals.models import Pipeline
 from forecasting import periods
-from forecasting.analytics import Scope
+from forecasting.analytics import Scope, currencies_in_use
 from forecasting.models import Quota, quota_people, quota_teams
 
 # Dates outside these years are typing mistakes (and periods around them would not exist).
@@ -52,10 +54,13 @@ class ForecastFilterForm(forms.Form):
     probabilities = forms.ChoiceField(
         choices=[("configured", "Configured"), ("learned", "Learned")], required=False
     )
+    # Any three letters are accepted (the API's filter too); the page offers the currencies in
+    # use (`_currency_choices`).
     currency = forms.CharField(
         required=False,
         max_length=3,
         validators=[RegexValidator(r"^[A-Za-z]{3}$", "Use a three-letter currency code.")],
+        widget=forms.Select,
     )
     since = forms.DateField(required=False, label="From", widget=DATE_INPUT)
     until = forms.DateField(required=False, label="To", widget=DATE_INPUT)
@@ -65,13 +70,29 @@ class ForecastFilterForm(forms.Form):
         if _is_plain_rep(user) and (data is None or "owner" not in data):
             data = data.copy() if data is not None else QueryDict(mutable=True)
             data["owner"] = str(user.pk)
+        if data is not None and data.get("currency"):  # "eur" selects EUR in the select
+            data = data.copy()
+            data["currency"] = str(data["currency"]).upper()
         super().__init__(data, *args, **kwargs)
         self.user = user
         _choices(self, "team").queryset = Team.objects.visible_to(user)
         _choices(self, "owner").queryset = readable_people(user)
+        currency = self.fields["currency"].widget
+        if isinstance(currency, forms.Select):
+            # Read when the select is drawn: the API and the lazy panels never query them.
+            currency.choices = CallableChoiceIterator(self._currency_choices)
+            currency.attrs.pop("maxlength", None)  # the text field's, meaningless on a select
 
-    def clean_currency(self) -> str:
-        return (self.cleaned_data.get("currency") or "").upper()
+    @cached_property
+    def _currencies(self) -> list[str]:
+        """The currencies of the deals the user may see (the default first), and the one asked
+        for in the URL should no deal use it. One query, however often the select asks."""
+        codes = currencies_in_use(self.user)
+        asked = self.value("currency", "")
+        return [*codes, asked] if asked and asked not in codes else codes
+
+    def _currency_choices(self) -> list[tuple[str, str]]:
+        return [(code, code) for code in self._currencies]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

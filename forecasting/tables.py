@@ -1,4 +1,9 @@
-"""The dashboard's tables: one definition each, rendered under its chart and exported as CSV."""
+"""The dashboard's tables: one definition each, rendered under its chart and exported as CSV.
+
+A table holds the raw figures and what kind each column is: the page shows them through the
+`figures` formats ("$98,600", "109.6 %", "12 days"), the CSV keeps them raw ("98600.00",
+"1.0956").
+"""
 
 from __future__ import annotations
 
@@ -6,30 +11,77 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from forecasting import analytics
 from forecasting.forms import ForecastFilterForm
+from pipeline_crm.templatetags import figures
+
+# text: as it is; money: in the table's currency; rate: a share 0–1; percent: already in
+# percent; days; count; date.
+Kind = Literal["text", "money", "rate", "percent", "days", "count", "date"]
+Column = tuple[str, Kind]
+
+SHOWN: dict[str, Callable[[Any], str]] = {
+    "rate": figures.percent,
+    "percent": figures.percent_points,
+    "days": figures.days,
+    "count": figures.count,
+}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell as the page shows it; `text` cells may wrap, figures line up on the right."""
+
+    shown: str
+    kind: Kind
 
 
 @dataclass
 class Table:
     name: str
     title: str
-    columns: list[str]
-    rows: list[list[str]]
+    headings: list[Column]
+    values: list[list[Any]]  # per row, the raw figures
+    currency: str = ""
     # Per row, a link for its first cell (deal pages), when there is one.
     links: list[str | None] = field(default_factory=list)
 
     @property
-    def linked_rows(self) -> list[tuple[str | None, list[str]]]:
-        """(link of the first cell or None, cells) per row, for the HTML table."""
-        links = self.links or [None] * len(self.rows)
-        return list(zip(links, self.rows, strict=True))
+    def columns(self) -> list[str]:
+        """The column names (the CSV header)."""
+        return [label for label, _ in self.headings]
+
+    @property
+    def rows(self) -> list[list[str]]:
+        """The rows as the CSV has them: raw figures ("98600.00", "0.2593", blank for none)."""
+        return [[cell(value) for value in row] for row in self.values]
+
+    def show(self, value: Any, kind: Kind) -> str:
+        """A figure as the page shows it ("—" for none, text as it is)."""
+        if value is None:
+            return "" if kind == "text" else figures.NONE
+        if kind == "money":
+            return figures.money(value, self.currency)
+        if kind in SHOWN:
+            return SHOWN[kind](value)
+        return cell(value)
+
+    @property
+    def linked_rows(self) -> list[tuple[str | None, list[Cell]]]:
+        """(link of the first cell or None, formatted cells) per row, for the HTML table."""
+        links = self.links or [None] * len(self.values)
+        kinds = [kind for _, kind in self.headings]
+        shown = [
+            [Cell(self.show(value, kind), kind) for value, kind in zip(row, kinds, strict=True)]
+            for row in self.values
+        ]
+        return list(zip(links, shown, strict=True))
 
 
 def cell(value: Any) -> str:
-    """How a figure reads in a table and in CSV: money with cents, rates 0–1, blanks for none."""
+    """How a figure reads in CSV: money with cents, rates 0–1, blanks for none."""
     if value is None:
         return ""
     if isinstance(value, Decimal):
@@ -41,46 +93,48 @@ def cell(value: Any) -> str:
     return str(value)
 
 
+MONEY_FIGURES = ("weighted", "commit", "best_case", "pipeline", "won", "quota", "gap")
+
+
 def forecast_table(result: analytics.Forecast) -> Table:
-    columns = ["Period", "Weighted", "Commit", "Best case", "Pipeline", "Won", "Quota", "Gap"]
-    columns += ["Attainment", "Open deals", "Won deals"]
+    columns: list[Column] = [("Period", "text"), ("Weighted", "money"), ("Commit", "money")]
+    columns += [("Best case", "money"), ("Pipeline", "money"), ("Won", "money")]
+    columns += [("Quota", "money"), ("Gap", "money"), ("Attainment", "rate")]
+    columns += [("Open deals", "count"), ("Won deals", "count")]
     rows = []
-    for figures in [*result.periods, result.unscheduled, result.totals]:
-        label = figures.period or "No close date"
+    for period_figures in [*result.periods, result.unscheduled, result.totals]:
+        label = period_figures.period or "No close date"
         rows.append(
             [
                 label if label != "total" else "Total",
-                *(
-                    cell(getattr(figures, name))
-                    for name in ("weighted", "commit", "best_case", "pipeline", "won", "quota")
-                ),
-                cell(figures.gap),
-                cell(figures.attainment),
-                cell(figures.deals),
-                cell(figures.won_deals),
+                *(getattr(period_figures, name) for name in MONEY_FIGURES),
+                period_figures.attainment,
+                period_figures.deals,
+                period_figures.won_deals,
             ]
         )
-    return Table("forecast", f"Forecast by {result.period} ({result.currency})", columns, rows)
+    title = f"Forecast by {result.period} ({result.currency})"
+    return Table("forecast", title, columns, rows, currency=result.currency)
 
 
 def funnel_table(result: analytics.Funnel) -> Table:
-    columns = ["Stage", "Entered", "Advanced", "Conversion", "Lost"]
-    rows = [
-        [s.name, cell(s.entered), cell(s.advanced), cell(s.conversion), cell(s.lost)]
-        for s in result.stages
-    ]
+    columns: list[Column] = [("Stage", "text"), ("Entered", "count"), ("Advanced", "count")]
+    columns += [("Conversion", "rate"), ("Lost", "count")]
+    rows = [[s.name, s.entered, s.advanced, s.conversion, s.lost] for s in result.stages]
     return Table("funnel", f"Funnel {result.since} – {result.until}", columns, rows)
 
 
 def time_in_stage_table(result: analytics.Funnel) -> Table:
-    columns = ["Stage", "Median days", "90th percentile days", "Completed stays", "Bottleneck"]
+    columns: list[Column] = [("Stage", "text"), ("Median days", "days")]
+    columns += [("90th percentile days", "days"), ("Completed stays", "count")]
+    columns += [("Bottleneck", "text")]
     bottleneck = result.bottleneck
     rows = [
         [
             s.name,
-            cell(s.median_days),
-            cell(s.p90_days),
-            cell(s.stays),
+            s.median_days,
+            s.p90_days,
+            s.stays,
             "yes" if bottleneck and s.stage_id == bottleneck.stage_id else "",
         ]
         for s in result.stages
@@ -89,54 +143,52 @@ def time_in_stage_table(result: analytics.Funnel) -> Table:
 
 
 def lost_reasons_table(result: analytics.Funnel) -> Table:
-    rows = [[r["reason"] or "(none given)", cell(r["count"])] for r in result.lost_reasons]
-    return Table("lost_reasons", "Lost reasons", ["Reason", "Deals"], rows)
+    rows = [[r["reason"] or "(none given)", r["count"]] for r in result.lost_reasons]
+    columns: list[Column] = [("Reason", "text"), ("Deals", "count")]
+    return Table("lost_reasons", "Lost reasons", columns, rows)
 
 
-def accuracy_table(rows: list[analytics.AccuracyRow]) -> Table:
-    columns = ["Period", "Snapshot of", "Forecast (weighted)", "Commit", "Won", "Won / forecast"]
+def accuracy_table(rows: list[analytics.AccuracyRow], currency: str) -> Table:
+    columns: list[Column] = [("Period", "text"), ("Snapshot of", "date")]
+    columns += [("Forecast (weighted)", "money"), ("Commit", "money"), ("Won", "money")]
+    columns += [("Won / forecast", "rate")]
     return Table(
         "accuracy",
         "Forecast vs actual",
         columns,
-        [
-            [
-                r.period,
-                cell(r.snapshot_day),
-                cell(r.forecast),
-                cell(r.commit),
-                cell(r.won),
-                cell(r.accuracy),
-            ]
-            for r in rows
-        ],
+        [[r.period, r.snapshot_day, r.forecast, r.commit, r.won, r.accuracy] for r in rows],
+        currency=currency,
     )
 
 
-def reps_table(reps: list[analytics.RepFigures]) -> Table:
-    columns = ["Rep", "Open deals", "Pipeline", "Weighted", "Won this period", "Quota", "Gap"]
-    columns += ["Attainment", "Win rate", "Stalled"]
+def reps_table(reps: list[analytics.RepFigures], currency: str) -> Table:
+    columns: list[Column] = [("Rep", "text"), ("Open deals", "count"), ("Pipeline", "money")]
+    columns += [("Weighted", "money"), ("Won this period", "money"), ("Quota", "money")]
+    columns += [("Gap", "money"), ("Attainment", "rate"), ("Win rate", "rate")]
+    columns += [("Stalled", "count")]
     rows = [
         [
             r.name,
-            cell(r.open_deals),
-            cell(r.pipeline),
-            cell(r.weighted),
-            cell(r.won),
-            cell(r.quota),
-            cell(r.gap),
-            cell(r.attainment),
-            cell(r.win_rate),
-            cell(r.stalled),
+            r.open_deals,
+            r.pipeline,
+            r.weighted,
+            r.won,
+            r.quota,
+            r.gap,
+            r.attainment,
+            r.win_rate,
+            r.stalled,
         ]
         for r in reps
     ]
-    return Table("reps", "Reps", columns, rows)
+    return Table("reps", "Reps", columns, rows, currency=currency)
 
 
-def watch_table(name: str, title: str, deals: list[analytics.WatchedDeal]) -> Table:
-    columns = ["Deal", "Owner", "Stage", "Amount", "Probability", "Expected close", "Why"]
-    rows: list[list[str]] = []
+def watch_table(name: str, title: str, deals: list[analytics.WatchedDeal], currency: str) -> Table:
+    columns: list[Column] = [("Deal", "text"), ("Owner", "text"), ("Stage", "text")]
+    columns += [("Amount", "money"), ("Probability", "percent")]
+    columns += [("Expected close", "date"), ("Why", "text")]
+    rows: list[list[Any]] = []
     links: list[str | None] = []
     for watched in deals:
         deal = watched.deal
@@ -145,41 +197,37 @@ def watch_table(name: str, title: str, deals: list[analytics.WatchedDeal]) -> Ta
                 deal.title,
                 str(deal.owner),
                 deal.stage.name,
-                cell(deal.amount),
-                cell(int(watched.probability)),
-                cell(deal.expected_close_date),
+                deal.amount,
+                int(watched.probability),
+                deal.expected_close_date,
                 "; ".join(r.replace("_", " ") for r in watched.reasons),
             ]
         )
         links.append(f"/deals/{deal.pk}/")
-    return Table(name, title, columns, rows, links)
+    return Table(name, title, columns, rows, currency=currency, links=links)
 
 
 def probabilities_table(stages: list[analytics.StageProbability]) -> Table:
-    columns = ["Pipeline", "Stage", "Configured %", "Learned %", "Closed deals", "Won"]
-    rows = [
-        [
-            s.pipeline,
-            s.stage,
-            cell(s.configured),
-            cell(s.learned_percent),
-            cell(s.closed),
-            cell(s.won),
-        ]
-        for s in stages
-    ]
+    columns: list[Column] = [("Pipeline", "text"), ("Stage", "text")]
+    columns += [("Configured %", "percent"), ("Learned %", "percent")]
+    columns += [("Closed deals", "count"), ("Won", "count")]
+    rows = [[s.pipeline, s.stage, s.configured, s.learned_percent, s.closed, s.won] for s in stages]
     return Table("probabilities", "Stage probabilities", columns, rows)
 
 
-def movement_table(result: analytics.Movement) -> Table:
-    rows = [[name, cell(count), cell(amount)] for name, count, amount in result.rows()]
-    return Table("movement", f"Movement since {result.since}", ["Move", "Deals", "Amount"], rows)
+def movement_table(result: analytics.Movement, currency: str) -> Table:
+    columns: list[Column] = [("Move", "text"), ("Deals", "count"), ("Amount", "money")]
+    rows: list[list[Any]] = [list(row) for row in result.rows()]
+    title = f"Movement since {result.since}"
+    return Table("movement", title, columns, rows, currency=currency)
 
 
-def as_of_table(result: analytics.PipelineAsOf) -> Table:
-    rows = [[s.name, cell(s.deals), cell(s.amount), cell(s.weighted)] for s in result.stages]
+def as_of_table(result: analytics.PipelineAsOf, currency: str) -> Table:
+    columns: list[Column] = [("Stage", "text"), ("Deals", "count"), ("Amount", "money")]
+    columns += [("Weighted", "money")]
+    rows = [[s.name, s.deals, s.amount, s.weighted] for s in result.stages]
     title = f"Pipeline on {result.day} (from {result.source})"
-    return Table("as_of", title, ["Stage", "Deals", "Amount", "Weighted"], rows)
+    return Table("as_of", title, columns, rows, currency=currency)
 
 
 # --- builders: one per exportable table, computing only what that table needs ------------------
@@ -195,32 +243,35 @@ def _funnel_result(form: ForecastFilterForm) -> analytics.Funnel:
 
 
 def _accuracy(form: ForecastFilterForm) -> Table:
-    return accuracy_table(
-        analytics.forecast_accuracy(form.scope(), period=form.options()["period"])
-    )
+    scope = form.scope()
+    rows = analytics.forecast_accuracy(scope, period=form.options()["period"])
+    return accuracy_table(rows, scope.currency_code)
 
 
 def _reps(form: ForecastFilterForm) -> Table:
-    return reps_table(analytics.rep_figures(form.scope(), **form.options()))
+    scope = form.scope()
+    return reps_table(analytics.rep_figures(scope, **form.options()), scope.currency_code)
 
 
 def _watch(key: str, title: str) -> Callable[[ForecastFilterForm], Table]:
     def build(form: ForecastFilterForm) -> Table:
-        return watch_table(key, title, analytics.watchlist(form.scope())[key])
+        scope = form.scope()
+        return watch_table(key, title, analytics.watchlist(scope)[key], scope.currency_code)
 
     return build
 
 
 def _movement(form: ForecastFilterForm) -> Table:
-    since = form.options()["since"] or analytics.default_funnel_range()[0]
-    return movement_table(
-        analytics.movement_since(form.scope(), since, period=form.options()["period"])
-    )
+    scope, options = form.scope(), form.options()
+    since = options["since"] or analytics.default_funnel_range()[0]
+    result = analytics.movement_since(scope, since, period=options["period"])
+    return movement_table(result, scope.currency_code)
 
 
 def _as_of(form: ForecastFilterForm) -> Table:
+    scope = form.scope()
     day = form.options()["since"] or analytics.default_funnel_range()[0]
-    return as_of_table(analytics.pipeline_as_of(form.scope(), day))
+    return as_of_table(analytics.pipeline_as_of(scope, day), scope.currency_code)
 
 
 BUILDERS: dict[str, Callable[[ForecastFilterForm], Table]] = {

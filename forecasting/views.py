@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -22,6 +24,7 @@ from forecasting.models import Quota, can_manage_quotas
 from pipeline_crm.csv_files import Column, csv_download, csv_response, wants_csv
 from pipeline_crm.errors import DomainError
 from pipeline_crm.htmx import refusal, wants_fragment
+from pipeline_crm.templatetags import figures
 
 
 def _user(request: HttpRequest) -> User:
@@ -80,18 +83,6 @@ def _accuracy_chart(rows: list[analytics.AccuracyRow]) -> dict[str, Any]:
     }
 
 
-def _money(value: Any, currency: str) -> str:
-    return "—" if value is None else f"{analytics.money(value):,.2f} {currency}"
-
-
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f} %"
-
-
-def _days(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f} days"
-
-
 def dashboard_context(form: ForecastFilterForm) -> dict[str, Any]:
     """The page itself: headline cards and the forecast by period (the main figure), in a fixed
     number of queries. The other panels load on their own (`panel_context`)."""
@@ -102,28 +93,27 @@ def dashboard_context(form: ForecastFilterForm) -> dict[str, Any]:
     )
     closed = forecast.closed or {}
     current, currency = forecast.current, forecast.currency
+
+    def money(value: Any) -> str:
+        return figures.money(value, currency)
+
     return {
         "forecast": forecast,
         "closed": closed,
         "cards": [
-            ("weighted", "Weighted forecast", _money(current.weighted, currency), current.period),
-            ("commit", "Commit", _money(current.commit, currency), current.period),
-            ("won", "Won so far", _money(current.won, currency), current.period),
-            ("quota", "Quota", _money(current.quota, currency), current.period),
-            ("gap", "Gap to quota", _money(current.gap, currency), "quota − won"),
+            ("weighted", "Weighted forecast", money(current.weighted), current.period),
+            ("commit", "Commit", money(current.commit), current.period),
+            ("won", "Won so far", money(current.won), current.period),
+            ("quota", "Quota", money(current.quota), current.period),
+            ("gap", "Gap to quota", money(current.gap), "quota − won"),
             (
                 "win_rate",
                 "Win rate",
-                _percent(closed["win_rate"]),
+                figures.percent(closed["win_rate"]),
                 f"{closed['since']} – {closed['until']}",
             ),
-            (
-                "deal_size",
-                "Average deal size",
-                _money(closed["average_deal_size"], currency),
-                "won deals",
-            ),
-            ("cycle", "Sales cycle", _days(closed["cycle_days"]), "created → won"),
+            ("deal_size", "Average deal size", money(closed["average_deal_size"]), "won deals"),
+            ("cycle", "Sales cycle", figures.days(closed["cycle_days"]), "created → won"),
         ],
         "forecast_table": tables.forecast_table(forecast),
         "charts": {"forecast": _forecast_chart(forecast)},
@@ -146,19 +136,24 @@ def _funnel_panel(form: ForecastFilterForm) -> dict[str, Any]:
 
 
 def _accuracy_panel(form: ForecastFilterForm) -> dict[str, Any]:
-    rows = analytics.forecast_accuracy(form.scope(), period=form.options()["period"])
-    return {"table": tables.accuracy_table(rows), "charts": {"accuracy": _accuracy_chart(rows)}}
+    scope = form.scope()
+    rows = analytics.forecast_accuracy(scope, period=form.options()["period"])
+    return {
+        "table": tables.accuracy_table(rows, scope.currency_code),
+        "charts": {"accuracy": _accuracy_chart(rows)},
+    }
 
 
 def _reps_panel(form: ForecastFilterForm) -> dict[str, Any]:
-    return {"table": tables.reps_table(analytics.rep_figures(form.scope(), **form.options()))}
+    return {"table": tables.BUILDERS["reps"](form)}
 
 
 def _watchlist_panel(form: ForecastFilterForm) -> dict[str, Any]:
-    watch = analytics.watchlist(form.scope())
+    scope = form.scope()
+    watch, currency = analytics.watchlist(scope), scope.currency_code
     return {
-        "stalled": tables.watch_table("stalled", "Stalled deals", watch["stalled"]),
-        "at_risk": tables.watch_table("at_risk", "At-risk deals", watch["at_risk"]),
+        "stalled": tables.watch_table("stalled", "Stalled deals", watch["stalled"], currency),
+        "at_risk": tables.watch_table("at_risk", "At-risk deals", watch["at_risk"], currency),
     }
 
 
@@ -221,21 +216,18 @@ def export_csv(request: HttpRequest, table: str) -> HttpResponse:
 def movement(request: HttpRequest) -> HttpResponse:
     """Movement since a date and the pipeline as it stood that day (loaded on demand)."""
     form = _filters(request)
-    scope, options = form.scope(), form.options()
-    since = options["since"] or analytics.default_funnel_range()[0]
     context = {
-        "since": since,
+        "since": form.options()["since"] or analytics.default_funnel_range()[0],
         "query": request.GET.urlencode(),
-        "movement": tables.movement_table(
-            analytics.movement_since(scope, since, period=options["period"])
-        ),
-        "as_of": tables.as_of_table(analytics.pipeline_as_of(scope, since)),
+        "movement": tables.BUILDERS["movement"](form),
+        "as_of": tables.BUILDERS["as_of"](form),
     }
     return render(request, "forecasting/_movement.html", context)
 
 
 # --- quotas --------------------------------------------------------------------------------------
 
+QUOTA_PAGE_SIZE = 50
 QUOTA_COLUMNS = (
     Column("Rep", lambda quota: quota.user or ""),
     Column("Team", lambda quota: quota.team or ""),
@@ -253,7 +245,7 @@ def quotas(request: HttpRequest) -> HttpResponseBase:
     if not can_manage_quotas(user):
         return refusal(request, "Only admins and managers set quotas.")
     quotas = Quota.objects.visible_to(user).newest_first()
-    if request.method == "GET" and wants_csv(request):  # every quota, not the first 500
+    if request.method == "GET" and wants_csv(request):  # every quota, not one page
         return csv_download(filename_stem="quotas", columns=QUOTA_COLUMNS, records=quotas)
     form = QuotaForm(request.POST or None, by=user)
     if request.method == "POST" and form.is_valid() and _set_quota(user, form):
@@ -263,7 +255,8 @@ def quotas(request: HttpRequest) -> HttpResponseBase:
     context = {
         "nav": "forecast",
         "form": form,
-        "quotas": quotas[:500],
+        "page": Paginator(quotas, QUOTA_PAGE_SIZE).get_page(request.GET.get("page")),
+        "default_currency": settings.DEFAULT_CURRENCY,  # quotas are set in it
     }
     return render(request, "forecasting/quotas.html", context, status=status)
 

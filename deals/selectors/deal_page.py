@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from deals.models import Deal, FieldChange, Stage, StageChange
-from deals.templatetags.board_format import money
 from followups.models import Activity
 from pipeline_crm.ids import parse_id
+from pipeline_crm.templatetags.figures import money
 
 
 @dataclass

@@ -1,59 +1,21 @@
-"""Formatting for the board and the deal page: money, short money, durations."""
+"""Formatting for the board and the deal page: durations, labels, dates (money: `figures`)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django import template
 from django.utils import timezone
 
+from pipeline_crm.templatetags.figures import as_decimal, money, money_short
+
 register = template.Library()
 
-SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "CHF": "CHF "}
-
-
-def _as_decimal(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        return None
-
-
-def _symbol(currency: str | None) -> str:
-    code = (currency or "USD").upper()
-    return SYMBOLS.get(code, f"{code} ")
-
-
-@register.filter
-def money(value: Any, currency: str | None = "USD") -> str:
-    """12500 → "$12,500"; 99.5 → "$99.50"; None → "—"."""
-    amount = _as_decimal(value)
-    if amount is None:
-        return "—"
-    text = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
-    return f"{_symbol(currency)}{text}"
-
-
-@register.filter
-def money_short(value: Any, currency: str | None = "USD") -> str:
-    """Compact figures for column headers: 1250 → "$1.3k", 2_400_000 → "$2.4M"."""
-    amount = _as_decimal(value)
-    if amount is None:
-        return "—"
-    for size, suffix in (
-        (Decimal(1_000_000_000), "B"),
-        (Decimal(1_000_000), "M"),
-        (Decimal(1000), "k"),
-    ):
-        if abs(amount) >= size:
-            scaled = amount / size
-            text = f"{scaled:,.0f}" if scaled >= 100 else f"{scaled:,.1f}".replace(".0", "")
-            return f"{_symbol(currency)}{text}{suffix}"
-    return f"{_symbol(currency)}{amount:,.0f}"
+# Money is shown the same way on every page: one definition, in pipeline_crm's `figures`.
+register.filter("money", money)
+register.filter("money_short", money_short)
 
 
 @register.filter
@@ -100,7 +62,7 @@ def clip(text: str, length: int = 40) -> str:
 @register.filter
 def weighted(amount: Any, probability: Any) -> Decimal | None:
     """An amount at a win probability (in percent): 1000 at 55 → 550."""
-    value, percent = _as_decimal(amount), _as_decimal(probability)
+    value, percent = as_decimal(amount), as_decimal(probability)
     if value is None or percent is None:
         return None
     return value * percent / 100

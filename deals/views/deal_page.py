@@ -25,7 +25,6 @@ from deals import services
 from deals.forms import INLINE_EDITABLE, DealFieldsForm, VersionForm
 from deals.models import Deal, StageChange
 from deals.selectors import planned_activities, stage_path, timeline
-from deals.templatetags.board_format import money
 from deals.views.deal_list import remember_undo
 from followups import services as followups
 from followups.forms import LogActivityForm, PlanActivityForm
@@ -42,6 +41,7 @@ from pipeline_crm.htmx import (
     toast,
     wants_fragment,
 )
+from pipeline_crm.templatetags.figures import money
 
 PAGE = "deals/deal_detail.html"
 

@@ -89,6 +89,20 @@ def scoped_deals(scope: Scope) -> QuerySet[Deal]:
     return _narrowed(Deal.objects.visible_to(scope.user), scope)
 
 
+def currencies_in_use(user: User) -> list[str]:
+    """The currencies of the deals `user` may see, and the default one, in one query: what the
+    dashboard's currency filter offers (the default first)."""
+    default = str(settings.DEFAULT_CURRENCY)
+    found = (
+        Deal.objects.visible_to(user)
+        .exclude(currency=default)
+        .order_by("currency")
+        .values_list("currency", flat=True)
+        .distinct()
+    )
+    return [default, *found]
+
+
 def scoped_snapshots(scope: Scope) -> QuerySet[ForecastSnapshot]:
     """Snapshots under the same rule, using the owner and pipeline the deal had that day."""
     return _narrowed(ForecastSnapshot.objects.visible_to(scope.user), scope)

@@ -9,8 +9,52 @@
     weighted: "#f08c00", quota: "#d6336c", lost: "#e8590c", p90: "#adb5bd",
   };
 
-  function money(value) {
-    return value === null || value === undefined ? "—" : Number(value).toLocaleString();
+  // How the charts write numbers: the page's language and currency (data-locale and
+  // data-currency on #forecast-body), the same formats as the tables ("$98,600", "12.5 days",
+  // "25.9 %"); a missing figure reads "—".
+  function figures(host) {
+    const locale = (host && host.dataset.locale) || undefined;
+    const currency = (host && host.dataset.currency) || "USD";
+    const cache = {};
+    function format(key, options) {
+      if (!cache[key]) {
+        try {
+          cache[key] = new Intl.NumberFormat(locale, options);
+        } catch (error) { // an unknown currency code or locale: plain grouped figures
+          cache[key] = new Intl.NumberFormat(undefined, { maximumFractionDigits: options.maximumFractionDigits });
+        }
+      }
+      return cache[key];
+    }
+    function shown(fn) {
+      return (value) => (value === null || value === undefined || value === "" ? "—" : fn(Number(value)));
+    }
+    const places = (value) => (Number.isInteger(value) ? 0 : 2);
+    const decimal = (value, digits) => format(`n${digits}`, { maximumFractionDigits: digits }).format(value);
+    return {
+      money: shown((value) => format(`m${places(value)}`, {
+        style: "currency", currency, currencyDisplay: "narrowSymbol",
+        minimumFractionDigits: places(value), maximumFractionDigits: places(value),
+      }).format(value)),
+      count: shown((value) => decimal(value, 0)),
+      days: shown((value) => `${decimal(value, 1)} ${value === 1 ? "day" : "days"}`),
+      percent: shown((value) => `${format("p", { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(value * 100)} %`),
+    };
+  }
+
+  // A chart's options with its value axis ("x" or "y") and tooltips in one format, merged into
+  // `options` (scales and plugins one level deep). Counts tick at whole numbers only.
+  const WHOLE = { ticks: { precision: 0 } };
+  function formatted(format, axis, options) {
+    const merged = Object.assign({}, options || {});
+    merged.scales = Object.assign({}, merged.scales);
+    const scale = merged.scales[axis] || {};
+    const ticks = Object.assign({}, scale.ticks, { callback: (value) => format(value) });
+    merged.scales[axis] = Object.assign({}, scale, { ticks });
+    merged.plugins = Object.assign({}, merged.plugins, {
+      tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${format(c.raw)}` } },
+    });
+    return merged;
   }
 
   function draw(id, config) {
@@ -26,7 +70,7 @@
   }
 
   const builders = {
-    forecast(f) {
+    forecast(f, number) {
       draw("chart-forecast", {
         data: {
           labels: f.labels,
@@ -41,14 +85,13 @@
             { type: "line", label: "Quota", data: f.quota, borderColor: palette.quota, backgroundColor: palette.quota, borderDash: [6, 4], spanGaps: true, stack: "quota" },
           ],
         },
-        options: {
-          // grace: a line at the highest value stays inside the chart instead of on its edge.
-          scales: { x: { stacked: true }, y: { stacked: true, grace: "5%", ticks: { callback: money } } },
-          plugins: { tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${money(c.raw)}` } } },
-        },
+        // grace: a line at the highest value stays inside the chart instead of on its edge.
+        options: formatted(number.money, "y", {
+          scales: { x: { stacked: true }, y: { stacked: true, grace: "5%" } },
+        }),
       });
     },
-    funnel(f) {
+    funnel(f, number) {
       draw("chart-funnel", {
         type: "bar",
         data: {
@@ -58,10 +101,10 @@
             { label: "Lost here", data: f.lost, backgroundColor: palette.lost },
           ],
         },
-        options: { indexAxis: "y" },
+        options: formatted(number.count, "x", { indexAxis: "y", scales: { x: WHOLE } }),
       });
     },
-    time_in_stage(t) {
+    time_in_stage(t, number) {
       draw("chart-time", {
         type: "bar",
         data: {
@@ -71,16 +114,19 @@
             { label: "90th percentile days", data: t.p90, backgroundColor: palette.p90 },
           ],
         },
+        options: formatted(number.days, "y"),
       });
     },
-    lost_reasons(l) {
+    lost_reasons(l, number) {
       draw("chart-lost", {
         type: "bar",
         data: { labels: l.labels, datasets: [{ label: "Deals lost", data: l.counts, backgroundColor: palette.lost }] },
-        options: { indexAxis: "y", plugins: { legend: { display: false } } },
+        options: formatted(number.count, "x", {
+          indexAxis: "y", scales: { x: WHOLE }, plugins: { legend: { display: false } },
+        }),
       });
     },
-    accuracy(a) {
+    accuracy(a, number) {
       draw("chart-accuracy", {
         type: "bar",
         data: {
@@ -90,7 +136,7 @@
             { label: "Won", data: a.won, backgroundColor: palette.won },
           ],
         },
-        options: { scales: { y: { ticks: { callback: money } } } },
+        options: formatted(number.money, "y"),
       });
     },
   };
@@ -104,7 +150,8 @@
       if (source.dataset.drawn) return;
       source.dataset.drawn = "1";
       const data = JSON.parse(source.textContent);
-      Object.entries(data).forEach(([name, figures]) => builders[name] && builders[name](figures));
+      const number = figures(source.closest("[data-currency]"));
+      Object.entries(data).forEach(([name, values]) => builders[name] && builders[name](values, number));
     });
     document.body.dataset.chartsReady = String(charts.length);
   }

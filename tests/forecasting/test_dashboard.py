@@ -127,14 +127,14 @@ def test_headline_cards_cover_every_pipeline_and_the_funnel_names_its_own(client
 
     every = client.get(reverse("forecast") + f"?{dates}").content.decode()
     assert card(every, "win_rate") == "66.7 %"  # 2 won of 3 closed
-    assert card(every, "deal_size") == "2,500.00 USD"  # (1000 + 4000) / 2
-    assert card(every, "cycle") == "15.0 days"  # (10 + 20) / 2
+    assert card(every, "deal_size") == "$2,500"  # (1000 + 4000) / 2
+    assert card(every, "cycle") == "15 days"  # (10 + 20) / 2
     assert "win rate, deal size and cycle: all pipelines" in every
     default = client.get(reverse("forecast") + f"?pipeline={default_pipeline().pk}&{dates}")
     default_html = default.content.decode()
     assert card(default_html, "win_rate") == "50.0 %"
-    assert card(default_html, "deal_size") == "1,000.00 USD"
-    assert card(default_html, "cycle") == "10.0 days"
+    assert card(default_html, "deal_size") == "$1,000"
+    assert card(default_html, "cycle") == "10 days"
 
     # The funnel needs one stage list: the default pipeline unless one is chosen, and says so.
     funnel = client.get(reverse("forecast-panel", args=["funnel"]) + f"?{dates}").content.decode()
@@ -165,10 +165,10 @@ def test_learned_probabilities_change_the_forecast_on_the_page_and_in_the_api(cl
 
     row, api = forecast_row(client, window, "2026-11")
     # Configured: 1000 × 55 % + 2000 × 75 %
-    assert (row[1], api["weighted"]) == ("2050.00", "2050.00")
+    assert (row[1], api["weighted"]) == ("$2,050", "2050.00")
     row, api = forecast_row(client, f"probabilities=learned&{window}", "2026-11")
     # Learned for Proposal: 12 won / 30 closed = 40 %: 1000 × 40 % + 2000 × 75 %
-    assert (row[1], api["weighted"]) == ("1900.00", "1900.00")
+    assert (row[1], api["weighted"]) == ("$1,900", "1900.00")
 
 
 def test_the_team_filter_shows_exactly_that_teams_deals(client, people, forecast_world):
@@ -177,12 +177,12 @@ def test_the_team_filter_shows_exactly_that_teams_deals(client, people, forecast
     columns = (1, 9)  # weighted, open deals
 
     row, api = forecast_row(client, AROUND_TODAY, "2026-11")
-    assert [row[i] for i in columns] == ["9549.25", "3"]  # d1, d2 and team B's d8
+    assert [row[i] for i in columns] == ["$9,549.25", "3"]  # d1, d2 and team B's d8
     row, api = forecast_row(client, f"team={team_a.pk}&{AROUND_TODAY}", "2026-11")
-    assert [row[i] for i in columns] == ["2050.00", "2"]  # d1 1000 × 55 % + d2 2000 × 75 %
+    assert [row[i] for i in columns] == ["$2,050", "2"]  # d1 1000 × 55 % + d2 2000 × 75 %
     assert (api["weighted"], api["deals"], api["won"]) == ("2050.00", 2, "1200.00")
     row, api = forecast_row(client, f"team={team_b.pk}&{AROUND_TODAY}", "2026-11")
-    assert [row[i] for i in columns] == ["7499.25", "1"]  # d8 9999 × 75 %
+    assert [row[i] for i in columns] == ["$7,499.25", "1"]  # d8 9999 × 75 %
     assert (api["weighted"], api["deals"], api["won"]) == ("7499.25", 1, "0.00")
 
 
@@ -204,7 +204,9 @@ def test_filters_in_the_url_carry_into_the_csv_links(client, manager, forecast_w
     )
 
 
-def test_forecast_csv_has_the_same_figures_as_the_page(client, manager, forecast_world):
+def test_forecast_csv_keeps_raw_figures_the_page_formats_the_same_ones(
+    client, manager, forecast_world
+):
     client.force_login(manager)
     response = client.get(reverse("forecast-export", args=["forecast"]) + f"?{AROUND_TODAY}")
     assert response.status_code == 200
@@ -212,18 +214,26 @@ def test_forecast_csv_has_the_same_figures_as_the_page(client, manager, forecast
     assert "attachment" in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0][:6] == ["Period", "Weighted", "Commit", "Best case", "Pipeline", "Won"]
-    november = next(r for r in rows if r[0] == "2026-11")
-    assert november[:7] == [
+    csv_rows = {row[0]: row for row in rows[1:]}
+    # Raw in the CSV: no currency, no grouping, attainment a share, blanks for none.
+    assert csv_rows["2026-11"] == [
         "2026-11",
-        "2050.00",
-        "2000.00",
-        "1000.00",
-        "0.00",
-        "1200.00",
-        "5000.00",
+        *("2050.00", "2000.00", "1000.00", "0.00", "1200.00", "5000.00", "3800.00"),
+        *("0.24", "2", "1"),
     ]
+    assert csv_rows["2026-12"][6:9] == ["", "", ""]
+    assert csv_rows["No close date"][1] == "66.67"
     page = client.get(reverse("forecast") + f"?{AROUND_TODAY}").content.decode()
-    assert table_rows(page, "forecast") == rows[1:]
+    page_rows = {row[0]: row for row in table_rows(page, "forecast")}
+    assert list(page_rows) == list(csv_rows)
+    # Formatted on the page: the same figures with currency, grouping, percent, "—".
+    assert page_rows["2026-11"] == [
+        "2026-11",
+        *("$2,050", "$2,000", "$1,000", "$0", "$1,200", "$5,000", "$3,800"),
+        *("24.0 %", "2", "1"),
+    ]
+    assert page_rows["2026-12"][6:9] == ["—", "—", "—"]
+    assert page_rows["No close date"][1] == "$66.67"
 
 
 @pytest.mark.parametrize(
@@ -347,7 +357,14 @@ def test_quota_page_lets_a_manager_set_and_delete_a_quota(client, manager, peopl
     assert response.status_code == 302
     quota = Quota.objects.get()
     assert (quota.user, quota.amount) == (people["rep"], Decimal("4500.00"))
-    assert "4500.00" in client.get(reverse("forecast-quotas")).content.decode()
+    listing = client.get(reverse("forecast-quotas")).content.decode()
+    assert table_rows(listing, "quotas")[0][:5] == [
+        str(people["rep"]),
+        "",
+        "Month",
+        "2026-12-01",
+        "$4,500",
+    ]
     client.post(reverse("forecast-quota-delete", args=[quota.pk]))
     assert not Quota.objects.exists()
 
@@ -366,23 +383,20 @@ def test_admin_and_manager_set_a_team_quota_and_a_quarterly_quota_on_the_page(cl
         (None, people["rep"].pk, "quarter", Decimal("9000.00")),
     }
     listing = client.get(reverse("forecast-quotas")).content.decode()
-    assert "Team Team A" in listing
-    assert "6000.00" in listing
-    assert "Quarter" in listing
-    assert "2027-01-01" in listing
-    assert "9000.00" in listing
+    # A team's quota under "Team", by the team's own name (no "Team Team A").
+    assert [row[:5] for row in table_rows(listing, "quotas")] == [
+        [str(people["rep"]), "", "Quarter", "2027-01-01", "$9,000"],
+        ["", "Team A", "Month", "2026-12-01", "$6,000"],
+    ]
+    assert "Team Team A" not in listing
     # And the team's forecast table shows the quarter's quota.
     page = client.get(
         reverse("forecast") + f"?team={team_a.pk}&period=quarter&since=2027-01-01&until=2027-03-31"
     ).content.decode()
     assert table_rows(page, "forecast")[0][:7] == [
         "2027-Q1",
-        "0.00",
-        "0.00",
-        "0.00",
-        "0.00",
-        "0.00",
-        "9000.00",
+        *("$0", "$0", "$0", "$0", "$0"),
+        "$9,000",
     ]
 
 

@@ -147,9 +147,9 @@ def test_manager_reads_the_dashboard_changes_a_filter_and_downloads_csv(
     page.wait_for_url("**/forecast/")
 
     # 12000 × 55 % + 8000 × 75 % + 5000 × 20 % = 13,600 this month.
-    expect(page.locator("[data-card=weighted] strong")).to_have_text("13,600.00 USD")
-    expect(page.locator("[data-card=won] strong")).to_have_text("4,000.00 USD")
-    expect(page.locator("[data-card=gap] strong")).to_have_text("26,000.00 USD")
+    expect(page.locator("[data-card=weighted] strong")).to_have_text("$13,600")
+    expect(page.locator("[data-card=won] strong")).to_have_text("$4,000")
+    expect(page.locator("[data-card=gap] strong")).to_have_text("$26,000")
     # Panels load after the page: funnel, time in stage, lost reasons, accuracy, the forecast.
     wait_for_every_panel(page)
     expect(page.locator("[data-table=reps]")).to_contain_text(str(pipeline_of_team_a["rep"]))
@@ -168,7 +168,7 @@ def test_manager_reads_the_dashboard_changes_a_filter_and_downloads_csv(
     this_quarter = periods.label(periods.period_start(timezone.localdate(), "quarter"), "quarter")
     # The quarter has no quota of its own: its months' 30,000.
     assert_lines_drawn_at(page, this_quarter, {"Weighted": 13600, "Quota": 30000})
-    expect(page.locator("[data-card=weighted] strong")).to_have_text("13,600.00 USD")
+    expect(page.locator("[data-card=weighted] strong")).to_have_text("$13,600")
     expect(page.locator("[data-table=probabilities]")).to_contain_text("Proposal")
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
