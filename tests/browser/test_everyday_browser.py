@@ -192,3 +192,22 @@ def test_back_after_filtering_the_forecast_restores_its_controls(open_page, admi
     page.go_back()
     page.wait_for_url(lambda url: "period=quarter" not in url)
     assert page.input_value("#id_period") == "month"
+
+
+def test_every_control_the_keyboard_reaches_shows_a_focus_ring(open_page, admin, live_server):
+    page = open_page(admin, path="/deals/")
+    unringed = []
+    for _ in range(25):
+        page.keyboard.press("Tab")
+        ring = page.evaluate(
+            """() => { const e = document.activeElement, s = getComputedStyle(e);
+                const name = e.tagName + (e.id ? '#' + e.id : '') + ' ' + e.textContent.trim();
+                // at least 2 px, and opaque (the fields' own faint :focus ring is not enough)
+                const ringed = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2
+                    && !s.outlineColor.startsWith('rgba');
+                return [name.slice(0, 40), ringed];
+            }"""
+        )
+        if not ring[1]:
+            unringed.append(ring[0])
+    assert unringed == []
