@@ -14,7 +14,10 @@ API_DOCS_CSP: dict[str, list[str]] = {
     **cast("dict[str, list[str]]", settings.SECURE_CSP),
     "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
 }
-api_docs = csp_override(API_DOCS_CSP)(SpectacularSwaggerSplitView.as_view(url_name="api-schema"))
+# templates/api_docs.html: Swagger UI's page with a link back to the app above it.
+api_docs = csp_override(API_DOCS_CSP)(
+    SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api_docs.html")
+)
 
 urlpatterns = [
     path("", include("accounts.api_urls")),

@@ -303,6 +303,10 @@
   document.addEventListener("htmx:configRequest", (e) => {
     if (e.detail.elt && e.detail.elt.id === "live") e.detail.parameters.v = state.version;
   });
+  // A hidden tab skips its polls (an hx-trigger filter would need eval, which the CSP forbids).
+  document.addEventListener("htmx:beforeRequest", (e) => {
+    if (e.detail.elt && e.detail.elt.id === "live" && document.visibilityState !== "visible") e.preventDefault();
+  });
 
   document.addEventListener("board:changed", (e) => {
     const detail = e.detail || {};

@@ -56,3 +56,8 @@ def test_the_docs_page_loads_its_assets_locally():
     assert external == []
     for cdn in ("cdn.jsdelivr", "unpkg.com", "cdnjs"):
         assert cdn not in html
+
+
+def test_the_docs_page_links_back_to_the_app():
+    html = APIClient().get("/api/docs/").content.decode()
+    assert '<a href="/">← Back to Pipeline CRM</a>' in html

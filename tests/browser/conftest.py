@@ -61,11 +61,14 @@ def chromium(transactional_db, seed_data, monkeypatch):
 
 @pytest.fixture
 def open_page(chromium, live_server):
-    """open_page(user, path="/board/", width=1280) -> a page signed in through the login form."""
+    """open_page(user, path="/board/", width=1280) -> a page signed in through the login form.
+    `bypass_csp=True` lets a test inject a script of its own (axe-core) into the pages."""
     contexts = []
 
-    def make(user, path="/board/", width=1280, height=800):
-        context = chromium.new_context(viewport={"width": width, "height": height})
+    def make(user, path="/board/", width=1280, height=800, bypass_csp=False):
+        context = chromium.new_context(
+            viewport={"width": width, "height": height}, bypass_csp=bypass_csp
+        )
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(8000)
