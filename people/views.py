@@ -133,7 +133,9 @@ def _page_context(
     related = {kind.name: record}
     can_log = can_write or kind.anyone_may_log
     if kind.timeline:  # planned follow-ups on top, then the history (people.timeline)
-        activities: Any = {"planned": timeline.planned_of(user, cast(timeline.TimelineRecord, record))}
+        activities: Any = {
+            "planned": timeline.planned_of(user, cast(timeline.TimelineRecord, record))
+        }
         activities |= _timeline_context(request, kind, record)
     else:
         activities = {"activities": selectors.activities_of(user, **related)}
