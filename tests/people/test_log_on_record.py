@@ -65,7 +65,8 @@ def test_with_two_open_deals_the_form_asks_which(as_rep, rep, ann):
     assert 'name="deal"' in page
     for option in ("Renewal", "Upsell", "No deal"):
         assert f">{option}</option>" in page
-    assert ">Lost one</option>" not in page and ">Teammate&#x27;s</option>" not in page
+    assert ">Lost one</option>" not in page
+    assert ">Teammate&#x27;s</option>" not in page
     assert unanswered.status_code == 422
     assert "Which deal is this about?" in unanswered.content.decode()
     assert not Activity.objects.exists()
