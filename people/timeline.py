@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import F, Q, QuerySet
 
@@ -105,8 +106,13 @@ def deals_in_scope(viewer: User, record: TimelineRecord) -> QuerySet[Deal]:
     and its contacts'. Only those `viewer` may see."""
     deals = Deal.objects.visible_to(viewer)
     if isinstance(record, Company):
-        return deals.filter(Q(company=record) | Q(contact__company=record))
+        return deals.filter(Q(company=record) | Q(contact__in=_contacts_at(record)))
     return deals.filter(contact=record)
+
+
+def _contacts_at(company: Company) -> QuerySet[Contact, Any]:
+    # A subquery rather than a join: the OR of the scope stays a set of semi-joins.
+    return Contact.objects.filter(company=company).values("pk")
 
 
 def activities_in_scope(viewer: User, record: TimelineRecord) -> QuerySet[Activity]:
@@ -114,7 +120,7 @@ def activities_in_scope(viewer: User, record: TimelineRecord) -> QuerySet[Activi
     deal_ids = deals_in_scope(viewer, record).values("pk")
     linked = Q(deal__in=deal_ids)
     if isinstance(record, Company):
-        linked |= Q(company=record) | Q(contact__company=record)
+        linked |= Q(company=record) | Q(contact__in=_contacts_at(record))
     else:
         linked |= Q(contact=record)
     return Activity.objects.visible_to(viewer).filter(linked)
