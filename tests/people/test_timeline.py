@@ -245,3 +245,19 @@ def test_the_api_refuses_an_unknown_kind_or_cursor(api_for, rep, acme, query):
 
     assert response.status_code == 400
     assert list(response.json()) == list(query)
+
+
+def test_a_planned_follow_up_of_a_deal_is_done_from_its_company_page(client, rep, acme):
+    planned = Activity.objects.create(
+        kind="call", subject="Call about the renewal", owner=rep, deal=acme["ann_deal"]
+    )
+    client.force_login(rep)
+    url = reverse("company-activity-done", args=[acme["company"].pk, planned.pk])
+
+    response = client.post(url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="activities")
+
+    planned.refresh_from_db()
+    assert response.status_code == 200
+    assert planned.done_at is not None
+    history = response.content.decode().partition('id="timeline"')[2]
+    assert "Call about the renewal" in history
