@@ -11,9 +11,11 @@ Paging is a keyset over (at, kind, id), newest first: three queries a page, one 
 (activities, stage changes, status changes), each an ordered walk stopping after page + 1 rows
 past the cursor, merged here. The kind names which table a row comes from ("stage" only stage
 changes, "won"/"lost" only status rows, the others only activities), so (at, kind, id) is a
-total order. A UNION would need the three tables cut to one shape and then a second round of
-queries to load the rows with their deal and person: more queries for the same page. A kind
-filter queries one source only.
+total order (kinds are lowercase ASCII words, which SQLite and PostgreSQL's usual collations
+sort as Python does; the tie test in tests/people/test_timeline.py checks it). A UNION would
+need the three tables cut to one shape and then a second round of queries to load the rows
+with their deal and person: more queries for the same page. A kind filter queries one source
+only.
 """
 
 from __future__ import annotations
