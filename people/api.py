@@ -26,6 +26,7 @@ from people.serializers import (
     DisqualifyLeadSerializer,
     LeadSerializer,
 )
+from people.timeline_api import TimelineMixin
 from pipeline_crm.api import IdFilter, ServiceViewSetMixin
 from pipeline_crm.csv_api import CsvListMixin
 
@@ -100,14 +101,14 @@ class LeadFilter(filters.FilterSet):
         fields = ["owner", "status", "source", "q"]
 
 
-class CompanyViewSet(_OwnedRecordViewSet):
+class CompanyViewSet(TimelineMixin, _OwnedRecordViewSet):
     serializer_class = CompanySerializer
     filterset_class = CompanyFilter
     model = Company
     queryset = Company.objects.all()
 
 
-class ContactViewSet(_OwnedRecordViewSet):
+class ContactViewSet(TimelineMixin, _OwnedRecordViewSet):
     serializer_class = ContactSerializer
     filterset_class = ContactFilter
     model = Contact

@@ -7,6 +7,7 @@ Forms only validate and clean input; saving goes through `contacts.services` (an
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, cast
 
@@ -17,8 +18,11 @@ from django.urls import reverse_lazy
 from accounts.models import User
 from accounts.visibility import assignable_people, is_admin, readable_people
 from contacts.models import Company, Contact, Lead
-from deals.models import Pipeline
+from deals.models import Deal, Pipeline
+from followups.forms import ActivityForm
 from people.selectors import LEAD_SORTS
+from people.services import NO_DEAL, DealChoice
+from pipeline_crm.ids import parse_id
 
 
 # Django's form classes take no type argument at run time (the stubs' generics are type-only).
@@ -316,3 +320,37 @@ class ContactFilterForm(ListFilterForm):
 
 class CompanyFilterForm(ListFilterForm):
     sort = forms.ChoiceField(required=False, choices=[("name", "Name"), ("-created", "Newest")])
+
+
+class RecordActivityForm(ActivityForm):
+    """The activity form of a lead, contact or company page. With several open deals to log on
+    (`deals`), it asks which one (or none); `people.services.log_on_record` decides, this form
+    only reads the answer: "" (not answered), "none", or a deal id."""
+
+    deal = forms.CharField(
+        required=False, label="About which deal?", widget=forms.Select, max_length=20
+    )
+
+    def __init__(self, *args: Any, deals: Sequence[Deal] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deals = list(deals)
+        if len(self.deals) > 1:
+            cast(forms.Select, self.fields["deal"].widget).choices = [
+                ("", "Choose…"),
+                *((str(deal.pk), deal.title) for deal in self.deals),
+                (NO_DEAL, "No deal"),
+            ]
+        else:  # none to choose from: one is linked by itself
+            del self.fields["deal"]
+
+    def deal_choice(self) -> DealChoice:
+        raw = (self.cleaned_data.get("deal") or "").strip()
+        if raw == NO_DEAL:
+            return NO_DEAL
+        return parse_id(raw)
+
+    def clean_deal(self) -> str:
+        raw = (self.cleaned_data.get("deal") or "").strip()
+        if raw and raw != NO_DEAL and parse_id(raw) is None:
+            raise forms.ValidationError("Choose a deal from the list, or no deal.")
+        return raw

@@ -77,6 +77,9 @@ class RecordKind[R: (Company, Contact, Lead)]:
     delete_confirm: str
     # Anyone who can read the record may log an activity on it (else: those who may write it).
     anyone_may_log: bool = False
+    # Its page shows one timeline of its own, its deals' (and its contacts') history
+    # (`people.timeline`) instead of its own activities alone.
+    timeline: bool = False
     empty_deals: str = "No deals you can see."
     page_extras: Callable[[R, FormsGiven], dict[str, Any]] = _nothing_more
     # The create form's initial values, from its query string, for the user.
@@ -204,6 +207,7 @@ CONTACTS: RecordKind[Contact] = RecordKind(
     delete_confirm="Delete this contact? Their deals stay, without a contact.",
     # Any signed-in user may note a call with a contact they can read; it is theirs.
     anyone_may_log=True,
+    timeline=True,
     initial=_company_from_query,
     linked_fields=_company_by_name,
 )
@@ -226,5 +230,6 @@ COMPANIES: RecordKind[Company] = RecordKind(
         "notes logged on it are deleted."
     ),
     anyone_may_log=True,
+    timeline=True,
     page_extras=_company_extras,
 )

@@ -179,3 +179,17 @@ def activities_of(user: User, **related: Any) -> QuerySet[Any]:
         ]
     )
     return activities
+
+
+def open_deals_to_log_on(user: User, record: Contact | Company | Lead) -> list[Deal]:
+    """The open deals an activity logged on `record` may be linked to: the contact's or the
+    company's own open deals that `user` may change (logging on a deal is a change of it).
+    A lead's activities stay on the lead."""
+    if isinstance(record, Lead):
+        return []
+    related: dict[str, Any] = {"company" if isinstance(record, Company) else "contact": record}
+    return list(
+        Deal.objects.writable_by(user)
+        .filter(status=Deal.Status.OPEN, **related)
+        .order_by("-updated_at", "-id")[:DETAIL_LIMIT]
+    )

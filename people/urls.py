@@ -4,7 +4,8 @@ top bar's links.
 Every kind has the same seven pages, served by the same views with the kind as an argument:
 <plural>/ (name <plural>), new/, <pk>/, <pk>/edit/, <pk>/delete/, <pk>/activities/ and
 <pk>/activities/<activity_id>/done/ (names <name>-create, -detail, -edit, -delete, -activity,
--activity-done). Leads add convert/ and disqualify/, companies the autocomplete options/.
+-activity-done). Leads add convert/ and disqualify/, contacts and companies timeline/ (its
+htmx parts), companies the autocomplete options/.
 """
 
 from typing import Any
@@ -44,5 +45,9 @@ urlpatterns = [
     path("leads/<int:pk>/disqualify/", views.lead_disqualify, name="lead-disqualify"),
     *_record_pages(CONTACTS),
     *_record_pages(COMPANIES),
+    *(
+        path(f"{kind.plural}/<int:pk>/timeline/", views.record_timeline, {"kind": kind}, name=name)
+        for kind, name in ((CONTACTS, "contact-timeline"), (COMPANIES, "company-timeline"))
+    ),
     path("companies/options/", views.company_options, name="company-options"),
 ]

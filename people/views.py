@@ -34,13 +34,12 @@ from contacts.models import Company, Contact, Lead
 from contacts.selectors import company_names_matching
 from contacts.services import create_record, delete_record, disqualify_lead, update_record
 from deals.models import Deal
-from followups.forms import ActivityForm
 from followups.models import Activity
-from followups.services import complete_activity, log_activity
-from people import selectors
-from people.forms import ConvertForm, DisqualifyForm, OwnedRecordForm
+from followups.services import complete_activity
+from people import selectors, timeline
+from people.forms import ConvertForm, DisqualifyForm, OwnedRecordForm, RecordActivityForm
 from people.kinds import LEADS, Record, RecordKind
-from people.services import convert_lead
+from people.services import convert_lead, log_on_record
 from pipeline_crm.csv_files import csv_download, wants_csv
 from pipeline_crm.errors import DomainError, NotAllowed
 from pipeline_crm.htmx import refusal, retarget, swap_target, toast, wants_fragment
@@ -132,18 +131,53 @@ def _page_context(
     """The detail page's context; `forms` are the ones shown filled in (with their errors)."""
     user, can_write = _user(request), _can_write(request, record)
     related = {kind.name: record}
+    can_log = can_write or kind.anyone_may_log
+    if kind.timeline:  # planned follow-ups on top, then the history (people.timeline)
+        activities: Any = {
+            "planned": timeline.planned_of(user, cast(timeline.TimelineRecord, record))
+        }
+        activities |= _timeline_context(request, kind, record)
+    else:
+        activities = {"activities": selectors.activities_of(user, **related)}
     return {
         **_card_context(kind, record, can_write=can_write),
         "nav": kind.plural,
         "deals": selectors.deals_of(user, **related),
         "empty_deals": kind.empty_deals,
-        "activities": selectors.activities_of(user, **related),
+        **activities,
         "now": timezone.now(),
-        "can_log": can_write or kind.anyone_may_log,
+        "can_log": can_log,
         "activity_url": reverse(kind.urls["activity"], args=[record.pk]),
-        "activity_form": forms.get("activity_form") or ActivityForm(),
+        "activity_form": forms.get("activity_form")
+        or _activity_form(request, record, can_log=can_log),
         "edit_form": forms.get("edit_form"),
         **kind.page_extras(record, forms),
+    }
+
+
+def _activity_form(
+    request: HttpRequest, record: Record, data: Any = None, *, can_log: bool = True
+) -> RecordActivityForm:
+    """The record's activity form (bound to `data` when given): it asks which deal when the
+    record has several open deals the user may log on."""
+    deals = selectors.open_deals_to_log_on(_user(request), record) if can_log else []
+    return RecordActivityForm(data, deals=deals)
+
+
+def _timeline_context(
+    request: HttpRequest, kind: RecordKind[Any], record: Record
+) -> dict[str, Any]:
+    """One page of the record's timeline, after the query's `after`, of the query's `kind`."""
+    wanted = request.GET.get("kind", "")
+    wanted = wanted if wanted in timeline.KINDS else ""
+    after = timeline.Cursor.parse(request.GET.get("after"))
+    return {
+        "timeline": timeline.timeline_page(
+            _user(request), cast(timeline.TimelineRecord, record), kind=wanted, after=after
+        ),
+        "timeline_kind": wanted,
+        "timeline_kinds": timeline.KIND_LABELS.items(),
+        "timeline_url": reverse(f"{kind.name}-timeline", args=[record.pk]),
     }
 
 
@@ -257,7 +291,10 @@ def record_delete(request: HttpRequest, kind: RecordKind[Any], pk: int) -> HttpR
 
 
 def _activities_panel(
-    request: HttpRequest, kind: RecordKind[Any], record: Record, form: ActivityForm | None = None
+    request: HttpRequest,
+    kind: RecordKind[Any],
+    record: Record,
+    form: RecordActivityForm | None = None,
 ) -> HttpResponse:
     """The activities section alone (with `form`: the one the user sent, with its errors)."""
     context = _page_context(request, kind, record, activity_form=form)
@@ -269,18 +306,19 @@ def _activities_panel(
 def record_activity(request: HttpRequest, kind: RecordKind[Any], pk: int) -> HttpResponse:
     """Log what happened (no due date: done now) or plan what comes next, on this record."""
     record = _record_or_404(request, kind, pk)
-    form = ActivityForm(request.POST)
+    form = _activity_form(request, record, request.POST)
     if form.is_valid():
         data = form.cleaned_data
         try:
-            log_activity(
+            log_on_record(
                 by=_user(request),
+                record=record,
                 kind=data["kind"],
                 subject=data["subject"],
                 body=data["body"],
                 due_at=data["due_at"],
                 done=not form.is_planned(),
-                **{kind.name: record},
+                deal=form.deal_choice(),
             )
         except NotAllowed as error:
             return refusal(request, error)
@@ -302,14 +340,28 @@ def record_activity_done(
 ) -> HttpResponse:
     """Mark a planned activity of this record done (its reminder will not fire)."""
     record = _record_or_404(request, kind, pk)
-    own_activities = Activity.objects.visible_to(_user(request)).filter(**{kind.name: record})
-    activity = get_object_or_404(own_activities, pk=activity_id)
+    if kind.timeline:  # its page lists its deals' (and contacts') plans too
+        listed = timeline.activities_in_scope(_user(request), record)
+    else:
+        listed = Activity.objects.visible_to(_user(request)).filter(**{kind.name: record})
+    activity = get_object_or_404(listed, pk=activity_id)
     try:
         complete_activity(activity=activity, by=_user(request))
     except NotAllowed as error:
         return refusal(request, error)
     panel = partial(_activities_panel, request, kind, record)
     return _changed(request, f"“{activity.subject}” done.", _detail_url(kind, record), panel)
+
+
+@login_required
+@require_GET
+def record_timeline(request: HttpRequest, kind: RecordKind[Any], pk: int) -> HttpResponse:
+    """The timeline of a contact or company for htmx: the whole section (a kind filter), or the
+    entries after `after` ("Load more")."""
+    record = _record_or_404(request, kind, pk)
+    context = {"kind": kind, "record": record, **_timeline_context(request, kind, record)}
+    part = "entries" if request.GET.get("after") else "history"
+    return render(request, f"people/_timeline.html#{part}", context)
 
 
 # --- lead workflows ------------------------------------------------------------------------------

@@ -157,6 +157,8 @@ API_RULES: dict[str, Rule] = {
     "api-company-detail": _shared_detail(put={"name": "Renamed Inc"}),
     "api-contact-list": _api_list(api(everyone(400))),
     "api-contact-detail": _shared_detail(put={"first_name": "Renamed"}),
+    "api-company-timeline": Rule(methods={"GET": api(everyone(200))}),
+    "api-contact-timeline": Rule(methods={"GET": api(everyone(200))}),
     # Notifications and imports: one's own (an admin reads every import).
     "api-notification-list": Rule(methods={"GET": everyone(200, anonymous=401)}),
     "api-notification-detail": Rule(methods={"GET": api(own_only(200))}),
@@ -323,6 +325,7 @@ RULES: dict[str, Rule] = {
     "contact-delete": Rule(methods={"POST": shared_writes(302)}),
     "contact-activity": Rule(methods={"POST": everyone(302)}, bodies={"POST": ACTIVITY}),
     "contact-activity-done": Rule(methods={"POST": team_writes(302)}),
+    "contact-timeline": Rule(methods={"GET": everyone(200)}),
     "companies": Rule(methods={"GET": everyone(200)}),
     "company-create": Rule(methods={"GET": everyone(200), "POST": everyone(400)}),
     "company-detail": Rule(methods={"GET": everyone(200)}),
@@ -330,6 +333,7 @@ RULES: dict[str, Rule] = {
     "company-delete": Rule(methods={"POST": shared_writes(302)}),
     "company-activity": Rule(methods={"POST": everyone(302)}, bodies={"POST": ACTIVITY}),
     "company-activity-done": Rule(methods={"POST": team_writes(302)}),
+    "company-timeline": Rule(methods={"GET": everyone(200)}),
     "company-options": Rule(methods={"GET": everyone(200)}, query="q=Comp"),
     # --- forecast -------------------------------------------------------------------------------
     "forecast": Rule(methods={"GET": everyone(200)}),
