@@ -81,7 +81,7 @@ def _handle(raw: bytes, *, max_chars: int) -> str:
         logger.warning("Inbound mail skipped, malformed: %s", error)
         return "malformed"
     message = record_message(mail=mail)
-    return "duplicate" if message is None else message.status
+    return "duplicate" if message is None else str(message.status)
 
 
 def _flag(connection: imaplib.IMAP4, uids: list[bytes], flags: str) -> None:
