@@ -82,3 +82,19 @@ def test_mail_attached_once_cannot_be_attached_again(client, rep) -> None:
     assert client.post("/mail/unmatched/attach/", form).status_code == 302
     assert client.post("/mail/unmatched/attach/", form).status_code == 400
     assert Activity.objects.count() == 1
+
+
+def test_the_unmatched_list_reads_a_page_in_a_few_queries(
+    client, rep, django_assert_max_num_queries
+) -> None:
+    bcc = new_bcc_address(by=rep)
+    for n in range(30):
+        raw = message(bcc=bcc, to="who@nowhere.example", message_id=f"<u{n}@nowhere.example>")
+        record_message(mail=parse_mail(raw, max_chars=1000))
+    client.force_login(rep)
+
+    with django_assert_max_num_queries(8):
+        page = client.get("/mail/unmatched/").content.decode()
+
+    assert page.count('name="contact_email"') == 25
+    assert "Page 1 of 2" in page
