@@ -148,7 +148,9 @@ def record_message(*, mail: ParsedMail) -> InboundMessage | None:
 @transaction.atomic
 def attach_unmatched(*, message: InboundMessage, contact: Contact, by: User) -> InboundMessage:
     """Log an unmatched message on a contact (and its open deals) the user picked."""
-    locked = InboundMessage.objects.select_for_update().visible_to(by).get(pk=message.pk)
+    locked = InboundMessage.objects.select_for_update().visible_to(by).filter(pk=message.pk).first()
+    if locked is None:  # someone else's: as if it did not exist
+        raise DomainError("No such e-mail.", field="message")
     if locked.status != InboundMessage.Status.UNMATCHED:
         raise DomainError("This e-mail is logged already.", field="message")
     locked.activities_logged = _log_on(locked, [contact], by=by)

@@ -7,7 +7,8 @@ import pytest
 from followups.models import Activity
 from mailin.models import BccAddress, InboundMessage
 from mailin.parsing import parse_mail
-from mailin.services import new_bcc_address, record_message
+from mailin.services import attach_unmatched, new_bcc_address, record_message
+from pipeline_crm.errors import DomainError
 from tests.factories import ContactFactory
 from tests.mailin.mail import message
 
@@ -98,3 +99,9 @@ def test_the_unmatched_list_reads_a_page_in_a_few_queries(
 
     assert page.count('name="contact_email"') == 25
     assert "Page 1 of 2" in page
+
+
+def test_the_service_refuses_someone_elses_mail_as_missing(rep, teammate) -> None:
+    pending = _unmatched_for(rep)
+    with pytest.raises(DomainError, match="No such e-mail"):
+        attach_unmatched(message=pending, contact=ContactFactory(), by=teammate)
