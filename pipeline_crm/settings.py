@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "integrations",
     "imports",
     "search",
+    "mailin",
     "audit",
     "demo",
     # its one table, jobs waiting for a worker (pipeline_crm.jobs); backup_db, restore_db,
@@ -419,7 +420,21 @@ _job_sweep_interval = env.float("JOB_SWEEP_INTERVAL", default=30.0)
 DEAL_TRASH_DAYS = env.int("DEAL_TRASH_DAYS", default=30)
 # The audit log (audit/) keeps its entries this many days; a nightly job purges older ones.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+# Inbound e-mail (SPEC §9, mailin/): the IMAP mailbox BCC'd mail arrives in
+# (imaps://user:password@host:993/INBOX; empty: no polling), polled every INBOUND_POLL_INTERVAL
+# seconds, up to INBOUND_POLL_BATCH messages a poll; each user's address is
+# <INBOUND_LOCAL_PART>+<token>@<INBOUND_DOMAIN>. Logged bodies are cut at INBOUND_BODY_MAX_CHARS.
+INBOUND_IMAP_URL = env.str("INBOUND_IMAP_URL", default="")
+INBOUND_DOMAIN = env.str("INBOUND_DOMAIN", default="inbound.example.com").lower()
+INBOUND_LOCAL_PART = env.str("INBOUND_LOCAL_PART", default="log").lower()
+_inbound_poll_interval = env.float("INBOUND_POLL_INTERVAL", default=60.0)
+INBOUND_POLL_BATCH = env.int("INBOUND_POLL_BATCH", default=500)
+INBOUND_BODY_MAX_CHARS = env.int("INBOUND_BODY_MAX_CHARS", default=20000)
 CELERY_BEAT_SCHEDULE = {
+    "poll-inbound-mail": {
+        "task": "mailin.tasks.poll_inbound_mail",
+        "schedule": _inbound_poll_interval,
+    },
     "send-due-reminders": {
         "task": "deals.tasks.send_due_reminders",  # followups/tasks.py
         "schedule": _reminder_interval,

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("integrations.urls")),
     path("", include("imports.urls")),
     path("", include("search.urls")),
+    path("", include("mailin.urls")),
     path("", include("audit.urls")),
 ]
 

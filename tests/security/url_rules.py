@@ -246,6 +246,12 @@ RULES: dict[str, Rule] = {
     "login-code": Rule(methods={"GET": public(LOGIN), "POST": public(LOGIN)}),
     "my-api-token-revoke": Rule(methods={"POST": everyone(302)}),
     "calendar-revoke": Rule(methods={"POST": everyone(302)}),
+    # BCC logging: one's own address and unmatched mail (an empty attach form is a 400; a
+    # message that is not the caller's is no choice of theirs, as a missing one).
+    "bcc-address-new": Rule(methods={"POST": everyone(302)}),
+    "bcc-address-revoke": Rule(methods={"POST": everyone(302)}),
+    "mail-unmatched": Rule(methods={"GET": everyone(200)}),
+    "mail-unmatched-attach": Rule(methods={"POST": everyone(400)}),
     # The token is the key (calendar apps cannot sign in): whoever holds it reads rep's feed.
     "calendar-feed": Rule(methods={"GET": public()}),
     # --- the board ------------------------------------------------------------------------------
