@@ -87,7 +87,10 @@ def renumber_column(stage: Stage) -> None:
         Deal.objects.filter(stage=stage).order_by("position", "id").values_list("pk", flat=True)
     )
     rows = [Deal(pk=pk, position=(i + 1) * POSITION_GAP) for i, pk in enumerate(ids)]
-    Deal.objects.bulk_update(rows, ["position"], batch_size=1000)
+    # Only deals still in the column: one leaving it now (row locked by its move, which holds
+    # the other column's lock, not this one's) is skipped when its row frees, instead of
+    # taking a key of this column into its new one.
+    Deal.objects.filter(stage=stage).bulk_update(rows, ["position"], batch_size=1000)
 
 
 def place(
