@@ -113,7 +113,7 @@ def _move_related(
 def _fill_empty(model: type[models.Model], survivor: Mergeable, other: Mergeable) -> list[str]:
     filled = []
     for name in FILLED[model]:
-        column = cast(models.Field[Any, Any], model._meta.get_field(name)).attname
+        column = cast("models.Field[Any, Any]", model._meta.get_field(name)).attname
         if _is_empty(getattr(survivor, column)) and not _is_empty(getattr(other, column)):
             setattr(survivor, column, getattr(other, column))
             filled.append(name)
