@@ -47,7 +47,8 @@ class DuplicateGroup:
 def _name_key(model: type[Any]) -> Any:
     if model is Company:
         return Lower(Trim("name"))
-    return Lower(Trim(Concat("first_name", Value(" "), "last_name")))
+    first, last = Lower(Trim("first_name")), Lower(Trim("last_name"))
+    return Trim(Concat(first, Value(" "), last, output_field=CharField()))
 
 
 def _same_value_pairs(records: QuerySet[Any], key: Any) -> list[tuple[int, int]]:

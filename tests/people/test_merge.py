@@ -35,7 +35,9 @@ def _counts(**link):
 
 def test_merging_contacts_moves_every_deal_and_activity_and_deletes_the_other(rep):
     keep = ContactFactory(owner=rep, first_name="Ann", last_name="Lee", phone="", title="")
-    other = ContactFactory(owner=rep, first_name="Ann", last_name="Lee", phone="+1 555", title="CTO")
+    other = ContactFactory(
+        owner=rep, first_name="Ann", last_name="Lee", phone="+1 555", title="CTO"
+    )
     DealFactory.create_batch(2, owner=rep, contact=keep)
     deals = DealFactory.create_batch(3, owner=rep, contact=other)
     ActivityFactory.create_batch(4, owner=rep, contact=other)
@@ -168,7 +170,9 @@ def test_api_merge_answers_what_moved(api_for, rep):
     assert api_for(rep).get(f"/api/contacts/{other.pk}/").status_code == 404
 
 
-def test_api_merge_of_a_lead_out_of_sight_is_a_404_and_changes_nothing(api_for, rep, outsider, people):
+def test_api_merge_of_a_lead_out_of_sight_is_a_404_and_changes_nothing(
+    api_for, rep, outsider, people
+):
     mine, hidden = LeadFactory(owner=rep), LeadFactory(owner=outsider)
     ActivityFactory(owner=outsider, lead=hidden)
 
