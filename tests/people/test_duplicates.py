@@ -41,7 +41,8 @@ def test_leads_sharing_an_email_in_another_case_are_one_group(rep):
 
     groups = duplicate_groups(LeadFactory._meta.model, user=rep)
 
-    assert len(groups) == 1 and "same e-mail" in groups[0].reasons
+    assert len(groups) == 1
+    assert "same e-mail" in groups[0].reasons
     assert [record.first_name for record in groups[0].records] == ["Ann", "A."]  # oldest first
 
 
@@ -82,7 +83,8 @@ def test_api_lists_the_groups(api_for, rep):
 
     assert response.status_code == 200
     [group] = response.json()
-    assert group["reasons"] == ["same e-mail"] and len(group["records"]) == 2
+    assert group["reasons"] == ["same e-mail"]
+    assert len(group["records"]) == 2
 
 
 def test_the_duplicates_page_has_tabs_and_merge_buttons(client, rep):
@@ -92,7 +94,8 @@ def test_the_duplicates_page_has_tabs_and_merge_buttons(client, rep):
 
     page = client.get("/contacts/duplicates/").content.decode()
 
-    assert 'href="/companies/duplicates/"' in page and 'href="/leads/duplicates/"' in page
+    assert 'href="/companies/duplicates/"' in page
+    assert 'href="/leads/duplicates/"' in page
     assert f'name="other" value="{other.pk}"' in page
     assert "Merge into Ann Lee" in page
 

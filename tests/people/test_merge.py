@@ -53,7 +53,8 @@ def test_merging_contacts_moves_every_deal_and_activity_and_deletes_the_other(re
     assert after["activities"] == before_keep["activities"] + before_other["activities"] + 1
     assert not Contact.objects.filter(pk=other.pk).exists()
     assert Notification.objects.get(deal=deals[0]).deal.contact_id == keep.pk
-    assert result.moved["deals"] == 3 and result.moved["activities"] == 4
+    assert result.moved["deals"] == 3
+    assert result.moved["activities"] == 4
 
 
 def test_the_kept_record_takes_the_others_values_only_where_it_had_none(rep):
@@ -79,7 +80,9 @@ def test_the_merge_is_written_on_the_kept_records_timeline_and_in_the_audit_log(
 
     note = Activity.objects.get(contact=keep, kind=Activity.Kind.NOTE)
     assert note.subject.startswith("Merged contact “Ann L.”")
-    assert "1 deals" in note.subject and note.done_at is not None and note.owner == rep
+    assert "1 deals" in note.subject
+    assert note.done_at is not None
+    assert note.owner == rep
     entry = AuditEntry.objects.get(action="records_merged")
     assert entry.details == {"merged": {str(other.pk): "Ann L."}}
 
@@ -244,7 +247,8 @@ def test_two_merges_of_the_same_record_at_once_let_one_through_whole(rep):
     for thread in threads:
         thread.join(timeout=60)
 
-    assert sorted(outcomes)[0] == "gone" and sorted(outcomes)[1].startswith("merged into")
+    assert sorted(outcomes)[0] == "gone"
+    assert sorted(outcomes)[1].startswith("merged into")
     winner = first if f"merged into {first.pk}" in outcomes else second
     loser = second if winner is first else first
     assert Deal.objects.filter(contact=winner).count() == 3
