@@ -3,8 +3,8 @@
 Two records look alike when they share an e-mail address (any case: leads, and a lead with a
 contact), a web domain (companies, "www." ignored), or a name: the same name once spaces and
 case are folded on every database, and on PostgreSQL also a similar one (pg_trgm similarity of
-the whole name ≥ `SIMILAR`, the candidates found through the trigram indexes the list searches
-already keep on `UPPER(last_name)` / `UPPER(name)`, contacts 0003).
+the whole name ≥ `SIMILAR`: among all records, names sharing their last name's first three
+letters; for one typed name, through the pg_trgm extension the search migrations installed).
 
 `duplicate_groups` joins the pairs into groups (a with b, b with c: one group) among the
 records the user can see; `looks_like` names the records a new or edited one resembles.
@@ -63,20 +63,24 @@ def _same_value_pairs(records: QuerySet[Any], key: Any) -> list[tuple[int, int]]
 
 
 def _similar_name_pairs(records: QuerySet[Any]) -> list[tuple[int, int]]:
-    """PostgreSQL: pairs whose whole names are similar (trigram), joined through the GIN index
-    on UPPER(<column>) (`%` on that expression), then checked on the whole name."""
+    """PostgreSQL: pairs whose whole names are similar (trigram similarity ≥ SIMILAR), compared
+    within blocks of records whose last name (company: name) starts with the same three
+    letters: a hash join, not one trigram index scan per row (that took minutes at 50,000
+    contacts). A typo in those first letters goes unnoticed; the same-name rule still holds."""
     if connection.vendor != "postgresql":
         return []
     model = records.model
     name, column = NAME_SQL[model]
     table = connection.ops.quote_name(model._meta.db_table)
     visible_sql, params = records.values("pk").query.sql_with_params()
+    block = "LOWER(LEFT(TRIM({t}." + column + "), 3))"
     # Only Django's table and column names are pasted in; the values are parameters.
     sql = (
         f"SELECT a.id, b.id FROM {table} a JOIN {table} b "  # noqa: S608
-        f"ON a.id < b.id AND UPPER(a.{column}::text) %% UPPER(b.{column}::text) "
-        f"WHERE similarity({name.format(t='a')}, {name.format(t='b')}) >= %s "
-        f"AND a.id IN ({visible_sql}) AND b.id IN ({visible_sql}) ORDER BY a.id, b.id LIMIT %s"
+        f"ON {block.format(t='a')} = {block.format(t='b')} AND a.id < b.id "
+        f"WHERE {block.format(t='a')} <> '' "
+        f"AND similarity({name.format(t='a')}, {name.format(t='b')}) >= %s "
+        f"AND a.id IN ({visible_sql}) AND b.id IN ({visible_sql}) LIMIT %s"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [SIMILAR, *params, *params, MAX_PAIRS])
@@ -153,14 +157,20 @@ class LookAlike:
     reason: str
 
 
-def _similar_names(model: type[Any], name: str) -> Q:
-    if connection.vendor != "postgresql" or len(name) < 3:
+def _similar_names(model: type[Any], name: str, block: str) -> Q:
+    """PostgreSQL: records whose whole name is similar to `name`, among those whose last name
+    (company: name) starts like `block` does (as `_similar_name_pairs` compares them)."""
+    if connection.vendor != "postgresql" or len(name) < 3 or not block:
         return Q(pk__in=[])
-    expression, _ = NAME_SQL[model]
+    expression, column = NAME_SQL[model]
     table = connection.ops.quote_name(model._meta.db_table)
-    # Only Django's names are pasted in; the typed name is a parameter.
-    sql = f"SELECT id FROM {table} t WHERE similarity({expression.format(t='t')}, %s) >= %s"  # noqa: S608
-    return Q(pk__in=RawSQL(sql, [name.lower(), SIMILAR]))  # noqa: S611
+    # Only Django's names are pasted in; the typed values are parameters.
+    sql = (
+        f"SELECT id FROM {table} t WHERE LOWER(LEFT(TRIM(t.{column}), 3)) = %s "  # noqa: S608
+        f"AND similarity({expression.format(t='t')}, %s) >= %s"
+    )
+    params = [block.strip().lower()[:3], name.lower(), SIMILAR]
+    return Q(pk__in=RawSQL(sql, params))  # noqa: S611
 
 
 def _typed_name(model: type[Any], fields: Mapping[str, Any]) -> str:
@@ -195,5 +205,6 @@ def looks_like(
     name = _typed_name(model, fields)
     if name:
         add(visible.annotate(k=_name_key(model)).filter(k=name.lower()), "same name")
-        add(visible.filter(_similar_names(model, name)), "similar name")
+        block = str(fields.get("name" if model is Company else "last_name") or "")
+        add(visible.filter(_similar_names(model, name, block)), "similar name")
     return list(found.values())
