@@ -101,7 +101,7 @@ def _pairs(model: type[Any], records: QuerySet[Any]) -> dict[str, list[tuple[int
     pairs = {"same name": _same_value_pairs(records, _name_key(model))}
     if model is Company:
         pairs["same domain"] = _same_value_pairs(records, _domain_key())
-    else:
+    elif model is Lead:  # a contact's e-mail is unique ignoring case: no pair to find
         pairs["same e-mail"] = _same_value_pairs(records, Lower(Trim("email")))
     pairs["similar name"] = _similar_name_pairs(records)
     return pairs
