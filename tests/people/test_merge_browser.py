@@ -1,60 +1,23 @@
 """Merging two contacts from the Duplicates page in a real browser (Playwright, Chromium)."""
 
-import os
-
 import pytest
-from django.db import connections
 
 from contacts.models import Contact
 from deals.models import Deal
-from tests.factories import PASSWORD, ContactFactory, DealFactory, TeamFactory, UserFactory
+from tests.contacts import test_pages_browser as people_pages
+from tests.factories import ContactFactory, DealFactory
+
+# The people pages' browser set-up: Chromium, a signed-in `page` of the rep `seller`.
+browser = people_pages.browser
+fast_password_hashing = people_pages.fast_password_hashing
+orm_beside_playwright = people_pages.orm_beside_playwright
+page = people_pages.page
+seller = people_pages.seller
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def orm_beside_playwright(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    monkeypatch.setitem(connections["default"].settings_dict, "CONN_MAX_AGE", 0)
-
-
-@pytest.fixture
-def seller(db):
-    user = UserFactory(username="merger", role="rep", first_name="Mer", last_name="Ger")
-    TeamFactory(name="Mergers", members=[user])
-    return user
-
-
-@pytest.fixture
-def page(live_server, seller):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        tab = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        tab.set_default_timeout(10_000)
-        tab.goto(f"{live_server.url}/accounts/login/")
-        tab.fill("input[name=username]", "merger")
-        tab.fill("input[name=password]", PASSWORD)
-        tab.click("button[type=submit]")
-        tab.wait_for_load_state()
-        yield tab
-        browser.close()
-        connections.close_all()
 
 
 def test_two_contacts_merged_from_the_duplicates_page(page, live_server, seller):
