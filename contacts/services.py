@@ -15,29 +15,9 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.visibility import require_assignable, require_write
 from contacts.models import Company, Contact, Lead
+from contacts.selectors import company_reused_for_lead, contact_reused_for_lead, email_domain
 from pipeline_crm.db import serialize_on
 from pipeline_crm.errors import DomainError, InvalidTransition
-
-# Addresses at these domains say nothing about the buyer's company.
-FREE_MAIL_DOMAINS = frozenset(
-    {
-        "gmail.com",
-        "googlemail.com",
-        "yahoo.com",
-        "hotmail.com",
-        "outlook.com",
-        "live.com",
-        "icloud.com",
-        "me.com",
-        "aol.com",
-        "proton.me",
-        "protonmail.com",
-        "gmx.com",
-        "gmx.de",
-        "web.de",
-        "mail.com",
-    }
-)
 
 
 def _require_write(by: User, record: models.Model, what: str) -> None:
@@ -158,11 +138,6 @@ def refresh_lead_score(*, lead: Lead) -> Lead:
 # --- disqualify ---------------------------------------------------------------------
 
 
-def email_domain(email: str) -> str:
-    domain = email.rpartition("@")[2].strip().lower() if "@" in (email or "") else ""
-    return "" if domain in FREE_MAIL_DOMAINS else domain
-
-
 # --- companies and contacts found again, or created once --------------------------------------
 #
 # Check-then-create is serialized per key (`pipeline_crm.db.serialize_on`): two requests asking
@@ -190,18 +165,12 @@ def company_for_lead(lead: Lead, *, owner: User) -> Company | None:
     name = lead.company_name.strip()
     if domain:
         serialize_on("company-domain", domain)
-        existing = Company.objects.filter(domain__iexact=domain).first()
-        if existing:
-            return existing
     if name:
         serialize_on("company-name", name.lower())
-        existing = Company.objects.filter(name__iexact=name).first()
-        if existing and (not domain or not existing.domain):
-            return existing
-        return _company_with_domain(name=name, domain=domain, owner=owner)
-    if domain:
-        return _company_with_domain(name=domain, domain=domain, owner=owner)
-    return None
+    existing, new_name = company_reused_for_lead(lead)
+    if existing is not None or not new_name:
+        return existing
+    return _company_with_domain(name=new_name, domain=domain, owner=owner)
 
 
 def _company_with_domain(*, name: str, domain: str, owner: User) -> Company:
@@ -222,11 +191,9 @@ def contact_for_lead(lead: Lead, *, company: Company | None, owner: User) -> Con
     """The lead's person: found by e-mail (any case), else created for `owner`."""
     if lead.email:
         serialize_on("contact-email", lead.email.lower())
-        existing = Contact.objects.filter(email__iexact=lead.email).first()
-        if existing:
-            return existing
-    if not (lead.first_name or lead.last_name or lead.email):
-        return None
+    existing, new_name = contact_reused_for_lead(lead)
+    if existing is not None or not new_name:
+        return existing
     return Contact.objects.create(
         first_name=lead.first_name or lead.email.partition("@")[0],
         last_name=lead.last_name,

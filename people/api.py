@@ -19,6 +19,15 @@ from contacts import services
 from contacts.models import Company, Contact, Lead
 from deals.serializers import DealSerializer
 from people import services as workflows
+from people.duplicates import duplicate_groups, looks_like
+from people.merge import MERGERS, RecordGone
+from people.merge_serializers import (
+    ConversionPreviewSerializer,
+    DuplicateGroupSerializer,
+    MergeResultSerializer,
+    MergeSerializer,
+)
+from people.selectors import preview_body
 from people.serializers import (
     CompanySerializer,
     ContactSerializer,
@@ -43,6 +52,24 @@ class _OwnedRecordViewSet(CsvListMixin[Any], ServiceViewSetMixin[Any], viewsets.
         records: QuerySet[Any] = self.model.objects.visible_to(self.request.user)
         return records
 
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """201 with the record and `looks_like`: the records it resembles (same e-mail, a lead's
+        among contacts too; same domain; similar name), a warning that never stops the save."""
+        response = super().create(request, *args, **kwargs)
+        found = looks_like(
+            self.model, user=self.actor, fields=response.data, exclude=response.data["id"]
+        )
+        response.data["looks_like"] = [
+            {
+                "type": alike.record._meta.model_name,
+                "id": alike.record.pk,
+                "name": str(alike.record),
+                "reason": alike.reason,
+            }
+            for alike in found
+        ]
+        return response
+
     def perform_create(self, serializer: BaseSerializer[Any]) -> None:
         serializer.instance = services.create_record(
             self.model, by=self.actor, fields=serializer.validated_data
@@ -55,6 +82,38 @@ class _OwnedRecordViewSet(CsvListMixin[Any], ServiceViewSetMixin[Any], viewsets.
 
     def perform_destroy(self, instance: Any) -> None:
         services.delete_record(instance, by=self.actor)
+
+    @extend_schema(
+        request=MergeSerializer,
+        responses={
+            200: MergeResultSerializer,
+            400: REFUSED,
+            403: OpenApiResponse(description="You may see one of them but not change it."),
+            404: OpenApiResponse(description="Either record is out of sight or gone."),
+        },
+        summary="Merge `other` into this record (which stays): everything linked moves here.",
+    )
+    @action(detail=True, methods=["post"])
+    def merge(self, request: Request, pk: str | None = None) -> Response:
+        survivor = self.get_object()
+        other_id = self.parse_input(MergeSerializer)["other"]
+        other = self.get_queryset().filter(pk=other_id).first()
+        if other is None:
+            raise RecordGone(f"No {self.model._meta.verbose_name} {other_id} that you can see.")
+        merger = MERGERS[self.model._meta.model_name]
+        result = merger(survivor=survivor, other=other, by=self.actor)
+        body = {"id": result.survivor.pk, "moved": result.moved, "filled": result.filled}
+        return Response(MergeResultSerializer(body).data)
+
+    @extend_schema(
+        responses={200: DuplicateGroupSerializer(many=True)},
+        summary="Groups of likely duplicates you can see (same e-mail, domain or name).",
+        filters=False,
+    )
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
+    def duplicates(self, request: Request) -> Response:
+        groups = duplicate_groups(self.model, user=self.actor)
+        return Response(DuplicateGroupSerializer(groups, many=True).data)
 
 
 def _text_filter(*lookups: str) -> filters.CharFilter:
@@ -133,6 +192,15 @@ class LeadViewSet(_OwnedRecordViewSet):
         deal = workflows.convert_lead(lead=lead, by=self.actor, **parsed)
         body = DealSerializer(deal, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        responses={200: ConversionPreviewSerializer},
+        summary="What converting would reuse or create (company, contact), before converting.",
+    )
+    @action(detail=True, methods=["get"], url_path="convert-preview")
+    def convert_preview(self, request: Request, pk: str | None = None) -> Response:
+        lead = self.get_object()
+        return Response(ConversionPreviewSerializer(preview_body(lead)).data)
 
     @extend_schema(
         request=DisqualifyLeadSerializer,

@@ -37,7 +37,17 @@ type Record = Company | Contact | Lead
 # The forms a detail page shows filled in (a rejected one comes back with its errors), by name.
 type FormsGiven = Mapping[str, BaseForm | None]
 
-ACTIONS = ("create", "detail", "edit", "delete", "activity", "activity-done")
+ACTIONS = (
+    "create",
+    "detail",
+    "edit",
+    "delete",
+    "activity",
+    "activity-done",
+    "duplicates",
+    "merge",
+    "similar",
+)
 # Slots of the shared templates that a kind fills with a partial of its own template.
 REQUIRED_PARTS = ("columns", "row", "summary", "facts")
 OPTIONAL_PARTS = ("badges", "main", "side")
@@ -152,6 +162,8 @@ def _lead_extras(lead: Lead, forms: FormsGiven) -> dict[str, Any]:
     return {
         "convert_form": forms.get("convert_form") or ConvertForm(),
         "disqualify_form": forms.get("disqualify_form") or DisqualifyForm(),
+        # What converting would reuse or create, shown beside the Convert button.
+        "conversion": selectors.preview_body(lead) if lead.converted_at is None else None,
         # A converted lead shows its deals' section even when the deal is out of sight.
         "empty_deals": "The deal is not visible to you." if lead.converted_at else None,
     }

@@ -25,6 +25,7 @@ from django.db.models.functions import Coalesce, Lower
 
 from accounts.models import User
 from contacts.models import Company, Contact, Lead
+from contacts.selectors import conversion_preview
 from deals.models import Deal
 from followups.models import Activity
 
@@ -193,3 +194,22 @@ def open_deals_to_log_on(user: User, record: Contact | Company | Lead) -> list[D
         .filter(status=Deal.Status.OPEN, **related)
         .order_by("-updated_at", "-id")[:DETAIL_LIMIT]
     )
+
+
+def preview_body(lead: Lead) -> dict[str, Any]:
+    """What converting `lead` would do now: for the company and the contact, the record reused
+    (`record`, `reused` its id) or the name of the one created; the deal's expected close date
+    and how many of the lead's activities move to the deal."""
+    preview = conversion_preview(lead)
+    parts = {
+        "company": (preview.company, preview.new_company),
+        "contact": (preview.contact, preview.new_contact),
+    }
+    return {
+        **{
+            part: {"record": record, "reused": record.pk if record else None, "created": name}
+            for part, (record, name) in parts.items()
+        },
+        "expected_close_date": lead.timeline,
+        "activities": Activity.objects.filter(lead=lead, deal__isnull=True).count(),
+    }

@@ -33,7 +33,9 @@ def convert_lead(
     title: str = "",
     amount: Decimal | None = None,
 ) -> Deal:
-    """Turn a lead into a deal, reusing a company (by domain) and contact (by e-mail)."""
+    """Turn a lead into a deal, reusing a company (by domain) and contact (by e-mail): the deal
+    closes when the lead decides (`timeline`), and the lead's activities move onto the deal and
+    the contact (`contacts.selectors.conversion_preview` says beforehand what is reused)."""
     require_write(by, lead.owner_id, "lead")
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     if lead.status == Lead.Status.DISQUALIFIED:
@@ -52,7 +54,13 @@ def convert_lead(
         company=company,
         contact=contact,
         lead=lead,
+        expected_close_date=lead.timeline,
     )
+    # The lead's timeline goes with it: its activities show on the contact and the deal too.
+    carried = Activity.objects.filter(lead=lead, deal__isnull=True)
+    if contact is not None:
+        carried.filter(contact__isnull=True).update(contact=contact)
+    carried.update(deal=deal)
     lead.status = Lead.Status.QUALIFIED
     lead.converted_at = timezone.now()
     lead.save(update_fields=["status", "converted_at", "updated_at"])

@@ -1,18 +1,19 @@
 """Pages for leads, contacts and companies; the names `leads`, `contacts`, `companies` are the
 top bar's links.
 
-Every kind has the same seven pages, served by the same views with the kind as an argument:
+Every kind has the same pages, served by the same views with the kind as an argument:
 <plural>/ (name <plural>), new/, <pk>/, <pk>/edit/, <pk>/delete/, <pk>/activities/ and
 <pk>/activities/<activity_id>/done/ (names <name>-create, -detail, -edit, -delete, -activity,
--activity-done). Leads add convert/ and disqualify/, contacts and companies timeline/ (its
-htmx parts), companies the autocomplete options/.
+-activity-done), plus duplicates/, similar/ (the "Looks like …" warning of the forms) and
+<pk>/merge/ (names <name>-duplicates, -similar, -merge). Leads add convert/ and disqualify/,
+contacts and companies timeline/ (its htmx parts), companies the autocomplete options/.
 """
 
 from typing import Any
 
 from django.urls import URLPattern, path
 
-from people import views
+from people import merge_views, views
 from people.kinds import COMPANIES, CONTACTS, LEADS, RecordKind
 
 
@@ -36,6 +37,9 @@ def _record_pages(kind: RecordKind[Any]) -> list[URLPattern]:
             given,
             name=names["activity-done"],
         ),
+        path(f"{prefix}/duplicates/", merge_views.duplicates, given, name=names["duplicates"]),
+        path(f"{prefix}/similar/", merge_views.similar, given, name=names["similar"]),
+        path(f"{prefix}/<int:pk>/merge/", merge_views.merge, given, name=names["merge"]),
     ]
 
 

@@ -37,6 +37,7 @@ from deals.models import Deal
 from followups.models import Activity
 from followups.services import complete_activity
 from people import selectors, timeline
+from people.duplicates import looks_like
 from people.forms import ConvertForm, DisqualifyForm, OwnedRecordForm, RecordActivityForm
 from people.kinds import LEADS, Record, RecordKind
 from people.services import convert_lead, log_on_record
@@ -229,9 +230,19 @@ def record_create(request: HttpRequest, kind: RecordKind[Any]) -> HttpResponse:
             _add_domain_error(form, error)
         else:
             messages.success(request, kind.created_message.format(record=record))
+            _warn_if_alike(request, kind, record)
             return redirect(_detail_url(kind, record))
     context = {"kind": kind, "nav": kind.plural, "form": form}
     return render(request, FORM_PAGE, context, status=400 if posted else 200)
+
+
+def _warn_if_alike(request: HttpRequest, kind: RecordKind[Any], record: Record) -> None:
+    """After a create: the form's "Looks like …" warning as a message (without JavaScript too);
+    the record is saved all the same."""
+    found = looks_like(kind.model, user=_user(request), fields=record.__dict__, exclude=record.pk)
+    if found:
+        names = ", ".join(f"{alike.record} ({alike.reason})" for alike in found[:3])
+        messages.warning(request, f"Looks like {names}. Duplicates lists them to merge.")
 
 
 @login_required

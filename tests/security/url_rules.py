@@ -19,8 +19,10 @@ name (url_matrix.PK_BY_NAME_PREFIX), and `bodies` for unsafe methods that must c
 input to reach the permission check.
 """
 
+from collections.abc import Callable
 from typing import Any
 
+from tests.factories import CompanyFactory, ContactFactory, LeadFactory
 from tests.security.url_matrix import LOGIN, Expected, Rule
 from tests.security.url_world import ACTORS, World
 
@@ -81,6 +83,16 @@ def _second_stage(world: World) -> int:
 
 def _move(world: World) -> dict[str, Any]:
     return {"stage": _second_stage(world), "version": world.deal.version}
+
+
+def _other(kind: str) -> Callable[[World], dict[str, Any]]:
+    """A merge's body: `other`, a second record of rep's of that kind, made for the request."""
+    factories = {"company": CompanyFactory, "contact": ContactFactory, "lead": LeadFactory}
+
+    def body(world: World) -> dict[str, Any]:
+        return {"other": factories[kind](owner=world.people["rep"]).pk}
+
+    return body
 
 
 LOST = {"reason": "No budget"}
@@ -159,6 +171,20 @@ API_RULES: dict[str, Rule] = {
     "api-contact-detail": _shared_detail(put={"first_name": "Renamed"}),
     "api-company-timeline": Rule(methods={"GET": api(everyone(200))}),
     "api-contact-timeline": Rule(methods={"GET": api(everyone(200))}),
+    # Duplicates and merge: a merge needs write access to both records (rep's own here).
+    "api-company-duplicates": Rule(methods={"GET": everyone(200, anonymous=401)}),
+    "api-contact-duplicates": Rule(methods={"GET": everyone(200, anonymous=401)}),
+    "api-lead-duplicates": Rule(methods={"GET": everyone(200, anonymous=401)}),
+    "api-company-merge": Rule(
+        methods={"POST": api(shared_writes(200))}, bodies={"POST": _other("company")}
+    ),
+    "api-contact-merge": Rule(
+        methods={"POST": api(shared_writes(200))}, bodies={"POST": _other("contact")}
+    ),
+    "api-lead-merge": Rule(
+        methods={"POST": api(team_writes(200))}, bodies={"POST": _other("lead")}
+    ),
+    "api-lead-convert-preview": Rule(methods={"GET": API_READ}),
     # Notifications and imports: one's own (an admin reads every import).
     "api-notification-list": Rule(methods={"GET": everyone(200, anonymous=401)}),
     "api-notification-detail": Rule(methods={"GET": api(own_only(200))}),
@@ -341,6 +367,16 @@ RULES: dict[str, Rule] = {
     "company-activity-done": Rule(methods={"POST": team_writes(302)}),
     "company-timeline": Rule(methods={"GET": everyone(200)}),
     "company-options": Rule(methods={"GET": everyone(200)}, query="q=Comp"),
+    # Duplicates and merge pages: everyone lists what they see; a merge writes both records.
+    "lead-duplicates": Rule(methods={"GET": everyone(200)}),
+    "contact-duplicates": Rule(methods={"GET": everyone(200)}),
+    "company-duplicates": Rule(methods={"GET": everyone(200)}),
+    "lead-similar": Rule(methods={"GET": everyone(200)}, query="email=a%40example.com"),
+    "contact-similar": Rule(methods={"GET": everyone(200)}, query="first_name=Ann"),
+    "company-similar": Rule(methods={"GET": everyone(200)}, query="name=Comp"),
+    "lead-merge": Rule(methods={"POST": team_writes(302)}, bodies={"POST": _other("lead")}),
+    "contact-merge": Rule(methods={"POST": shared_writes(302)}, bodies={"POST": _other("contact")}),
+    "company-merge": Rule(methods={"POST": shared_writes(302)}, bodies={"POST": _other("company")}),
     # --- forecast -------------------------------------------------------------------------------
     "forecast": Rule(methods={"GET": everyone(200)}),
     "forecast-panel": Rule(methods={"GET": everyone(200)}, kwargs={"name": "=funnel"}),
