@@ -4,14 +4,15 @@ top bar's links.
 Every kind has the same seven pages, served by the same views with the kind as an argument:
 <plural>/ (name <plural>), new/, <pk>/, <pk>/edit/, <pk>/delete/, <pk>/activities/ and
 <pk>/activities/<activity_id>/done/ (names <name>-create, -detail, -edit, -delete, -activity,
--activity-done). Leads add convert/ and disqualify/, companies the autocomplete options/.
+-activity-done). Leads add convert/ and disqualify/, companies the autocomplete options/; the
+lead scoring settings live under settings/scoring/ (people.scoring_views).
 """
 
 from typing import Any
 
 from django.urls import URLPattern, path
 
-from people import views
+from people import scoring_views, views
 from people.kinds import COMPANIES, CONTACTS, LEADS, RecordKind
 
 
@@ -45,4 +46,17 @@ urlpatterns = [
     *_record_pages(CONTACTS),
     *_record_pages(COMPANIES),
     path("companies/options/", views.company_options, name="company-options"),
+    path("settings/scoring/", scoring_views.scoring_settings, name="scoring-settings"),
+    path("settings/scoring/rules/new/", scoring_views.create_rule, name="scoring-rule-create"),
+    path(
+        "settings/scoring/rules/<int:rule_id>/edit/",
+        scoring_views.edit_rule,
+        name="scoring-rule-edit",
+    ),
+    path(
+        "settings/scoring/rules/<int:rule_id>/delete/",
+        scoring_views.delete_rule,
+        name="scoring-rule-delete",
+    ),
+    path("settings/scoring/retrain/", scoring_views.retrain, name="scoring-retrain"),
 ]
