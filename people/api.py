@@ -160,13 +160,14 @@ class LeadViewSet(_OwnedRecordViewSet):
         return Response(self.get_serializer(lead).data)
 
 
-class ScoringRuleViewSet(ServiceViewSetMixin[ScoringRule], viewsets.ModelViewSet[ScoringRule]):
+class ScoringRuleViewSet(
+    CsvListMixin[ScoringRule], ServiceViewSetMixin[ScoringRule], viewsets.ModelViewSet[ScoringRule]
+):
     """Lead scoring rules; saving or deleting one scores every lead again."""
 
     serializer_class = ScoringRuleSerializer
     permission_classes = [AdminWritesOrReadOnly]
     queryset = ScoringRule.objects.order_by("id")
-    pagination_class = None
 
     def perform_create(self, serializer: BaseSerializer[ScoringRule]) -> None:
         serializer.instance = services.save_scoring_rule(

@@ -103,7 +103,8 @@ def test_many_leads_are_rescored_by_celery_tasks_over_id_ranges(
         _rule(admin_user, field="authority", operator="equals", value=True, points=50)
 
     assert {Lead.objects.get(pk=lead.pk).score for lead in leads} == {0}  # not in the request
-    assert queued and queued[0][0] <= leads[0].pk
+    assert queued
+    assert queued[0][0] <= leads[0].pk
     for first, last in queued:
         rescore_lead_range(first, last)
         rescore_lead_range(first, last)  # idempotent: the same rules give the same scores
