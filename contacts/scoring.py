@@ -222,9 +222,12 @@ def current_rules() -> list[ScoringRule]:
     return list(ScoringRule.objects.order_by("id"))
 
 
-def score_lead(lead: Lead) -> tuple[int, list[dict[str, Any]]]:
-    """Score 0–100 of a lead (saved or not) under the current rules, with its breakdown."""
-    return score_with(lead, current_rules())
+def score_lead(
+    lead: Lead, *, rules: Sequence[RuleLike] | None = None
+) -> tuple[int, list[dict[str, Any]]]:
+    """Score 0–100 of a lead (saved or not) under `rules` (the current ones if not given: a
+    caller scoring many leads reads them once), with its breakdown."""
+    return score_with(lead, current_rules() if rules is None else rules)
 
 
 # --- every lead, in SQL -------------------------------------------------------------------------
