@@ -46,6 +46,7 @@ def top_up(size: int, reps) -> None:
     from django.db import connection
 
     from contacts.models import Company, Contact, Lead
+    from contacts.scoring import current_rules
     from contacts.services import score_lead
 
     def company(i: int) -> Company:
@@ -65,6 +66,8 @@ def top_up(size: int, reps) -> None:
 
     _bulk(Contact, contact, Contact.objects.count(), size)
 
+    rules = current_rules()
+
     def lead(i: int) -> Lead:
         made = Lead(
             first_name=f"Lead{i}",
@@ -77,7 +80,7 @@ def top_up(size: int, reps) -> None:
             authority=bool(i % 2),
             owner=reps[i % len(reps)],
         )
-        made.score, made.score_breakdown = score_lead(made)
+        made.score, made.score_breakdown = score_lead(made, rules=rules)
         return made
 
     _bulk(Lead, lead, Lead.objects.count(), size)

@@ -25,3 +25,10 @@ class RecordsMerged:
     kept_label: str
     merged: dict[int, str]
     by: User
+
+
+@dataclass(frozen=True)
+class ScoringRulesChanged:
+    """`by` added, changed or removed a lead scoring rule: every lead is scored again."""
+
+    by: User

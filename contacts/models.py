@@ -116,7 +116,10 @@ class Lead(models.Model):
     score = models.PositiveSmallIntegerField(
         default=0, validators=[MinValueValidator(0), MaxValueValidator(100)]
     )
-    score_breakdown = models.JSONField(default=dict, blank=True)
+    # [{"rule_id", "rule", "points"}] of the scoring rules the lead meets (contacts.scoring).
+    score_breakdown = models.JSONField(default=list, blank=True)
+    # 0–100 from the learned model (people.learned_scoring); null until one is trained.
+    learned_score = models.PositiveSmallIntegerField(null=True, blank=True)
     disqualified_reason = models.CharField(max_length=300, blank=True, default="")
     converted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -148,3 +151,50 @@ class Lead(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+
+class ScoringRule(models.Model):
+    """A rule of the lead score (SPEC §9): a lead whose `field` meets `operator` `value` gets
+    `points` (negative points take some off). `contacts.scoring` says which fields and
+    operators exist and checks the value."""
+
+    class Operator(models.TextChoices):
+        EQUALS = "equals", "equals"
+        CONTAINS = "contains", "contains"
+        IN = "in", "is one of"
+        GTE = "gte", "≥"
+        LTE = "lte", "≤"
+        IS_SET = "is_set", "is set"
+
+    field = models.CharField(max_length=40)
+    operator = models.CharField(max_length=10, choices=Operator.choices)
+    value = models.JSONField(null=True, blank=True)
+    points = models.SmallIntegerField(validators=[MinValueValidator(-100), MaxValueValidator(100)])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        from contacts.scoring import describe  # the fields' labels live there
+
+        return describe(self)
+
+
+class ScoringModel(models.Model):
+    """A learned lead-score model (logistic regression, people.learned_scoring); the newest
+    row is the one in use. `features` holds, per input, its name, weight (on the standardised
+    input) and the mean and scale that standardise it."""
+
+    trained_at = models.DateTimeField()
+    samples = models.PositiveIntegerField()
+    auc = models.FloatField(null=True, blank=True)
+    intercept = models.FloatField()
+    features = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-trained_at", "-id"]
+        get_latest_by = ["trained_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Scoring model of {self.trained_at:%Y-%m-%d %H:%M} ({self.samples} leads)"

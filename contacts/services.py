@@ -6,18 +6,22 @@ Converting a lead into a deal crosses into the pipeline: `people.services.conver
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.visibility import require_assignable, require_write
-from contacts.models import Company, Contact, Lead
+from accounts.visibility import is_admin, require_assignable, require_write
+from contacts.events import ScoringRulesChanged
+from contacts.learned import learned_score
+from contacts.models import Company, Contact, Lead, ScoringRule
+from contacts.scoring import clean_value
+from contacts.scoring import score_lead as score_lead  # imports, demo and benches use it here
 from contacts.selectors import company_reused_for_lead, contact_reused_for_lead, email_domain
 from pipeline_crm.db import serialize_on
-from pipeline_crm.errors import DomainError, InvalidTransition
+from pipeline_crm.errors import DomainError, InvalidTransition, NotAllowed
+from pipeline_crm.events import announce
 
 
 def _require_write(by: User, record: models.Model, what: str) -> None:
@@ -95,47 +99,51 @@ def hand_over_records(*, from_owner: User, to_owner: User, by: User) -> dict[str
     }
 
 
-# --- lead scoring -------------------------------------------------------------------------------
-
-SOURCE_POINTS: dict[str, int] = {
-    Lead.Source.REFERRAL: 20,
-    Lead.Source.WEB_FORM: 15,
-    Lead.Source.EVENT: 12,
-    Lead.Source.EMAIL_CAMPAIGN: 8,
-    Lead.Source.SOCIAL: 6,
-    Lead.Source.COLD_CALL: 4,
-    Lead.Source.IMPORT: 2,
-    Lead.Source.OTHER: 2,
-}
-
-
-def score_lead(lead: Lead) -> tuple[int, dict[str, int]]:
-    """Score 0–100 from the qualification facts (BANT) and the source, with its breakdown."""
-    breakdown = {
-        "need": 20 if lead.need.strip() else 0,
-        "budget": 0,
-        "authority": 20 if lead.authority else 0,
-        "timeline": 0,
-        "source": SOURCE_POINTS.get(str(lead.source), 0),
-        "contactable": 10 if (lead.email or lead.phone) else 0,
-    }
-    if lead.budget is not None and lead.budget > 0:
-        breakdown["budget"] = 20 if lead.budget >= Decimal("10000") else 10
-    if lead.timeline is not None:
-        days = (lead.timeline - timezone.localdate()).days
-        breakdown["timeline"] = 10 if 0 <= days <= 90 else 5 if days > 90 else 0
-    return min(100, sum(breakdown.values())), breakdown
+# --- lead scoring (rules: contacts.scoring; the learned score: contacts.learned) ------------
 
 
 def refresh_lead_score(*, lead: Lead) -> Lead:
     score, breakdown = score_lead(lead)
-    if score != lead.score or breakdown != lead.score_breakdown:
-        Lead.objects.filter(pk=lead.pk).update(score=score, score_breakdown=breakdown)
-        lead.score, lead.score_breakdown = score, breakdown
+    learned = learned_score(lead)
+    if (score, breakdown, learned) != (lead.score, lead.score_breakdown, lead.learned_score):
+        Lead.objects.filter(pk=lead.pk).update(
+            score=score, score_breakdown=breakdown, learned_score=learned
+        )
+        lead.score, lead.score_breakdown, lead.learned_score = score, breakdown, learned
     return lead
 
 
-# --- disqualify ---------------------------------------------------------------------
+def _rule_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    field, operator = fields.get("field", ""), fields.get("operator", "")
+    value = clean_value(field, operator, fields.get("value"))
+    points = fields.get("points")
+    if not isinstance(points, int) or isinstance(points, bool) or not -100 <= points <= 100:
+        raise DomainError("Give whole points between -100 and 100.", field="points")
+    return {"field": field, "operator": operator, "value": value, "points": points}
+
+
+@transaction.atomic
+def save_scoring_rule(
+    *, by: User, fields: Mapping[str, Any], rule: ScoringRule | None = None
+) -> ScoringRule:
+    """Add a rule (or change `rule`) after checking its field, operator and value; every lead
+    is then scored again (`contacts.listeners`)."""
+    if not is_admin(by):
+        raise NotAllowed("Only admins change the scoring rules.")
+    rule = rule or ScoringRule()
+    for name, value in _rule_fields(fields).items():
+        setattr(rule, name, value)
+    rule.save()
+    announce(ScoringRulesChanged(by=by))
+    return rule
+
+
+@transaction.atomic
+def delete_scoring_rule(*, by: User, rule: ScoringRule) -> None:
+    if not is_admin(by):
+        raise NotAllowed("Only admins change the scoring rules.")
+    rule.delete()
+    announce(ScoringRulesChanged(by=by))
 
 
 # --- companies and contacts found again, or created once --------------------------------------

@@ -1,29 +1,25 @@
-"""Nightly lead score recompute: the timeline part of a score depends on today's date."""
+"""Lead score jobs: the nightly recompute (the timeline rules depend on today's date) and the
+rescoring of a range of leads after the scoring rules changed (`contacts.listeners`)."""
 
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import DatabaseError
 
 from contacts.models import Lead
-from contacts.services import refresh_lead_score
+from contacts.scoring import rescore_leads
+from pipeline_crm.celery import JOB_RETRY
 
-CHUNK = 1000
 
-
-@shared_task(
-    name="contacts.tasks.recompute_lead_scores",
-    autoretry_for=(DatabaseError,),
-    retry_backoff=True,
-    max_retries=5,
-    ignore_result=True,
-)
+@shared_task(name="contacts.tasks.recompute_lead_scores", **JOB_RETRY)
 def recompute_lead_scores() -> int:
-    """Refresh the score of every lead still in play; returns how many changed."""
+    """Score every lead still in play (not converted, not disqualified) again under the rules,
+    in SQL; returns how many leads. Closed leads keep the score they closed with."""
     leads = Lead.objects.filter(converted_at__isnull=True).exclude(status=Lead.Status.DISQUALIFIED)
-    changed = 0
-    for lead in leads.order_by("pk").iterator(chunk_size=CHUNK):
-        before = (lead.score, lead.score_breakdown)
-        refresh_lead_score(lead=lead)
-        changed += (lead.score, lead.score_breakdown) != before
-    return changed
+    return rescore_leads(leads)
+
+
+@shared_task(name="contacts.tasks.rescore_lead_range", **JOB_RETRY)
+def rescore_lead_range(first_id: int, last_id: int) -> int:
+    """Score the leads with ids first_id..last_id again (idempotent: the same rules give the
+    same scores); returns how many leads."""
+    return rescore_leads(Lead.objects.filter(pk__gte=first_id, pk__lte=last_id))

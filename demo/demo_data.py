@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.models import Role, Team, User
 from contacts.models import Company, Contact, Lead
+from contacts.scoring import current_rules
 from contacts.services import score_lead
 from deals.models import Deal, Pipeline
 from demo import deal_loading, demo_deals
@@ -232,6 +233,7 @@ def ensure_leads(rng: random.Random, cast: Cast, count: int, now: dt.datetime) -
     )
     sources = [s for s, _ in Lead.Source.choices if s != Lead.Source.IMPORT]
     rows = []
+    rules = current_rules()
     for i in range(count):
         first, last = FIRST_NAMES[i % len(FIRST_NAMES)], LAST_NAMES[(i * 7) % len(LAST_NAMES)]
         prospect = company_name(i + 5000)
@@ -257,7 +259,7 @@ def ensure_leads(rng: random.Random, cast: Cast, count: int, now: dt.datetime) -
             created_at=created,
             updated_at=created + dt.timedelta(days=rng.uniform(0, (now - created).days or 1)),
         )
-        lead.score, lead.score_breakdown = score_lead(lead)
+        lead.score, lead.score_breakdown = score_lead(lead, rules=rules)
         rows.append(lead)
     bulk_insert(Lead, rows)
 

@@ -18,6 +18,7 @@ from django.db.models.deletion import get_candidate_relations_to_delete
 
 from accounts.models import User
 from contacts.models import Lead
+from contacts.scoring import current_rules
 from contacts.services import score_lead
 from deals.models import Deal
 from imports.models import Import, ImportedRecord
@@ -162,6 +163,7 @@ def _delete(model: type[models.Model], ids: models.QuerySet[Any, Any]) -> None:
 
 def _restore(model: type[models.Model], chunk: list[tuple[int, Any, Any]]) -> None:
     current = model._default_manager.in_bulk([pk for pk, _, _ in chunk])
+    rules = current_rules()
     names: set[str] = set()
     for pk, _, previous in chunk:
         record = current.get(pk)
@@ -174,7 +176,7 @@ def _restore(model: type[models.Model], chunk: list[tuple[int, Any, Any]]) -> No
             setattr(record, name, value)
             names.add(name)
         if isinstance(record, Lead):
-            record.score, record.score_breakdown = score_lead(record)
+            record.score, record.score_breakdown = score_lead(record, rules=rules)
             names |= {"score", "score_breakdown"}
     if names:
         model._default_manager.bulk_update(list(current.values()), sorted(names), batch_size=1000)

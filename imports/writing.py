@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from contacts.models import Company, Contact, Lead
+from contacts.scoring import current_rules
 from contacts.services import score_lead
 from deals.models import Deal, StageChange
 from deals.services.common import stage_change_row
@@ -62,6 +63,7 @@ class Writer:
         self.contacts: dict[str, int] = {}  # lower e-mail or "name:<lower name>" → id
         self.bottom: dict[int, int | None] = {}  # stage id → its column's last sort key
         self.created = self.updated = self.skipped = 0
+        self.scoring_rules = current_rules()  # read once: every lead row is scored with them
         self.pipeline_ids: set[int] = set()
 
     def write(self, rows: Sequence[Checked]) -> None:
@@ -76,7 +78,9 @@ class Writer:
         instances = [model(**self._fields(row), owner_id=row.owner_id or self.by.pk) for row in new]
         for instance in instances:
             if isinstance(instance, Lead):
-                instance.score, instance.score_breakdown = score_lead(instance)
+                instance.score, instance.score_breakdown = score_lead(
+                    instance, rules=self.scoring_rules
+                )
         self._insert(RECORD[self.kind], instances, written=self._written)
         self._update([row for row in rows if row.action == UPDATE], model)
 
@@ -144,7 +148,7 @@ class Writer:
                 setattr(record, name, value)
             if isinstance(record, Lead):
                 record.updated_at = self.now
-                record.score, record.score_breakdown = score_lead(record)
+                record.score, record.score_breakdown = score_lead(record, rules=self.scoring_rules)
                 names |= {"updated_at", "score", "score_breakdown"}
             names |= set(values)
             changed.append(record)

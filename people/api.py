@@ -1,4 +1,5 @@
-"""/api/companies/, /api/contacts/, /api/leads/ (+ convert/ and disqualify/).
+"""/api/companies/, /api/contacts/, /api/leads/ (+ convert/, disqualify/ and scoring-model/),
+/api/scoring-rules/ (everyone reads, admins write).
 
 Companies and contacts are readable by everyone signed in; leads by the owner rule. Writes go
 through `contacts.services`, which answer 403 to someone who may read but not change a record.
@@ -15,11 +16,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from accounts.permissions import AdminWritesOrReadOnly
 from contacts import services
-from contacts.models import Company, Contact, Lead
+from contacts.models import Company, Contact, Lead, ScoringRule
 from deals.serializers import DealSerializer
 from people import services as workflows
 from people.duplicates import duplicate_groups, looks_like
+from people.learned_scoring import model_summary
 from people.merge import MERGERS, RecordGone
 from people.merge_serializers import (
     ConversionPreviewSerializer,
@@ -34,6 +37,8 @@ from people.serializers import (
     ConvertLeadSerializer,
     DisqualifyLeadSerializer,
     LeadSerializer,
+    ScoringModelSerializer,
+    ScoringRuleSerializer,
 )
 from people.timeline_api import TimelineMixin
 from pipeline_crm.api import IdFilter, ServiceViewSetMixin
@@ -203,6 +208,14 @@ class LeadViewSet(_OwnedRecordViewSet):
         return Response(ConversionPreviewSerializer(preview_body(lead)).data)
 
     @extend_schema(
+        responses={200: ScoringModelSerializer},
+        summary="The learned lead-score model: when trained, on how many leads, its AUC, weights.",
+    )
+    @action(detail=False, methods=["get"], url_path="scoring-model", filterset_class=None)
+    def scoring_model(self, request: Request) -> Response:
+        return Response(ScoringModelSerializer(model_summary()).data)
+
+    @extend_schema(
         request=DisqualifyLeadSerializer,
         responses={200: LeadSerializer, 400: REFUSED, 403: FORBIDDEN},
         summary="Disqualify the lead, with a reason.",
@@ -214,3 +227,32 @@ class LeadViewSet(_OwnedRecordViewSet):
             lead=lead, by=self.actor, **self.parse_input(DisqualifyLeadSerializer)
         )
         return Response(self.get_serializer(lead).data)
+
+
+class ScoringRuleViewSet(
+    CsvListMixin[ScoringRule], ServiceViewSetMixin[ScoringRule], viewsets.ModelViewSet[ScoringRule]
+):
+    """Lead scoring rules; saving or deleting one scores every lead again."""
+
+    serializer_class = ScoringRuleSerializer
+    permission_classes = [AdminWritesOrReadOnly]
+    queryset = ScoringRule.objects.order_by("id")
+
+    def perform_create(self, serializer: BaseSerializer[ScoringRule]) -> None:
+        serializer.instance = services.save_scoring_rule(
+            by=self.actor, fields=serializer.validated_data
+        )
+
+    def perform_update(self, serializer: BaseSerializer[ScoringRule]) -> None:
+        rule = cast(ScoringRule, serializer.instance)
+        fields = {
+            "field": rule.field,
+            "operator": rule.operator,
+            "value": rule.value,
+            "points": rule.points,
+            **serializer.validated_data,
+        }
+        serializer.instance = services.save_scoring_rule(by=self.actor, fields=fields, rule=rule)
+
+    def perform_destroy(self, instance: ScoringRule) -> None:
+        services.delete_scoring_rule(by=self.actor, rule=instance)

@@ -29,16 +29,6 @@ from contacts.selectors import conversion_preview
 from deals.models import Deal
 from followups.models import Activity
 
-# What each part of a lead score stands for and its maximum (see contacts.services.score_lead).
-SCORE_PARTS: tuple[tuple[str, str, int], ...] = (
-    ("need", "Need stated", 20),
-    ("budget", "Budget", 20),
-    ("authority", "Decision maker", 20),
-    ("timeline", "Timeline", 10),
-    ("source", "Source", 20),
-    ("contactable", "Reachable", 10),
-)
-
 LEAD_SORTS = {
     "-score": ("-score", "-created_at", "-id"),
     "score": ("score", "-created_at", "-id"),
@@ -65,15 +55,14 @@ DETAIL_LIMIT = 50
 class ScorePart:
     label: str
     points: int
-    maximum: int
 
 
-def score_parts(breakdown: dict[str, Any] | None) -> list[ScorePart]:
-    """The breakdown in a fixed, readable order (jsonb does not keep key order)."""
-    breakdown = breakdown or {}
+def score_parts(breakdown: Any) -> list[ScorePart]:
+    """The scoring rules a lead meets (`score_breakdown`: [{rule, points}]), in rule order."""
+    if not isinstance(breakdown, list):
+        return []
     return [
-        ScorePart(label, int(breakdown.get(key) or 0), maximum)
-        for key, label, maximum in SCORE_PARTS
+        ScorePart(str(part.get("rule", "")), int(part.get("points") or 0)) for part in breakdown
     ]
 
 

@@ -5,7 +5,8 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.models import User
-from contacts.models import Company, Contact, Lead
+from contacts.models import Company, Contact, Lead, ScoringRule
+from contacts.scoring import FIELDS, describe
 from deals.models import Pipeline
 from pipeline_crm.api import VisiblePrimaryKeyRelatedField
 
@@ -65,8 +66,9 @@ class LeadSerializer(serializers.ModelSerializer[Lead]):
             "owner",
             "score",
             "score_breakdown",
+            "learned_score",
         ]
-        read_only_fields = ["score", "score_breakdown"]
+        read_only_fields = ["score", "score_breakdown", "learned_score"]
 
     def validate_status(self, value: str) -> str:
         if value == Lead.Status.DISQUALIFIED and (
@@ -108,3 +110,37 @@ class ConvertLeadSerializer(serializers.Serializer[Any]):
 
 class DisqualifyLeadSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=300)
+
+
+class ScoringRuleSerializer(serializers.ModelSerializer[ScoringRule]):
+    """A lead scoring rule. `value` is a string, number, true/false or (for `in`) a list, as the
+    field wants; `contacts.services.save_scoring_rule` checks it (400 with field errors)."""
+
+    field = serializers.ChoiceField(choices=list(FIELDS))
+    operator = serializers.ChoiceField(choices=ScoringRule.Operator.choices)
+    value = serializers.JSONField(required=False, allow_null=True)
+    points = serializers.IntegerField(min_value=-100, max_value=100)
+    description = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ScoringRule
+        fields = ["id", "field", "operator", "value", "points", "description"]
+
+    def get_description(self, rule: ScoringRule) -> str:
+        return describe(rule)
+
+
+class ScoringFeatureSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    weight = serializers.FloatField()
+
+
+class ScoringModelSerializer(serializers.Serializer[Any]):
+    """The learned model in use; before there is one, `trained_at` is null and `detail` says how
+    many leads with an outcome there are (`samples`) of the number needed."""
+
+    trained_at = serializers.DateTimeField(allow_null=True)
+    samples = serializers.IntegerField()
+    auc = serializers.FloatField(allow_null=True)
+    features = ScoringFeatureSerializer(many=True)
+    detail = serializers.CharField()

@@ -7,13 +7,14 @@ Every kind has the same pages, served by the same views with the kind as an argu
 -activity-done), plus duplicates/, similar/ (the "Looks like …" warning of the forms) and
 <pk>/merge/ (names <name>-duplicates, -similar, -merge). Leads add convert/ and disqualify/,
 contacts and companies timeline/ (its htmx parts), companies the autocomplete options/.
+The lead scoring settings live under settings/scoring/ (people.scoring_views).
 """
 
 from typing import Any
 
 from django.urls import URLPattern, path
 
-from people import merge_views, views
+from people import merge_views, scoring_views, views
 from people.kinds import COMPANIES, CONTACTS, LEADS, RecordKind
 
 
@@ -54,4 +55,17 @@ urlpatterns = [
         for kind, name in ((CONTACTS, "contact-timeline"), (COMPANIES, "company-timeline"))
     ),
     path("companies/options/", views.company_options, name="company-options"),
+    path("settings/scoring/", scoring_views.scoring_settings, name="scoring-settings"),
+    path("settings/scoring/rules/new/", scoring_views.create_rule, name="scoring-rule-create"),
+    path(
+        "settings/scoring/rules/<int:rule_id>/edit/",
+        scoring_views.edit_rule,
+        name="scoring-rule-edit",
+    ),
+    path(
+        "settings/scoring/rules/<int:rule_id>/delete/",
+        scoring_views.delete_rule,
+        name="scoring-rule-delete",
+    ),
+    path("settings/scoring/retrain/", scoring_views.retrain, name="scoring-retrain"),
 ]

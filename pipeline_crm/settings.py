@@ -466,6 +466,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "contacts.tasks.recompute_lead_scores",
         "schedule": crontab(hour=2, minute=0),
     },
+    "train-lead-scoring-model": {
+        "task": "people.tasks.train_lead_scoring_model",
+        "schedule": crontab(hour=2, minute=20),
+    },
     "daily-digest": {
         "task": "deals.tasks.send_daily_digests",
         "schedule": crontab(hour=6, minute=0),
@@ -486,6 +490,11 @@ CELERY_BEAT_SCHEDULE = {
 
 # Absolute links in e-mails and the calendar feed (jobs have no request to build them from).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# Lead scoring (SPEC §9): saving a rule rescores up to this many leads in the request, more in
+# Celery tasks; the learned score waits for this many leads with an outcome.
+SCORING_RESCORE_INLINE_MAX = env.int("SCORING_RESCORE_INLINE_MAX", default=20000)
+LEARNED_SCORE_MIN_OUTCOMES = env.int("LEARNED_SCORE_MIN_OUTCOMES", default=200)
 
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="USD")
 BOARD_PAGE_SIZE = env.int("BOARD_PAGE_SIZE", default=30)

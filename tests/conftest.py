@@ -4,6 +4,8 @@ Team A: managed by `manager`, members `rep` and `teammate`.
 Team B: managed by `other_manager`, member `outsider`.
 """
 
+import importlib
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -26,6 +28,31 @@ def fresh_cache():
     broker_back()
     yield
     cache.clear()
+
+
+MIGRATED_SCORING_RULES = importlib.import_module(
+    "contacts.migrations.0005_scoring_rules_from_the_table"
+).RULES
+
+
+@pytest.fixture(autouse=True)
+def scoring_rules_as_migrated(request, django_db_blocker):
+    """The lead scoring rules the data migration writes, back after a transactional test (a
+    browser test) flushed every table: every test meets the rules a fresh install has."""
+    uses_db = request.node.get_closest_marker("django_db") or {
+        "db",
+        "transactional_db",
+        "live_server",
+    } & set(request.fixturenames)
+    if uses_db:
+        from contacts.models import ScoringRule
+
+        with django_db_blocker.unblock():
+            if not ScoringRule.objects.exists():
+                ScoringRule.objects.bulk_create(
+                    ScoringRule(field=field, operator=operator, value=value, points=points)
+                    for field, operator, value, points in MIGRATED_SCORING_RULES
+                )
 
 
 @pytest.fixture

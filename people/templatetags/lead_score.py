@@ -1,4 +1,4 @@
-"""`score_parts`: a lead's score breakdown in the order the pages list it."""
+"""`score_parts`: the scoring rules a lead meets, with their points, as the pages list them."""
 
 from __future__ import annotations
 
@@ -12,5 +12,5 @@ register = template.Library()
 
 
 @register.filter(name="score_parts")
-def score_parts_filter(breakdown: dict[str, Any] | None) -> list[ScorePart]:
+def score_parts_filter(breakdown: Any) -> list[ScorePart]:
     return score_parts(breakdown)

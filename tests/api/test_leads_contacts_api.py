@@ -82,7 +82,10 @@ def test_a_lead_is_scored_on_create_and_rescored_on_change(rep, api_for):
         "/api/leads/", {"first_name": "Ann", "source": "referral", "email": "ann@acme.example"}
     ).json()
     assert created["score"] == 30  # referral 20 + contactable 10
-    assert created["score_breakdown"]["source"] == 20
+    assert [(part["rule"], part["points"]) for part in created["score_breakdown"]] == [
+        ("Source equals Referral", 20),
+        ("Reachable (e-mail or phone) equals yes", 10),
+    ]
     changed = client.patch(
         f"/api/leads/{created['id']}/", {"authority": True, "need": "CRM replacement"}
     ).json()
@@ -95,6 +98,7 @@ def test_lead_fields_are_those_of_the_spec(rep, api_for):
     assert set(body) == {
         "id", "first_name", "last_name", "email", "phone", "company_name", "source", "status",
         "need", "budget", "authority", "timeline", "owner", "score", "score_breakdown",
+        "learned_score",
     }  # fmt: skip
 
 

@@ -113,7 +113,7 @@ def test_inline_edit_saves_without_leaving_the_page(page, live_server, seller):
     assert _still_same_page(page)
     lead.refresh_from_db()
     assert lead.first_name == "After"
-    assert "20/20" in page.inner_text("#record-card")  # the need now scores
+    assert "Need is set\n+20" in page.inner_text("#record-card")  # the need now scores
 
 
 def test_inline_edit_shows_a_field_error_in_place(page, live_server, seller):

@@ -122,14 +122,15 @@ def test_lead_score_follows_the_qualification_facts(rep, team_a):
 
     assert bare.score == 2
     assert qualified.score == 100
-    assert qualified.score_breakdown == {
-        "need": 20,
-        "budget": 20,
-        "authority": 20,
-        "timeline": 10,
-        "source": 20,
-        "contactable": 10,
-    }
+    assert [(part["rule"], part["points"]) for part in qualified.score_breakdown] == [
+        ("Need is set", 20),
+        ("Budget ≥ 0.01", 10),
+        ("Budget ≥ 10000.00", 10),
+        ("Decision maker equals yes", 20),
+        ("Days until the timeline ≥ 0", 10),
+        ("Source equals Referral", 20),
+        ("Reachable (e-mail or phone) equals yes", 10),
+    ]
 
 
 def test_editing_a_lead_recomputes_its_score(rep, team_a):

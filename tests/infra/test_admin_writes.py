@@ -260,14 +260,16 @@ def test_a_deal_given_to_someone_in_the_admin_notifies_them(admin_client, rep, t
 
 
 def test_a_lead_edited_in_the_admin_is_scored_again(admin_client, rep):
-    lead = LeadFactory(owner=rep, authority=False, score=0, score_breakdown={})
+    lead = LeadFactory(owner=rep, authority=False, score=0, score_breakdown=[])
 
     response = post_change(admin_client, lead, authority=True)
 
     assert response.status_code == 302, form_errors(response)
     lead = Lead.objects.get(pk=lead.pk)
-    assert lead.score_breakdown["authority"] == 20
-    assert lead.score == sum(lead.score_breakdown.values()) > 20
+    assert ("Decision maker equals yes", 20) in [
+        (p["rule"], p["points"]) for p in lead.score_breakdown
+    ]
+    assert lead.score == sum(part["points"] for part in lead.score_breakdown) > 20
 
 
 def test_a_lead_is_disqualified_in_the_admin_only_with_a_reason(admin_client, rep):

@@ -110,14 +110,16 @@ def test_the_beat_heartbeat_shows_on_healthz(client):
 
 def test_the_nightly_recompute_refreshes_scores_that_depend_on_the_date():
     timeline_soon = LeadFactory(need="", budget=None, timeline=timezone.localdate())
-    Lead.objects.filter(pk=timeline_soon.pk).update(score=0, score_breakdown={})
+    Lead.objects.filter(pk=timeline_soon.pk).update(score=0, score_breakdown=[])
     disqualified = LeadFactory(status=Lead.Status.DISQUALIFIED)
-    Lead.objects.filter(pk=disqualified.pk).update(score=0, score_breakdown={})
+    Lead.objects.filter(pk=disqualified.pk).update(score=0, score_breakdown=[])
 
     assert recompute_lead_scores() == 1
 
     timeline_soon.refresh_from_db()
     assert timeline_soon.score > 0
-    assert timeline_soon.score_breakdown["timeline"] == 10
+    assert ("Days until the timeline ≥ 0", 10) in [
+        (part["rule"], part["points"]) for part in timeline_soon.score_breakdown
+    ]
     disqualified.refresh_from_db()
     assert disqualified.score == 0  # out of play: left alone

@@ -161,6 +161,18 @@ API_RULES: dict[str, Rule] = {
     "api-lead-detail": _owned_detail(),
     "api-lead-convert": Rule(methods={"POST": api(team_writes(201))}),
     "api-lead-disqualify": Rule(methods={"POST": api(team_writes(200))}, bodies={"POST": LOST}),
+    "api-lead-scoring-model": Rule(methods={"GET": api(everyone(200))}),
+    # Lead scoring rules: everyone reads them, admins alone change them (403).
+    "api-scoring-rule-list": _api_list(admin_api(400)),
+    "api-scoring-rule-detail": Rule(
+        methods={
+            "GET": api(everyone(200)),
+            "PUT": admin_api(400),
+            "PATCH": admin_api(200),
+            "DELETE": admin_api(204),
+        },
+        kwargs={"pk": "scoring_rule"},
+    ),
     "api-activity-list": _api_list(api(everyone(400))),
     "api-activity-detail": _owned_detail(put=ACTIVITY),
     "api-activity-complete": Rule(methods={"POST": api(team_writes(200))}),
@@ -392,6 +404,17 @@ RULES: dict[str, Rule] = {
     # rep's own quota: rep reads it but may not change it (403); nobody else in team A sees a
     # rep's personal quota but their manager.
     "forecast-quota-delete": Rule(methods={"POST": row(LOGIN, 403, 404, 404, 302, 404, 302)}),
+    # --- lead scoring settings (admins) --------------------------------------------------------
+    "scoring-settings": Rule(methods={"GET": admin_page(200)}),
+    "scoring-rule-create": Rule(methods={"POST": admin_page(422)}),
+    "scoring-rule-edit": Rule(
+        methods={"GET": admin_page(200), "POST": admin_page(422)},
+        kwargs={"rule_id": "scoring_rule"},
+    ),
+    "scoring-rule-delete": Rule(
+        methods={"POST": admin_page(200)}, kwargs={"rule_id": "scoring_rule"}
+    ),
+    "scoring-retrain": Rule(methods={"POST": admin_page(200)}),
     # --- webhooks (admins) ----------------------------------------------------------------------
     "webhook-settings": Rule(methods={"GET": admin_page(200)}),
     "webhook-create": Rule(methods={"POST": admin_page(422)}),

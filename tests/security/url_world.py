@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.models import Team, User
 from audit.models import Action, AuditEntry
 from audit.services import record
-from contacts.models import Company, Contact, Lead
+from contacts.models import Company, Contact, Lead, ScoringRule
 from deals.models import Deal, Pipeline, Stage
 from followups.models import Activity, Notification
 from forecasting.models import Quota
@@ -59,6 +59,7 @@ class World:
     batch: Import
     webhook: Webhook
     delivery: Delivery
+    scoring_rule: ScoringRule
     audit_entry: AuditEntry
     sessions: dict[str, str]  # actor -> a signed-in session's key
 
@@ -143,6 +144,7 @@ def build_world() -> World:
         batch=batch,
         webhook=webhook,
         delivery=Delivery.objects.create(webhook=webhook, event="deal.created", body="{}"),
+        scoring_rule=ScoringRule.objects.create(field="need", operator="is_set", points=5),
         audit_entry=record(action=Action.ROLE_CHANGED, actor=people["admin"], target=rep),
         sessions=_sessions(people),
     )
