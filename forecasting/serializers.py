@@ -62,6 +62,13 @@ class LostReasonSerializer(serializers.Serializer[Any]):
     count = serializers.IntegerField()
 
 
+class LostInStageSerializer(serializers.Serializer[Any]):
+    stage = serializers.IntegerField(help_text="The stage the deals were lost in.")
+    stage_name = serializers.CharField()
+    reason = serializers.CharField(help_text="An entry of /api/lost-reasons/; empty if none.")
+    count = serializers.IntegerField()
+
+
 class FunnelSerializer(serializers.Serializer[Any]):
     pipeline = serializers.IntegerField(allow_null=True)
     since = serializers.DateField()
@@ -81,6 +88,9 @@ class FunnelSerializer(serializers.Serializer[Any]):
         allow_null=True, help_text="Stage with the longest median."
     )
     lost_reasons = LostReasonSerializer(many=True)
+    lost_by_stage = LostInStageSerializer(
+        many=True, help_text="Where deals are lost: the reasons per stage, in stage order."
+    )
 
 
 class QuotaSerializer(serializers.ModelSerializer[Quota]):

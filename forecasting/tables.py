@@ -93,6 +93,14 @@ def lost_reasons_table(result: analytics.Funnel) -> Table:
     return Table("lost_reasons", "Lost reasons", ["Reason", "Deals"], rows)
 
 
+def lost_by_stage_table(result: analytics.Funnel) -> Table:
+    rows = [
+        [r["stage_name"], r["reason"] or "(none given)", cell(r["count"])]
+        for r in result.lost_by_stage
+    ]
+    return Table("lost_by_stage", "Where deals are lost", ["Stage", "Reason", "Deals"], rows)
+
+
 def accuracy_table(rows: list[analytics.AccuracyRow]) -> Table:
     columns = ["Period", "Snapshot of", "Forecast (weighted)", "Commit", "Won", "Won / forecast"]
     return Table(
@@ -228,6 +236,7 @@ BUILDERS: dict[str, Callable[[ForecastFilterForm], Table]] = {
     "funnel": lambda form: funnel_table(_funnel_result(form)),
     "time_in_stage": lambda form: time_in_stage_table(_funnel_result(form)),
     "lost_reasons": lambda form: lost_reasons_table(_funnel_result(form)),
+    "lost_by_stage": lambda form: lost_by_stage_table(_funnel_result(form)),
     "accuracy": _accuracy,
     "reps": _reps,
     "stalled": _watch("stalled", "Stalled deals"),

@@ -13,7 +13,13 @@ from django.urls import reverse
 
 from forecasting import periods
 from forecasting.models import Quota
-from tests.factories import DealFactory, PipelineFactory, StageFactory, default_pipeline
+from tests.factories import (
+    DealFactory,
+    PipelineFactory,
+    StageFactory,
+    default_pipeline,
+    lost_reason_entry,
+)
 from tests.forecasting.conftest import TODAY, at, closed_deals_through, history, make_deal
 
 pytestmark = pytest.mark.django_db
@@ -91,7 +97,7 @@ def test_chart_data_is_escaped_json(client, manager, people):
         people["rep"],
         "Proposal",
         status="lost",
-        lost_reason="</script><script>alert(1)</script>",
+        lost_reason=lost_reason_entry("</script><script>alert(1)</script>"),
         lost_at=dt.datetime.now(dt.UTC),
     )
     client.force_login(manager)
