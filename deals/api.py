@@ -16,7 +16,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
     inline_serializer,
 )
-from rest_framework import serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -151,7 +151,13 @@ def _destination_input(request: Request) -> dict[str, Any]:
 
 
 class LostReasonViewSet(
-    CsvListMixin[LostReason], ServiceViewSetMixin[LostReason], viewsets.ModelViewSet[LostReason]
+    CsvListMixin[LostReason],
+    ServiceViewSetMixin[LostReason],
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet[LostReason],
 ):
     """The list of lost reasons, in order. Everyone reads; admins add, rename, deactivate
     (`active: false`) and reorder (`order`) them. An entry is never deleted: lost deals keep it."""
@@ -159,7 +165,6 @@ class LostReasonViewSet(
     serializer_class = LostReasonSerializer
     permission_classes = [AdminWritesOrReadOnly]
     queryset = LostReason.objects.all()
-    http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[LostReason]:
         return LostReason.objects.order_by("order", "id")

@@ -89,7 +89,9 @@ class VersionForm(forms.Form):
     version = forms.IntegerField(min_value=1, required=False)
 
 
-def lost_reason_field(*, required: bool, widget: type[forms.Widget]) -> forms.ModelChoiceField:
+def lost_reason_field(
+    *, required: bool, widget: type[forms.Widget]
+) -> forms.ModelChoiceField[LostReason]:
     """The active entries of the admins' list of lost reasons, in their order."""
     return forms.ModelChoiceField(
         queryset=LostReason.objects.offered(),

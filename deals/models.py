@@ -288,7 +288,7 @@ class Deal(models.Model):
     @property
     def lost_reason_text(self) -> str:
         """Why it was lost, in words: the list's entry, then the free text given with it."""
-        name = self.lost_reason.name if self.lost_reason_id else ""
+        name = self.lost_reason.name if self.lost_reason_id and self.lost_reason else ""
         return ": ".join(part for part in (name, self.lost_reason_detail) if part)
 
 

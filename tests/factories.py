@@ -119,6 +119,11 @@ def lost_reason_entry(name: str, *, allows_other: bool = False) -> LostReason:
     return found
 
 
+def lost_for(name: str) -> dict[str, int]:
+    """The form/API input that loses a deal for this entry of the list."""
+    return {"lost_reason": lost_reason_entry(name).pk}
+
+
 class DealFactory(factory.django.DjangoModelFactory):
     """A deal in the default pipeline's first stage unless told otherwise (no history rows)."""
 

@@ -31,7 +31,7 @@ def pick_lost_reason(
     *, reason: int | LostReason | None, detail: str = ""
 ) -> tuple[LostReason, str]:
     """The entry and free text a deal is lost with, or a DomainError saying what is missing."""
-    if reason is None or reason == "":
+    if reason is None:
         raise DomainError("Say why the deal was lost.", field="lost_reason")
     pk = reason.pk if isinstance(reason, LostReason) else reason
     found = LostReason.objects.filter(pk=pk).first()

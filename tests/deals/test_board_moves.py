@@ -19,7 +19,7 @@ from tests.factories import (
     CompanyFactory,
     DealFactory,
     default_pipeline,
-    lost_reason_entry,
+    lost_for,
     stage_named,
 )
 
@@ -250,12 +250,7 @@ def test_a_deal_outside_sight_is_404_for_every_board_endpoint(people):
     )
     assert client.post(reverse("deal-won", args=[deal.pk]), {"version": 1}).status_code == 404
     assert client.get(reverse("deal-lost", args=[deal.pk])).status_code == 404
-    assert (
-        client.post(
-            reverse("deal-lost", args=[deal.pk]), {"lost_reason": lost_reason_entry("x").pk}
-        ).status_code
-        == 404
-    )
+    assert client.post(reverse("deal-lost", args=[deal.pk]), lost_for("x")).status_code == 404
     deal.refresh_from_db()
     assert deal.stage == stage_named("Prospecting")
     assert deal.status == Deal.Status.OPEN
@@ -312,7 +307,7 @@ def test_every_board_write_needs_the_csrf_token(rep, team_a):
         (reverse("deal-won", args=[deal.pk]), {"version": 1}),
         (
             reverse("deal-lost", args=[deal.pk]),
-            {"lost_reason": lost_reason_entry("Price").pk, "version": 1},
+            {**lost_for("Price"), "version": 1},
         ),
         (reverse("board-quick-add", args=[stage.pipeline_id, stage.pk]), {"title": "x"}),
     ]
@@ -404,7 +399,7 @@ def test_a_lost_deal_leaves_the_board_and_keeps_its_stage(rep, team_a):
     response = htmx_post(
         signed_in(rep),
         reverse("deal-lost", args=[deal.pk]),
-        {"version": 1, "lost_reason": lost_reason_entry("Price").pk},
+        {"version": 1, **lost_for("Price")},
     )
 
     assert response.status_code == 200
@@ -423,7 +418,7 @@ def test_losing_with_a_stale_version_is_refused(rep, team_a):
     response = htmx_post(
         signed_in(rep),
         reverse("deal-lost", args=[deal.pk]),
-        {"version": 1, "lost_reason": lost_reason_entry("Price").pk},
+        {"version": 1, **lost_for("Price")},
     )
 
     assert response.status_code == 409

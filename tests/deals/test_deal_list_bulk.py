@@ -23,6 +23,7 @@ from tests.factories import (
     PipelineFactory,
     StageFactory,
     default_pipeline,
+    lost_for,
     lost_reason_entry,
     stage_named,
 )
@@ -92,7 +93,7 @@ def test_one_read_only_deal_in_the_selection_changes_nothing_and_is_named(rep, t
         signed_in(rep),
         {
             "action": "lost",
-            "lost_reason": lost_reason_entry("No budget").pk,
+            **lost_for("No budget"),
             "ids": ids([*mine, theirs]),
         },
     )
@@ -124,7 +125,7 @@ def test_an_outsiders_deal_id_slipped_into_the_selection_is_not_found(
     theirs = DealFactory(owner=outsider)
     response = bulk_post(
         signed_in(rep),
-        {"action": "lost", "lost_reason": lost_reason_entry("x").pk, "ids": [mine.pk, theirs.pk]},
+        {"action": "lost", **lost_for("x"), "ids": [mine.pk, theirs.pk]},
     )
     assert response.status_code == 404
     assert {d.status for d in refreshed([mine, theirs])} == {"open"}
@@ -214,7 +215,7 @@ def test_marking_the_ticked_deals_lost_gives_each_the_reason(rep, team_a):
         signed_in(rep),
         {
             "action": "lost",
-            "lost_reason": lost_reason_entry("Went with a competitor").pk,
+            **lost_for("Went with a competitor"),
             "ids": ids(ticked),
         },
     )
@@ -264,7 +265,7 @@ def test_all_matching_acts_on_every_deal_the_filter_keeps_beyond_the_page(rep, t
         signed_in(rep),
         {
             "action": "lost",
-            "lost_reason": lost_reason_entry("Lost the account").pk,
+            **lost_for("Lost the account"),
             "all_matching": "1",
             "count": "60",
         },
@@ -384,7 +385,7 @@ def test_a_plain_form_post_redirects_back_to_the_filtered_list(rep, team_a):
     deal = DealFactory(owner=rep)
     response = signed_in(rep).post(
         f"{BULK}?status=all",
-        {"action": "lost", "lost_reason": lost_reason_entry("Timing").pk, "ids": [deal.pk]},
+        {"action": "lost", **lost_for("Timing"), "ids": [deal.pk]},
     )
     assert response.status_code == 302
     assert response["Location"] == "/deals/?status=all"

@@ -21,7 +21,7 @@ from tests.factories import (
     ActivityFactory,
     DealFactory,
     LeadFactory,
-    lost_reason_entry,
+    lost_for,
     stage_named,
 )
 
@@ -153,7 +153,7 @@ def test_a_bulk_action_naming_a_deal_out_of_sight_is_refused_like_a_missing_one(
             "/deals/bulk/",
             {
                 "action": "lost",
-                "lost_reason": lost_reason_entry("No budget").pk,
+                **lost_for("No budget"),
                 "ids": [mine.pk, pk],
             },
             HTTP_HX_REQUEST="true",
