@@ -2,11 +2,12 @@
 
 The deal's free-text `lost_reason` becomes `lost_reason_detail`, and a foreign key `lost_reason`
 points at an entry of the new list. The distinct free-text reasons already given (trimmed, one
-entry per spelling whatever its case; the most used spelling names it) become the first entries,
-and the deals that gave them point at them. The usual reasons and an "Other" that takes free text
+entry per reason whatever its case; its most used spelling names it; the most used first) become
+the first entries, and the deals that gave them point at them. The usual reasons and an "Other" that takes free text
 follow, unless the list has them already.
 """
 
+from collections import Counter, defaultdict
 from typing import Any
 
 import django.db.models.deletion
@@ -25,31 +26,35 @@ DEFAULT_REASONS = (
 
 
 def reasons_from_free_text(lost_reason_model: Any, deal_model: Any) -> None:
-    """Turn the deals' free-text reasons into list entries and point the deals at them."""
+    """Turn the deals' free-text reasons into list entries and point the deals at them.
+
+    One entry per reason whatever its case and surrounding spaces, named by its most used
+    spelling; the most used reasons come first on the list."""
     given = (
         deal_model.objects.exclude(lost_reason_detail="")
         .values("lost_reason_detail")
         .annotate(n=Count("id"))
-        .order_by("-n", "lost_reason_detail")
+        .order_by()
     )
-    entries: dict[str, Any] = {
-        e.name.lower(): e for e in lost_reason_model.objects.all()
-    }
-    order = max((e.order for e in entries.values()), default=0)
-    texts: dict[str, Any] = {}
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    texts: dict[str, list[str]] = defaultdict(list)  # key -> the raw texts deals hold
     for row in given:
         text = row["lost_reason_detail"]
         name = text.strip()
-        if not name:
-            continue
-        key = name.lower()
+        if name:
+            spellings[name.lower()][name] += row["n"]
+            texts[name.lower()].append(text)
+    entries: dict[str, Any] = {e.name.lower(): e for e in lost_reason_model.objects.all()}
+    order = max((e.order for e in entries.values()), default=0)
+    by_use = sorted(spellings, key=lambda key: (-sum(spellings[key].values()), key))
+    for key in by_use:
         if key not in entries:
+            counts = spellings[key]
+            name = min(counts, key=lambda spelling: (-counts[spelling], spelling))
             order += 1
             entries[key] = lost_reason_model.objects.create(name=name, order=order)
-        texts[text] = entries[key]
-    for text, entry in texts.items():
-        deal_model.objects.filter(lost_reason_detail=text).update(
-            lost_reason=entry, lost_reason_detail=""
+        deal_model.objects.filter(lost_reason_detail__in=texts[key]).update(
+            lost_reason=entries[key], lost_reason_detail=""
         )
     for name, allows_other in DEFAULT_REASONS:
         if name.lower() not in entries:

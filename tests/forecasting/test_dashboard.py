@@ -64,7 +64,7 @@ def test_dashboard_shows_headline_cards_the_forecast_chart_and_its_table(
 PANEL_CONTENT = {
     "funnel": (
         ["chart-funnel", "chart-time", "chart-lost"],
-        ["funnel", "time_in_stage", "lost_reasons"],
+        ["funnel", "time_in_stage", "lost_reasons", "lost_by_stage"],
     ),
     "accuracy": (["chart-accuracy"], ["accuracy"]),
     "reps": ([], ["reps"]),
@@ -85,6 +85,18 @@ def test_every_panel_has_its_charts_and_a_downloadable_table(client, manager, fo
     for table in table_names:
         assert f'data-table="{table}"' in html
         assert reverse("forecast-export", args=[table]) + "?period=quarter" in html
+
+
+def test_the_funnel_panel_shows_where_deals_are_lost_per_stage_and_reason(
+    client, manager, funnel_world
+):
+    client.force_login(manager)
+    url = reverse("forecast-panel", args=["funnel"]) + "?since=2026-10-01&until=2026-11-30"
+    html = client.get(url).content.decode()
+    assert table_rows(html, "lost_by_stage") == [
+        ["Qualification", "No budget", "1"],
+        ["Proposal", "Price", "1"],
+    ]
 
 
 def test_unknown_panel_is_404(client, manager):
@@ -239,6 +251,7 @@ def test_forecast_csv_has_the_same_figures_as_the_page(client, manager, forecast
         "funnel",
         "time_in_stage",
         "lost_reasons",
+        "lost_by_stage",
         "accuracy",
         "reps",
         "stalled",
