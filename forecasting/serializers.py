@@ -57,7 +57,7 @@ class FunnelStageSerializer(serializers.Serializer[Any]):
     p90_days = serializers.FloatField(allow_null=True)
 
 
-class LostReasonSerializer(serializers.Serializer[Any]):
+class LostReasonCountSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField()
     count = serializers.IntegerField()
 
@@ -87,7 +87,7 @@ class FunnelSerializer(serializers.Serializer[Any]):
     bottleneck = serializers.IntegerField(
         allow_null=True, help_text="Stage with the longest median."
     )
-    lost_reasons = LostReasonSerializer(many=True)
+    lost_reasons = LostReasonCountSerializer(many=True)
     lost_by_stage = LostInStageSerializer(
         many=True, help_text="Where deals are lost: the reasons per stage, in stage order."
     )
