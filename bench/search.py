@@ -247,7 +247,7 @@ def seed_deals(owner_ids: list[int], target: int) -> None:
                             JOIN deals_pipeline p ON p.id = s.pipeline_id AND p.is_default)
             INSERT INTO deals_deal
                 (title, status, amount, currency, expected_close_date, position, version,
-                 stage_entered_at, won_at, lost_at, lost_reason, next_step, stalled,
+                 stage_entered_at, won_at, lost_at, lost_reason_detail, next_step, stalled,
                  stall_reasons, close_date_pushes, created_at, updated_at, company_id,
                  contact_id, owner_id, pipeline_id, stage_id, stall_notified)
             SELECT co.name || ' – ' || {pick(PRODUCTS, "s.i")},

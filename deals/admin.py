@@ -139,6 +139,7 @@ SYSTEM_DEAL_FIELDS = (
     "won_at",
     "lost_at",
     "lost_reason",
+    "lost_reason_detail",
     "stalled",
     "stall_reasons",
     "stalled_since",

@@ -16,7 +16,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
     inline_serializer,
 )
-from rest_framework import serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,10 +24,11 @@ from rest_framework.serializers import BaseSerializer
 
 from accounts.permissions import AdminWritesOrReadOnly
 from deals import services
-from deals.models import Deal, DealQuerySet, Pipeline, Stage
+from deals.models import Deal, DealQuerySet, LostReason, Pipeline, Stage
 from deals.serializers import (
     DealSerializer,
     HistoryEntrySerializer,
+    LostReasonSerializer,
     LostSerializer,
     MoveSerializer,
     PipelineSerializer,
@@ -149,6 +150,38 @@ def _destination_input(request: Request) -> dict[str, Any]:
     return {}
 
 
+class LostReasonViewSet(
+    CsvListMixin[LostReason],
+    ServiceViewSetMixin[LostReason],
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet[LostReason],
+):
+    """The list of lost reasons, in order. Everyone reads; admins add, rename, deactivate
+    (`active: false`) and reorder (`order`) them. An entry is never deleted: lost deals keep it."""
+
+    serializer_class = LostReasonSerializer
+    permission_classes = [AdminWritesOrReadOnly]
+    queryset = LostReason.objects.all()
+
+    def get_queryset(self) -> QuerySet[LostReason]:
+        return LostReason.objects.order_by("order", "id")
+
+    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
+        serializer.instance = services.create_lost_reason(
+            by=self.actor, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: BaseSerializer[Any]) -> None:
+        serializer.instance = services.update_lost_reason(
+            reason=cast(LostReason, serializer.instance),
+            by=self.actor,
+            changes=serializer.validated_data,
+        )
+
+
 # --- deals ----------------------------------------------------------------------------------------
 
 
@@ -256,7 +289,8 @@ class DealViewSet(CsvListMixin[Deal], ServiceViewSetMixin[Deal], viewsets.ModelV
     @extend_schema(
         request=LostSerializer,
         responses={200: DealSerializer, 400: REFUSED, 403: FORBIDDEN, 409: STALE},
-        summary="Mark the deal lost, with a reason; it stays in the stage it was lost in.",
+        summary="Mark the deal lost, for an active lost reason (free text only with an “other”"
+        " one); it stays in the stage it was lost in.",
     )
     @action(detail=True, methods=["post"])
     def lost(self, request: Request, pk: str | None = None) -> Response:

@@ -15,7 +15,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from accounts.models import User
 from accounts.visibility import assignable_people
 from contacts.models import Contact
-from deals.models import Deal, Pipeline, Stage
+from deals.models import Deal, LostReason, Pipeline, Stage
 from deals.selectors import BoardFilters
 from deals.selectors.deal_list import ALL_STATUSES, DealListFilters
 from deals.services.editing import EDITABLE_DEAL_FIELDS
@@ -89,13 +89,34 @@ class VersionForm(forms.Form):
     version = forms.IntegerField(min_value=1, required=False)
 
 
-class LostForm(VersionForm):
-    reason = forms.CharField(
+def lost_reason_field(
+    *, required: bool, widget: type[forms.Widget]
+) -> forms.ModelChoiceField[LostReason]:
+    """The active entries of the admins' list of lost reasons, in their order."""
+    return forms.ModelChoiceField(
+        queryset=LostReason.objects.offered(),
+        required=required,
+        empty_label=None,
+        widget=widget,
+        error_messages={
+            "required": "Say why the deal was lost.",
+            "invalid_choice": "Pick one of the reasons on the list.",
+        },
+    )
+
+
+def lost_detail_field() -> forms.CharField:
+    return forms.CharField(
         max_length=300,
         strip=True,
-        error_messages={"required": "Say why the deal was lost."},
-        widget=forms.TextInput(attrs={"placeholder": "e.g. went with a competitor"}),
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "Only with “Other”: say what"}),
     )
+
+
+class LostForm(VersionForm):
+    lost_reason = lost_reason_field(required=True, widget=forms.RadioSelect)
+    lost_reason_detail = lost_detail_field()
 
 
 class QuickAddForm(forms.Form):
@@ -256,6 +277,20 @@ class StageDeleteForm(forms.Form):
         field.empty_label = "Choose a stage…"
 
 
+class LostReasonForm(forms.Form):
+    """An entry of the lost-reason list (a unique name is the service's rule)."""
+
+    name = forms.CharField(max_length=300, strip=True)
+    active = forms.BooleanField(required=False, initial=True)
+    allows_other = forms.BooleanField(required=False, label="Allows other: asks for free text")
+
+    @classmethod
+    def for_reason(cls, reason: LostReason) -> LostReasonForm:
+        fields = ("name", "active", "allows_other")
+        initial = {name: getattr(reason, name) for name in fields}
+        return cls(initial=initial, prefix=f"r-{reason.pk}")
+
+
 class StageOrderForm(forms.Form):
     """The stage ids in their new order (the drag-and-drop list posts them all)."""
 
@@ -328,12 +363,13 @@ class BulkActionForm(forms.Form):
     stage = forms.ModelChoiceField(
         queryset=Stage.objects.select_related("pipeline"), required=False
     )
-    reason = forms.CharField(required=False, max_length=300, strip=True)
+    lost_reason = lost_reason_field(required=False, widget=forms.Select)
+    lost_reason_detail = lost_detail_field()
 
     NEEDS = {
         "reassign": ("owner", "Choose who gets the deals."),
         "move": ("stage", "Choose the stage to move the deals to."),
-        "lost": ("reason", "Say why the deals were lost."),
+        "lost": ("lost_reason", "Say why the deals were lost."),
     }
 
     def clean(self) -> dict[str, Any]:

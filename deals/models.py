@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 
 from accounts.visibility import OwnedQuerySet
 
@@ -99,6 +99,42 @@ def effective_probability(stage_probability: Any = None) -> Coalesce:
     return Coalesce("probability_override", stage_figure, output_field=models.IntegerField())
 
 
+class LostReasonQuerySet(models.QuerySet["LostReason"]):
+    def offered(self) -> LostReasonQuerySet:
+        """The reasons a user may pick when a deal is lost, in the admins' order."""
+        return self.filter(active=True).order_by("order", "id")
+
+    def named(self, name: str) -> LostReason | None:
+        """The reason with this name, whatever its case and surrounding spaces."""
+        return self.filter(name__iexact=(name or "").strip()).first()
+
+
+class LostReason(models.Model):
+    """One entry of the admin-kept list of reasons a deal is lost for (SPEC §9).
+
+    A deal points at one; an entry that `allows_other` (an "Other") also takes free text, which
+    the deal keeps as its `lost_reason_detail`. Entries are deactivated, never deleted, so lost
+    deals keep theirs."""
+
+    name = models.CharField(max_length=300)
+    active = models.BooleanField(default=True)
+    order = models.PositiveIntegerField(default=0)
+    allows_other = models.BooleanField(
+        default=False, help_text="Picking it asks for free text (an “Other” entry)."
+    )
+
+    objects = LostReasonQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="lost_reason_name_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class DealQuerySet(OwnedQuerySet["Deal"]):
     def open(self) -> DealQuerySet:
         return self.filter(status=Deal.Status.OPEN)
@@ -180,7 +216,10 @@ class Deal(models.Model):
     last_activity_at = models.DateTimeField(null=True, blank=True)
     won_at = models.DateTimeField(null=True, blank=True)
     lost_at = models.DateTimeField(null=True, blank=True)
-    lost_reason = models.CharField(max_length=300, blank=True, default="")
+    lost_reason = models.ForeignKey(
+        LostReason, on_delete=models.PROTECT, null=True, blank=True, related_name="deals"
+    )
+    lost_reason_detail = models.CharField(max_length=300, blank=True, default="")
     next_step = models.CharField(max_length=300, blank=True, default="")
     stalled = models.BooleanField(default=False)
     stall_reasons = models.JSONField(default=list, blank=True)
@@ -245,6 +284,12 @@ class Deal(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def lost_reason_text(self) -> str:
+        """Why it was lost, in words: the list's entry, then the free text given with it."""
+        name = self.lost_reason.name if self.lost_reason_id and self.lost_reason else ""
+        return ": ".join(part for part in (name, self.lost_reason_detail) if part)
 
 
 class ColumnTotal(models.Model):

@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from contacts.models import Company, Contact, Lead
-from deals.models import Deal, Pipeline, Stage
+from deals.models import Deal, LostReason, Pipeline, Stage
 from pipeline_crm.api import VisiblePrimaryKeyRelatedField
 
 # Deal fields that change only through move/, won/, lost/ and reopen/ (SPEC §8).
@@ -157,6 +157,7 @@ class DealSerializer(serializers.ModelSerializer[Deal]):
             "won_at",
             "lost_at",
             "lost_reason",
+            "lost_reason_detail",
             "next_step",
             "created_at",
             "updated_at",
@@ -172,6 +173,7 @@ class DealSerializer(serializers.ModelSerializer[Deal]):
             "won_at",
             "lost_at",
             "lost_reason",
+            "lost_reason_detail",
             "created_at",
             "updated_at",
         ]
@@ -252,8 +254,46 @@ class WonSerializer(serializers.Serializer[Any]):
 
 
 class LostSerializer(serializers.Serializer[Any]):
-    reason = serializers.CharField(max_length=300)
+    """Why a deal is lost: `lost_reason`, an entry of /api/lost-reasons/, with free text in
+    `lost_reason_detail` when that entry allows other. The older `reason` (free text) is still
+    taken when it names an entry (case and spaces aside); any other text is refused."""
+
+    lost_reason = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, required=False, help_text="An active lost reason's id."
+    )
+    lost_reason_detail = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, help_text="Only with an “other” entry."
+    )
+    reason = serializers.CharField(
+        max_length=300, required=False, help_text="Deprecated: an entry's name instead of its id."
+    )
     version = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        reason = attrs.pop("lost_reason", None)
+        if reason is None and "reason" in attrs:
+            named = LostReason.objects.named(attrs["reason"])
+            if named is None:
+                raise serializers.ValidationError(
+                    {"reason": ["No lost reason has this name: send `lost_reason` (an id)."]}
+                )
+            reason = named.pk
+        if reason is None:
+            raise serializers.ValidationError({"lost_reason": ["Say why the deal was lost."]})
+        attrs.pop("reason", None)
+        attrs["reason"] = reason
+        attrs["detail"] = attrs.pop("lost_reason_detail", "")
+        return attrs
+
+
+class LostReasonSerializer(serializers.ModelSerializer[LostReason]):
+    class Meta:
+        model = LostReason
+        fields = ["id", "name", "active", "order", "allows_other"]
+        extra_kwargs = {
+            "order": {"required": False},
+            "allows_other": {"help_text": "Picking it asks for free text (an “Other” entry)."},
+        }
 
 
 class ReopenSerializer(serializers.Serializer[Any]):

@@ -1,8 +1,16 @@
-"""Pages of the pipeline: the board, deal pages and the stage settings (SPEC §8 Pages)."""
+"""Pages of the pipeline: the board, deal pages, the stage settings and the lost-reason list
+(SPEC §8 Pages, §9)."""
 
 from django.urls import path
 
-from deals.views import board, board_changes, deal_list, deal_page, stage_settings
+from deals.views import (
+    board,
+    board_changes,
+    deal_list,
+    deal_page,
+    lost_reason_settings,
+    stage_settings,
+)
 
 urlpatterns = [
     # The board
@@ -67,5 +75,22 @@ urlpatterns = [
     path("settings/stages/<int:stage_id>/shift/", stage_settings.shift_stage, name="stage-shift"),
     path(
         "settings/stages/<int:stage_id>/delete/", stage_settings.delete_stage, name="stage-delete"
+    ),
+    # The lost-reason list (admins only)
+    path("settings/lost-reasons/", lost_reason_settings.lost_reasons, name="lost-reason-settings"),
+    path(
+        "settings/lost-reasons/new/",
+        lost_reason_settings.create_lost_reason,
+        name="lost-reason-create",
+    ),
+    path(
+        "settings/lost-reasons/<int:reason_id>/",
+        lost_reason_settings.update_lost_reason,
+        name="lost-reason-update",
+    ),
+    path(
+        "settings/lost-reasons/<int:reason_id>/shift/",
+        lost_reason_settings.shift_lost_reason,
+        name="lost-reason-shift",
     ),
 ]

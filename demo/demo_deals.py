@@ -23,7 +23,7 @@ from typing import Any
 from django.conf import settings
 
 from accounts.models import User
-from deals.models import Deal, Stage
+from deals.models import Deal, LostReason, Stage
 from deals.services.common import HistoryRow, stage_change_row
 from deals.services.editing import set_field, worked_on
 from deals.services.moves import lose, put_in_stage
@@ -90,6 +90,7 @@ class World:
     lead_ids: list[int]  # converted leads a deal may come from
     currency: str
     now: dt.datetime
+    lost_reasons: list[LostReason] = field(default_factory=list)  # as LOST_REASONS, in order
 
 
 Row = dict[str, Any]  # a row's fields by attname, without its deal's id while it has none
@@ -132,7 +133,17 @@ def make_world(
         lead_ids=lead_ids,
         currency=settings.DEFAULT_CURRENCY,
         now=now,
+        lost_reasons=_demo_lost_reasons(),
     )
+
+
+def _demo_lost_reasons() -> list[LostReason]:
+    """The entries of the lost-reason list the demo's losses give, added when missing."""
+    entries = []
+    for order, (name, _) in enumerate(LOST_REASONS, start=1):
+        entry = LostReason.objects.named(name) or LostReason.objects.create(name=name, order=order)
+        entries.append(entry)
+    return entries
 
 
 def _days(value: float) -> dt.timedelta:
@@ -258,8 +269,8 @@ class DealWalk:
 
     def _lose(self, at: dt.datetime) -> None:
         """The services' loss at `at`: lost where it is, with a reason, and its status row."""
-        reasons, weights = zip(*LOST_REASONS, strict=True)
-        reason = self.rng.choices(reasons, weights)[0]
+        weights = [weight for _, weight in LOST_REASONS]
+        reason = self.rng.choices(self.world.lost_reasons, weights)[0]
         self.plan_.field_changes.append(lose(self.deal, by=self.owner, reason=reason, at=at))
 
     def _slip_close_date(self) -> None:

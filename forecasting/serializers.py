@@ -57,8 +57,15 @@ class FunnelStageSerializer(serializers.Serializer[Any]):
     p90_days = serializers.FloatField(allow_null=True)
 
 
-class LostReasonSerializer(serializers.Serializer[Any]):
+class LostReasonCountSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class LostInStageSerializer(serializers.Serializer[Any]):
+    stage = serializers.IntegerField(help_text="The stage the deals were lost in.")
+    stage_name = serializers.CharField()
+    reason = serializers.CharField(help_text="An entry of /api/lost-reasons/; empty if none.")
     count = serializers.IntegerField()
 
 
@@ -80,7 +87,10 @@ class FunnelSerializer(serializers.Serializer[Any]):
     bottleneck = serializers.IntegerField(
         allow_null=True, help_text="Stage with the longest median."
     )
-    lost_reasons = LostReasonSerializer(many=True)
+    lost_reasons = LostReasonCountSerializer(many=True)
+    lost_by_stage = LostInStageSerializer(
+        many=True, help_text="Where deals are lost: the reasons per stage, in stage order."
+    )
 
 
 class QuotaSerializer(serializers.ModelSerializer[Quota]):

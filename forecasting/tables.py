@@ -148,6 +148,14 @@ def lost_reasons_table(result: analytics.Funnel) -> Table:
     return Table("lost_reasons", "Lost reasons", columns, rows)
 
 
+def lost_by_stage_table(result: analytics.Funnel) -> Table:
+    rows = [
+        [r["stage_name"], r["reason"] or "(none given)", r["count"]] for r in result.lost_by_stage
+    ]
+    columns: list[Column] = [("Stage", "text"), ("Reason", "text"), ("Deals", "count")]
+    return Table("lost_by_stage", "Where deals are lost", columns, rows)
+
+
 def accuracy_table(rows: list[analytics.AccuracyRow], currency: str) -> Table:
     columns: list[Column] = [("Period", "text"), ("Snapshot of", "date")]
     columns += [("Forecast (weighted)", "money"), ("Commit", "money"), ("Won", "money")]
@@ -279,6 +287,7 @@ BUILDERS: dict[str, Callable[[ForecastFilterForm], Table]] = {
     "funnel": lambda form: funnel_table(_funnel_result(form)),
     "time_in_stage": lambda form: time_in_stage_table(_funnel_result(form)),
     "lost_reasons": lambda form: lost_reasons_table(_funnel_result(form)),
+    "lost_by_stage": lambda form: lost_by_stage_table(_funnel_result(form)),
     "accuracy": _accuracy,
     "reps": _reps,
     "stalled": _watch("stalled", "Stalled deals"),

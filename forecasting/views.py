@@ -130,6 +130,7 @@ def _funnel_panel(form: ForecastFilterForm) -> dict[str, Any]:
             "funnel": tables.funnel_table(funnel),
             "time_in_stage": tables.time_in_stage_table(funnel),
             "lost_reasons": tables.lost_reasons_table(funnel),
+            "lost_by_stage": tables.lost_by_stage_table(funnel),
         },
         "charts": _funnel_charts(funnel),
     }

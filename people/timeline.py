@@ -199,7 +199,7 @@ def _status_entries(
             new_value__in=kinds,
         )
         .filter(_older_than(after, at="at", kind="new_value"))
-        .select_related("deal", "by")
+        .select_related("deal", "deal__lost_reason", "by")
         .order_by("-at", "-new_value", "-id")[:n]
     )
     return [Entry(c.at, c.new_value, _status_summary(c), c.deal, None, c.by, c.pk) for c in rows]
@@ -210,7 +210,7 @@ def _status_summary(change: FieldChange) -> str:
     if change.new_value == WON:
         return f"{deal.title} won"
     # The reason is the deal's current one: shown while it is still lost.
-    reason = deal.lost_reason if deal.status == Deal.Status.LOST else ""
+    reason = deal.lost_reason_text if deal.status == Deal.Status.LOST else ""
     return f"{deal.title} lost" + (f": {reason}" if reason else "")
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Team, User
 from contacts.models import Company, Contact, Lead
-from deals.models import Deal, Pipeline, Stage, StageChange
+from deals.models import Deal, LostReason, Pipeline, Stage, StageChange
 from followups.models import Activity, Notification
 
 # Every test user signs in with this made-up password.
@@ -109,6 +109,19 @@ def default_pipeline() -> Pipeline:
 
 def stage_named(name: str, pipeline: Pipeline | None = None) -> Stage:
     return (pipeline or default_pipeline()).stages.get(name=name)
+
+
+def lost_reason_entry(name: str, *, allows_other: bool = False) -> LostReason:
+    """The lost-reason list's entry with this name (case aside), added when missing."""
+    found = LostReason.objects.named(name)
+    if found is None:
+        found = LostReason.objects.create(name=name, allows_other=allows_other)
+    return found
+
+
+def lost_for(name: str) -> dict[str, int]:
+    """The form/API input that loses a deal for this entry of the list."""
+    return {"lost_reason": lost_reason_entry(name).pk}
 
 
 class DealFactory(factory.django.DjangoModelFactory):

@@ -30,13 +30,15 @@ CARD_FIELDS = (
     "stalled",
     "stall_reasons",
     "lost_reason",
+    "lost_reason_detail",
+    "lost_reason__name",  # joined (a short list): the lost badge's title
 )
 OWNER_FIELDS = ("id", "username", "first_name", "last_name")
 
 
 def with_card_fields[Q: QuerySet[Deal]](deals: Q) -> Q:
     """The deal columns a card shows (owner and company come from `attach_card_relations`)."""
-    return deals.only(*CARD_FIELDS)
+    return deals.select_related("lost_reason").only(*CARD_FIELDS)
 
 
 def one_card(deal_id: int, *, viewer: User) -> Deal:
@@ -45,7 +47,7 @@ def one_card(deal_id: int, *, viewer: User) -> Deal:
     relations = (*(f"owner__{name}" for name in OWNER_FIELDS), "company__name")
     deal: Deal = (
         Deal.objects.filter(pk=deal_id)
-        .select_related("owner", "company")
+        .select_related("owner", "company", "lost_reason")
         .only(*CARD_FIELDS, *relations)
         .get()
     )

@@ -9,6 +9,7 @@ forget it. What happened is announced (`deals.events`) for open boards and notif
 - `moves`: move within and between columns, won, lost, reopen (one `enter_stage` rule)
 - `positions`: sort keys of the cards in a column
 - `pipelines`: pipelines and stages (admins)
+- `lost_reasons`: the admins' list of lost reasons, and the rule for picking one
 - `totals`: the board's running column totals, rebuilt
 """
 
@@ -19,6 +20,14 @@ from deals.services.editing import (
     hand_over_open_deals,
     record_activity,
     update_deal,
+)
+from deals.services.lost_reasons import (
+    create_lost_reason,
+    pick_lost_reason,
+    reason_named,
+    reorder_lost_reasons,
+    shift_lost_reason,
+    update_lost_reason,
 )
 from deals.services.moves import mark_lost, mark_won, move_deal, reopen_deal
 from deals.services.pipelines import (
@@ -38,6 +47,7 @@ __all__ = [
     "EDITABLE_DEAL_FIELDS",
     "POSITION_GAP",
     "create_deal",
+    "create_lost_reason",
     "create_pipeline",
     "create_stage",
     "delete_deal",
@@ -47,12 +57,17 @@ __all__ = [
     "mark_lost",
     "mark_won",
     "move_deal",
+    "pick_lost_reason",
+    "reason_named",
     "rebuild_column_totals",
     "record_activity",
     "reopen_deal",
+    "reorder_lost_reasons",
     "reorder_stages",
+    "shift_lost_reason",
     "shift_stage",
     "update_deal",
+    "update_lost_reason",
     "update_pipeline",
     "update_stage",
 ]

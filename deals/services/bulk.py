@@ -18,8 +18,9 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from accounts.visibility import require_assignable
-from deals.models import Deal, DeletedDeal, Pipeline, Stage
+from deals.models import Deal, DeletedDeal, LostReason, Pipeline, Stage
 from deals.services.editing import delete_deal, update_deal
+from deals.services.lost_reasons import pick_lost_reason
 from deals.services.moves import mark_lost, move_deal
 from deals.services.totals import lock_column_totals
 from pipeline_crm.errors import DomainError, NotAllowed
@@ -128,15 +129,17 @@ def bulk_move(*, deals: QuerySet[Deal], by: User, stage: Stage) -> list[Deal]:
 
 
 @transaction.atomic
-def bulk_mark_lost(*, deals: QuerySet[Deal], by: User, reason: str) -> list[Deal]:
-    """Lose the deals, each in the stage it is in, for the same reason."""
-    if not (reason or "").strip():
-        raise DomainError("Say why the deals were lost.", field="reason")
+def bulk_mark_lost(
+    *, deals: QuerySet[Deal], by: User, reason: int | LostReason | None, detail: str = ""
+) -> list[Deal]:
+    """Lose the deals, each in the stage it is in, for the same reason (the single action's
+    rule: an active entry of the list, free text only with one that allows other)."""
+    entry, detail = pick_lost_reason(reason=reason, detail=detail)
     locked = _locked(deals)
     return _each(
         "marked lost",
         locked,
-        lambda deal: mark_lost(deal=deal, by=by, reason=reason, version=deal.version),
+        lambda deal: mark_lost(deal=deal, by=by, reason=entry, detail=detail, version=deal.version),
     )
 
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.visibility import require_write
 from deals.events import DealLost, DealMoved, DealReopened, DealWon
-from deals.models import Deal, FieldChange, Stage, StageChange
+from deals.models import Deal, FieldChange, LostReason, Stage, StageChange
 from deals.services.common import (
     HistoryRow,
     check_version,
@@ -30,6 +30,7 @@ from deals.services.common import (
     won_stage,
 )
 from deals.services.editing import apply_changes
+from deals.services.lost_reasons import pick_lost_reason
 from deals.services.positions import place
 from pipeline_crm.crash_points import crash_point
 from pipeline_crm.errors import DomainError, InvalidTransition, MissingRequiredFields
@@ -161,30 +162,41 @@ def mark_won(
 
 
 @transaction.atomic
-def mark_lost(*, deal: Deal, by: User, reason: str, version: int | None = None) -> Deal:
-    """Lose the deal in the stage it is in, so "where do we lose deals" has an answer."""
+def mark_lost(
+    *,
+    deal: Deal,
+    by: User,
+    reason: int | LostReason | None,
+    detail: str = "",
+    version: int | None = None,
+) -> Deal:
+    """Lose the deal in the stage it is in, so "where do we lose deals" has an answer: for an
+    active reason of the admins' list (`reason`, its id), with free text (`detail`) when that
+    reason allows other."""
     require_write(by, deal.owner_id, "deal")
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError("Say why the deal was lost.", field="reason")
+    entry, detail = pick_lost_reason(reason=reason, detail=detail)
     deal = lock(deal)
     check_version(deal, version)
     if deal.status == Deal.Status.LOST:
         raise InvalidTransition("This deal is already lost.")
-    FieldChange.objects.create(deal=deal, **lose(deal, by=by, reason=reason, at=timezone.now()))
+    at = timezone.now()
+    FieldChange.objects.create(deal=deal, **lose(deal, by=by, reason=entry, detail=detail, at=at))
     deal.save()
     announce(DealLost(deal=deal, by=by, stage_ids=(deal.stage_id,)))
     return deal
 
 
-def lose(deal: Deal, *, by: User | None, reason: str, at: dt.datetime) -> HistoryRow:
+def lose(
+    deal: Deal, *, by: User | None, reason: LostReason, detail: str = "", at: dt.datetime
+) -> HistoryRow:
     """`mark_lost` for one deal, in memory, at time `at`: lost in the stage it is in, with the
     reason. Returns the status change's history row."""
     status_change = field_change_row("status", deal.status, Deal.Status.LOST, by=by, at=at)
     deal.status = Deal.Status.LOST
     deal.lost_at = at
     deal.won_at = None
-    deal.lost_reason = reason[:300]
+    deal.lost_reason = reason
+    deal.lost_reason_detail = detail[:300]
     clear_stall(deal)
     deal.version += 1
     return status_change
@@ -203,7 +215,8 @@ def reopen_deal(*, deal: Deal, by: User, version: int | None = None) -> Deal:
     record_field_change(deal, "status", deal.status, new_status, by)
     deal.status = new_status
     deal.lost_at = None
-    deal.lost_reason = ""
+    deal.lost_reason = None
+    deal.lost_reason_detail = ""
     deal.won_at = now if new_status == Deal.Status.WON else None
     deal.last_activity_at = now
     deal.version += 1

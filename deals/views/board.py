@@ -138,7 +138,7 @@ class CardView(NamedTuple):
             days_in_stage=max((now - deal.stage_entered_at).days, 0),
             stalled=deal.stalled,
             stall_reasons=tuple(deal.stall_reasons or ()),
-            lost_reason=deal.lost_reason,
+            lost_reason=deal.lost_reason_text,
             next_kind=getattr(deal, "next_activity_kind", None) or "",
             next_subject=getattr(deal, "next_activity_subject", None) or "",
             next_due=timezone.localdate(due) if due else None,

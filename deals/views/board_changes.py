@@ -279,22 +279,33 @@ def lost(request: AuthedRequest, deal_id: int) -> HttpResponse:
         return open_dialog(render(request, f"{BOARD}#lost-form", context))
     form = LostForm(request.POST)
     if not form.is_valid():
-        context = scope.context(deal=deal, form=form, from_page=request.POST.get("from") == "page")
-        response = render(request, f"{BOARD}#lost-form", context, status=422)
-        retarget(response, "#dialog-body", "innerHTML")
-        return response
+        return _lost_form_again(request, scope, deal, form)
     try:
         done = services.mark_lost(
             deal=deal,
             by=request.user,
-            reason=form.cleaned_data["reason"],
+            reason=form.cleaned_data["lost_reason"],
+            detail=form.cleaned_data["lost_reason_detail"],
             version=form.cleaned_data.get("version"),
         )
     except StaleVersion as exc:
         return _stale_response(request, scope, exc)
     except DomainError as exc:
+        if exc.field in form.fields:  # e.g. "Other" without its text: say so in the dialog
+            form.add_error(exc.field, str(exc))
+            return _lost_form_again(request, scope, deal, form)
         return error_response(exc)
     return _changed_response(request, scope, done, [], message=f"“{done.title}” marked lost.")
+
+
+def _lost_form_again(
+    request: AuthedRequest, scope: BoardScope, deal: Deal, form: LostForm
+) -> HttpResponse:
+    """The lost dialog again, with what was wrong under its fields."""
+    context = scope.context(deal=deal, form=form, from_page=request.POST.get("from") == "page")
+    response = render(request, f"{BOARD}#lost-form", context, status=422)
+    retarget(response, "#dialog-body", "innerHTML")
+    return response
 
 
 # --- quick add and company suggestions ------------------------------------------------------------

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.visibility import assignable_people
 from accounts.web import AuthedRequest
 from deals.forms import BulkActionForm, DealListFilterForm
-from deals.models import Deal, DeletedDeal, Stage
+from deals.models import Deal, DeletedDeal, LostReason, Stage
 from deals.selectors import owner_choices
 from deals.selectors.deal_list import (
     CSV_HEADER,
@@ -123,6 +123,7 @@ def _results_context(
         "filters": filters,
         "assignable": list(assignable_people(user)),
         "stages": stages,
+        "lost_reasons": list(LostReason.objects.offered()),
         "many_pipelines": len({stage.pipeline_id for stage in stages}) > 1,
         "actions": BulkActionForm.ACTIONS,
     }
@@ -194,7 +195,9 @@ def _run(action: str, deals: QuerySet[Deal], request: AuthedRequest, data: dict[
         done = bulk.bulk_move(deals=deals, by=user, stage=data["stage"])
         return f"{_deals(done)} moved to {data['stage'].name}."
     if action == "lost":
-        done = bulk.bulk_mark_lost(deals=deals, by=user, reason=data["reason"])
+        done = bulk.bulk_mark_lost(
+            deals=deals, by=user, reason=data["lost_reason"], detail=data["lost_reason_detail"]
+        )
         return f"{_deals(done)} marked lost."
     entries = bulk.bulk_delete(deals=deals, by=user)
     remember_undo(request, entries)

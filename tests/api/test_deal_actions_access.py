@@ -8,7 +8,7 @@ import pytest
 
 from deals import services
 from deals.models import Deal, FieldChange, StageChange
-from tests.factories import DealFactory, stage_named
+from tests.factories import DealFactory, lost_reason_entry, stage_named
 
 pytestmark = pytest.mark.django_db
 
@@ -21,9 +21,10 @@ ACTIONS = {
 
 
 def _deal_for(action, owner):
+    lost_reason_entry("Went quiet")  # "lost" names it (the older free-text way)
     deal = DealFactory(owner=owner, stage=stage_named("Proposal"), version=3)
     if action == "reopen":
-        deal = services.mark_lost(deal=deal, by=owner, reason="Budget cut")
+        deal = services.mark_lost(deal=deal, by=owner, reason=lost_reason_entry("Budget cut"))
     return deal
 
 

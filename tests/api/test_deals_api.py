@@ -13,6 +13,7 @@ from tests.factories import (
     PipelineFactory,
     StageFactory,
     default_pipeline,
+    lost_reason_entry,
     stage_named,
 )
 
@@ -22,7 +23,7 @@ SPEC_DEAL_FIELDS = {
     "id", "title", "pipeline", "stage", "status", "amount", "currency", "expected_close_date",
     "probability", "probability_override", "owner", "company", "contact", "lead", "position",
     "version", "stage_entered_at", "last_activity_at", "stalled", "stall_reasons", "won_at",
-    "lost_at", "lost_reason", "next_step", "created_at", "updated_at",
+    "lost_at", "lost_reason", "lost_reason_detail", "next_step", "created_at", "updated_at",
 }  # fmt: skip
 
 
@@ -242,14 +243,15 @@ def test_won_moves_into_the_won_stage_and_can_set_the_amount(rep, api_for):
 
 def test_lost_needs_a_reason_keeps_the_stage_and_reopen_brings_it_back(rep, api_for):
     deal = DealFactory(owner=rep, stage=stage_named("Negotiation"))
+    competitor = lost_reason_entry("Went with a competitor")
     client = api_for(rep)
     no_reason = client.post(f"/api/deals/{deal.pk}/lost/", {})
     assert no_reason.status_code == 400
-    assert "reason" in no_reason.json()
-    lost = client.post(f"/api/deals/{deal.pk}/lost/", {"reason": "Went with a competitor"})
+    assert "lost_reason" in no_reason.json()
+    lost = client.post(f"/api/deals/{deal.pk}/lost/", {"lost_reason": competitor.pk})
     assert lost.status_code == 200
     assert lost.json()["status"] == "lost"
-    assert lost.json()["lost_reason"] == "Went with a competitor"
+    assert lost.json()["lost_reason"] == competitor.pk
     assert lost.json()["stage"] == stage_named("Negotiation").pk
 
     cannot_move = client.post(
@@ -262,7 +264,7 @@ def test_lost_needs_a_reason_keeps_the_stage_and_reopen_brings_it_back(rep, api_
     assert reopened.status_code == 200
     assert reopened.json()["status"] == "open"
     assert reopened.json()["stage"] == stage_named("Negotiation").pk
-    assert reopened.json()["lost_reason"] == ""
+    assert reopened.json()["lost_reason"] is None
 
 
 def test_history_lists_the_move_and_the_amount_change_in_order(rep, api_for):

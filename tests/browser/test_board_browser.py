@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from deals import services
-from deals.models import Deal
+from deals.models import Deal, LostReason
 from followups import services as followups
 from tests.factories import (
     ActivityFactory,
@@ -17,6 +17,7 @@ from tests.factories import (
     DealFactory,
     TeamFactory,
     UserFactory,
+    lost_reason_entry,
     stage_named,
 )
 
@@ -108,18 +109,22 @@ def test_dragging_across_and_within_columns_persists_after_a_reload(open_page, t
 def test_a_drop_on_lost_asks_for_the_reason_and_the_card_leaves_the_board(open_page, team):
     rep, _ = team
     deal = DealFactory(owner=rep, title="Doomed", stage=stage_named("Negotiation"))
+    lost_reason_entry("Went with a competitor")
+    LostReason.objects.create(name="Retired reason", active=False)
     page = open_page(rep)
 
     drag(page, page.locator(f"#deal-{deal.pk}"), ".dropzone.lost")
     dialog = page.locator("#app-dialog")
-    dialog.get_by_label("Reason", exact=True).wait_for()
-    dialog.get_by_role("button", name="Went with a competitor").click()
+    dialog.get_by_role("group", name="Reason").wait_for()
+    # The active entries of the admins' list, as choices; a retired one is not offered.
+    assert dialog.get_by_label("Retired reason").count() == 0
+    dialog.get_by_label("Went with a competitor").check()
     dialog.get_by_role("button", name="Mark lost").click()
 
     page.locator(f"#deal-{deal.pk}").wait_for(state="detached")
     deal.refresh_from_db()
     assert deal.status == Deal.Status.LOST
-    assert deal.lost_reason == "Went with a competitor"
+    assert deal.lost_reason_text == "Went with a competitor"
     assert deal.stage == stage_named("Negotiation")
     assert not dialog.is_visible()
 

@@ -20,6 +20,7 @@ from tests.factories import (
     PipelineFactory,
     StageFactory,
     default_pipeline,
+    lost_reason_entry,
     stage_named,
 )
 
@@ -129,7 +130,7 @@ def test_a_card_shows_the_next_planned_activity_and_marks_it_red_when_overdue(re
 
 def test_lost_deals_leave_the_board_unless_the_status_filter_asks_for_them(rep, team_a):
     open_deal = DealFactory(owner=rep)
-    lost = DealFactory(owner=rep, status=Deal.Status.LOST, lost_reason="Price")
+    lost = DealFactory(owner=rep, status=Deal.Status.LOST, lost_reason=lost_reason_entry("Price"))
     client = signed_in(rep)
 
     default_html = client.get(reverse("board")).content.decode()

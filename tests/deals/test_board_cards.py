@@ -13,7 +13,7 @@ from deals.models import Deal
 from deals.templatetags.card_cache import render_card
 from deals.views.board import card_for
 from tests.clients import signed_in
-from tests.factories import ActivityFactory, CompanyFactory, DealFactory
+from tests.factories import ActivityFactory, CompanyFactory, DealFactory, lost_reason_entry
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,9 @@ def test_a_card_escapes_everything_people_typed(rep, team_a):
         stalled=True,
         stall_reasons=["idle"],
     )
-    lost = DealFactory(owner=rep, title="Gone", status=Deal.Status.LOST, lost_reason=NASTY)
+    lost = DealFactory(
+        owner=rep, title="Gone", status=Deal.Status.LOST, lost_reason=lost_reason_entry(NASTY)
+    )
     planned = DealFactory(owner=rep)
     ActivityFactory(owner=rep, deal=planned, subject=NASTY, due_at=timezone.now())
 

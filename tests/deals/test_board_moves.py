@@ -15,7 +15,13 @@ from contacts.models import Company
 from deals import live
 from deals.models import Deal, StageChange
 from tests.clients import htmx_post, signed_in
-from tests.factories import CompanyFactory, DealFactory, default_pipeline, stage_named
+from tests.factories import (
+    CompanyFactory,
+    DealFactory,
+    default_pipeline,
+    lost_for,
+    stage_named,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -244,7 +250,7 @@ def test_a_deal_outside_sight_is_404_for_every_board_endpoint(people):
     )
     assert client.post(reverse("deal-won", args=[deal.pk]), {"version": 1}).status_code == 404
     assert client.get(reverse("deal-lost", args=[deal.pk])).status_code == 404
-    assert client.post(reverse("deal-lost", args=[deal.pk]), {"reason": "x"}).status_code == 404
+    assert client.post(reverse("deal-lost", args=[deal.pk]), lost_for("x")).status_code == 404
     deal.refresh_from_db()
     assert deal.stage == stage_named("Prospecting")
     assert deal.status == Deal.Status.OPEN
@@ -299,7 +305,10 @@ def test_every_board_write_needs_the_csrf_token(rep, team_a):
     posts = [
         (reverse("deal-move", args=[deal.pk]), {"stage": stage.pk, "version": 1}),
         (reverse("deal-won", args=[deal.pk]), {"version": 1}),
-        (reverse("deal-lost", args=[deal.pk]), {"reason": "Price", "version": 1}),
+        (
+            reverse("deal-lost", args=[deal.pk]),
+            {**lost_for("Price"), "version": 1},
+        ),
         (reverse("board-quick-add", args=[stage.pipeline_id, stage.pk]), {"title": "x"}),
     ]
 
@@ -371,11 +380,11 @@ def test_the_lost_zone_asks_why_and_needs_a_reason(rep, team_a):
     url = reverse("deal-lost", args=[deal.pk])
 
     form = client.get(url, {"version": 1}, HTTP_HX_REQUEST="true")
-    empty = htmx_post(client, url, {"version": 1, "reason": "  "})
+    empty = htmx_post(client, url, {"version": 1, "lost_reason_detail": "  "})
 
     assert form.status_code == 200
     assert "Why was" in form.content.decode()
-    assert 'name="reason"' in form.content.decode()
+    assert 'name="lost_reason"' in form.content.decode()
     assert "dialog:open" in triggers(form, "HX-Trigger-After-Settle")
     assert empty.status_code == 422
     assert "Say why the deal was lost." in empty.content.decode()
@@ -388,14 +397,16 @@ def test_a_lost_deal_leaves_the_board_and_keeps_its_stage(rep, team_a):
     deal = DealFactory(owner=rep, stage=stage)
 
     response = htmx_post(
-        signed_in(rep), reverse("deal-lost", args=[deal.pk]), {"version": 1, "reason": "Price"}
+        signed_in(rep),
+        reverse("deal-lost", args=[deal.pk]),
+        {"version": 1, **lost_for("Price")},
     )
 
     assert response.status_code == 200
     deal.refresh_from_db()
     assert deal.status == Deal.Status.LOST
     assert deal.stage == stage
-    assert deal.lost_reason == "Price"
+    assert deal.lost_reason_text == "Price"
     html = response.content.decode()
     assert f'<li id="deal-{deal.pk}" hx-swap-oob="delete"></li>' in html
     assert f'id="col-head-{stage.pk}" hx-swap-oob="true"' in html
@@ -405,7 +416,9 @@ def test_losing_with_a_stale_version_is_refused(rep, team_a):
     deal = DealFactory(owner=rep, version=2)
 
     response = htmx_post(
-        signed_in(rep), reverse("deal-lost", args=[deal.pk]), {"version": 1, "reason": "Price"}
+        signed_in(rep),
+        reverse("deal-lost", args=[deal.pk]),
+        {"version": 1, **lost_for("Price")},
     )
 
     assert response.status_code == 409

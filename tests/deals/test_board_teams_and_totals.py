@@ -13,7 +13,13 @@ from django.utils import timezone
 from deals.models import Deal
 from tests.clients import htmx_post, signed_in
 from tests.deals.test_board import _many_deals, board_query_budget, columns_of
-from tests.factories import DealFactory, TeamFactory, UserFactory, stage_named
+from tests.factories import (
+    DealFactory,
+    TeamFactory,
+    UserFactory,
+    lost_for,
+    stage_named,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -155,7 +161,9 @@ def test_marking_lost_takes_the_deal_out_of_the_pipeline_total(rep, team_a):
     DealFactory(owner=rep, amount=Decimal("250"))
 
     response = htmx_post(
-        signed_in(rep), reverse("deal-lost", args=[deal.pk]), {"reason": "Price", "version": 1}
+        signed_in(rep),
+        reverse("deal-lost", args=[deal.pk]),
+        {**lost_for("Price"), "version": 1},
     )
 
     assert pipeline_total(response.content.decode())["count"] == "1"

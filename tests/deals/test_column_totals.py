@@ -14,7 +14,7 @@ from django.db.models import Count, F, Q, Sum
 from deals import services, stalls
 from deals.models import ColumnTotal, Deal
 from deals.selectors import BoardFilters, board_deals, column_totals, stored_column_totals
-from tests.factories import DealFactory, default_pipeline, stage_named
+from tests.factories import DealFactory, default_pipeline, lost_reason_entry, stage_named
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the totals are kept by PostgreSQL triggers"
@@ -69,7 +69,7 @@ def test_totals_follow_every_kind_of_deal_change(rep, teammate, manager, admin_u
     assert stored() == counted()
 
     first = services.move_deal(deal=deals[0], by=rep, stage=stage_named("Contact"), version=1)
-    services.mark_lost(deal=deals[1], by=rep, reason="Budget cut")
+    services.mark_lost(deal=deals[1], by=rep, reason=lost_reason_entry("Budget cut"))
     services.mark_won(deal=deals[2], by=rep)
     services.reopen_deal(deal=Deal.objects.get(pk=deals[1].pk), by=rep)
     services.update_deal(

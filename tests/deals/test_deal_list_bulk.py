@@ -23,6 +23,8 @@ from tests.factories import (
     PipelineFactory,
     StageFactory,
     default_pipeline,
+    lost_for,
+    lost_reason_entry,
     stage_named,
 )
 
@@ -89,7 +91,11 @@ def test_one_read_only_deal_in_the_selection_changes_nothing_and_is_named(rep, t
 
     response = bulk_post(
         signed_in(rep),
-        {"action": "lost", "reason": "No budget", "ids": ids([*mine, theirs])},
+        {
+            "action": "lost",
+            **lost_for("No budget"),
+            "ids": ids([*mine, theirs]),
+        },
     )
 
     assert response.status_code == 403
@@ -118,7 +124,8 @@ def test_an_outsiders_deal_id_slipped_into_the_selection_is_not_found(
     mine = DealFactory(owner=rep)
     theirs = DealFactory(owner=outsider)
     response = bulk_post(
-        signed_in(rep), {"action": "lost", "reason": "x", "ids": [mine.pk, theirs.pk]}
+        signed_in(rep),
+        {"action": "lost", **lost_for("x"), "ids": [mine.pk, theirs.pk]},
     )
     assert response.status_code == 404
     assert {d.status for d in refreshed([mine, theirs])} == {"open"}
@@ -205,10 +212,15 @@ def test_marking_the_ticked_deals_lost_gives_each_the_reason(rep, team_a):
     ticked = [DealFactory(owner=rep) for _ in range(2)]
     other = DealFactory(owner=rep)
     response = bulk_post(
-        signed_in(rep), {"action": "lost", "reason": "Went with a competitor", "ids": ids(ticked)}
+        signed_in(rep),
+        {
+            "action": "lost",
+            **lost_for("Went with a competitor"),
+            "ids": ids(ticked),
+        },
     )
     assert response.status_code == 200
-    assert {(d.status, d.lost_reason) for d in refreshed(ticked)} == {
+    assert {(d.status, d.lost_reason_text) for d in refreshed(ticked)} == {
         ("lost", "Went with a competitor")
     }
     other.refresh_from_db()
@@ -217,7 +229,7 @@ def test_marking_the_ticked_deals_lost_gives_each_the_reason(rep, team_a):
 
 def test_marking_lost_needs_a_reason(rep, team_a):
     deal = DealFactory(owner=rep)
-    response = bulk_post(signed_in(rep), {"action": "lost", "reason": " ", "ids": [deal.pk]})
+    response = bulk_post(signed_in(rep), {"action": "lost", "lost_reason": "", "ids": [deal.pk]})
     assert response.status_code == 400
     assert "Say why the deals were lost." in response.content.decode()
 
@@ -251,7 +263,12 @@ def test_all_matching_acts_on_every_deal_the_filter_keeps_beyond_the_page(rep, t
 
     response = bulk_post(
         signed_in(rep),
-        {"action": "lost", "reason": "Lost the account", "all_matching": "1", "count": "60"},
+        {
+            "action": "lost",
+            **lost_for("Lost the account"),
+            "all_matching": "1",
+            "count": "60",
+        },
         query="?q=acme&sort=title",
     )
 
@@ -298,7 +315,7 @@ def test_too_many_deals_at_once_are_refused(rep, team_a, monkeypatch):
     [
         ({"action": "reassign"}, DealChanged),
         ({"action": "move"}, DealMoved),
-        ({"action": "lost", "reason": "Budget"}, DealLost),
+        ({"action": "lost"}, DealLost),
         ({"action": "delete"}, DealDeleted),
     ],
     ids=["reassign", "move", "lost", "delete"],
@@ -308,7 +325,9 @@ def test_each_bulk_action_announces_every_deal_to_open_boards_and_webhooks(
 ):
     deals = [DealFactory(owner=rep) for _ in range(3)]
     proposal = stage_named("Proposal")
-    data = {**data, "owner": teammate.pk, "stage": proposal.pk, "ids": ids(deals)}
+    budget = lost_reason_entry("Budget").pk
+    data = {**data, "owner": teammate.pk, "stage": proposal.pk, "lost_reason": budget}
+    data["ids"] = ids(deals)
     pipeline = default_pipeline()
     before = live.current_version(pipeline.pk)
 
@@ -365,7 +384,8 @@ def test_a_bulk_action_without_its_argument_or_selection_is_a_clear_400(rep, tea
 def test_a_plain_form_post_redirects_back_to_the_filtered_list(rep, team_a):
     deal = DealFactory(owner=rep)
     response = signed_in(rep).post(
-        f"{BULK}?status=all", {"action": "lost", "reason": "Timing", "ids": [deal.pk]}
+        f"{BULK}?status=all",
+        {"action": "lost", **lost_for("Timing"), "ids": [deal.pk]},
     )
     assert response.status_code == 302
     assert response["Location"] == "/deals/?status=all"

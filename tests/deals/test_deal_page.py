@@ -14,7 +14,13 @@ from deals.models import Deal, FieldChange
 from followups import services as followups
 from followups.models import Activity
 from tests.clients import signed_in
-from tests.factories import ActivityFactory, CompanyFactory, DealFactory, stage_named
+from tests.factories import (
+    ActivityFactory,
+    CompanyFactory,
+    DealFactory,
+    lost_reason_entry,
+    stage_named,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -301,7 +307,9 @@ def test_won_lost_and_moves_from_the_page_reload_it(rep, team_a):
 
 def test_a_lost_deal_can_be_reopened_in_the_stage_it_was_lost_in(rep, team_a):
     stage = stage_named("Negotiation")
-    deal = DealFactory(owner=rep, stage=stage, status=Deal.Status.LOST, lost_reason="Price")
+    deal = DealFactory(
+        owner=rep, stage=stage, status=Deal.Status.LOST, lost_reason=lost_reason_entry("Price")
+    )
     client = signed_in(rep)
 
     page = client.get(reverse("deal-detail", args=[deal.pk])).content.decode()

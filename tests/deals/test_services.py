@@ -22,6 +22,7 @@ from tests.factories import (
     PipelineFactory,
     StageFactory,
     default_pipeline,
+    lost_reason_entry,
     stage_named,
 )
 
@@ -141,7 +142,7 @@ def test_moving_a_won_deal_back_to_an_open_stage_reopens_it(rep, team_a):
 
 
 def test_moving_a_lost_deal_is_refused_until_reopened(rep, team_a):
-    deal = DealFactory(owner=rep, status=Deal.Status.LOST, lost_reason="Budget")
+    deal = DealFactory(owner=rep, status=Deal.Status.LOST, lost_reason=lost_reason_entry("Budget"))
 
     with pytest.raises(InvalidTransition):
         services.move_deal(deal=deal, by=rep, stage=stage_named("Contact"), version=1)
@@ -264,9 +265,9 @@ def test_mark_lost_needs_a_reason(rep, team_a):
     deal = DealFactory(owner=rep)
 
     with pytest.raises(DomainError) as refused:
-        services.mark_lost(deal=deal, by=rep, reason="   ")
+        services.mark_lost(deal=deal, by=rep, reason=None)
 
-    assert refused.value.field == "reason"
+    assert refused.value.field == "lost_reason"
     deal.refresh_from_db()
     assert deal.status == Deal.Status.OPEN
 
@@ -274,22 +275,22 @@ def test_mark_lost_needs_a_reason(rep, team_a):
 def test_mark_lost_keeps_the_stage_it_was_lost_in(rep, team_a):
     deal = DealFactory(owner=rep, stage=stage_named("Proposal"))
 
-    lost = services.mark_lost(deal=deal, by=rep, reason="Went with a competitor")
+    lost = services.mark_lost(deal=deal, by=rep, reason=lost_reason_entry("Went with a competitor"))
 
     assert (lost.status, lost.stage.name) == (Deal.Status.LOST, "Proposal")
-    assert lost.lost_reason == "Went with a competitor"
+    assert lost.lost_reason_text == "Went with a competitor"
     assert lost.lost_at is not None
     assert FieldChange.objects.filter(deal=deal, field="status", new_value="lost").exists()
 
 
 def test_reopen_brings_a_lost_deal_back_in_the_same_stage(rep, team_a):
     deal = DealFactory(owner=rep, stage=stage_named("Proposal"))
-    lost = services.mark_lost(deal=deal, by=rep, reason="Budget")
+    lost = services.mark_lost(deal=deal, by=rep, reason=lost_reason_entry("Budget"))
 
     reopened = services.reopen_deal(deal=lost, by=rep)
 
     assert (reopened.status, reopened.stage.name) == (Deal.Status.OPEN, "Proposal")
-    assert (reopened.lost_at, reopened.lost_reason) == (None, "")
+    assert (reopened.lost_at, reopened.lost_reason, reopened.lost_reason_detail) == (None, None, "")
 
 
 def test_reopen_of_an_open_deal_is_refused(rep, team_a):
@@ -421,7 +422,7 @@ def stored(deal):
         "amount": row.amount,
         "won_at": row.won_at,
         "lost_at": row.lost_at,
-        "lost_reason": row.lost_reason,
+        "lost_reason": row.lost_reason_text,
         "moves": StageChange.objects.filter(deal=deal).count(),
         "field_changes": FieldChange.objects.filter(deal=deal).count(),
     }
@@ -431,7 +432,7 @@ def lost_deal(owner, **kwargs):
     return services.mark_lost(
         deal=DealFactory(owner=owner, stage=stage_named("Proposal"), **kwargs),
         by=owner,
-        reason="Budget cut",
+        reason=lost_reason_entry("Budget cut"),
     )
 
 
@@ -463,7 +464,7 @@ def test_mark_lost_of_a_deal_already_lost_is_refused_and_keeps_the_first_reason(
     before = stored(deal)
 
     with pytest.raises(InvalidTransition):
-        services.mark_lost(deal=deal, by=rep, reason="Another reason")
+        services.mark_lost(deal=deal, by=rep, reason=lost_reason_entry("Another reason"))
 
     assert stored(deal) == before
     assert before["lost_reason"] == "Budget cut"
@@ -473,7 +474,9 @@ def test_mark_lost_of_a_deal_already_lost_is_refused_and_keeps_the_first_reason(
     "action",
     [
         lambda deal, by: services.mark_won(deal=deal, by=by, version=1),
-        lambda deal, by: services.mark_lost(deal=deal, by=by, reason="Late", version=1),
+        lambda deal, by: services.mark_lost(
+            deal=deal, by=by, reason=lost_reason_entry("Late"), version=1
+        ),
         lambda deal, by: reorder(deal=deal, by=by, version=1, position=0),
     ],
     ids=["mark_won", "mark_lost", "reorder"],
@@ -521,7 +524,12 @@ def test_mark_won_in_a_pipeline_without_a_won_stage_is_refused_and_changes_nothi
     ("action", "starts_lost"),
     [
         (lambda deal, by: services.mark_won(deal=deal, by=by), False),
-        (lambda deal, by: services.mark_lost(deal=deal, by=by, reason="Not mine"), False),
+        (
+            lambda deal, by: services.mark_lost(
+                deal=deal, by=by, reason=lost_reason_entry("Not mine")
+            ),
+            False,
+        ),
         (lambda deal, by: services.reopen_deal(deal=deal, by=by), True),
     ],
     ids=["mark_won", "mark_lost", "reopen"],

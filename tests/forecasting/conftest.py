@@ -8,7 +8,7 @@ import pytest
 from accounts.models import Team
 from deals.models import Deal, StageChange
 from forecasting.models import Quota
-from tests.factories import DealFactory, default_pipeline, stage_named
+from tests.factories import DealFactory, default_pipeline, lost_reason_entry, stage_named
 
 TODAY = dt.date(2026, 11, 15)
 
@@ -90,7 +90,7 @@ def forecast_world(people):
             close="2026-11-25",
             status=Deal.Status.LOST,
             lost_at=at("2026-11-05"),
-            lost_reason="Price",
+            lost_reason=lost_reason_entry("Price"),
         ),
         "d8": make_deal(outsider, "Negotiation", amount="9999.00", close="2026-11-15"),
         "d9": make_deal(rep, "Contact", amount="5000.00", close="2026-11-10", currency="EUR"),
@@ -124,7 +124,7 @@ def funnel_world(people):
         created="2026-10-02",
         status=Deal.Status.LOST,
         lost_at=at("2026-10-10", 0),
-        lost_reason="No budget",
+        lost_reason=lost_reason_entry("No budget"),
     )
     history(b, ("Prospecting", "2026-10-02"), ("Qualification", "2026-10-04"))
     c = make_deal(rep, "Contact", amount="700.00", created="2026-10-05")
@@ -138,7 +138,7 @@ def funnel_world(people):
         created="2026-10-10",
         status=Deal.Status.LOST,
         lost_at=at("2026-10-29", 0),
-        lost_reason="Price",
+        lost_reason=lost_reason_entry("Price"),
     )
     history(d, ("Prospecting", "2026-10-10"), ("Contact", "2026-10-11"), ("Proposal", "2026-10-21"))
     e = make_deal(rep, "Closed", amount="3000.00", created="2026-10-12", won_at=at("2026-11-03", 0))

@@ -87,6 +87,16 @@ def test_funnel_endpoint_answers_the_documented_shape(api_for, rep, funnel_world
         {"reason": "No budget", "count": 1},
         {"reason": "Price", "count": 1},
     ]
+    stage_ids = {s["name"]: s["stage"] for s in body["stages"]}
+    assert body["lost_by_stage"] == [
+        {
+            "stage": stage_ids["Qualification"],
+            "stage_name": "Qualification",
+            "reason": "No budget",
+            "count": 1,
+        },
+        {"stage": stage_ids["Proposal"], "stage_name": "Proposal", "reason": "Price", "count": 1},
+    ]
     qualification = body["stages"][1]
     assert qualification["name"] == "Qualification"
     assert (qualification["entered"], qualification["advanced"]) == (4, 3)

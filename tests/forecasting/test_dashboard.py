@@ -13,7 +13,13 @@ from django.urls import reverse
 
 from forecasting import periods
 from forecasting.models import Quota
-from tests.factories import DealFactory, PipelineFactory, StageFactory, default_pipeline
+from tests.factories import (
+    DealFactory,
+    PipelineFactory,
+    StageFactory,
+    default_pipeline,
+    lost_reason_entry,
+)
 from tests.forecasting.conftest import TODAY, at, closed_deals_through, history, make_deal
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +64,7 @@ def test_dashboard_shows_headline_cards_the_forecast_chart_and_its_table(
 PANEL_CONTENT = {
     "funnel": (
         ["chart-funnel", "chart-time", "chart-lost"],
-        ["funnel", "time_in_stage", "lost_reasons"],
+        ["funnel", "time_in_stage", "lost_reasons", "lost_by_stage"],
     ),
     "accuracy": (["chart-accuracy"], ["accuracy"]),
     "reps": ([], ["reps"]),
@@ -81,6 +87,18 @@ def test_every_panel_has_its_charts_and_a_downloadable_table(client, manager, fo
         assert reverse("forecast-export", args=[table]) + "?period=quarter" in html
 
 
+def test_the_funnel_panel_shows_where_deals_are_lost_per_stage_and_reason(
+    client, manager, funnel_world
+):
+    client.force_login(manager)
+    url = reverse("forecast-panel", args=["funnel"]) + "?since=2026-10-01&until=2026-11-30"
+    html = client.get(url).content.decode()
+    assert table_rows(html, "lost_by_stage") == [
+        ["Qualification", "No budget", "1"],
+        ["Proposal", "Price", "1"],
+    ]
+
+
 def test_unknown_panel_is_404(client, manager):
     client.force_login(manager)
     assert client.get("/forecast/panel/nope/").status_code == 404
@@ -91,7 +109,7 @@ def test_chart_data_is_escaped_json(client, manager, people):
         people["rep"],
         "Proposal",
         status="lost",
-        lost_reason="</script><script>alert(1)</script>",
+        lost_reason=lost_reason_entry("</script><script>alert(1)</script>"),
         lost_at=dt.datetime.now(dt.UTC),
     )
     client.force_login(manager)
@@ -243,6 +261,7 @@ def test_forecast_csv_keeps_raw_figures_the_page_formats_the_same_ones(
         "funnel",
         "time_in_stage",
         "lost_reasons",
+        "lost_by_stage",
         "accuracy",
         "reps",
         "stalled",

@@ -18,7 +18,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from playwright.sync_api import expect, sync_playwright
 
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, lost_reason_entry
 from tests.forecasting.conftest import history, make_deal
 
 CHROMIUM = "/usr/bin/chromium"
@@ -89,7 +89,7 @@ def pipeline_of_team_a(people):
             amount="3000.00",
             status="lost",
             lost_at=timezone.now(),
-            lost_reason=reason,
+            lost_reason=lost_reason_entry(reason),
             created=days_ago(today, age),
         )
         history(lost, ("Prospecting", days_ago(today, age)), (stage, days_ago(today, age - 6)))

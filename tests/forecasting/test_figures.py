@@ -8,7 +8,7 @@ import pytest
 from forecasting import analytics
 from forecasting.analytics import Scope
 from forecasting.models import Quota
-from tests.factories import UserFactory
+from tests.factories import UserFactory, lost_reason_entry
 from tests.forecasting.conftest import TODAY, at, make_deal
 
 pytestmark = pytest.mark.django_db
@@ -134,6 +134,46 @@ def test_funnel_counts_entries_advances_and_losses_per_stage(funnel_world, rep):
     assert result.lost_reasons == [
         {"reason": "No budget", "count": 1},
         {"reason": "Price", "count": 1},
+    ]
+
+
+def test_where_deals_are_lost_gives_the_reasons_per_stage(funnel_world, rep):
+    # funnel_world loses one deal in Qualification (No budget) and one in Proposal (Price).
+    lost = {"status": "lost", "created": "2026-10-01"}
+    make_deal(
+        rep, "Proposal", lost_at=at("2026-10-20"), lost_reason=lost_reason_entry("Price"), **lost
+    )
+    make_deal(
+        rep,
+        "Proposal",
+        lost_at=at("2026-10-22"),
+        lost_reason=lost_reason_entry("No budget"),
+        **lost,
+    )
+    make_deal(rep, "Contact", lost_at=at("2026-11-02"), **lost)  # no reason given
+    make_deal(
+        rep, "Proposal", lost_at=at("2026-09-15"), lost_reason=lost_reason_entry("Price"), **lost
+    )
+
+    result = analytics.funnel(Scope(user=rep), since=SINCE, until=UNTIL)
+
+    # In the range: Qualification 1 × No budget; Contact 1 × none; Proposal 2 × Price (one of
+    # funnel_world's, one here; the September one is before the range) and 1 × No budget.
+    assert [(r["stage_name"], r["reason"], r["count"]) for r in result.lost_by_stage] == [
+        ("Qualification", "No budget", 1),
+        ("Contact", "", 1),
+        ("Proposal", "Price", 2),
+        ("Proposal", "No budget", 1),
+    ]
+    assert result.lost_reasons == [
+        {"reason": "No budget", "count": 2},
+        {"reason": "Price", "count": 2},
+        {"reason": "", "count": 1},
+    ]
+    assert [(s.name, s.lost) for s in result.stages if s.lost] == [
+        ("Qualification", 1),
+        ("Contact", 1),
+        ("Proposal", 3),
     ]
 
 

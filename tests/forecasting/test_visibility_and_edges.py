@@ -9,7 +9,7 @@ from deals import services
 from deals.models import Deal
 from forecasting import analytics
 from forecasting.analytics import Scope
-from tests.factories import StageFactory, default_pipeline, stage_named
+from tests.factories import StageFactory, default_pipeline, lost_reason_entry, stage_named
 from tests.forecasting.conftest import TODAY, make_deal
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +79,7 @@ def test_reopened_deal_counts_as_open_again(people):
         expected_close_date=dt.date(2026, 11, 20),
     )
     assert weighted(rep) == Decimal("550.00")
-    services.mark_lost(deal=deal, by=rep, reason="Budget frozen")
+    services.mark_lost(deal=deal, by=rep, reason=lost_reason_entry("Budget frozen"))
     assert weighted(rep) == Decimal(0)
     services.reopen_deal(deal=deal, by=rep)
     assert weighted(rep) == Decimal("550.00")

@@ -19,7 +19,7 @@ from integrations import sending
 from integrations.models import Delivery, Event
 from integrations.tasks import deliver_due_webhooks
 from people.services import convert_lead
-from tests.factories import DealFactory, LeadFactory
+from tests.factories import DealFactory, LeadFactory, lost_reason_entry
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,9 @@ ACTIONS = {
         deal=deal, by=rep, stage=_next_stage(deal), version=deal.version
     ),
     "deal.won": lambda deal, rep: deals.mark_won(deal=deal, by=rep),
-    "deal.lost": lambda deal, rep: deals.mark_lost(deal=deal, by=rep, reason="Budget cut"),
+    "deal.lost": lambda deal, rep: deals.mark_lost(
+        deal=deal, by=rep, reason=lost_reason_entry("Budget cut")
+    ),
     "deal.deleted": lambda deal, rep: deals.delete_deal(deal=deal, by=rep),
     "activity.created": lambda deal, rep: log_activity(
         by=rep, kind="call", subject="Call Acme", deal=deal, done=True
@@ -166,7 +168,7 @@ def test_a_failing_receiver_gets_the_retry_and_the_log_shows_it(
     receiver.answer(500)
 
     with after_commit():
-        deals.mark_lost(deal=deal, by=rep, reason="No budget")
+        deals.mark_lost(deal=deal, by=rep, reason=lost_reason_entry("No budget"))
 
     delivery = Delivery.objects.get()
     assert (delivery.attempts, delivery.status_code, delivery.delivered_at) == (1, 500, None)

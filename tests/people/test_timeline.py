@@ -10,7 +10,7 @@ from django.urls import reverse
 from deals.models import Deal, FieldChange, StageChange
 from followups.models import Activity
 from people.timeline import Cursor, timeline_page
-from tests.factories import CompanyFactory, ContactFactory, DealFactory
+from tests.factories import CompanyFactory, ContactFactory, DealFactory, lost_reason_entry
 
 T0 = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 
@@ -57,7 +57,9 @@ def acme(rep, outsider, people):
     move(bob_deal, 7, "Proposal", "Won", rep)
     status(bob_deal, 7, "won", rep)
     status(ann_deal, 8, "lost", rep)
-    Deal.objects.filter(pk=ann_deal.pk).update(status="lost", lost_reason="No budget")
+    Deal.objects.filter(pk=ann_deal.pk).update(
+        status="lost", lost_reason=lost_reason_entry("No budget")
+    )
     done(outsider, 9, "call", deal=hidden)
     move(hidden, 9, "", "Lead In", outsider)
     done(outsider, 9, "meeting", contact=ann)

@@ -17,7 +17,13 @@ from deals.models import Deal
 from deals.services import delete_deal
 from forecasting.models import Quota
 from tests.clients import signed_in
-from tests.factories import ActivityFactory, DealFactory, LeadFactory, stage_named
+from tests.factories import (
+    ActivityFactory,
+    DealFactory,
+    LeadFactory,
+    lost_for,
+    stage_named,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -145,7 +151,11 @@ def test_a_bulk_action_naming_a_deal_out_of_sight_is_refused_like_a_missing_one(
     def bulk(pk):
         return client.post(
             "/deals/bulk/",
-            {"action": "lost", "reason": "No budget", "ids": [mine.pk, pk]},
+            {
+                "action": "lost",
+                **lost_for("No budget"),
+                "ids": [mine.pk, pk],
+            },
             HTTP_HX_REQUEST="true",
         )
 

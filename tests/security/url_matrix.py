@@ -31,6 +31,7 @@ DEFAULT_KWARGS = {
     "name": "=title",
     "uidb64": "=MQ",
     "table": "=forecast",
+    "reason_id": "lost_reason",
 }
 
 
@@ -111,6 +112,7 @@ PK_BY_NAME_PREFIX = {
     "api-team": "team",
     "api-pipeline": "pipeline",
     "api-stage": "stage",
+    "api-lost-reason": "lost_reason",
     "api-deal": "deal",
     "api-activity": "activity",
     "api-notification": "notification",

@@ -95,7 +95,13 @@ def _other(kind: str) -> Callable[[World], dict[str, Any]]:
     return body
 
 
-LOST = {"reason": "No budget"}
+LOST = {"reason": "No budget"}  # the API also takes an entry's name (the older free text)
+
+
+def _lost_form(world: World) -> dict[str, Any]:
+    return {"lost_reason": world.lost_reason.pk}
+
+
 ACTIVITY = {"kind": "call", "subject": "Call back"}
 
 
@@ -144,6 +150,10 @@ API_RULES: dict[str, Rule] = {
     "api-pipeline-list": _api_list(admin_api(400)),
     "api-pipeline-detail": _api_detail(
         api(everyone(200)), admin_api(200), admin_api(400), admin_api(400)
+    ),
+    "api-lost-reason-list": _api_list(admin_api(400)),
+    "api-lost-reason-detail": Rule(
+        methods={"GET": api(everyone(200)), "PUT": admin_api(400), "PATCH": admin_api(200)}
     ),
     "api-stage-list": _api_list(admin_api(400)),
     "api-stage-detail": _api_detail(
@@ -305,7 +315,7 @@ RULES: dict[str, Rule] = {
     "deal-move": Rule(methods={"POST": team_writes(200)}, bodies={"POST": _move}),
     "deal-won": Rule(methods={"POST": team_writes(200)}),
     "deal-lost": Rule(
-        methods={"GET": team_reads(), "POST": team_writes(200)}, bodies={"POST": LOST}
+        methods={"GET": team_reads(), "POST": team_writes(200)}, bodies={"POST": _lost_form}
     ),
     "deal-reopen": Rule(methods={"POST": team_writes(400)}),  # an open deal: nothing to reopen
     "deal-delete": Rule(methods={"POST": team_writes(302)}),
@@ -332,12 +342,16 @@ RULES: dict[str, Rule] = {
     "deal-list": Rule(methods={"GET": everyone(200)}),
     "deal-bulk": Rule(
         methods={"POST": team_writes(302)},
-        bodies={"POST": lambda w: {"action": "lost", "reason": "No budget", "ids": [w.deal.pk]}},
+        bodies={"POST": lambda w: {"action": "lost", **_lost_form(w), "ids": [w.deal.pk]}},
     ),
     "deal-trash": Rule(methods={"GET": everyone(200)}),
     # Nothing in the trash: 404 whoever asks.
     "deal-restore": Rule(methods={"POST": everyone(404)}),
     # --- stage settings (admins) ----------------------------------------------------------------
+    "lost-reason-settings": Rule(methods={"GET": admin_page(200)}),
+    "lost-reason-create": Rule(methods={"POST": admin_page(422)}),  # no name
+    "lost-reason-update": Rule(methods={"POST": admin_page(422)}),
+    "lost-reason-shift": Rule(methods={"POST": admin_page(200)}),
     "pipeline-settings": Rule(methods={"GET": admin_page(200)}),
     "pipeline-settings-detail": Rule(methods={"GET": admin_page(200)}),
     "pipeline-create": Rule(methods={"POST": admin_page(400)}),

@@ -20,7 +20,7 @@ from accounts.models import Team, User
 from audit.models import Action, AuditEntry
 from audit.services import record
 from contacts.models import Company, Contact, Lead, ScoringRule
-from deals.models import Deal, Pipeline, Stage
+from deals.models import Deal, LostReason, Pipeline, Stage
 from followups.models import Activity, Notification
 from forecasting.models import Quota
 from imports.models import Import, RowError
@@ -35,6 +35,7 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
     default_pipeline,
+    lost_reason_entry,
 )
 
 ACTORS = ("anonymous", "rep", "teammate", "outsider", "manager", "other_manager", "admin")
@@ -50,6 +51,7 @@ class World:
     contact: Contact
     lead: Lead
     deal: Deal
+    lost_reason: LostReason  # an entry of the list of lost reasons
     activity: Activity  # on the deal
     lead_activity: Activity
     contact_activity: Activity
@@ -130,6 +132,7 @@ def build_world() -> World:
         contact=contact,
         lead=lead,
         deal=deal,
+        lost_reason=lost_reason_entry("No budget"),
         activity=ActivityFactory(owner=rep, deal=deal, due_at=due),
         lead_activity=ActivityFactory(owner=rep, lead=lead, due_at=due),
         contact_activity=ActivityFactory(owner=rep, contact=contact, due_at=due),
