@@ -85,6 +85,7 @@ def test_filters_and_sort_go_into_the_url_and_select_all_offers_every_match(open
 
     page.fill("#f-q", "acme")
     page.wait_for_function("() => location.search.includes('q=acme')")
+    page.wait_for_load_state("networkidle")  # the filtered table has settled: its sort links
     page.click('th a[data-sort="title"]')
     page.wait_for_function("() => location.search.includes('sort=title')")
     assert "q=acme" in page.url  # the filter stays when the sort changes
