@@ -37,7 +37,7 @@ from accounts.events import (
 )
 from accounts.models import Role, Team, User
 from accounts.selectors import default_reassignee
-from accounts.visibility import is_admin
+from accounts.visibility import require_admin
 from pipeline_crm.db import serialize_on
 from pipeline_crm.errors import DomainError, NotAllowed
 from pipeline_crm.events import announce
@@ -57,9 +57,7 @@ USER_FIELDS = (
 TEAM_FIELDS = ("name", "managers", "members")
 
 
-def _require_admin(by: User) -> None:
-    if not is_admin(by):
-        raise NotAllowed("Only admins manage users and teams.")
+ADMINS_ONLY = "Only admins manage users and teams."
 
 
 def _check_password(password: str, user: User) -> None:
@@ -127,7 +125,7 @@ def create_user(
     teams: Iterable[Team] = (),
 ) -> User:
     """A new user with a validated, hashed password, one role and membership of `teams`."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     _check_username_free(username)
     user = User(username=username, first_name=first_name, last_name=last_name, email=email)
     _check_password(password, user)
@@ -143,7 +141,7 @@ def create_user(
 def update_user(*, user: User, by: User, changes: Mapping[str, Any]) -> User:
     """Edit a user: names, e-mail, password (validated, hashed), role, team membership and the
     account flags (active, staff, superuser). The last admin keeps the admin role."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     _refuse_unknown(changes, USER_FIELDS)
     deactivating = "is_active" in changes and not changes["is_active"]
     user = _lock_user(user, deactivating=deactivating)
@@ -184,7 +182,7 @@ def update_user(*, user: User, by: User, changes: Mapping[str, Any]) -> User:
 @transaction.atomic
 def delete_user(*, user: User, by: User) -> None:
     """Delete a user who owns nothing (records keep their owner: reassign them first)."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     if user.pk == by.pk:
         raise NotAllowed("You cannot delete yourself.")
     if _is_active_admin(user):
@@ -261,7 +259,7 @@ def invite_user(
 ) -> User:
     """A new user without a password (they cannot sign in yet) and an invitation e-mail with a
     link to set one. The username is the e-mail address unless one is given."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     email = _clean_email(email)
     _check_email_free(email)
     username = username.strip() or email
@@ -279,7 +277,7 @@ def invite_user(
 def resend_invitation(*, user: User, by: User) -> User:
     """Send the invitation again (a fresh link; the earlier ones keep working until a password
     is set). Only for active users who have not set a password yet."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     user = User.objects.select_for_update().get(pk=user.pk)
     if not user.is_active:
         raise DomainError(f"{user} is deactivated: reactivate them first.")
@@ -333,7 +331,7 @@ def deactivate_user(*, user: User, by: User, reassign_to: User | None = None) ->
     """The user can no longer sign in (form, session or API token); their open deals, the
     leads still in play, their companies and contacts and their planned activities go to
     `reassign_to`, in this same transaction. The last active admin stays."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     user = _lock_user(user, deactivating=True)
     if not user.is_active:
         raise DomainError(f"{user} is already deactivated.")
@@ -344,7 +342,7 @@ def deactivate_user(*, user: User, by: User, reassign_to: User | None = None) ->
 @transaction.atomic
 def reactivate_user(*, user: User, by: User) -> User:
     """The user may sign in again. What was handed over on deactivation stays where it went."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.is_active:
         raise DomainError(f"{user} is already active.")
@@ -356,7 +354,7 @@ def reactivate_user(*, user: User, by: User) -> User:
 def create_team(
     *, by: User, name: str, managers: Iterable[User] = (), members: Iterable[User] = ()
 ) -> Team:
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     if Team.objects.filter(name__iexact=name).exists():
         raise DomainError("A team with that name already exists.", field="name")
     team = Team.objects.create(name=name)
@@ -379,7 +377,7 @@ def _set_managers(team: Team, managers: Iterable[User], *, by: User) -> None:
 @transaction.atomic
 def update_team(*, team: Team, by: User, changes: Mapping[str, Any]) -> Team:
     """Rename a team or replace its managers or members."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     _refuse_unknown(changes, TEAM_FIELDS)
     team = Team.objects.select_for_update().get(pk=team.pk)
     if "name" in changes:
@@ -396,7 +394,7 @@ def update_team(*, team: Team, by: User, changes: Mapping[str, Any]) -> Team:
 
 @transaction.atomic
 def delete_team(*, team: Team, by: User) -> None:
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     team.delete()
 
 
@@ -427,7 +425,7 @@ def issue_api_token(*, user: User) -> Token:
 @transaction.atomic
 def create_api_token(*, user: User, by: User) -> Token:
     """An admin makes `user` an API token (the Django admin's token page)."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     token, created = _token_of(user, by=by)
     if not created:
         raise DomainError(f"{user} already has an API token.", field="user")
@@ -437,7 +435,7 @@ def create_api_token(*, user: User, by: User) -> Token:
 @transaction.atomic
 def revoke_user_api_token(*, user: User, by: User) -> bool:
     """An admin deletes `user`'s API token (the Django admin's token page)."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     return _revoke_token(user, by=by)
 
 

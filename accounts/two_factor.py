@@ -27,7 +27,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.events import TwoFactorChanged
-from accounts.visibility import is_admin
+from accounts.visibility import is_admin, require_admin
 from pipeline_crm.errors import DomainError, NotAllowed
 from pipeline_crm.events import announce
 
@@ -223,8 +223,7 @@ def reset(*, user: User, by: User) -> None:
     """An admin removes someone's two-factor sign-in (they lost their phone and their recovery
     codes): their password alone signs in until they set it up again. Not one's own: that is
     `disable`, which asks for a code."""
-    if not is_admin(by):
-        raise NotAllowed("Only admins can remove someone's two-factor sign-in.")
+    require_admin(by, "Only admins can remove someone's two-factor sign-in.")
     if by.pk == user.pk:
         raise NotAllowed("Turn off your own under My settings → Two-factor sign-in.")
     _remove_devices(user)

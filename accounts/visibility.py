@@ -129,6 +129,12 @@ def is_admin(user: Caller) -> bool:
     return bool(user and user.is_authenticated and user.is_admin)
 
 
+def require_admin(user: Caller, refusal: str) -> None:
+    """Refuse (403, with `refusal`: "Only admins …") what only admins may do."""
+    if not is_admin(user):
+        raise NotAllowed(refusal)
+
+
 def can_write_owned_by(user: Caller, owner_id: int | None) -> bool:
     """Python-side twin of `writable_owner_ids`, for one already-loaded record."""
     if not (user and user.is_authenticated) or owner_id is None:

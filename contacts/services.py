@@ -12,7 +12,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.visibility import is_admin, require_assignable, require_write
+from accounts.visibility import require_admin, require_assignable, require_write
 from contacts.events import ScoringRulesChanged
 from contacts.learned import learned_score
 from contacts.models import Company, Contact, Lead, ScoringRule
@@ -20,7 +20,7 @@ from contacts.scoring import clean_value
 from contacts.scoring import score_lead as score_lead  # imports, demo and benches use it here
 from contacts.selectors import company_reused_for_lead, contact_reused_for_lead, email_domain
 from pipeline_crm.db import serialize_on
-from pipeline_crm.errors import DomainError, InvalidTransition, NotAllowed
+from pipeline_crm.errors import DomainError, InvalidTransition
 from pipeline_crm.events import announce
 
 
@@ -128,8 +128,7 @@ def save_scoring_rule(
 ) -> ScoringRule:
     """Add a rule (or change `rule`) after checking its field, operator and value; every lead
     is then scored again (`contacts.listeners`)."""
-    if not is_admin(by):
-        raise NotAllowed("Only admins change the scoring rules.")
+    require_admin(by, "Only admins change the scoring rules.")
     rule = rule or ScoringRule()
     for name, value in _rule_fields(fields).items():
         setattr(rule, name, value)
@@ -140,8 +139,7 @@ def save_scoring_rule(
 
 @transaction.atomic
 def delete_scoring_rule(*, by: User, rule: ScoringRule) -> None:
-    if not is_admin(by):
-        raise NotAllowed("Only admins change the scoring rules.")
+    require_admin(by, "Only admins change the scoring rules.")
     rule.delete()
     announce(ScoringRulesChanged(by=by))
 

@@ -15,19 +15,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.visibility import is_admin
+from accounts.visibility import require_admin
 from integrations import sending, tasks
 from integrations.models import PING, Delivery, Event, Webhook, new_secret
 from integrations.targets import check_url
-from pipeline_crm.errors import DomainError, NotAllowed
+from pipeline_crm.errors import DomainError
 
 EDITABLE_FIELDS = ("url", "events", "active", "secret")
 MAX_SECRET_LENGTH = 200
 
 
-def _require_admin(by: User) -> None:
-    if not is_admin(by):
-        raise NotAllowed("Only admins configure webhooks.")
+ADMINS_ONLY = "Only admins configure webhooks."
 
 
 def clean_events(events: Iterable[str]) -> list[str]:
@@ -65,7 +63,7 @@ def create_webhook(
     secret: str | None = None,
 ) -> Webhook:
     """A new webhook; without a secret, one is made up (the caller shows it once)."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     return Webhook.objects.create(
         url=check_url(url),
         events=clean_events(events),
@@ -78,7 +76,7 @@ def create_webhook(
 @transaction.atomic
 def update_webhook(*, webhook: Webhook, by: User, changes: Mapping[str, Any]) -> Webhook:
     """Change url, events, active or secret (an empty secret keeps the current one)."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     webhook = Webhook.objects.select_for_update().get(pk=webhook.pk)
     if "url" in changes:
         webhook.url = check_url(changes["url"])
@@ -95,7 +93,7 @@ def update_webhook(*, webhook: Webhook, by: User, changes: Mapping[str, Any]) ->
 @transaction.atomic
 def delete_webhook(*, webhook: Webhook, by: User) -> None:
     """The webhook and its delivery log; nothing more is sent to it."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     webhook.delete()
 
 
@@ -109,7 +107,7 @@ def _queue_new(rows: list[Delivery]) -> list[Delivery]:
 def resend_delivery(*, delivery: Delivery, by: User) -> Delivery:
     """Send a delivery's event again, as a new delivery with its own id (the log keeps both;
     a receiver deduping by id takes it as new, which is what a resend asks for)."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     original = json.loads(delivery.body)
     now = timezone.now()
     row = sending.new_delivery(
@@ -122,7 +120,7 @@ def resend_delivery(*, delivery: Delivery, by: User) -> Delivery:
 def send_ping(*, webhook: Webhook, by: User) -> Delivery:
     """A `ping` delivery, to try the receiver and its signature check (a paused webhook sends
     nothing, and its log says so)."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     now = timezone.now()
     data = {"webhook": webhook.pk, "url": webhook.url, "events": webhook.events}
     row = sending.new_delivery(webhook_id=webhook.pk, event=PING, data=data, at=now)

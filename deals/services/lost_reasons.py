@@ -15,16 +15,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from accounts.models import User
-from accounts.visibility import is_admin
+from accounts.visibility import require_admin
 from deals.models import LostReason
-from pipeline_crm.errors import DomainError, NotAllowed
+from pipeline_crm.errors import DomainError
 
 LOST_REASON_SETTINGS = ("name", "active", "allows_other", "order")
 
 
-def _require_admin(by: User) -> None:
-    if not is_admin(by):
-        raise NotAllowed("Only admins keep the list of lost reasons.")
+ADMINS_ONLY = "Only admins keep the list of lost reasons."
 
 
 def pick_lost_reason(
@@ -85,7 +83,7 @@ def create_lost_reason(
     order: int | None = None,
 ) -> LostReason:
     """A new entry, last on the list unless given an `order`."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     if order is None:
         order = (LostReason.objects.aggregate(m=Max("order"))["m"] or 0) + 1
     entry = LostReason(name=name, active=active, allows_other=allows_other, order=order)
@@ -95,7 +93,7 @@ def create_lost_reason(
 @transaction.atomic
 def update_lost_reason(*, reason: LostReason, by: User, changes: Mapping[str, Any]) -> LostReason:
     """Rename, (de)activate, reorder or flip "allows other" on an entry."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     entry = LostReason.objects.select_for_update().get(pk=reason.pk)
     for name, value in changes.items():
         if name not in LOST_REASON_SETTINGS:
@@ -107,7 +105,7 @@ def update_lost_reason(*, reason: LostReason, by: User, changes: Mapping[str, An
 @transaction.atomic
 def reorder_lost_reasons(*, by: User, reason_ids: list[int]) -> list[LostReason]:
     """Put the list in the given order (every entry exactly once)."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     entries = {e.pk: e for e in LostReason.objects.select_for_update()}
     ids = [int(pk) for pk in reason_ids]
     if set(ids) != set(entries) or len(ids) != len(entries):
@@ -121,7 +119,7 @@ def reorder_lost_reasons(*, by: User, reason_ids: list[int]) -> list[LostReason]
 @transaction.atomic
 def shift_lost_reason(*, reason: LostReason, by: User, up: bool) -> bool:
     """Move an entry one place up or down the list; False at either end."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     ids = list(LostReason.objects.order_by("order", "id").values_list("pk", flat=True))
     at = ids.index(reason.pk)
     to = at - 1 if up else at + 1

@@ -13,12 +13,12 @@ from django.db import transaction
 from django.db.models import Max
 
 from accounts.models import User
-from accounts.visibility import is_admin
+from accounts.visibility import require_admin
 from deals.events import PipelineChanged
 from deals.models import Deal, Pipeline, Stage
 from deals.services.moves import enter_stage
 from deals.services.positions import column_edge, positions_below
-from pipeline_crm.errors import DomainError, NotAllowed
+from pipeline_crm.errors import DomainError
 from pipeline_crm.events import announce
 
 STAGE_SETTINGS = (
@@ -32,9 +32,7 @@ STAGE_SETTINGS = (
 )
 
 
-def _require_admin(by: User) -> None:
-    if not is_admin(by):
-        raise NotAllowed("Only admins configure pipelines and stages.")
+ADMINS_ONLY = "Only admins configure pipelines and stages."
 
 
 def _validate_required_fields(fields: Iterable[str]) -> list[str]:
@@ -58,7 +56,7 @@ def create_pipeline(
     *, by: User, name: str, is_default: bool = False, copy_stages_from: Pipeline | None = None
 ) -> Pipeline:
     """A new pipeline, empty or with a copy of another pipeline's stages."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     if is_default:
         Pipeline.objects.filter(is_default=True).update(is_default=False)
     pipeline = Pipeline.objects.create(name=name, is_default=is_default)
@@ -72,7 +70,7 @@ def create_pipeline(
 @transaction.atomic
 def update_pipeline(*, pipeline: Pipeline, by: User, changes: Mapping[str, Any]) -> Pipeline:
     """Rename a pipeline or make it the default (the previous default stops being one)."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     pipeline = Pipeline.objects.select_for_update().get(pk=pipeline.pk)
     for name, value in changes.items():
         if name not in ("name", "is_default"):
@@ -88,7 +86,7 @@ def update_pipeline(*, pipeline: Pipeline, by: User, changes: Mapping[str, Any])
 @transaction.atomic
 def delete_pipeline(*, pipeline: Pipeline, by: User) -> None:
     """Delete an empty pipeline with its stages; one holding deals stays (no orphans)."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     held = Deal.objects.filter(pipeline=pipeline).count()
     if held:
         raise DomainError(
@@ -115,7 +113,7 @@ def create_stage(
     """Add a stage at `order` (1 the first, shifting the later ones down). Without `order`, an
     open stage goes before the first closed one (won, post-sale), where deals are still being
     worked; a closed stage, or an open one in a pipeline with no closed stage, at the end."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     last = pipeline.stages.aggregate(m=Max("order"))["m"] or 0
     if order is None and kind == Stage.Kind.OPEN:
         order = _first_closed_place(pipeline)
@@ -147,7 +145,7 @@ def _first_closed_place(pipeline: Pipeline) -> int | None:
 def update_stage(*, stage: Stage, by: User, changes: Mapping[str, Any]) -> Stage:
     """Rename, reconfigure or move a stage (`order`: its place, 1 the first). A change of stall
     days re-checks stalls right after."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     stage = Stage.objects.select_for_update().select_related("pipeline").get(pk=stage.pk)
     stall_days_changed = False
     for name, value in changes.items():
@@ -197,7 +195,7 @@ def _write_stage_order(pipeline: Pipeline, stage_ids: list[int]) -> None:
 @transaction.atomic
 def reorder_stages(*, pipeline: Pipeline, by: User, stage_ids: list[int]) -> list[Stage]:
     """Put the pipeline's stages in the given order (every stage exactly once)."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     current = set(pipeline.stages.values_list("pk", flat=True))
     if set(stage_ids) != current or len(stage_ids) != len(current):
         raise DomainError("List every stage of the pipeline exactly once.", field="stage_ids")
@@ -209,7 +207,7 @@ def reorder_stages(*, pipeline: Pipeline, by: User, stage_ids: list[int]) -> lis
 @transaction.atomic
 def shift_stage(*, stage: Stage, by: User, up: bool) -> bool:
     """Move a stage one place up or down (the keyboard way to reorder); False at either end."""
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     target = stage.order - 1 if up else stage.order + 1
     last = stage.pipeline.stages.aggregate(m=Max("order"))["m"] or 0
     if not 1 <= target <= last:
@@ -225,7 +223,7 @@ def delete_stage(*, stage: Stage, by: User, destination: Stage | None = None) ->
 
     Returns how many deals moved.
     """
-    _require_admin(by)
+    require_admin(by, ADMINS_ONLY)
     stage = Stage.objects.select_for_update().get(pk=stage.pk)
     deals = list(Deal.objects.select_for_update().filter(stage=stage).order_by("position", "id"))
     if deals:
