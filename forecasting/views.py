@@ -159,10 +159,7 @@ def _watchlist_panel(form: ForecastFilterForm) -> dict[str, Any]:
 
 
 def _probabilities_panel(form: ForecastFilterForm) -> dict[str, Any]:
-    return {
-        "table": tables.probabilities_table(analytics.stage_probabilities(form.scope())),
-        "min_learned_sample": analytics.MIN_LEARNED_SAMPLE,
-    }
+    return {"table": tables.probabilities_table(analytics.stage_probabilities(form.scope()))}
 
 
 PANELS: dict[str, Callable[[ForecastFilterForm], dict[str, Any]]] = {
