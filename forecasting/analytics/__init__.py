@@ -50,6 +50,7 @@ from forecasting.analytics.probabilities import (
     stage_probabilities,
 )
 from forecasting.analytics.quotas import ViewQuotas, quota_for
+from forecasting.analytics.ranges import Range
 from forecasting.analytics.reps import RepFigures, rep_figures
 from forecasting.analytics.scope import (
     CENT,
@@ -95,6 +96,7 @@ __all__ = [
     "Movement",
     "PeriodFigures",
     "PipelineAsOf",
+    "Range",
     "RepFigures",
     "Scope",
     "StageProbability",
