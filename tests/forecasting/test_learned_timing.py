@@ -26,13 +26,15 @@ def test_the_learned_spread_over_periods_is_close_to_the_true_slip(people):
     model = learn_model()
     proposal = stage_named("Proposal").pk
     shares = model.period_shares(stage_id=proposal, kind="month", count=4)
-    assert len(shares) == 5 and sum(shares) == pytest.approx(1)
+    assert len(shares) == 5
+    assert sum(shares) == pytest.approx(1)
     assert shares == pytest.approx([*SLIPS, 0, 0], abs=0.04)
     # Exactly what was drawn (its only stage: nothing to shrink toward but itself).
     assert shares[:3] == pytest.approx([n / drawn["won"] for n in drawn["slips"]])
     # In quarters, a slip of one or two months stays in the quarter or moves to the next.
     quarters = model.period_shares(stage_id=proposal, kind="quarter", count=2)
-    assert quarters[0] > 0.5 and sum(quarters) == pytest.approx(1)
+    assert quarters[0] > 0.5
+    assert sum(quarters) == pytest.approx(1)
     assert model.probability(stage_id=proposal, owner_id=None) == pytest.approx(0.4, abs=0.04)
 
 
@@ -80,7 +82,8 @@ def test_the_learned_forecast_spreads_each_deal_over_the_periods_it_may_close_in
     # Nothing open is due in the past; both deals count in November's categories.
     assert [f.deals for f in result.periods] == [0, 2, 0]
     november = result.periods[1]
-    assert november.range is not None and november.range.p10 <= november.range.p90
+    assert november.range is not None
+    assert november.range.p10 <= november.range.p90
     assert result.totals.range is not None
     api = result.as_dict()
     assert set(api["totals"]) >= {"p10", "p50", "p90"}
