@@ -15,10 +15,11 @@ Whether (`probability`), per stage:
   rate stands in for the team's.
 - A stage nobody has closed a deal through yet: its configured probability.
 
-When (`period_shares`), per stage: for the won deals that were in the stage with an expected
-close date, the expected close date they had when they entered it (an already overdue one
-counts from the period they entered in) against the period they were won in: the share won in
-the same period, the next, … Closing earlier than expected counts as the same period. Each
+When (`period_shares`), per stage: for the (`SLIP_SAMPLE` most recently) won deals that were
+in the stage with an expected close date, the expected close date they had when they entered it
+(an already overdue one counts from the period they entered in) against the period they were
+won in: the share won in the same period, the next, … Closing earlier than expected counts as
+the same period. Each
 stage's shares are shrunk toward those of every stage (`SLIP_STRENGTH` deals' worth).
 """
 
@@ -55,6 +56,8 @@ MAX_STRENGTH = 1000.0
 DEFAULT_STRENGTH = 20.0
 # How many won deals' worth of the all-stage timing a stage's own timing is shrunk toward.
 SLIP_STRENGTH = 10.0
+# The timing is learned from this many of the most recently won deals.
+SLIP_SAMPLE = 5_000
 
 Counts = tuple[int, int]  # (closed, won)
 
@@ -267,17 +270,22 @@ def _slip_counts(
     pipeline: Pipeline | None, as_of: dt.datetime | None
 ) -> dict[str, dict[int, list[int]]]:
     """{kind: {stage id: [won deals closing 0, 1, 2, … periods after the expected one]}} from
-    one grouped query over the stage entries of the deals won before `as_of`."""
+    one grouped query over the stage entries of the `SLIP_SAMPLE` deals won last before
+    `as_of` (plenty to learn a few shares from, recent, and a bounded cost at any size)."""
+    won = Deal.objects.filter(status=Deal.Status.WON, won_at__isnull=False)
+    if as_of is not None:
+        won = won.filter(won_at__lt=as_of)
+    if pipeline is not None:
+        won = won.filter(pipeline=pipeline)
+    # The ids first: the entries' query then reaches them by index, not by a scan of all.
+    recent = list(won.order_by("-won_at").values_list("pk", flat=True)[:SLIP_SAMPLE])
     entries: QuerySet[StageChange] = StageChange.objects.filter(
-        deal__status=Deal.Status.WON, deal__won_at__isnull=False, to_stage__kind=Stage.Kind.OPEN
+        deal_id__in=recent, to_stage__kind=Stage.Kind.OPEN
     )
     if as_of is not None:
-        entries = entries.filter(deal__won_at__lt=as_of, at__lt=as_of)
-    if pipeline is not None:
-        entries = entries.filter(deal__pipeline=pipeline)
+        entries = entries.filter(at__lt=as_of)
     rows = (
         entries.annotate(expected=_expected_at_entry())
-        .filter(expected__isnull=False)
         .annotate(
             expected_month=TruncMonth("expected", output_field=DateField()),
             won_month=TruncMonth("deal__won_at", output_field=DateField()),
