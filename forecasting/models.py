@@ -138,3 +138,26 @@ class ForecastSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.taken_on} deal {self.deal_id}"
+
+
+class StageReach(models.Model):
+    """Running counts behind the learned probabilities (PostgreSQL only): per stage, owner (0:
+    none) and status (won or lost), how many closed deals reached the stage, each deal counted
+    once per stage however often it entered it. Kept by triggers on the stage changes and the
+    deals (migration 0003); `forecasting.analytics.learning` reads it instead of scanning the
+    whole history. SQLite has no triggers: there the history is counted each time."""
+
+    stage_id = models.BigIntegerField()
+    owner_id = models.BigIntegerField()
+    status = models.CharField(max_length=4)
+    deals = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stage_id", "owner_id", "status"], name="stage_reach_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"stage {self.stage_id} owner {self.owner_id} {self.status}: {self.deals}"

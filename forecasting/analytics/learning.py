@@ -48,6 +48,8 @@ from django.db.models.functions import Cast, Coalesce, NullIf, TruncMonth
 from accounts.models import Team
 from deals.models import Deal, FieldChange, Pipeline, Stage, StageChange
 from forecasting.analytics.scope import CENT, as_date, roomy_sort
+from forecasting.models import StageReach
+from pipeline_crm.db import is_postgresql
 
 # Bounds of the estimated prior strength (in closed deals' worth), and the strength used when a
 # stage has too few groups to estimate it from.
@@ -157,8 +159,29 @@ def learn_model(
 def _reached_counts(
     pipeline: Pipeline | None, as_of: dt.datetime | None
 ) -> dict[int, dict[int, Counts]]:
-    """{stage id: {owner id: (closed, won)}} over distinct (deal, stage) pairs of the deals
-    closed before `as_of` (owner 0: none), in one query."""
+    """{stage id: {owner id: (closed, won)}}: closed deals that reached each stage (each once),
+    per owner (0: none). Now, on PostgreSQL: the running counts (`StageReach`); else counted
+    from the history."""
+    if as_of is not None or not is_postgresql():
+        return _counted_reach(pipeline, as_of)
+    reach = StageReach.objects.exclude(deals=0)
+    if pipeline is not None:
+        reach = reach.filter(stage_id__in=Stage.objects.filter(pipeline=pipeline).values("pk"))
+    result: dict[int, dict[int, Counts]] = defaultdict(dict)
+    for stage_id, owner_id, status, deals in reach.values_list(
+        "stage_id", "owner_id", "status", "deals"
+    ):
+        closed, won = result[stage_id].get(owner_id, (0, 0))
+        won_here = deals if status == Deal.Status.WON else 0
+        result[stage_id][owner_id] = (closed + deals, won + won_here)
+    return result
+
+
+def _counted_reach(
+    pipeline: Pipeline | None, as_of: dt.datetime | None
+) -> dict[int, dict[int, Counts]]:
+    """`_reached_counts` from the history: one query over distinct (deal, stage) pairs of the
+    deals closed before `as_of`."""
     closed = Deal.objects.filter(status__in=[Deal.Status.WON, Deal.Status.LOST])
     if as_of is not None:
         closed = closed.filter(
