@@ -2,10 +2,10 @@
 PostgreSQL triggers) always equal the history counted afresh, whatever changes it."""
 
 import pytest
+
 from deals.models import Deal, DeletedDeal, StageChange
 from deals.services.trash import archive_and_delete, restore_deals
 from forecasting.analytics.learning import _counted_reach, _reached_counts
-from pipeline_crm.db import is_postgresql
 from tests.factories import StageFactory, default_pipeline, stage_named
 from tests.forecasting.conftest import at, closed_deals_through, history, make_deal
 
