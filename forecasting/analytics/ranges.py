@@ -27,7 +27,7 @@ from forecasting.analytics.probabilities import (
     BEST_CASE_MIN_PROBABILITY,
     COMMIT_MIN_PROBABILITY,
 )
-from forecasting.analytics.scope import HUNDRED, money
+from forecasting.analytics.scope import money
 
 QUANTILES = (10, 50, 90)
 DEFAULT_DRAWS = 2000
@@ -158,7 +158,6 @@ def learned_open_figures(
     amount spread over the periods it may close in, by its stage's learned timing (an overdue
     deal counts from the current period), and p10 / p50 / p90 per period and in total."""
     model = learn_model()
-    current = periods.period_start(today, kind)
     rows = (
         deals.filter(status=Deal.Status.OPEN)
         .filter(
@@ -174,53 +173,76 @@ def learned_open_figures(
             "expected_close_date",
         )
     )
-    by_start = {start: OpenFigures() for start in starts}
-    unscheduled = OpenFigures()
-    dated: list[tuple[Decimal, float, int, int]] = []
-    percents: dict[tuple[int, int | None], Decimal] = {}
-    for amount, stage_id, owner_id, override, is_commit, expected in rows:
-        key = (stage_id, owner_id)
-        if override is None and key not in percents:
-            percents[key] = model.percent(stage_id=stage_id, owner_id=owner_id)
-        percent = Decimal(override) if override is not None else percents[key]
-        amount = amount or Decimal(0)
-        start = None if expected is None else max(periods.period_start(expected, kind), current)
-        figures = unscheduled if start is None else by_start.get(start)
-        if figures is not None:
-            _add_deal(figures, amount, percent, is_commit)
-        if start is not None:
-            dated.append((amount, float(percent) / 100, stage_id, _index(starts[0], start, kind)))
-    if unscheduled.deals:
-        unscheduled.weighted = money(unscheduled.weighted / HUNDRED)
-    total = _spread(model, _as_arrays(dated), by_start, kind=kind, seed=seed)
+    found = _open_arrays(list(rows), model, first=starts[0], kind=kind, today=today)
+    by_start = {start: _figures(found, found.starts == j) for j, start in enumerate(starts)}
+    unscheduled = _figures(found, found.starts == NO_DATE)
+    unscheduled.weighted = money(Decimal(int((found.cents * found.hundredths).sum())) / 1_000_000)
+    dated = found.starts != NO_DATE
+    spread = _OpenDeals(
+        amounts=found.cents[dated] / 100,
+        probabilities=found.hundredths[dated] / 10_000,
+        stages=found.stages[dated],
+        starts=found.starts[dated],
+    )
+    total = _spread(model, spread, by_start, kind=kind, seed=seed)
     return LearnedOpen(periods=by_start, unscheduled=unscheduled, total=total)
 
 
-def _add_deal(figures: OpenFigures, amount: Decimal, percent: Decimal, is_commit: bool) -> None:
-    """Count a deal in its close period's categories (and, undated, its weighted × 100)."""
-    figures.deals += 1
-    if is_commit or percent >= COMMIT_MIN_PROBABILITY:
-        figures.commit += amount
-    elif percent >= BEST_CASE_MIN_PROBABILITY:
-        figures.best_case += amount
-    else:
-        figures.pipeline += amount
-    figures.weighted += amount * percent
+NO_DATE = -(10**6)
 
 
-def _index(first: dt.date, start: dt.date, kind: str) -> int:
-    months = (start.year - first.year) * 12 + start.month - first.month
-    return months // 3 if kind == "quarter" else months
+@dataclass
+class _Found:
+    """Every open deal of the forecast as arrays: amount in cents, probability in hundredths of
+    a percent, stage, category (0 commit, 1 best case, 2 pipeline) and period index (NO_DATE:
+    none)."""
+
+    cents: np.ndarray
+    hundredths: np.ndarray
+    stages: np.ndarray
+    categories: np.ndarray
+    starts: np.ndarray
 
 
-def _as_arrays(dated: list[tuple[Decimal, float, int, int]]) -> _OpenDeals:
-    columns: list[tuple[Any, ...]] = list(zip(*dated, strict=True)) or [(), (), (), ()]
-    return _OpenDeals(
-        amounts=np.array(columns[0], dtype=float),
-        probabilities=np.array(columns[1], dtype=float),
-        stages=np.array(columns[2], dtype=np.int64),
-        starts=np.array(columns[3], dtype=np.int64),
+def _open_arrays(
+    rows: list[tuple[Any, ...]], model: LearnedModel, *, first: dt.date, kind: str, today: dt.date
+) -> _Found:
+    if not rows:
+        empty = np.zeros(0, dtype=np.int64)
+        return _Found(empty, empty, empty, empty, empty)
+    amounts, stages, owners, overrides, commits, dates = zip(*rows, strict=True)
+    stage = np.array(stages, dtype=np.int64)
+    owner = np.array([o or 0 for o in owners], dtype=np.int64)
+    keys, which = np.unique(stage * 2**32 + owner, return_inverse=True)
+    learned = np.array(
+        [
+            int(model.percent(stage_id=int(k >> 32), owner_id=int(k & 0xFFFFFFFF) or None) * 100)
+            for k in keys
+        ],
+        dtype=np.int64,
     )
+    override = np.array([-1 if v is None else v * 100 for v in overrides], dtype=np.int64)
+    hundredths = np.where(override >= 0, override, learned[which.ravel()])
+    commit = np.array(commits, dtype=bool) | (hundredths >= COMMIT_MIN_PROBABILITY * 100)
+    best = ~commit & (hundredths >= BEST_CASE_MIN_PROBABILITY * 100)
+    month = np.array([NO_DATE if d is None else d.year * 12 + d.month - 1 for d in dates])
+    step = 3 if kind == "quarter" else 1
+    offset = np.floor_divide(month - (first.year * 12 + first.month - 1), step)
+    current = (today.year * 12 + today.month - 1 - (first.year * 12 + first.month - 1)) // step
+    return _Found(
+        cents=np.array([int(a * 100) if a else 0 for a in amounts], dtype=np.int64),
+        hundredths=hundredths.astype(np.int64),
+        stages=stage,
+        categories=np.where(commit, 0, np.where(best, 1, 2)),
+        starts=np.where(month == NO_DATE, NO_DATE, np.maximum(offset, current)).astype(np.int64),
+    )
+
+
+def _figures(found: _Found, mask: np.ndarray) -> OpenFigures:
+    """The categories and count of the deals in `mask` (their weighted: by `_spread`)."""
+    sums = np.bincount(found.categories[mask], weights=found.cents[mask], minlength=3)
+    commit, best_case, pipeline = (Decimal(round(v)) / 100 for v in sums)
+    return OpenFigures(commit=commit, best_case=best_case, pipeline=pipeline, deals=int(mask.sum()))
 
 
 def _spread(
