@@ -2,6 +2,7 @@
 PostgreSQL triggers) always equal the history counted afresh, whatever changes it."""
 
 import pytest
+from django.db import connection
 
 from deals.models import Deal, DeletedDeal, StageChange
 from deals.services.trash import archive_and_delete, restore_deals
@@ -11,7 +12,9 @@ from tests.forecasting.conftest import at, closed_deals_through, history, make_d
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.skipif("not is_postgresql()", reason="the running counts are PostgreSQL's"),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="the running counts are PostgreSQL's"
+    ),
 ]
 
 
