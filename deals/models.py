@@ -354,10 +354,13 @@ class StageChange(models.Model):
     at = models.DateTimeField(db_index=True)
     # What the funnel would otherwise recompute from the whole history, kept by PostgreSQL
     # triggers (migration 0015) whoever writes moves: when the stay this move began ended (the
-    # deal's next move, else its lost_at) and whether the deal later reached a later stage of
-    # the same pipeline. SQLite leaves them unset (the funnel walks the history there).
+    # deal's next move, else its lost_at), whether the deal later reached a later stage of the
+    # same pipeline, and when the deal entered this stage the time before (so "deals that
+    # entered in a range" counts first entries, without a DISTINCT). SQLite leaves them unset
+    # (the funnel walks the history there).
     left_at = models.DateTimeField(null=True, blank=True, editable=False)
     advanced = models.BooleanField(default=False, editable=False)
+    entered_before = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["at", "id"]
@@ -366,7 +369,7 @@ class StageChange(models.Model):
             # Covering: the funnel reads a range of entries per stage without the table.
             models.Index(
                 fields=["to_stage", "at"],
-                include=["deal", "left_at", "advanced"],
+                include=["deal", "left_at", "advanced", "entered_before"],
                 name="stagechange_to_at_stay_idx",
             ),
         ]

@@ -1,11 +1,12 @@
-"""Each stage change knows when its stay ended and whether the deal went further (see
-StageChange.left_at / advanced), kept by PostgreSQL triggers so that every writer (services,
+"""Each stage change knows when its stay ended, whether the deal went further and when the deal
+last entered that stage before (see StageChange.left_at / advanced / entered_before), kept by PostgreSQL triggers so that every writer (services,
 bulk moves, imports, the trash's restore, the demo loader's COPY, raw SQL) keeps them right:
 
 - After INSERT, DELETE or UPDATE of stage changes (a statement, however many rows), the moves of
   the deals concerned are recomputed in one set-based UPDATE (only rows whose values change are
   written): left_at = the deal's next move (by at, id), else the deal's lost_at; advanced = a
-  later move of the deal entered a stage of the same pipeline with a higher order.
+  later move of the deal entered a stage of the same pipeline with a higher order;
+  entered_before = the deal's previous move into the same stage.
 - After an UPDATE of a deal's lost_at (lost, reopened, restored), that deal's moves likewise.
 - A change of the stages' order calls deals_stay_ends_refresh_pipeline() (deals.services.
   pipelines), which recomputes the moves into that pipeline.
@@ -28,7 +29,9 @@ STAYS = """
                    ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING
                ) > st."order",
                false
-           ) AS advanced
+           ) AS advanced,
+           LAG(c.at) OVER (PARTITION BY c.deal_id, c.to_stage_id ORDER BY c.at, c.id)
+               AS entered_before
     FROM deals_stagechange c
     JOIN deals_deal d ON d.id = c.deal_id
     LEFT JOIN deals_stage st ON st.id = c.to_stage_id
@@ -38,11 +41,13 @@ STAYS = """
 
 def _update(where: str) -> str:
     return f"""
-        UPDATE deals_stagechange sc SET left_at = stay.left_at, advanced = stay.advanced
+        UPDATE deals_stagechange sc
+        SET left_at = stay.left_at, advanced = stay.advanced, entered_before = stay.entered_before
         FROM ({STAYS.format(where=where)}) AS stay
         WHERE sc.id = stay.id
           AND (sc.left_at IS DISTINCT FROM stay.left_at
-               OR sc.advanced IS DISTINCT FROM stay.advanced)
+               OR sc.advanced IS DISTINCT FROM stay.advanced
+               OR sc.entered_before IS DISTINCT FROM stay.entered_before)
     """
 
 
@@ -134,13 +139,18 @@ class Migration(migrations.Migration):
             name="advanced",
             field=models.BooleanField(default=False, editable=False),
         ),
+        migrations.AddField(
+            model_name="stagechange",
+            name="entered_before",
+            field=models.DateTimeField(blank=True, editable=False, null=True),
+        ),
         migrations.RunPython(create_triggers, drop_triggers),
         migrations.RemoveIndex(model_name="stagechange", name="stagechange_to_at_idx"),
         migrations.AddIndex(
             model_name="stagechange",
             index=models.Index(
                 fields=["to_stage", "at"],
-                include=("deal", "left_at", "advanced"),
+                include=("deal", "left_at", "advanced", "entered_before"),
                 name="stagechange_to_at_stay_idx",
             ),
         ),

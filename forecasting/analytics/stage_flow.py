@@ -214,29 +214,34 @@ def _stage_flow(
 def _stage_flow_sql(
     stage_ids: list[int], deals: QuerySet[Deal], start: dt.datetime, end: dt.datetime
 ) -> list[FlowRow]:
-    """PostgreSQL: every move knows when its stay ended and whether the deal went further
-    (StageChange.left_at and .advanced, kept by triggers), so this is one GROUP BY stage over
-    the entries of the range (read from a covering index); percentile_cont() gives the
+    """PostgreSQL: every move knows when its stay ended, whether the deal went further and when
+    the deal entered that stage before (StageChange.left_at, .advanced, .entered_before, kept
+    by triggers), so this is one GROUP BY stage over the range's entries, read from a covering
+    index. A deal counts once, at its first entry in the range (which went further if any of
+    its entries there did: every later move follows it too); one percentile_cont() gives both
     quantiles."""
     deal_sql, deal_params = deals.values("pk").query.sql_with_params()
     sql = f"""
         SELECT sc.to_stage_id,
-               COUNT(DISTINCT sc.deal_id),
-               COUNT(DISTINCT sc.deal_id) FILTER (WHERE sc.advanced),
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY stay.seconds),
-               percentile_cont(0.9) WITHIN GROUP (ORDER BY stay.seconds),
+               COUNT(*) FILTER (WHERE stay.first_entry),
+               COUNT(*) FILTER (WHERE stay.first_entry AND sc.advanced),
+               percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY stay.seconds),
                COUNT(stay.seconds)
         FROM {StageChange._meta.db_table} sc
         CROSS JOIN LATERAL (
-            SELECT EXTRACT(EPOCH FROM (sc.left_at - sc.at))::float8 AS seconds
+            SELECT EXTRACT(EPOCH FROM (sc.left_at - sc.at))::float8 AS seconds,
+                   sc.entered_before IS NULL OR sc.entered_before < %s AS first_entry
         ) AS stay
         WHERE sc.to_stage_id = ANY(%s) AND sc.at >= %s AND sc.at < %s
           AND sc.deal_id IN ({deal_sql})
         GROUP BY sc.to_stage_id
     """  # noqa: S608 - table names and the ORM's own SQL; every value is a parameter
     with roomy_sort(), connection.cursor() as cursor:
-        cursor.execute(sql, [stage_ids, start, end, *deal_params])
-        return list(cursor.fetchall())
+        cursor.execute(sql, [start, stage_ids, start, end, *deal_params])
+        return [
+            (stage_id, entered, advanced, *(quantiles or (None, None)), stays)
+            for stage_id, entered, advanced, quantiles, stays in cursor.fetchall()
+        ]
 
 
 @dataclass

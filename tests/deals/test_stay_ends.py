@@ -19,9 +19,10 @@ pytestmark = [
 ]
 
 
-def recomputed(deal: Deal) -> list[tuple[str, dt.datetime | None, bool]]:
+def recomputed(deal: Deal) -> list[tuple[str, dt.datetime | None, bool, dt.datetime | None]]:
     """The rule, walked in Python over the deal's history: a stay ends with the next move, else
-    when the deal was lost; advanced when a later move entered a later stage of that pipeline."""
+    when the deal was lost; advanced when a later move entered a later stage of that pipeline;
+    entered_before: the deal's previous move into that stage."""
     deal.refresh_from_db()
     changes = list(StageChange.objects.filter(deal=deal).select_related("to_stage"))
     expected = []
@@ -35,13 +36,16 @@ def recomputed(deal: Deal) -> list[tuple[str, dt.datetime | None, bool]]:
             for c in later
         )
         left_at = later[0].at if later else deal.lost_at
-        expected.append((change.to_stage_name, left_at, advanced))
+        before = [c.at for c in changes[:index] if c.to_stage_id == change.to_stage_id]
+        expected.append((change.to_stage_name, left_at, advanced, before[-1] if before else None))
     return expected
 
 
-def stored(deal: Deal) -> list[tuple[str, dt.datetime | None, bool]]:
+def stored(deal: Deal) -> list[tuple[str, dt.datetime | None, bool, dt.datetime | None]]:
     return list(
-        StageChange.objects.filter(deal=deal).values_list("to_stage_name", "left_at", "advanced")
+        StageChange.objects.filter(deal=deal).values_list(
+            "to_stage_name", "left_at", "advanced", "entered_before"
+        )
     )
 
 
@@ -56,24 +60,32 @@ def move(deal: Deal, by, stage: str) -> Deal:
 
 def test_moves_back_and_forth_lose_and_reopen_keep_each_stay_right(rep):
     deal = services.create_deal(by=rep, title="Acme")
-    assert stored(deal) == [("Prospecting", None, False)]
+    assert stored(deal) == [("Prospecting", None, False, None)]
     deal = move(deal, rep, "Proposal")
     deal = move(deal, rep, "Contact")  # back: Proposal's stay ends, Contact not further yet
+    deal = move(deal, rep, "Proposal")
+    deal = move(deal, rep, "Contact")  # Contact the second time: entered_before is the first
     names_left_advanced = stored(deal)
-    assert [(n, a) for n, _, a in names_left_advanced] == [
+    assert [(n, a) for n, _, a, _ in names_left_advanced] == [
         ("Prospecting", True),
+        ("Proposal", False),
+        ("Contact", True),
         ("Proposal", False),
         ("Contact", False),
     ]
+    first_contact = StageChange.objects.filter(deal=deal)[2]
+    assert names_left_advanced[4][3] == first_contact.at  # entered Contact before, then
+    assert names_left_advanced[2][3] is None
     assert stored(deal) == recomputed(deal)
     deal = services.mark_lost(deal=deal, by=rep, reason=lost_reason_entry("Price").pk)
     lost_at = fresh(deal).lost_at
-    assert lost_at is not None and stored(deal)[-1][1] == lost_at
+    assert lost_at is not None
+    assert stored(deal)[-1][1] == lost_at
     assert stored(deal) == recomputed(deal)
     deal = services.reopen_deal(deal=deal, by=rep)
     assert stored(deal)[-1][1] is None
     deal = move(fresh(deal), rep, "Negotiation")  # Contact and Proposal advanced now
-    assert [a for _, _, a in stored(deal)] == [True, True, True, False]
+    assert [a for _, _, a, _ in stored(deal)] == [True, True, True, True, True, False]
     assert stored(deal) == recomputed(deal)
 
 
@@ -91,18 +103,20 @@ def test_delete_to_trash_and_restore_bring_the_stays_back(rep):
 def test_bulk_moves_and_stage_order_changes_recompute_advanced(rep, admin_user):
     deals = [services.create_deal(by=rep, title=f"Deal {i}") for i in range(3)]
     bulk.bulk_move(
-        deals=Deal.objects.filter(pk__in=[d.pk for d in deals]), by=rep, stage=stage_named("Contact")
+        deals=Deal.objects.filter(pk__in=[d.pk for d in deals]),
+        by=rep,
+        stage=stage_named("Contact"),
     )
     for deal in deals:
         assert stored(deal) == recomputed(deal)
-        assert [a for _, _, a in stored(deal)] == [True, False]
+        assert [a for _, _, a, _ in stored(deal)] == [True, False]
     contact = stage_named("Contact")
     services.update_stage(stage=contact, by=admin_user, changes={"order": 1})  # before Prospecting
     for deal in deals:
-        assert [a for _, _, a in stored(deal)] == [False, False]
+        assert [a for _, _, a, _ in stored(deal)] == [False, False]
         assert stored(deal) == recomputed(deal)
     services.shift_stage(stage=stage_named("Contact"), by=admin_user, up=False)
-    assert [a for _, _, a in stored(deals[0])] == [True, False]
+    assert [a for _, _, a, _ in stored(deals[0])] == [True, False]
 
 
 def test_deleting_a_stage_its_deals_moved_elsewhere_keeps_the_history_right(rep, admin_user):
@@ -113,7 +127,7 @@ def test_deleting_a_stage_its_deals_moved_elsewhere_keeps_the_history_right(rep,
         stage=stage_named("Contact"), by=admin_user, destination=stage_named("Proposal")
     )
     assert stored(deal) == recomputed(deal)
-    assert [a for _, _, a in stored(deal)] == [True, False, False]  # Contact's row: no stage
+    assert [a for _, _, a, _ in stored(deal)] == [True, False, False]  # Contact's row: no stage
 
 
 def test_bulk_inserted_and_edited_history_is_recomputed(rep):
@@ -126,13 +140,17 @@ def test_bulk_inserted_and_edited_history_is_recomputed(rep):
         for day, name in enumerate(names):
             stage = stage_named(name)
             rows.append(
-                {"deal_id": deal.pk, "to_stage_id": stage.pk, "to_stage_name": stage.name,
-                 "at": start + dt.timedelta(days=day)}  # fmt: skip
+                {
+                    "deal_id": deal.pk,
+                    "to_stage_id": stage.pk,
+                    "to_stage_name": stage.name,
+                    "at": start + dt.timedelta(days=day),
+                }
             )
     bulk_insert(StageChange, rows)
     assert stored(lost) == recomputed(lost)
     assert stored(lost)[-1][1] == lost.lost_at
-    assert [a for _, _, a in stored(won)] == [True, False]
+    assert [a for _, _, a, _ in stored(won)] == [True, False]
     StageChange.objects.filter(deal=won, to_stage_name="Closed").update(at=start - dt.timedelta(1))
-    assert [(n, a) for n, _, a in stored(won)] == [("Closed", False), ("Contact", False)]
+    assert [(n, a) for n, _, a, _ in stored(won)] == [("Closed", False), ("Contact", False)]
     assert stored(won) == recomputed(won)

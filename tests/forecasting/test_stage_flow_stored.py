@@ -84,8 +84,12 @@ def moment(day: int, hour: int) -> dt.datetime:
 
 def write_history(deal: Deal, moves, stages: list[Stage], *, bulk: bool) -> None:
     rows = [
-        {"deal_id": deal.pk, "to_stage_id": stages[i].pk, "to_stage_name": stages[i].name,
-         "at": moment(day, hour)}  # fmt: skip
+        {
+            "deal_id": deal.pk,
+            "to_stage_id": stages[i].pk,
+            "to_stage_name": stages[i].name,
+            "at": moment(day, hour),
+        }
         for i, day, hour in moves
     ]
     if bulk:
