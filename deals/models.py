@@ -280,20 +280,8 @@ class Deal(models.Model):
                 condition=models.Q(status="lost"),
                 name="deal_lost_idx",
             ),
-            # The watchlist: the largest stalled, and open, deals read in that order until
-            # enough match, instead of sorting every one of them.
-            models.Index(
-                models.F("amount").desc(nulls_last=True),
-                models.F("id"),
-                condition=models.Q(stalled=True) & ~models.Q(status="lost"),
-                name="deal_stalled_amount_idx",
-            ),
-            models.Index(
-                models.F("amount").desc(nulls_last=True),
-                models.F("id"),
-                condition=models.Q(status="open"),
-                name="deal_open_amount_idx",
-            ),
+            # (PostgreSQL also has deal_stalled_amount_idx and deal_open_amount_idx, for the
+            # watchlist: migration 0016; SQLite cannot index NULLS LAST.)
         ]
 
     def __str__(self) -> str:
