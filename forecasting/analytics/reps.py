@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -64,71 +64,56 @@ def rep_figures(
     current = periods.period_start(today, period)
     period_range = day_bounds(current, periods.period_end(current, period))
     learned = learned_percents(scope) if probabilities == "learned" else None
-    deals = scoped_deals(scope)
-    figures: dict[int, dict[str, Any]] = defaultdict(dict)
-    for part in _rep_parts(deals, learned, period_range, closed_range):
-        for row in part:
-            figures[row.pop("owner")].update(row)
-    owners = (
-        User.objects.filter(Exists(deals.filter(owner=OuterRef("pk"))))
-        .values("pk", "username", "first_name", "last_name")
+    rows = (
+        scoped_deals(scope)
+        .annotate(prob=probability_expression(learned))
+        .values("owner", "owner__username", "owner__first_name", "owner__last_name")
+        .annotate(**_rep_aggregates(period_range, closed_range))
         .order_by()
     )
-    reps = [_rep(owner, figures[owner["pk"]]) for owner in owners]
+    reps = [_rep(row) for row in rows]
     _add_quotas(reps, current, period, viewer=scope.user)
     return sorted(reps, key=lambda r: (-r.weighted, r.name))
 
 
-def _rep_parts(
-    deals: QuerySet[Deal],
-    learned: dict[int, Decimal] | None,
-    period_range: tuple[dt.datetime, dt.datetime],
-    closed_range: tuple[dt.datetime, dt.datetime],
-) -> list[QuerySet[Deal, dict[str, Any]]]:
-    """Per owner, one query a status, each reading only its own deals (the partial indexes of
-    open, won and lost deals, and of stalled ones): open deals and their amounts over the
-    `prob` annotation; deals won in the period, and won in the range (for the win rate); deals
-    lost in the range; stalled deals."""
-    won_now = Q(won_at__gte=period_range[0], won_at__lt=period_range[1])
-    won_in_range = Q(won_at__gte=closed_range[0], won_at__lt=closed_range[1])
-    by_owner = deals.values("owner").order_by()
-    return [
-        deals.filter(status=Deal.Status.OPEN)
-        .annotate(prob=probability_expression(learned))
-        .values("owner")
-        .order_by()
-        .annotate(
-            open_deals=Count("id"),
-            pipeline=Sum("amount"),
-            weighted_x100=Sum(F("amount") * F("prob"), output_field=PRODUCT),
+def _rep_aggregates(
+    period_range: tuple[dt.datetime, dt.datetime], closed_range: tuple[dt.datetime, dt.datetime]
+) -> dict[str, Any]:
+    """Per owner: open deals and their amounts over the `prob` annotation, deals won in the
+    period, deals closed in the range (for the win rate), stalled deals."""
+    is_open = Q(status=Deal.Status.OPEN)
+    won_now = Q(status=Deal.Status.WON, won_at__gte=period_range[0], won_at__lt=period_range[1])
+    range_start, range_end = closed_range
+    return {
+        "open_deals": Count("id", filter=is_open),
+        "pipeline": Sum("amount", filter=is_open),
+        "weighted_x100": Sum(F("amount") * F("prob"), filter=is_open, output_field=PRODUCT),
+        "won": Sum("amount", filter=won_now),
+        "won_deals": Count("id", filter=won_now),
+        "closed_won": Count(
+            "id", filter=Q(status=Deal.Status.WON, won_at__gte=range_start, won_at__lt=range_end)
         ),
-        by_owner.filter(Q(status=Deal.Status.WON) & (won_now | won_in_range)).annotate(
-            won=Sum("amount", filter=won_now),
-            won_deals=Count("id", filter=won_now),
-            closed_won=Count("id", filter=won_in_range),
+        "closed_lost": Count(
+            "id",
+            filter=Q(status=Deal.Status.LOST, lost_at__gte=range_start, lost_at__lt=range_end),
         ),
-        by_owner.filter(
-            status=Deal.Status.LOST, lost_at__gte=closed_range[0], lost_at__lt=closed_range[1]
-        ).annotate(closed_lost=Count("id")),
-        by_owner.filter(stalled=True)
-        .exclude(status=Deal.Status.LOST)
-        .annotate(stalled=Count("id")),
-    ]
+        "stalled": Count("id", filter=Q(stalled=True) & ~Q(status=Deal.Status.LOST)),
+    }
 
 
-def _rep(owner: Row, row: Row) -> RepFigures:
-    names = (owner["first_name"], owner["last_name"])
+def _rep(row: Row) -> RepFigures:
+    names = (row["owner__first_name"], row["owner__last_name"])
     return RepFigures(
-        owner_id=owner["pk"],
-        name=" ".join(p for p in names if p) or owner["username"],
-        open_deals=row.get("open_deals", 0),
-        pipeline=row.get("pipeline") or Decimal(0),
-        weighted=per_hundred(row.get("weighted_x100")),
-        won=row.get("won") or Decimal(0),
-        won_deals=row.get("won_deals", 0),
-        closed_won=row.get("closed_won", 0),
-        closed_lost=row.get("closed_lost", 0),
-        stalled=row.get("stalled", 0),
+        owner_id=row["owner"],
+        name=" ".join(p for p in names if p) or row["owner__username"],
+        open_deals=row["open_deals"],
+        pipeline=row["pipeline"] or Decimal(0),
+        weighted=per_hundred(row["weighted_x100"]),
+        won=row["won"] or Decimal(0),
+        won_deals=row["won_deals"],
+        closed_won=row["closed_won"],
+        closed_lost=row["closed_lost"],
+        stalled=row["stalled"],
     )
 
 
