@@ -280,6 +280,8 @@ class Deal(models.Model):
                 condition=models.Q(status="lost"),
                 name="deal_lost_idx",
             ),
+            # (PostgreSQL also has deal_stalled_amount_idx and deal_open_amount_idx, for the
+            # watchlist: migration 0016; SQLite cannot index NULLS LAST.)
         ]
 
     def __str__(self) -> str:
@@ -352,12 +354,26 @@ class StageChange(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     at = models.DateTimeField(db_index=True)
+    # What the funnel would otherwise recompute from the whole history, kept by PostgreSQL
+    # triggers (migration 0015) whoever writes moves: when the stay this move began ended (the
+    # deal's next move, else its lost_at), whether the deal later reached a later stage of the
+    # same pipeline, and when the deal entered this stage the time before (so "deals that
+    # entered in a range" counts first entries, without a DISTINCT). SQLite leaves them unset
+    # (the funnel walks the history there).
+    left_at = models.DateTimeField(null=True, blank=True, editable=False)
+    advanced = models.BooleanField(default=False, editable=False)
+    entered_before = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["at", "id"]
         indexes = [
             models.Index(fields=["deal", "at"], name="stagechange_deal_at_idx"),
-            models.Index(fields=["to_stage", "at"], name="stagechange_to_at_idx"),
+            # Covering: the funnel reads a range of entries per stage without the table.
+            models.Index(
+                fields=["to_stage", "at"],
+                include=["deal", "left_at", "advanced", "entered_before"],
+                name="stagechange_to_at_stay_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 
 from accounts.models import User
@@ -18,6 +18,7 @@ from deals.events import PipelineChanged
 from deals.models import Deal, Pipeline, Stage
 from deals.services.moves import enter_stage
 from deals.services.positions import column_edge, positions_below
+from pipeline_crm.db import is_postgresql
 from pipeline_crm.errors import DomainError
 from pipeline_crm.events import announce
 
@@ -129,7 +130,7 @@ def create_stage(
         is_commit=is_commit,
     )
     if order is not None and order <= last:
-        _place_stage(stage, order)
+        _place_stage(stage, order, new=True)
     _changed(pipeline, by)
     return stage
 
@@ -173,23 +174,37 @@ def _queue_stall_check() -> None:
     detect_stalled_deals.delay_on_commit()
 
 
-def _place_stage(stage: Stage, order: int) -> None:
-    """Put `stage` at place `order` (1 the first; past the end: the last), the others shifting."""
+def _place_stage(stage: Stage, order: int, *, new: bool = False) -> None:
+    """Put `stage` at place `order` (1 the first; past the end: the last), the others shifting.
+    A `new` stage has no history yet: placing it changes no move's "advanced"."""
     ids = list(
         stage.pipeline.stages.exclude(pk=stage.pk).order_by("order").values_list("pk", flat=True)
     )
     ids.insert(min(max(order, 1), len(ids) + 1) - 1, stage.pk)
-    _write_stage_order(stage.pipeline, ids)
+    _write_stage_order(stage.pipeline, ids, history=not new)
     stage.refresh_from_db(fields=["order"])
 
 
-def _write_stage_order(pipeline: Pipeline, stage_ids: list[int]) -> None:
+def _write_stage_order(pipeline: Pipeline, stage_ids: list[int], *, history: bool = True) -> None:
+    """Number the stages 1… in this order. When that changes the order of stages with
+    `history`, the moves into them learn again whether their deal went further."""
+    before = list(pipeline.stages.order_by("order").values_list("pk", flat=True))
     # Two passes keep the unique (pipeline, order) constraint true after every statement.
     offset = 1_000_000
     for i, pk in enumerate(stage_ids, start=1):
         Stage.objects.filter(pk=pk, pipeline=pipeline).update(order=offset + i)
     for i, pk in enumerate(stage_ids, start=1):
         Stage.objects.filter(pk=pk, pipeline=pipeline).update(order=i)
+    if history and [pk for pk in before if pk in stage_ids] != stage_ids:
+        _refresh_stay_ends(pipeline)
+
+
+def _refresh_stay_ends(pipeline: Pipeline) -> None:
+    """The moves into `pipeline`'s stages learn again whether their deal later reached a later
+    stage (StageChange.advanced; PostgreSQL keeps it, migration deals 0015; SQLite does not)."""
+    if is_postgresql():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT deals_stay_ends_refresh_pipeline(%s)", [pipeline.pk])
 
 
 @transaction.atomic

@@ -7,11 +7,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from django.db.models import Count, DateField, Exists, F, OuterRef, Q, Sum, Value
+from django.db.models import Count, DateField, F, Q, Sum, Value
 from django.db.models.functions import Cast, NullIf
 
 from deals.models import Deal, FieldChange, StageChange
-from forecasting.analytics.scope import Scope, day_bounds, scoped_deals, trunc_period
+from forecasting.analytics.scope import (
+    Scope,
+    day_bounds,
+    scoped_deals,
+    trunc_period,
+    without_jit,
+)
 
 
 @dataclass
@@ -36,7 +42,8 @@ def movement_since(scope: Scope, since: dt.date, *, period: str = "month") -> Mo
     for name, condition in conditions.items():
         aggregates[f"{name}_count"] = Count("id", filter=condition)
         aggregates[f"{name}_amount"] = Sum("amount", filter=condition)
-    figures = scoped_deals(scope).aggregate(**aggregates)
+    with without_jit():
+        figures = scoped_deals(scope).aggregate(**aggregates)
     return Movement(
         since=since,
         kind=period,
@@ -46,9 +53,9 @@ def movement_since(scope: Scope, since: dt.date, *, period: str = "month") -> Mo
 
 
 def _moves(start: dt.datetime, period: str) -> dict[str, Q]:
-    """Each move since `start`, as a condition on a deal."""
+    """Each move since `start`, as a condition on a deal. The moves and close-date changes are
+    read once each, as sets of deal ids (hashed), not looked up deal by deal."""
     advanced = StageChange.objects.filter(
-        deal=OuterRef("pk"),
         at__gte=start,
         from_stage__isnull=False,
         to_stage__order__gt=F("from_stage__order"),
@@ -56,17 +63,18 @@ def _moves(start: dt.datetime, period: str) -> dict[str, Q]:
     )
     trunc = trunc_period(period)
     slipped = (
-        FieldChange.objects.filter(deal=OuterRef("pk"), field="expected_close_date", at__gte=start)
+        FieldChange.objects.filter(field="expected_close_date", at__gte=start)
         .annotate(
             old_period=trunc(Cast(NullIf("old_value", Value("")), DateField())),
             new_period=trunc(Cast(NullIf("new_value", Value("")), DateField())),
         )
         .filter(new_period__gt=F("old_period"))
+        .values("deal_id")
     )
     return {
         "new": Q(created_at__gte=start),
-        "advanced": Q(Exists(advanced)),
-        "slipped": Q(Exists(slipped)),
+        "advanced": Q(pk__in=advanced.values("deal_id")),
+        "slipped": Q(pk__in=slipped),
         "won": Q(status=Deal.Status.WON, won_at__gte=start),
         "lost": Q(status=Deal.Status.LOST, lost_at__gte=start),
     }

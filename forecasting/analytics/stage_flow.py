@@ -202,7 +202,7 @@ def _stage_flow(
     if not stages or pipeline is None:
         return
     if is_postgresql():
-        rows = _stage_flow_sql(list(stages), pipeline, deals, start, end)
+        rows = _stage_flow_sql(list(stages), deals, start, end)
     else:
         rows = _stage_flow_python(stages, deals, start, end)
     for stage_id, entered, advanced, median, p90, stays in rows:
@@ -212,46 +212,36 @@ def _stage_flow(
 
 
 def _stage_flow_sql(
-    stage_ids: list[int],
-    pipeline: Pipeline,
-    deals: QuerySet[Deal],
-    start: dt.datetime,
-    end: dt.datetime,
+    stage_ids: list[int], deals: QuerySet[Deal], start: dt.datetime, end: dt.datetime
 ) -> list[FlowRow]:
-    """PostgreSQL, one pass: window functions find each stay's end and the furthest stage the
-    deal reached afterwards; percentile_cont() gives the quantiles."""
-    # Moves before the range never end a stay that began in it, nor follow one: skip them.
-    deal_sql, deal_params = deals.values("pk", "lost_at").query.sql_with_params()
-    changes, stage_table = StageChange._meta.db_table, Stage._meta.db_table
+    """PostgreSQL: every move knows when its stay ended, whether the deal went further and when
+    the deal entered that stage before (StageChange.left_at, .advanced, .entered_before, kept
+    by triggers), so this is one GROUP BY stage over the range's entries, read from a covering
+    index. A deal counts once, at its first entry in the range (which went further if any of
+    its entries there did: every later move follows it too); one percentile_cont() gives both
+    quantiles."""
+    deal_sql, deal_params = deals.values("pk").query.sql_with_params()
     sql = f"""
-        WITH changes AS (
-            SELECT sc.deal_id, sc.to_stage_id AS stage_id, sc.at AS entered_at,
-                   st."order" AS stage_order,
-                   COALESCE(LEAD(sc.at) OVER w, d.lost_at) AS left_at,
-                   MAX(st."order") OVER (w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
-                       AS later_order
-            FROM {changes} sc
-            JOIN ({deal_sql}) d ON d.pk = sc.deal_id
-            LEFT JOIN {stage_table} st ON st.id = sc.to_stage_id AND st.pipeline_id = %s
-            WHERE sc.at >= %s
-            WINDOW w AS (PARTITION BY sc.deal_id ORDER BY sc.at, sc.id)
-        ), entries AS (
-            SELECT deal_id, stage_id, stage_order, later_order,
-                   EXTRACT(EPOCH FROM (left_at - entered_at))::float8 AS seconds
-            FROM changes
-            WHERE stage_id = ANY(%s) AND entered_at >= %s AND entered_at < %s
-        )
-        SELECT stage_id,
-               COUNT(DISTINCT deal_id),
-               COUNT(DISTINCT deal_id) FILTER (WHERE later_order > stage_order),
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds),
-               percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds),
-               COUNT(seconds)
-        FROM entries GROUP BY stage_id
+        SELECT sc.to_stage_id,
+               COUNT(*) FILTER (WHERE stay.first_entry),
+               COUNT(*) FILTER (WHERE stay.first_entry AND sc.advanced),
+               percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY stay.seconds),
+               COUNT(stay.seconds)
+        FROM {StageChange._meta.db_table} sc
+        CROSS JOIN LATERAL (
+            SELECT EXTRACT(EPOCH FROM (sc.left_at - sc.at))::float8 AS seconds,
+                   sc.entered_before IS NULL OR sc.entered_before < %s AS first_entry
+        ) AS stay
+        WHERE sc.to_stage_id = ANY(%s) AND sc.at >= %s AND sc.at < %s
+          AND sc.deal_id IN ({deal_sql})
+        GROUP BY sc.to_stage_id
     """  # noqa: S608 - table names and the ORM's own SQL; every value is a parameter
     with roomy_sort(), connection.cursor() as cursor:
-        cursor.execute(sql, [*deal_params, pipeline.pk, start, stage_ids, start, end])
-        return list(cursor.fetchall())
+        cursor.execute(sql, [start, stage_ids, start, end, *deal_params])
+        return [
+            (stage_id, entered, advanced, *(quantiles or (None, None)), stays)
+            for stage_id, entered, advanced, quantiles, stays in cursor.fetchall()
+        ]
 
 
 @dataclass

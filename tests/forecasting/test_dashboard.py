@@ -328,6 +328,8 @@ def more_deals(people, count=40):
         "/forecast/",
         "/forecast/?probabilities=learned",
         *(f"/forecast/panel/{n}/" for n in PANEL_CONTENT),
+        "/forecast/movement/?since=2026-01-01",
+        "/api/analytics/funnel/",
     ],
 )
 def test_query_count_does_not_grow_with_deals(
