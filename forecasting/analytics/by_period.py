@@ -31,6 +31,7 @@ from forecasting.analytics.probabilities import (
 )
 from forecasting.analytics.quotas import AgainstQuota, quota_for, quota_rows
 from forecasting.analytics.scope import (
+    MONEY,
     PRODUCT,
     Row,
     Scope,
@@ -166,12 +167,12 @@ def _add_open_figures(
     """Open deals due in the window (or undated), by close period: the main figure's query."""
     first, last, kind = window
     aggregates: dict[str, Any] = {
-        "weighted_x100": Sum(F("amount") * F("prob"), output_field=PRODUCT),
+        "weighted_x100": Sum(F(MONEY) * F("prob"), output_field=PRODUCT),
         "deals": Count("id"),
-        "open_amount": Sum("amount"),
+        "open_amount": Sum(MONEY),
     }
     for name, condition in category_filters().items():
-        aggregates[name] = Sum("amount", filter=condition)
+        aggregates[name] = Sum(MONEY, filter=condition)
     rows: QuerySet[Any, Row] = (
         deals.filter(status=Deal.Status.OPEN)
         .filter(Q(expected_close_date__range=(first, last)) | Q(expected_close_date__isnull=True))
@@ -229,7 +230,7 @@ def _won_groups(
         deals.filter(status=Deal.Status.WON, won_at__gte=won_from_at, won_at__lt=won_until_at)
         .annotate(bucket=trunc_period(kind)("won_at", output_field=DateField()))
         .values("bucket")
-        .annotate(won=Sum("amount"), won_deals=Count("id"), **closed_sums)
+        .annotate(won=Sum(MONEY), won_deals=Count("id"), **closed_sums)
         .order_by()
     )
     sums: dict[str, Any] = {}

@@ -11,7 +11,7 @@ from django.db.models import Count, DateField, Exists, F, OuterRef, Q, Sum, Valu
 from django.db.models.functions import Cast, NullIf
 
 from deals.models import Deal, FieldChange, StageChange
-from forecasting.analytics.scope import Scope, day_bounds, scoped_deals, trunc_period
+from forecasting.analytics.scope import MONEY, Scope, day_bounds, scoped_deals, trunc_period
 
 
 @dataclass
@@ -35,7 +35,7 @@ def movement_since(scope: Scope, since: dt.date, *, period: str = "month") -> Mo
     aggregates: dict[str, Any] = {}
     for name, condition in conditions.items():
         aggregates[f"{name}_count"] = Count("id", filter=condition)
-        aggregates[f"{name}_amount"] = Sum("amount", filter=condition)
+        aggregates[f"{name}_amount"] = Sum(MONEY, filter=condition)
     figures = scoped_deals(scope).aggregate(**aggregates)
     return Movement(
         since=since,

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from deals.models import Deal
 from forecasting.analytics.probabilities import probability_expression
-from forecasting.analytics.scope import Scope, scoped_deals
+from forecasting.analytics.scope import MONEY, Scope, scoped_deals
 
 WATCHLIST_LIMIT = 25
 AT_RISK_SOON_DAYS = 14
@@ -34,7 +34,7 @@ def watchlist(scope: Scope, *, today: dt.date | None = None) -> dict[str, list[W
         scoped_deals(scope)
         .annotate(prob=probability_expression())
         .select_related("owner", "stage", "company")
-        .order_by(F("amount").desc(nulls_last=True), "id")
+        .order_by(F(MONEY).desc(nulls_last=True), "id")
     )
     stalled = base.filter(stalled=True).exclude(status=Deal.Status.LOST)[:WATCHLIST_LIMIT]
     soon = today + dt.timedelta(days=AT_RISK_SOON_DAYS)
