@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django.db.models import QuerySet
 from rest_framework import mixins, viewsets
@@ -37,4 +37,4 @@ class ExchangeRateViewSet(
         serializer.instance = services.set_rate(by=self.actor, **serializer.validated_data)
 
     def perform_destroy(self, instance: ExchangeRate) -> None:
-        services.delete_rate(by=self.actor, rate=cast(ExchangeRate, instance))
+        services.delete_rate(by=self.actor, rate=instance)

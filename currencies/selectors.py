@@ -5,7 +5,8 @@ per unit of each currency that has a rate by then (the reporting currency itself
 It converts in both places money is added up:
 - in SQL: `Rates.expression()` / `converted_amount()`, a CASE on the currency (amounts in a
   currency without a rate convert to NULL, which SUM leaves out: report them with `unconverted`);
-- in Python: `Rates.convert()`, for totals summed per currency (the board's running totals).
+- in Python: `converted()`, for totals summed per currency (the board's headers), with the rate
+  `Rates.per_unit` holds or the one `rate_in_effect()` read in the same query as the sums.
 
 Which rate applies: the one in effect TODAY, for open and closed deals alike, so a figure of last
 year and one of this month compare without exchange-rate noise and a total never depends on the
@@ -26,7 +27,18 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Case, Count, DecimalField, F, QuerySet, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.expressions import Combinable
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
@@ -35,6 +47,7 @@ from currencies.models import ExchangeRate
 
 # An amount (14 digits, 2 places) times a rate (6 places).
 CONVERTED = DecimalField(max_digits=30, decimal_places=8)
+RATE = DecimalField(max_digits=12, decimal_places=6)
 CACHE_KEY = "currencies:rates-in-effect"
 ONE = Decimal(1)
 
@@ -61,10 +74,7 @@ class Rates:
 
     def convert(self, amount: Decimal | int | None, currency: str) -> Decimal | None:
         """`amount` of `currency` in the reporting currency; None without a rate."""
-        rate = self.per_unit.get(currency)
-        if rate is None:
-            return None
-        return Decimal(amount or 0) * rate
+        return converted(amount, currency, self.per_unit.get(currency))
 
     def expression(self, field: str = "amount", currency_field: str = "currency") -> Case:
         """SQL: the `field` of each row in the reporting currency (NULL without a rate)."""
@@ -73,6 +83,26 @@ class Rates:
             for code, rate in sorted(self.per_unit.items())
         ]
         return Case(*whens, default=Value(None), output_field=CONVERTED)
+
+
+def converted(amount: Any, currency: str, rate: Decimal | None) -> Decimal | None:
+    """`amount` of `currency` at `rate` in the reporting currency (rate 1 for the reporting
+    currency itself); None when another currency has no rate."""
+    if currency == reporting_currency():
+        return Decimal(amount or 0)
+    if rate is None:
+        return None
+    return Decimal(amount or 0) * rate
+
+
+def rate_in_effect(currency_field: str = "currency", day: dt.date | None = None) -> Subquery:
+    """SQL: the rate in effect on `day` (today) of the row's currency, read in the query that
+    sums the amounts (no query of its own): NULL for the reporting currency (1, `converted`) and
+    for a currency without a rate. The same rule as `rates_on`."""
+    latest = ExchangeRate.objects.filter(
+        currency=OuterRef(currency_field), valid_from__lte=day or timezone.localdate()
+    ).order_by("-valid_from")
+    return Subquery(latest.values("rate")[:1], output_field=RATE)
 
 
 def _times(amount: Combinable, rate: Decimal) -> Combinable:

@@ -13,10 +13,11 @@ change on the board, so a busy board pays the count anyway, and the first look a
 always did (at 100,000 deals with a close-date filter: 70-75 ms at best on the loaded 2-core
 bench machine, rep or admin; the default board never counts).
 
-Money is added up in the reporting currency (SPEC §9): both ways sum each column per currency
-and convert each currency's sums with today's rates (`currencies.selectors.Rates`) before
-adding them; the count covers every deal, and deals in a currency without a rate are reported
-as `unconverted` (the header warns) instead of being added as if they were in another currency.
+Money is added up in the reporting currency (SPEC §9): both ways sum each column per currency,
+read each currency's rate in effect today in the same query (`currencies.selectors.
+rate_in_effect`: no query of its own) and convert each currency's sums before adding them. The
+count covers every deal (every card); deals in a currency without a rate are reported as
+`unconverted` (the header warns) instead of being added as if they were in another currency.
 
 Weighted = Σ amount × effective probability / 100 (`deals.models.effective_probability`). The
 running totals keep the deals without an override apart, weighted here by their stage's
@@ -34,7 +35,13 @@ from typing import Any
 from django.db.models import Count, F, QuerySet, Sum
 
 from accounts.models import User
-from currencies.selectors import Rates, Unconverted, merged, rates_in_effect, reporting_currency
+from currencies.selectors import (
+    Unconverted,
+    converted,
+    merged,
+    rate_in_effect,
+    reporting_currency,
+)
 from deals.models import ColumnTotal, Deal, Pipeline, Stage, effective_probability
 from deals.selectors.filters import BoardFilters, board_deals
 from pipeline_crm.db import keeps_running_totals, values_for_each
@@ -43,8 +50,9 @@ HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
 
 
-# One currency's sums in a column: currency, count, Σ amount, Σ amount × probability (%).
-CurrencySums = tuple[str, Any, Any, Any]
+# One currency's sums in a column: currency, its rate in effect (`rate_in_effect`), count,
+# Σ amount, Σ amount × probability (%).
+CurrencySums = tuple[str, Any, Any, Any, Any]
 
 
 @dataclass
@@ -65,17 +73,17 @@ class ColumnTotals:
         )
 
     @classmethod
-    def converted(cls, sums: Iterable[CurrencySums], rates: Rates) -> ColumnTotals:
+    def converted(cls, sums: Iterable[CurrencySums]) -> ColumnTotals:
         """From a column's sums per currency, each converted to the reporting currency."""
         count, amount, weighted, left_out = 0, Decimal(0), Decimal(0), []
-        for currency, n, amount_sum, weighted_sum in sums:
+        for currency, rate, n, amount_sum, weighted_sum in sums:
             count += int(n or 0)
-            in_reporting = rates.convert(amount_sum, currency)
+            in_reporting = converted(amount_sum, currency, rate)
             if in_reporting is None:
                 left_out.append(Unconverted(currency, int(n or 0), Decimal(amount_sum or 0)))
                 continue
             amount += in_reporting
-            weighted += rates.convert(weighted_sum, currency) or Decimal(0)
+            weighted += converted(weighted_sum, currency, rate) or Decimal(0)
         totals = cls.of(count, amount, weighted)
         totals.unconverted = left_out
         return totals
@@ -95,13 +103,14 @@ class ColumnTotals:
 
 
 def _per_column(
-    stages: Sequence[Stage], rows: Iterable[tuple[Any, ...]], rates: Rates
+    stages: Sequence[Stage], rows: Iterable[tuple[Any, ...]]
 ) -> dict[int, ColumnTotals]:
-    """Rows of (stage id, currency, count, Σ amount, Σ amount × %) as each column's totals."""
+    """Rows of (stage id, currency, rate, count, Σ amount, Σ amount × %) as each column's
+    totals."""
     by_stage: dict[int, list[CurrencySums]] = defaultdict(list)
-    for stage_id, currency, *sums in rows:
-        by_stage[stage_id].append((currency, *sums))
-    found = {stage_id: ColumnTotals.converted(sums, rates) for stage_id, sums in by_stage.items()}
+    for stage_id, currency, rate, n, amount, weighted in rows:
+        by_stage[stage_id].append((currency, rate, n, amount, weighted))
+    found = {stage_id: ColumnTotals.converted(sums) for stage_id, sums in by_stage.items()}
     return _every_column(stages, found)
 
 
@@ -127,7 +136,6 @@ def column_totals(
     deals: QuerySet[Deal],
     stages: Iterable[Stage],
     statuses: Sequence[str],
-    rates: Rates | None = None,
 ) -> dict[int, ColumnTotals]:
     """Count, amount and weighted amount of these deals in each column, by counting them.
 
@@ -144,16 +152,17 @@ def column_totals(
                 n=Count("*"),
                 amount_sum=Sum("amount"),
                 weighted_sum=Sum(F("amount") * effective_probability(probability)),
+                rate=rate_in_effect(),
             )
-            .values_list("stage_id", "currency", "n", "amount_sum", "weighted_sum")
+            .values_list("stage_id", "currency", "rate", "n", "amount_sum", "weighted_sum")
         )
 
     rows = values_for_each([(stage.pk, stage.probability) for stage in stages], sums)
-    return _per_column(stages, rows, rates or rates_in_effect())
+    return _per_column(stages, rows)
 
 
 def stored_column_totals(
-    user: User, filters: BoardFilters, stages: Sequence[Stage], rates: Rates | None = None
+    user: User, filters: BoardFilters, stages: Sequence[Stage]
 ) -> dict[int, ColumnTotals] | None:
     """The columns' totals from the running totals PostgreSQL keeps (`ColumnTotal`). None when
     the filters need the deals themselves (text, stalled, close dates) or where no running
@@ -174,15 +183,18 @@ def stored_column_totals(
             amount=Sum("amount_sum"),
             without_override=Sum("amount_without_override"),
             override_weighted=Sum("override_weighted"),
+            rate=rate_in_effect(),
         )
-        .values_list("stage_id", "currency", "n", "amount", "without_override", "override_weighted")
+        .values_list(
+            "stage_id", "currency", "rate", "n", "amount", "without_override", "override_weighted"
+        )
     )
     probability = {stage.pk: stage.probability for stage in stages}
     weighted = [
-        (stage_id, currency, n, amount, (ow or 0) + (without or 0) * probability[stage_id])
-        for stage_id, currency, n, amount, without, ow in rows
+        (stage_id, currency, rate, n, amount, (ow or 0) + (without or 0) * probability[stage_id])
+        for stage_id, currency, rate, n, amount, without, ow in rows
     ]
-    return _per_column(stages, weighted, rates or rates_in_effect())
+    return _per_column(stages, weighted)
 
 
 def _every_column(

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, DateField, F, Q, QuerySet, Sum
 from django.utils import timezone
 
+from currencies.selectors import Unconverted
 from deals.models import Deal
 from forecasting import periods
 from forecasting.analytics.closed_deals import (
@@ -41,6 +42,7 @@ from forecasting.analytics.scope import (
     per_hundred,
     scoped_deals,
     trunc_period,
+    unconverted_in,
     without_jit,
 )
 
@@ -95,6 +97,7 @@ class Forecast:
     unscheduled: PeriodFigures
     current: PeriodFigures
     closed: dict[str, Any] | None = None
+    unconverted: list[Unconverted] = field(default_factory=list)  # left out: no exchange rate
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -106,6 +109,10 @@ class Forecast:
             "periods": [p.as_dict() for p in self.periods],
             "totals": self.totals.as_dict(),
             "unscheduled": self.unscheduled.as_dict(),
+            "unconverted": [
+                {"currency": u.currency, "deals": u.deals, "amount": str(money(u.amount))}
+                for u in self.unconverted
+            ],
         }
 
 
@@ -151,6 +158,7 @@ def forecast(
         current=by_start.get(current_start)
         or PeriodFigures(periods.label(current_start, period), current_start),
         closed=closed,
+        unconverted=unconverted_in(scope),
     )
 
 
