@@ -21,7 +21,11 @@ class ExchangeRate(models.Model):
         ordering = ["currency", "-valid_from"]
         constraints = [
             models.UniqueConstraint(fields=["currency", "valid_from"], name="exchange_rate_day"),
-            models.CheckConstraint(condition=models.Q(rate__gt=Decimal(0)), name="rate_positive"),
+            models.CheckConstraint(
+                condition=models.Q(rate__gt=Decimal(0)),
+                name="rate_positive",
+                violation_error_message="The rate is more than 0.",
+            ),
         ]
 
     def __str__(self) -> str:
