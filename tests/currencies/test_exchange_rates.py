@@ -123,9 +123,10 @@ def test_admins_keep_rates_on_the_settings_page(admin_user):
     client = signed_in(admin_user)
     page = client.get(reverse("exchange-rate-settings")).content.decode()
     assert "Exchange rates" in page
-    assert reverse("exchange-rate-settings") in signed_in(admin_user).get(
-        reverse("lost-reason-settings")
-    ).content.decode()
+    assert (
+        reverse("exchange-rate-settings")
+        in signed_in(admin_user).get(reverse("lost-reason-settings")).content.decode()
+    )
 
     added = htmx_post(
         client,
