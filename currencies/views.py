@@ -18,7 +18,7 @@ from currencies.forms import ExchangeRateForm
 from currencies.models import ExchangeRate
 from currencies.selectors import rates_in_effect, reporting_currency
 from pipeline_crm.errors import DomainError
-from pipeline_crm.htmx import retarget, toast
+from pipeline_crm.htmx import panel_response
 
 PAGE = "currencies/exchange_rates.html"
 
@@ -40,12 +40,14 @@ def _context(form: ExchangeRateForm | None = None) -> dict[str, Any]:
 def _panel(
     request: AuthedRequest, *, status: int = 200, message: str = "", **kw: Any
 ) -> HttpResponse:
-    response = render(request, f"{PAGE}#rate-panel", _context(**kw), status=status)
-    if status >= 400:
-        retarget(response, "#rate-panel", "outerHTML")
-    if message:
-        toast(response, message, "error" if status >= 400 else "success")
-    return response
+    return panel_response(
+        request,
+        f"{PAGE}#rate-panel",
+        _context(**kw),
+        target="#rate-panel",
+        status=status,
+        message=message,
+    )
 
 
 @admin_required
