@@ -25,6 +25,12 @@ class WatchedDeal:
     probability: int | Decimal  # percent
     reasons: list[str]
 
+    @property
+    def amount(self) -> Decimal | None:
+        """The deal's amount in the scope's currency (converted in a scope of every currency)."""
+        value: Decimal | None = getattr(self.deal, MONEY, self.deal.amount)
+        return value
+
 
 def watchlist(scope: Scope, *, today: dt.date | None = None) -> dict[str, list[WatchedDeal]]:
     """Stalled deals, and open deals at risk: overdue close date, close date pushed back

@@ -100,3 +100,18 @@ def test_single_currency_figures_are_unchanged_by_conversion(rep, admin_user):
 
     assert november(every).weighted == november(dollars).weighted == Decimal("550.00")
     assert november(every).won == november(dollars).won
+
+
+def test_watched_deals_show_their_amount_in_the_scopes_currency(rep, admin_user):
+    world(rep, admin_user)
+    make_deal(rep, "Proposal", amount="500.00", close="2020-01-01", currency="EUR")  # overdue
+
+    watched = analytics.watchlist(Scope(user=rep))["at_risk"]
+    alone = analytics.watchlist(Scope(user=rep, currency="EUR"))["at_risk"]
+
+    # Both euro deals are overdue (the world's closes in November 2026), largest first.
+    assert [w.amount for w in watched if w.deal.currency == "EUR"] == [
+        Decimal("2200.00"),
+        Decimal("550.00"),
+    ]
+    assert [w.amount for w in alone] == [Decimal("2000.00"), Decimal("500.00")]
