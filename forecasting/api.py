@@ -39,7 +39,9 @@ SCOPE_PARAMETERS = [
     _param("owner", "User id: deals owned by this rep.", type=int),
     _param(
         "currency",
-        "Three-letter code; the default currency when omitted.",
+        "Three-letter code: only the deals in this currency, figures in it. Omitted: every "
+        "currency, converted to the reporting currency at today's exchange rates "
+        "(/api/exchange-rates/); deals without a rate are left out and listed in `unconverted`.",
         type=str,
         pattern="^[A-Za-z]{3}$",
     ),

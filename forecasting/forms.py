@@ -13,6 +13,7 @@ from django.utils.choices import CallableChoiceIterator
 
 from accounts.models import Role, Team, User
 from accounts.visibility import readable_people
+from currencies.selectors import reporting_currency
 from deals.models import Pipeline
 from forecasting import periods
 from forecasting.analytics import Scope, currencies_in_use
@@ -54,8 +55,8 @@ class ForecastFilterForm(forms.Form):
     probabilities = forms.ChoiceField(
         choices=[("configured", "Configured"), ("learned", "Learned")], required=False
     )
-    # Any three letters are accepted (the API's filter too); the page offers the currencies in
-    # use (`_currency_choices`).
+    # Empty: every currency, converted to the reporting one. Any three letters are accepted (the
+    # API's filter too): that currency alone; the page offers the currencies in use.
     currency = forms.CharField(
         required=False,
         max_length=3,
@@ -92,7 +93,9 @@ class ForecastFilterForm(forms.Form):
         return [*codes, asked] if asked and asked not in codes else codes
 
     def _currency_choices(self) -> list[tuple[str, str]]:
-        return [(code, code) for code in self._currencies]
+        """ "All (in USD)" (every currency, converted: the default), then each one alone."""
+        every = ("", f"All (in {reporting_currency()})")
+        return [every, *((code, f"{code} only") for code in self._currencies)]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

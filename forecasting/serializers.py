@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.models import Team, User
+from currencies.serializers import UnconvertedSerializer
 from forecasting.models import Quota
 
 
@@ -52,6 +53,11 @@ class ForecastSerializer(serializers.Serializer[Any]):
     periods = ForecastFiguresSerializer(many=True)
     totals = ForecastFiguresSerializer()
     unscheduled = ForecastFiguresSerializer(help_text="Open deals without an expected close date.")
+    unconverted = UnconvertedSerializer(
+        many=True,
+        help_text="Deals left out of every figure (all currencies asked for): their currency "
+        "has no exchange rate. Empty when nothing is left out or one currency is asked for.",
+    )
 
 
 class FunnelStageSerializer(serializers.Serializer[Any]):

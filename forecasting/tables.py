@@ -216,7 +216,7 @@ def watch_table(name: str, title: str, deals: list[analytics.WatchedDeal], curre
                 deal.title,
                 str(deal.owner),
                 deal.stage.name,
-                deal.amount,
+                watched.amount,
                 int(watched.probability),
                 deal.expected_close_date,
                 "; ".join(r.replace("_", " ") for r in watched.reasons),

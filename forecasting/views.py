@@ -115,6 +115,7 @@ def dashboard_context(form: ForecastFilterForm) -> dict[str, Any]:
 
     return {
         "forecast": forecast,
+        "every_currency": not scope.currency,  # converted to the reporting currency
         "closed": closed,
         "cards": [
             ("weighted", "Weighted forecast", money(current.weighted), _range_hint(current, money)),

@@ -13,7 +13,10 @@ Rules worth knowing:
 - Categories of open deals (disjoint, so they stack): commit = probability ≥ 70 % or a stage
   flagged commit; best case = probability ≥ 40 %; pipeline = the rest. Category figures are
   plain amounts; `weighted` is Σ amount × probability.
-- Money is summed per currency: a scope covers one currency (the default one unless chosen).
+- Money is summed in the scope's currency: every currency converted to the reporting one at
+  today's rates (`Scope.currency == ""`, the default; deals in a currency without a rate are
+  left out and reported, `unconverted_in`), or one currency alone. Sum the `MONEY` annotation
+  of `scoped_deals`/`scoped_snapshots` (`amount_of`), never the raw amount.
 - Open deals without a close date are left out of the periods and reported as `unscheduled`.
 
 One module a subject, each importing only those before it:

@@ -16,6 +16,7 @@ from deals.models import Deal
 from forecasting import periods
 from forecasting.analytics.probabilities import COMMIT_MIN_PROBABILITY
 from forecasting.analytics.scope import (
+    MONEY,
     PRODUCT,
     Row,
     Scope,
@@ -113,8 +114,8 @@ def _said_on(scope: Scope, first_days: dict[dt.date, dt.date], kind: str) -> dic
         .filter(due_then, status=Deal.Status.OPEN)
         .values("taken_on")
         .annotate(
-            weighted_x100=Sum(F("amount") * F("probability"), output_field=PRODUCT),
-            commit=Sum("amount", filter=commit),
+            weighted_x100=Sum(F(MONEY) * F("probability"), output_field=PRODUCT),
+            commit=Sum(MONEY, filter=commit),
         )
         .order_by()
     )
@@ -130,7 +131,7 @@ def _won_by_period(
         .filter(status=Deal.Status.WON, won_at__gte=start_at, won_at__lt=end_at)
         .annotate(bucket=trunc_period(kind)(TruncDate("won_at")))
         .values("bucket")
-        .annotate(won=Sum("amount"))
+        .annotate(won=Sum(MONEY))
         .order_by()
     )
     return {parse_day(row["bucket"]): row["won"] or Decimal(0) for row in rows}

@@ -12,6 +12,7 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 
 from deals.models import Deal, FieldChange, Stage, StageChange, effective_probability
 from forecasting.analytics.scope import (
+    MONEY,
     PRODUCT,
     Row,
     Scope,
@@ -77,8 +78,8 @@ def _per_stage(probability: str) -> dict[str, Any]:
     """A stage's open deals: how many, their amount, and Σ amount × `probability`."""
     return {
         "deals": Count("id"),
-        "total_amount": Sum("amount"),
-        "weighted_x100": Sum(F("amount") * F(probability), output_field=PRODUCT),
+        "total_amount": Sum(MONEY),
+        "weighted_x100": Sum(F(MONEY) * F(probability), output_field=PRODUCT),
     }
 
 

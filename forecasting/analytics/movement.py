@@ -12,6 +12,7 @@ from django.db.models.functions import Cast, NullIf
 
 from deals.models import Deal, FieldChange, StageChange
 from forecasting.analytics.scope import (
+    MONEY,
     Scope,
     day_bounds,
     scoped_deals,
@@ -41,7 +42,7 @@ def movement_since(scope: Scope, since: dt.date, *, period: str = "month") -> Mo
     aggregates: dict[str, Any] = {}
     for name, condition in conditions.items():
         aggregates[f"{name}_count"] = Count("id", filter=condition)
-        aggregates[f"{name}_amount"] = Sum("amount", filter=condition)
+        aggregates[f"{name}_amount"] = Sum(MONEY, filter=condition)
     with without_jit():
         figures = scoped_deals(scope).aggregate(**aggregates)
     return Movement(

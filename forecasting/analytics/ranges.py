@@ -27,7 +27,7 @@ from forecasting.analytics.probabilities import (
     BEST_CASE_MIN_PROBABILITY,
     COMMIT_MIN_PROBABILITY,
 )
-from forecasting.analytics.scope import money
+from forecasting.analytics.scope import MONEY, money
 
 QUANTILES = (10, 50, 90)
 DEFAULT_DRAWS = 2000
@@ -165,7 +165,7 @@ def learned_open_figures(
             | Q(expected_close_date__isnull=True)
         )
         .values_list(
-            "amount",
+            MONEY,  # in the scope's currency (converted when it covers every currency)
             "stage_id",
             "owner_id",
             "probability_override",
@@ -230,7 +230,7 @@ def _open_arrays(
     offset = np.floor_divide(month - (first.year * 12 + first.month - 1), step)
     current = (today.year * 12 + today.month - 1 - (first.year * 12 + first.month - 1)) // step
     return _Found(
-        cents=np.array([int(a * 100) if a else 0 for a in amounts], dtype=np.int64),
+        cents=np.array([round(a * 100) if a else 0 for a in amounts], dtype=np.int64),
         hundredths=hundredths.astype(np.int64),
         stages=stage,
         categories=np.where(commit, 0, np.where(best, 1, 2)),

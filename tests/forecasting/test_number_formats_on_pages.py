@@ -70,7 +70,8 @@ def test_the_currency_filter_offers_the_currencies_of_the_deals_one_may_see(
     assert len(distinct) == 1  # the currencies in use: one query
     select = re.search(r'<select name="currency"[^>]*>(.*?)</select>', html, re.S)
     assert select, "the currency filter is not a select"
-    assert re.findall(r'<option value="(\w*)"', select.group(1)) == ["USD", "CHF", "EUR"]
+    # "": All (in USD), every currency converted; then each currency alone
+    assert re.findall(r'<option value="(\w*)"', select.group(1)) == ["", "USD", "CHF", "EUR"]
 
     chosen = client.get(reverse("forecast") + "?currency=eur").content.decode()
     assert '<option value="EUR" selected>' in chosen
