@@ -121,9 +121,7 @@ def _said_on(scope: Scope, first_days: dict[dt.date, dt.date], kind: str) -> dic
     return {row["taken_on"]: row for row in rows}
 
 
-def won_by_period(
-    scope: Scope, first: dt.date, last: dt.date, kind: str
-) -> dict[dt.date, Decimal]:
+def won_by_period(scope: Scope, first: dt.date, last: dt.date, kind: str) -> dict[dt.date, Decimal]:
     start_at, end_at = day_bounds(first, last)
     rows: QuerySet[Any, Row] = (
         scoped_deals(scope)

@@ -25,7 +25,9 @@ class LearnedModel:
         return [0.7, *([0.3 / count] * count)]
 
 
-def learn_model(*, pipeline: Pipeline | None = None, as_of: dt.datetime | None = None) -> LearnedModel:
+def learn_model(
+    *, pipeline: Pipeline | None = None, as_of: dt.datetime | None = None
+) -> LearnedModel:
     closed = Q(deal__won_at__lt=as_of) | Q(deal__lost_at__lt=as_of) if as_of else Q()
     rows = (
         StageChange.objects.filter(closed, deal__status__in=[Deal.Status.WON, Deal.Status.LOST])

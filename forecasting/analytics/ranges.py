@@ -21,7 +21,12 @@ class Ranges:
 
 
 def simulate(
-    *, amounts: np.ndarray, probabilities: np.ndarray, shares: np.ndarray, draws: int = 2000, seed: int = 0
+    *,
+    amounts: np.ndarray,
+    probabilities: np.ndarray,
+    shares: np.ndarray,
+    draws: int = 2000,
+    seed: int = 0,
 ) -> Ranges:
     rng = np.random.default_rng(seed)
     n, k = shares.shape
@@ -32,7 +37,9 @@ def simulate(
     sums = np.zeros((draws, k))
     for j in range(k):
         sums[:, j] = ((won & landed & (pick == j)) * amounts).sum(axis=1)
+
     def q(a: np.ndarray) -> Range:
         p = np.percentile(a, [10, 50, 90])
         return Range(float(p[0]), float(p[1]), float(p[2]))
+
     return Ranges([q(sums[:, j]) for j in range(k)], q(sums.sum(axis=1)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -61,9 +62,18 @@ class Command(BaseCommand):
         parser.add_argument("--team", type=int, help="Team id: deals of its members.")
         parser.add_argument("--owner", type=int, help="User id: deals of this rep.")
         parser.add_argument("--currency", default="", help="Three-letter code (default currency).")
+        parser.add_argument(
+            "--since", type=dt.date.fromisoformat, help="First period (YYYY-MM-DD)."
+        )
+        parser.add_argument("--until", type=dt.date.fromisoformat, help="Last period (YYYY-MM-DD).")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = backtest(_scope(options), period=options["period"])
+        result = backtest(
+            _scope(options),
+            period=options["period"],
+            since=options["since"],
+            until=options["until"],
+        )
         self.stdout.write("\n".join(table_lines(result)))
 
 
