@@ -1,0 +1,315 @@
+"""The learned model: one probability per stage, team and rep, and when won deals close.
+
+Viewer-independent: it learns from every closed deal (of the pipeline, or of every pipeline),
+whoever looks; only the figures built with it are scoped to the viewer.
+
+Whether (`probability`), per stage:
+- the pipeline rate: the share of the closed deals that reached the stage and were won;
+- a team's rate, shrunk toward the pipeline rate, and a rep's, shrunk toward their team's:
+  the posterior mean of a beta prior, (won + k·prior) / (closed + k). The strength k is
+  estimated per stage and level from how much the groups really differ (method of moments, see
+  `_strength`): groups that differ no more than chance gives a strong pull, real differences a
+  weak one. No cliff: one closed deal moves a rep's figure a little, a hundred a lot.
+- A rep in several teams: their team rate pools every team they are in (the members of all of
+  them, each deal counted once). A deal without an owner, or an owner in no team: the pipeline
+  rate stands in for the team's.
+- A stage nobody has closed a deal through yet: its configured probability.
+
+When (`period_shares`), per stage: for the won deals that were in the stage with an expected
+close date, the expected close date they had when they entered it (an already overdue one
+counts from the period they entered in) against the period they were won in: the share won in
+the same period, the next, … Closing earlier than expected counts as the same period. Each
+stage's shares are shrunk toward those of every stage (`SLIP_STRENGTH` deals' worth).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import (
+    CharField,
+    Count,
+    DateField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, NullIf, TruncMonth
+
+from accounts.models import Team
+from deals.models import Deal, FieldChange, Pipeline, Stage, StageChange
+from forecasting.analytics.scope import as_date, roomy_sort
+
+# Bounds of the estimated prior strength (in closed deals' worth), and the strength used when a
+# stage has too few groups to estimate it from.
+MIN_STRENGTH = 2.0
+MAX_STRENGTH = 1000.0
+DEFAULT_STRENGTH = 20.0
+# How many won deals' worth of the all-stage timing a stage's own timing is shrunk toward.
+SLIP_STRENGTH = 10.0
+
+Counts = tuple[int, int]  # (closed, won)
+
+
+@dataclass
+class StageModel:
+    """One stage's learned rates: the pipeline's, each team group's and each rep's."""
+
+    configured: float
+    closed: int = 0
+    won: int = 0
+    reps: dict[int, float] = field(default_factory=dict)
+    teams: dict[int, float] = field(default_factory=dict)  # per owner: their team prior
+    rep_counts: dict[int, Counts] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.won / self.closed if self.closed else self.configured
+
+
+@dataclass
+class LearnedModel:
+    """What `learn_model` learned; read it with `probability`, `behind` and `period_shares`."""
+
+    stages: dict[int, StageModel]
+    # {kind: {stage id: offsets counts}} and {kind: all stages' offset counts}
+    slips: dict[str, dict[int, list[int]]]
+    all_slips: dict[str, list[int]]
+
+    def probability(self, *, stage_id: int, owner_id: int | None) -> float:
+        """The learned probability (0–1) of a deal of `owner_id` in the stage."""
+        stage = self.stages.get(stage_id)
+        if stage is None:
+            return 0.0
+        if owner_id is None or not stage.closed:
+            return stage.rate
+        if owner_id in stage.reps:
+            return stage.reps[owner_id]
+        return stage.teams.get(owner_id, stage.rate)
+
+    def behind(self, *, stage_id: int, owner_id: int | None) -> int:
+        """How many closed deals that reached the stage stand behind the figure: the
+        pipeline's (no owner) or the rep's own."""
+        stage = self.stages.get(stage_id)
+        if stage is None:
+            return 0
+        if owner_id is None:
+            return stage.closed
+        return stage.rep_counts.get(owner_id, (0, 0))[0]
+
+    def period_shares(self, *, stage_id: int, kind: str, count: int) -> list[float]:
+        """`count` + 1 shares summing to 1: P(a won deal closes k periods after its expected
+        one), k = 0 … count − 1, then the share later than that."""
+        pooled = _shares(self.all_slips.get(kind, []), count, None, 0.0)
+        own = self.slips.get(kind, {}).get(stage_id, [])
+        return _shares(own, count, pooled, SLIP_STRENGTH)
+
+
+def _shares(
+    offsets: list[int], count: int, prior: list[float] | None, strength: float
+) -> list[float]:
+    """Shares of offsets 0 … count − 1 and later, shrunk toward `prior`; all in the expected
+    period when nothing is known."""
+    head = [float(n) for n in offsets[:count]] + [0.0] * max(0, count - len(offsets))
+    head.append(float(sum(offsets[count:])))
+    total = sum(head)
+    if prior is None:
+        if not total:
+            return [1.0] + [0.0] * count
+        return [n / total for n in head]
+    return [(n + strength * p) / (total + strength) for n, p in zip(head, prior, strict=True)]
+
+
+def learn_model(
+    *, pipeline: Pipeline | None = None, as_of: dt.datetime | None = None
+) -> LearnedModel:
+    """Learn from what was known before `as_of` (None: now): closed deals, stage changes and
+    close-date changes of the pipeline (every pipeline when None). Three or four queries."""
+    stages = Stage.objects.filter(kind=Stage.Kind.OPEN)
+    if pipeline is not None:
+        stages = stages.filter(pipeline=pipeline)
+    model = {s.pk: StageModel(configured=s.probability / 100) for s in stages}
+    counts = _reached_counts(pipeline, as_of)
+    owner_teams = _owner_teams()
+    for stage_id, stage in model.items():
+        _fit_stage(stage, counts.get(stage_id, {}), owner_teams)
+    slips = _slip_counts(pipeline, as_of)
+    return LearnedModel(stages=model, slips=slips, all_slips=_pooled(slips))
+
+
+def _reached_counts(
+    pipeline: Pipeline | None, as_of: dt.datetime | None
+) -> dict[int, dict[int, Counts]]:
+    """{stage id: {owner id: (closed, won)}} over distinct (deal, stage) pairs of the deals
+    closed before `as_of` (owner 0: none), in one query."""
+    closed = Deal.objects.filter(status__in=[Deal.Status.WON, Deal.Status.LOST])
+    if as_of is not None:
+        closed = closed.filter(
+            Q(status=Deal.Status.WON, won_at__lt=as_of)
+            | Q(status=Deal.Status.LOST, lost_at__lt=as_of)
+        )
+    if pipeline is not None:
+        closed = closed.filter(pipeline=pipeline)
+    closed_sql, closed_params = closed.values("pk", "status", "owner_id").query.sql_with_params()
+    sql = f"""
+        SELECT pairs.to_stage_id, pairs.owner_id, COUNT(*),
+               SUM(CASE WHEN pairs.status = %s THEN 1 ELSE 0 END)
+        FROM (
+            SELECT DISTINCT sc.deal_id, sc.to_stage_id, d.status, d.owner_id
+            FROM {StageChange._meta.db_table} sc JOIN ({closed_sql}) d ON d.pk = sc.deal_id
+            WHERE sc.to_stage_id IS NOT NULL AND sc.at < %s
+        ) pairs
+        GROUP BY pairs.to_stage_id, pairs.owner_id
+    """  # noqa: S608 - a table name and the ORM's own SQL; every value is a parameter
+    result: dict[int, dict[int, Counts]] = defaultdict(dict)
+    until = as_of or dt.datetime.max.replace(tzinfo=dt.UTC)
+    with roomy_sort(), connection.cursor() as cursor:
+        cursor.execute(sql, [Deal.Status.WON, *closed_params, until])
+        for stage_id, owner_id, n, won in cursor.fetchall():
+            result[stage_id][owner_id or 0] = (int(n), int(won or 0))
+    return result
+
+
+def _owner_teams() -> dict[int, frozenset[int]]:
+    """{user id: the ids of their fellow members in every team they are in (them included)}."""
+    members: dict[int, set[int]] = defaultdict(set)
+    teams_of: dict[int, set[int]] = defaultdict(set)
+    for team_id, user_id in Team.members.through.objects.values_list("team_id", "user_id"):
+        members[team_id].add(user_id)
+        teams_of[user_id].add(team_id)
+    return {
+        user: frozenset().union(*(members[t] for t in teams)) for user, teams in teams_of.items()
+    }
+
+
+def _fit_stage(
+    stage: StageModel, by_owner: dict[int, Counts], owner_teams: dict[int, frozenset[int]]
+) -> None:
+    """Fill a stage's rates from its (closed, won) counts per owner."""
+    stage.closed = sum(n for n, _ in by_owner.values())
+    stage.won = sum(w for _, w in by_owner.values())
+    stage.rep_counts = by_owner
+    if not stage.closed:
+        return
+    pipeline_rate = stage.rate
+    groups = {owner_teams[o] for o in by_owner if o in owner_teams}
+    pooled = {g: _pool(by_owner, g) for g in groups}
+    k_team = _strength([(n, w, pipeline_rate) for n, w in pooled.values()])
+    team_rate = {g: _posterior(n, w, pipeline_rate, k_team) for g, (n, w) in pooled.items()}
+    stage.teams = {o: team_rate[g] for o, g in owner_teams.items() if g in team_rate}
+    reps = [o for o in by_owner if o]
+    priors = {o: stage.teams.get(o, pipeline_rate) for o in reps}
+    k_rep = _strength([(*by_owner[o], priors[o]) for o in reps])
+    stage.reps = {o: _posterior(*by_owner[o], priors[o], k_rep) for o in reps}
+
+
+def _pool(by_owner: dict[int, Counts], members: frozenset[int]) -> Counts:
+    found = [by_owner[m] for m in members if m in by_owner]
+    return sum(n for n, _ in found), sum(w for _, w in found)
+
+
+def _posterior(closed: int, won: int, prior: float, strength: float) -> float:
+    """Posterior mean of a beta prior of mean `prior` worth `strength` deals."""
+    return (won + strength * prior) / (closed + strength)
+
+
+def _strength(groups: list[tuple[int, int, float]]) -> float:
+    """The prior strength k from (closed, won, prior mean) per group, by the method of moments.
+
+    With a beta prior of strength k, a group's rate p̂ = won/closed has variance
+    m(1−m)/n · (1 + (n − 1)ρ) around its prior mean m, where ρ = 1/(k + 1). So
+    Σ n(p̂ − m)²/(m(1 − m)) is expected to be G + ρ·Σ(n − 1) over G groups: solve for ρ.
+    """
+    usable = [(n, w, m) for n, w, m in groups if n > 0 and 0 < m < 1]
+    spread = sum(n - 1 for n, _, _ in usable)
+    if len(usable) < 2 or spread <= 0:
+        return DEFAULT_STRENGTH
+    score = sum(n * (w / n - m) ** 2 / (m * (1 - m)) for n, w, m in usable)
+    rho = (score - len(usable)) / spread
+    if rho <= 0:
+        return MAX_STRENGTH
+    return min(MAX_STRENGTH, max(MIN_STRENGTH, 1 / rho - 1))
+
+
+def _expected_at_entry() -> Coalesce:
+    """A stage change's deal's expected close date at the time of the change: the last value
+    set before it, else the value the first later change replaced, else the deal's own."""
+    changes = FieldChange.objects.filter(deal_id=OuterRef("deal_id"), field="expected_close_date")
+    before = changes.filter(at__lte=OuterRef("at")).order_by("-at", "-id").values("new_value")[:1]
+    after = changes.filter(at__gt=OuterRef("at")).order_by("at", "id").values("old_value")[:1]
+    text = Coalesce(
+        NullIf(Subquery(before, output_field=CharField()), _empty()),
+        NullIf(Subquery(after, output_field=CharField()), _empty()),
+        Cast("deal__expected_close_date", CharField()),
+    )
+    return Cast(text, DateField())
+
+
+def _empty() -> Value:
+    return Value("", output_field=CharField())
+
+
+def _slip_counts(
+    pipeline: Pipeline | None, as_of: dt.datetime | None
+) -> dict[str, dict[int, list[int]]]:
+    """{kind: {stage id: [won deals closing 0, 1, 2, … periods after the expected one]}} from
+    one grouped query over the stage entries of the deals won before `as_of`."""
+    entries: QuerySet[StageChange] = StageChange.objects.filter(
+        deal__status=Deal.Status.WON, deal__won_at__isnull=False, to_stage__kind=Stage.Kind.OPEN
+    )
+    if as_of is not None:
+        entries = entries.filter(deal__won_at__lt=as_of, at__lt=as_of)
+    if pipeline is not None:
+        entries = entries.filter(deal__pipeline=pipeline)
+    rows = (
+        entries.annotate(expected=_expected_at_entry())
+        .filter(expected__isnull=False)
+        .annotate(
+            expected_month=TruncMonth("expected", output_field=DateField()),
+            won_month=TruncMonth("deal__won_at", output_field=DateField()),
+            entry_month=TruncMonth("at", output_field=DateField()),
+        )
+        .values("to_stage_id", "expected_month", "won_month", "entry_month")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    slips: dict[str, dict[int, list[int]]] = {"month": {}, "quarter": {}}
+    for row in rows:
+        months = _month_offsets(row)
+        if months is None:
+            continue
+        for kind, offset in zip(("month", "quarter"), months, strict=True):
+            counts = slips[kind].setdefault(row["to_stage_id"], [])
+            counts.extend([0] * (offset + 1 - len(counts)))
+            counts[offset] += row["n"]
+    return slips
+
+
+def _month_offsets(row: dict[str, object]) -> tuple[int, int] | None:
+    """(months, quarters) from the expected period (or the entry's, when already overdue) to
+    the period won in; never below 0."""
+    expected, won, entry = (as_date(row[k]) for k in ("expected_month", "won_month", "entry_month"))
+    if expected is None or won is None or entry is None:
+        return None
+    start = max(expected, entry)
+    months = (won.year - start.year) * 12 + won.month - start.month
+    quarters = (won.year - start.year) * 4 + (won.month - 1) // 3 - (start.month - 1) // 3
+    return max(0, months), max(0, quarters)
+
+
+def _pooled(slips: dict[str, dict[int, list[int]]]) -> dict[str, list[int]]:
+    """Every stage's offset counts added up, per kind."""
+    pooled: dict[str, list[int]] = {}
+    for kind, by_stage in slips.items():
+        total: list[int] = []
+        for counts in by_stage.values():
+            total.extend([0] * (len(counts) - len(total)))
+            for i, n in enumerate(counts):
+                total[i] += n
+        pooled[kind] = total
+    return pooled
