@@ -58,10 +58,10 @@ LOSS_CHANCE = {1: 0.25, 2: 0.20, 3: 0.15, 4: 0.20, 5: 0.15}
 POST_SALE_CHANCE = 0.6  # a won deal that moves on to onboarding and account care
 NEGLECT_CHANCE = 0.2  # a live deal nobody has touched for a while: the stall job's business
 # Reps differ, in the order of the demo's sellers: how much likelier than usual they lose a deal
-# at each step, and how far ahead they expect a new deal to close (days; the sales cycle is
-# about 85). Both cycle when there are more sellers.
+# at each step, and how far ahead they expect a new deal to close (days; most are optimistic:
+# the sales cycle is about 85, so deals slip). Both cycle when there are more sellers.
 REP_LOSS_FACTORS = (0.75, 1.25, 0.9, 1.1, 0.85, 1.2)
-REP_CLOSE_HORIZONS = ((40, 90), (60, 120), (45, 100), (70, 130), (50, 110), (40, 100))
+REP_CLOSE_HORIZONS = ((30, 70), (45, 100), (35, 80), (60, 120), (40, 90), (30, 75))
 ACTIVITY_EVERY_DAYS = 7.0
 ACTIVITY_SUBJECTS = {
     1: ((Activity.Kind.CALL, "Cold call"), (Activity.Kind.EMAIL, "Intro e-mail")),

@@ -118,7 +118,7 @@ class QuotaAmountSerializer(serializers.Serializer[Any]):
 class BacktestRowSerializer(serializers.Serializer[Any]):
     period = serializers.CharField(help_text='"2026-11" or "2026-Q4".')
     start = serializers.DateField(help_text="First day of the period: when the forecast is made.")
-    source = serializers.ChoiceField(
+    pipeline_from = serializers.ChoiceField(
         choices=["snapshot", "history"],
         help_text="The pipeline at the start: that day's snapshot, or rebuilt from history.",
     )

@@ -165,7 +165,7 @@ def accuracy_table(result: analytics.Backtest) -> Table:
     rows = [
         [
             r.period,
-            r.source,
+            r.pipeline_from,
             r.configured,
             r.learned,
             r.p10,

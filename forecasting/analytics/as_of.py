@@ -104,7 +104,7 @@ def _as_of_from_history(scope: Scope, day: dt.date) -> list[Row]:
     return [{**row, "stage": row["stage_then"]} for row in rows]
 
 
-def open_deals_at(scope: Scope, at: dt.datetime) -> QuerySet[Deal]:
+def open_deals_at(scope: Scope, at: dt.datetime) -> QuerySet[Any]:
     """The scoped deals open at the instant `at`, rebuilt from history: created before it, their
     last move before it into an open stage (`stage_then`), their status then not lost, with the
     probability of that stage or their override (`prob`)."""
@@ -113,7 +113,7 @@ def open_deals_at(scope: Scope, at: dt.datetime) -> QuerySet[Deal]:
         deal=OuterRef("pk"), field="status", at__lt=at
     ).order_by("-at", "-id")
     open_stages = Stage.objects.filter(kind=Stage.Kind.OPEN).values("pk")
-    return (
+    annotated: QuerySet[Any] = (
         scoped_deals(scope)
         .filter(created_at__lt=at)
         .annotate(
@@ -121,6 +121,7 @@ def open_deals_at(scope: Scope, at: dt.datetime) -> QuerySet[Deal]:
             status_then=Subquery(last_status.values("new_value")[:1]),
             prob=effective_probability(Subquery(last_stage.values("to_stage__probability")[:1])),
         )
-        .filter(stage_then__in=open_stages)
-        .filter(Q(status_then__isnull=True) | ~Q(status_then=Deal.Status.LOST))
+    )
+    return annotated.filter(stage_then__in=open_stages).filter(
+        Q(status_then__isnull=True) | ~Q(status_then=Deal.Status.LOST)
     )

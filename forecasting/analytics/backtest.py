@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from django.db.models import CharField, Min, OuterRef, Subquery
@@ -47,12 +47,15 @@ DealThen = tuple[
     int, int, Any, int, int | None, dt.date | None, str, dt.datetime | None, dt.datetime | None
 ]
 
+# The same from a snapshot: its probability is the configured one or an override.
+SnapshotRow = tuple[int, int, Any, int, dt.date | None, str, dt.datetime | None, dt.datetime | None]
+
 
 @dataclass
 class BacktestRow:
     period: str
     start: dt.date
-    source: str  # "snapshot" or "history": where the pipeline at the start came from
+    pipeline_from: str  # "snapshot" or "history": where the pipeline at the start came from
     deals: int  # open at the start
     configured: Decimal
     learned: Decimal
@@ -143,7 +146,7 @@ def backtest(
                 figures.row(
                     period=periods.label(start, period),
                     start=start,
-                    source="snapshot" if start in snapshot_days else "history",
+                    pipeline_from="snapshot" if start in snapshot_days else "history",
                     won=won.get(start, Decimal(0)),
                 )
             )
@@ -196,8 +199,8 @@ def _open_at_start(
         )
     )
     return [
-        (stage, owner, amount, prob, None if prob == configured.get(stage) else prob, *rest)
-        for stage, owner, amount, prob, *rest in rows
+        (stage, owner, amount, prob, None if prob == configured.get(stage) else prob, *ended)
+        for stage, owner, amount, prob, *ended in cast(Iterable[SnapshotRow], rows)
     ]
 
 
@@ -285,14 +288,14 @@ class _Figures:
                 column.append(value)
         return cls(*(np.array(column, dtype=float) for column in columns))
 
-    def row(self, *, period: str, start: dt.date, source: str, won: Decimal) -> BacktestRow:
+    def row(self, *, period: str, start: dt.date, pipeline_from: str, won: Decimal) -> BacktestRow:
         closed = ~np.isnan(self.outcome)
         outcome = self.outcome[closed]
         band = self._band()
         return BacktestRow(
             period=period,
             start=start,
-            source=source,
+            pipeline_from=pipeline_from,
             deals=len(self.amount),
             configured=_money(float(np.sum(self.amount * self.configured * self.due))),
             learned=_money(float(np.sum(self.amount * self.learned * self.share))),

@@ -13,8 +13,8 @@ from deals.models import Pipeline
 from forecasting.analytics.backtest import GOAL_ERROR, Backtest, backtest
 from forecasting.analytics.scope import Scope
 
-HEADINGS = ("period", "source", "deals", "configured", "learned", "p10", "p90", "won")
-HEADINGS += ("conf err", "learn err", "in band", "brier conf", "brier learn")
+HEADINGS = ["period", "pipeline", "deals", "configured", "learned", "p10", "p90", "won"]
+HEADINGS += ["conf err", "learn err", "in band", "brier conf", "brier learn"]
 
 
 def _percent(value: float | None) -> str:
@@ -29,13 +29,22 @@ def table_lines(result: Backtest) -> list[str]:
     """The backtest as fixed-width lines: one per period, then the summary."""
     lines = ["  ".join(f"{h:>12}" for h in HEADINGS)]
     for r in result.rows:
-        cells = (r.period, r.source, r.deals, r.configured, r.learned, r.p10, r.p90, r.won)
-        cells += (
+        cells: list[object] = [
+            r.period,
+            r.pipeline_from,
+            r.deals,
+            r.configured,
+            r.learned,
+            r.p10,
+            r.p90,
+            r.won,
+        ]
+        cells += [
             _percent(r.configured_error),
             _percent(r.learned_error),
             "yes" if r.in_band else "no",
-        )
-        cells += (_figure(r.brier_configured), _figure(r.brier_learned))
+        ]
+        cells += [_figure(r.brier_configured), _figure(r.brier_learned)]
         lines.append("  ".join(f"{c!s:>12}" for c in cells))
     s = result.summary
     lines += [
