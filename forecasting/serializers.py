@@ -159,7 +159,7 @@ class BacktestSummarySerializer(serializers.Serializer[Any]):
 
 
 class BacktestSerializer(serializers.Serializer[Any]):
-    period = serializers.ChoiceField(choices=["month", "quarter"])
+    period = serializers.CharField(help_text='"month" or "quarter".')
     currency = serializers.CharField()
     rows = BacktestRowSerializer(many=True)
     summary = BacktestSummarySerializer()
