@@ -31,6 +31,16 @@ class ForecastFiguresSerializer(serializers.Serializer[Any]):
     attainment = serializers.FloatField(allow_null=True, help_text="won / quota, 0–1.")
     deals = serializers.IntegerField(help_text="Open deals due in the period.")
     won_deals = serializers.IntegerField()
+    p10 = money_field(
+        required=False,
+        help_text="Learned probabilities only: open deals bring in less than this in 10 % of "
+        "the simulated outcomes.",
+    )
+    p50 = money_field(required=False, help_text="Learned probabilities only: the median outcome.")
+    p90 = money_field(
+        required=False,
+        help_text="Learned probabilities only: more than this in 10 % of the simulated outcomes.",
+    )
 
 
 class ForecastSerializer(serializers.Serializer[Any]):

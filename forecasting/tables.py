@@ -101,9 +101,13 @@ def forecast_table(result: analytics.Forecast) -> Table:
     columns += [("Best case", "money"), ("Pipeline", "money"), ("Won", "money")]
     columns += [("Quota", "money"), ("Gap", "money"), ("Attainment", "rate")]
     columns += [("Open deals", "count"), ("Won deals", "count")]
+    ranged = result.probabilities == "learned"
+    if ranged:
+        columns += [("Low (p10)", "money"), ("Likely (p50)", "money"), ("High (p90)", "money")]
     rows = []
     for period_figures in [*result.periods, result.unscheduled, result.totals]:
         label = period_figures.period or "No close date"
+        spread = period_figures.range
         rows.append(
             [
                 label if label != "total" else "Total",
@@ -111,10 +115,17 @@ def forecast_table(result: analytics.Forecast) -> Table:
                 period_figures.attainment,
                 period_figures.deals,
                 period_figures.won_deals,
+                *(_range_cells(spread) if ranged else []),
             ]
         )
     title = f"Forecast by {result.period} ({result.currency})"
     return Table("forecast", title, columns, rows, currency=result.currency)
+
+
+def _range_cells(spread: analytics.Range | None) -> list[Decimal | None]:
+    if spread is None:
+        return [None, None, None]
+    return [analytics.money(Decimal(str(v))) for v in (spread.p10, spread.p50, spread.p90)]
 
 
 def funnel_table(result: analytics.Funnel) -> Table:

@@ -7,6 +7,7 @@ Thin: the filter form turns the URL into a scope, `forecasting.analytics` comput
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, cast
 
 from django.conf import settings
@@ -45,11 +46,17 @@ def _num(value: Any) -> float | None:
 
 def _forecast_chart(forecast: analytics.Forecast) -> dict[str, Any]:
     rows = forecast.periods
+    ranged = forecast.probabilities == "learned"
     return {
         "labels": [p.period for p in rows],
         **{
             name: [_num(getattr(p, name)) for p in rows]
             for name in ("won", "commit", "best_case", "pipeline", "weighted", "quota")
+        },
+        # Learned: the band the open deals bring in 80 % of the time (p10–p90).
+        **{
+            name: [_num(Decimal(str(getattr(p.range, name)))) if p.range else None for p in rows]
+            for name in (("p10", "p90") if ranged else ())
         },
     }
 
@@ -86,6 +93,15 @@ def _accuracy_chart(result: analytics.Backtest) -> dict[str, Any]:
     }
 
 
+def _range_hint(current: analytics.PeriodFigures, money: Callable[[Any], str]) -> str | None:
+    """The weighted card's hint: its period, and with learned probabilities the range the open
+    deals bring in 80 % of the time."""
+    if current.range is None:
+        return current.period
+    low, high = (Decimal(str(v)) for v in (current.range.p10, current.range.p90))
+    return f"{current.period} · 80 % range {money(low)} – {money(high)}"
+
+
 def dashboard_context(form: ForecastFilterForm) -> dict[str, Any]:
     """The page itself: headline cards and the forecast by period (the main figure), in a fixed
     number of queries. The other panels load on their own (`panel_context`)."""
@@ -104,7 +120,7 @@ def dashboard_context(form: ForecastFilterForm) -> dict[str, Any]:
         "forecast": forecast,
         "closed": closed,
         "cards": [
-            ("weighted", "Weighted forecast", money(current.weighted), current.period),
+            ("weighted", "Weighted forecast", money(current.weighted), _range_hint(current, money)),
             ("commit", "Commit", money(current.commit), current.period),
             ("won", "Won so far", money(current.won), current.period),
             ("quota", "Quota", money(current.quota), current.period),
@@ -162,10 +178,7 @@ def _watchlist_panel(form: ForecastFilterForm) -> dict[str, Any]:
 
 
 def _probabilities_panel(form: ForecastFilterForm) -> dict[str, Any]:
-    return {
-        "table": tables.probabilities_table(analytics.stage_probabilities(form.scope())),
-        "min_learned_sample": analytics.MIN_LEARNED_SAMPLE,
-    }
+    return {"table": tables.probabilities_table(analytics.stage_probabilities(form.scope()))}
 
 
 PANELS: dict[str, Callable[[ForecastFilterForm], dict[str, Any]]] = {

@@ -6,9 +6,10 @@ they always agree.
 
 Rules worth knowing:
 - A deal's probability is its override, else its stage's probability: the configured one, or
-  the learned one (share of closed deals that reached the stage and were won) when asked for
-  and when at least `MIN_LEARNED_SAMPLE` closed deals stand behind it
-  (`deals.models.effective_probability`, the one definition).
+  the learned one when asked for (`deals.models.effective_probability`, the one definition).
+  The learned one is the same whoever looks: learned from every closed deal, per stage, team
+  and rep with shrinkage (`learning`); the learned forecast also spreads each deal over the
+  periods it may close in and gives p10/p50/p90 ranges (`ranges`).
 - Categories of open deals (disjoint, so they stack): commit = probability ≥ 70 % or a stage
   flagged commit; best case = probability ≥ 40 %; pipeline = the rest. Category figures are
   plain amounts; `weighted` is Σ amount × probability.
@@ -17,9 +18,11 @@ Rules worth knowing:
 
 One module a subject, each importing only those before it:
   scope          the viewer's scope, days and periods, money, PostgreSQL settings for big scans
+  learning       the learned model: probability per stage, team and rep; when won deals close
   probabilities  configured and learned stage probabilities, a deal's probability as SQL
   quotas         the quotas of a view and how they add up for a period
   closed_deals   win rate, deal size, sales cycle, velocity
+  ranges         the learned forecast's open deals spread over periods, p10/p50/p90 ranges
   by_period      the forecast by close period (the dashboard's main figure)
   stage_flow     the funnel and time in stage
   reps           per-rep figures
@@ -44,13 +47,12 @@ from forecasting.analytics.movement import Movement, movement_since
 from forecasting.analytics.probabilities import (
     BEST_CASE_MIN_PROBABILITY,
     COMMIT_MIN_PROBABILITY,
-    MIN_LEARNED_SAMPLE,
     StageProbability,
-    learned_percents,
     probability_expression,
     stage_probabilities,
 )
 from forecasting.analytics.quotas import ViewQuotas, quota_for
+from forecasting.analytics.ranges import Range
 from forecasting.analytics.reps import RepFigures, rep_figures
 from forecasting.analytics.scope import (
     CENT,
@@ -85,7 +87,6 @@ __all__ = [
     "COMMIT_MIN_PROBABILITY",
     "DEFAULT_FUNNEL_DAYS",
     "HUNDRED",
-    "MIN_LEARNED_SAMPLE",
     "PERCENT",
     "PRODUCT",
     "SECONDS_PER_DAY",
@@ -99,6 +100,7 @@ __all__ = [
     "Movement",
     "PeriodFigures",
     "PipelineAsOf",
+    "Range",
     "RepFigures",
     "Scope",
     "StageProbability",
@@ -114,7 +116,6 @@ __all__ = [
     "forecast",
     "forecast_accuracy",
     "funnel",
-    "learned_percents",
     "money",
     "movement_since",
     "percentile",

@@ -9,7 +9,6 @@ the periods and reported as `unscheduled`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -24,12 +23,9 @@ from forecasting.analytics.closed_deals import (
     closed_result,
     count_lost_and_open,
 )
-from forecasting.analytics.probabilities import (
-    category_filters,
-    learned_percents,
-    probability_expression,
-)
+from forecasting.analytics.probabilities import category_filters, probability_expression
 from forecasting.analytics.quotas import AgainstQuota, quota_for, quota_rows
+from forecasting.analytics.ranges import LearnedOpen, Range, learned_open_figures
 from forecasting.analytics.scope import (
     PRODUCT,
     Row,
@@ -61,6 +57,8 @@ class PeriodFigures(AgainstQuota):
     quota: Decimal | None = None
     deals: int = 0
     won_deals: int = 0
+    # Learned forecast only: what the open deals may bring in, 10th / 50th / 90th percentile.
+    range: Range | None = None
 
     def add(self, other: PeriodFigures) -> None:
         for name in SUMMED:
@@ -79,7 +77,14 @@ class PeriodFigures(AgainstQuota):
             "attainment": self.attainment,
             "deals": self.deals,
             "won_deals": self.won_deals,
+            **self.range_dict(),
         }
+
+    def range_dict(self) -> dict[str, str]:
+        """p10 / p50 / p90 as money strings; none (absent) with configured probabilities."""
+        if self.range is None:
+            return {}
+        return {name: str(money(getattr(self.range, name))) for name in ("p10", "p50", "p90")}
 
 
 @dataclass
@@ -126,7 +131,6 @@ def forecast(
     """
     today = today or timezone.localdate()
     first, last = periods.forecast_window(today, period, since=since, until=until)
-    learned = learned_percents(scope) if probabilities == "learned" else None
     deals = scoped_deals(scope)
     by_start = {
         start: PeriodFigures(periods.label(start, period), start)
@@ -134,9 +138,15 @@ def forecast(
     }
     unscheduled = PeriodFigures(None, None)
     with without_jit():
-        _add_open_figures(deals, by_start, unscheduled, (first, last, period), learned)
+        learned = None
+        if probabilities == "learned":
+            learned = learned_open_figures(deals, starts=list(by_start), kind=period, today=today)
+            _add_learned(learned, by_start, unscheduled)
+        else:
+            _add_open_figures(deals, by_start, unscheduled, (first, last, period))
         closed = _add_won_figures(deals, by_start, period, closed_range, closed_pipeline)
     totals = _add_quotas(scope, by_start, (first, last, period))
+    totals.range = learned.total if learned else None
     current_start = periods.period_start(today, period)
     return Forecast(
         period=period,
@@ -161,7 +171,6 @@ def _add_open_figures(
     by_start: dict[dt.date, PeriodFigures],
     unscheduled: PeriodFigures,
     window: Window,
-    learned: Mapping[int, Decimal] | None,
 ) -> None:
     """Open deals due in the window (or undated), by close period: the main figure's query."""
     first, last, kind = window
@@ -176,7 +185,7 @@ def _add_open_figures(
         deals.filter(status=Deal.Status.OPEN)
         .filter(Q(expected_close_date__range=(first, last)) | Q(expected_close_date__isnull=True))
         .annotate(
-            prob=probability_expression(learned),
+            prob=probability_expression(),
             bucket=trunc_period(kind)("expected_close_date"),
         )
         .values("bucket")
@@ -191,6 +200,18 @@ def _add_open_figures(
         figures.best_case = row["best_case"] or Decimal(0)
         figures.pipeline = (row["open_amount"] or Decimal(0)) - figures.commit - figures.best_case
         figures.deals = row["deals"]
+
+
+def _add_learned(
+    learned: LearnedOpen, by_start: dict[dt.date, PeriodFigures], unscheduled: PeriodFigures
+) -> None:
+    """The learned forecast's open figures (`ranges.learned_open_figures`) into the periods."""
+    for figures, found in [
+        (unscheduled, learned.unscheduled),
+        *((by_start[start], found) for start, found in learned.periods.items()),
+    ]:
+        for name in ("weighted", "commit", "best_case", "pipeline", "deals", "range"):
+            setattr(figures, name, getattr(found, name))
 
 
 def _add_won_figures(

@@ -15,10 +15,11 @@ Whether (`probability`), per stage:
   rate stands in for the team's.
 - A stage nobody has closed a deal through yet: its configured probability.
 
-When (`period_shares`), per stage: for the won deals that were in the stage with an expected
-close date, the expected close date they had when they entered it (an already overdue one
-counts from the period they entered in) against the period they were won in: the share won in
-the same period, the next, … Closing earlier than expected counts as the same period. Each
+When (`period_shares`), per stage: for the (`SLIP_SAMPLE` most recently) won deals that were
+in the stage with an expected close date, the expected close date they had when they entered it
+(an already overdue one counts from the period they entered in) against the period they were
+won in: the share won in the same period, the next, … Closing earlier than expected counts as
+the same period. Each
 stage's shares are shrunk toward those of every stage (`SLIP_STRENGTH` deals' worth).
 """
 
@@ -26,7 +27,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.db import connection
 from django.db.models import (
@@ -43,7 +47,7 @@ from django.db.models.functions import Cast, Coalesce, NullIf, TruncMonth
 
 from accounts.models import Team
 from deals.models import Deal, FieldChange, Pipeline, Stage, StageChange
-from forecasting.analytics.scope import as_date, roomy_sort
+from forecasting.analytics.scope import CENT, as_date, roomy_sort
 
 # Bounds of the estimated prior strength (in closed deals' worth), and the strength used when a
 # stage has too few groups to estimate it from.
@@ -52,6 +56,8 @@ MAX_STRENGTH = 1000.0
 DEFAULT_STRENGTH = 20.0
 # How many won deals' worth of the all-stage timing a stage's own timing is shrunk toward.
 SLIP_STRENGTH = 10.0
+# The timing is learned from this many of the most recently won deals.
+SLIP_SAMPLE = 5_000
 
 Counts = tuple[int, int]  # (closed, won)
 
@@ -92,6 +98,11 @@ class LearnedModel:
             return stage.reps[owner_id]
         return stage.teams.get(owner_id, stage.rate)
 
+    def percent(self, *, stage_id: int, owner_id: int | None) -> Decimal:
+        """`probability` in percent with two places: what the forecast weighs a deal by."""
+        value = Decimal(self.probability(stage_id=stage_id, owner_id=owner_id) * 100)
+        return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
     def behind(self, *, stage_id: int, owner_id: int | None) -> int:
         """How many closed deals that reached the stage stand behind the figure: the
         pipeline's (no owner) or the rep's own."""
@@ -126,11 +137,12 @@ def _shares(
 
 
 def learn_model(
-    *, pipeline: Pipeline | None = None, as_of: dt.datetime | None = None
+    *, pipeline: Pipeline | None = None, as_of: dt.datetime | None = None, timing: bool = True
 ) -> LearnedModel:
     """Learn from what was known before `as_of` (None: now): closed deals, stage changes and
-    close-date changes of the pipeline (every pipeline when None). Three or four queries."""
-    stages = Stage.objects.filter(kind=Stage.Kind.OPEN)
+    close-date changes of the pipeline (every pipeline when None). Three queries, four with the
+    timing (`timing=False` leaves it out: every won deal then counts as closing on time)."""
+    stages = Stage.objects.all()
     if pipeline is not None:
         stages = stages.filter(pipeline=pipeline)
     model = {s.pk: StageModel(configured=s.probability / 100) for s in stages}
@@ -138,7 +150,7 @@ def learn_model(
     owner_teams = _owner_teams()
     for stage_id, stage in model.items():
         _fit_stage(stage, counts.get(stage_id, {}), owner_teams)
-    slips = _slip_counts(pipeline, as_of)
+    slips = _slip_counts(pipeline, as_of) if timing else {}
     return LearnedModel(stages=model, slips=slips, all_slips=_pooled(slips))
 
 
@@ -236,7 +248,7 @@ def _strength(groups: list[tuple[int, int, float]]) -> float:
     return min(MAX_STRENGTH, max(MIN_STRENGTH, 1 / rho - 1))
 
 
-def _expected_at_entry() -> Coalesce:
+def _expected_at_entry() -> Cast:
     """A stage change's deal's expected close date at the time of the change: the last value
     set before it, else the value the first later change replaced, else the deal's own."""
     changes = FieldChange.objects.filter(deal_id=OuterRef("deal_id"), field="expected_close_date")
@@ -258,17 +270,22 @@ def _slip_counts(
     pipeline: Pipeline | None, as_of: dt.datetime | None
 ) -> dict[str, dict[int, list[int]]]:
     """{kind: {stage id: [won deals closing 0, 1, 2, … periods after the expected one]}} from
-    one grouped query over the stage entries of the deals won before `as_of`."""
+    one grouped query over the stage entries of the `SLIP_SAMPLE` deals won last before
+    `as_of` (plenty to learn a few shares from, recent, and a bounded cost at any size)."""
+    won = Deal.objects.filter(status=Deal.Status.WON, won_at__isnull=False)
+    if as_of is not None:
+        won = won.filter(won_at__lt=as_of)
+    if pipeline is not None:
+        won = won.filter(pipeline=pipeline)
+    # The ids first: the entries' query then reaches them by index, not by a scan of all.
+    recent = list(won.order_by("-won_at").values_list("pk", flat=True)[:SLIP_SAMPLE])
     entries: QuerySet[StageChange] = StageChange.objects.filter(
-        deal__status=Deal.Status.WON, deal__won_at__isnull=False, to_stage__kind=Stage.Kind.OPEN
+        deal_id__in=recent, to_stage__kind=Stage.Kind.OPEN
     )
     if as_of is not None:
-        entries = entries.filter(deal__won_at__lt=as_of, at__lt=as_of)
-    if pipeline is not None:
-        entries = entries.filter(deal__pipeline=pipeline)
+        entries = entries.filter(at__lt=as_of)
     rows = (
         entries.annotate(expected=_expected_at_entry())
-        .filter(expected__isnull=False)
         .annotate(
             expected_month=TruncMonth("expected", output_field=DateField()),
             won_month=TruncMonth("deal__won_at", output_field=DateField()),
@@ -290,7 +307,7 @@ def _slip_counts(
     return slips
 
 
-def _month_offsets(row: dict[str, object]) -> tuple[int, int] | None:
+def _month_offsets(row: Mapping[str, Any]) -> tuple[int, int] | None:
     """(months, quarters) from the expected period (or the entry's, when already overdue) to
     the period won in; never below 0."""
     expected, won, entry = (as_date(row[k]) for k in ("expected_month", "won_month", "entry_month"))

@@ -1,26 +1,24 @@
 """Stage probabilities: configured and learned, and a deal's probability as SQL.
 
 A deal's probability is its override, else its stage's probability: the configured one, or the
-learned one (share of closed deals that reached the stage and were won) when asked for and when
-at least `MIN_LEARNED_SAMPLE` closed deals stand behind it.
+learned one (`forecasting.analytics.learning`: the pipeline's rate per stage, refined per team
+and rep by shrinkage; the same for every viewer).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import connection
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 
-from deals.models import Deal, Stage, StageChange, effective_probability
-from forecasting.analytics.scope import HUNDRED, PERCENT, Scope, roomy_sort, scoped_deals
+from deals.models import Stage, effective_probability
+from forecasting.analytics.learning import LearnedModel, learn_model
+from forecasting.analytics.scope import HUNDRED, PERCENT, Scope
 
 COMMIT_MIN_PROBABILITY = 70
 BEST_CASE_MIN_PROBABILITY = 40
-MIN_LEARNED_SAMPLE = 30
 
 
 @dataclass
@@ -35,8 +33,9 @@ class StageProbability:
 
     @property
     def learned(self) -> Decimal | None:
-        """Share won (0–1, four places) when enough closed deals stand behind the stage."""
-        if self.closed < MIN_LEARNED_SAMPLE:
+        """Share won (0–1, four places) of the closed deals that reached the stage; None
+        before any has closed."""
+        if not self.closed:
             return None
         return (Decimal(self.won) / Decimal(self.closed)).quantize(
             Decimal("0.0001"), rounding=ROUND_HALF_UP
@@ -48,17 +47,16 @@ class StageProbability:
 
 
 def stage_probabilities(scope: Scope) -> list[StageProbability]:
-    """Configured and learned probability of every stage in scope, with the sample behind it.
-
-    A closed deal (won or lost) counts for every stage its history shows it reached.
-    """
+    """Configured and learned probability of every stage of the scope's pipeline (every
+    pipeline when none), with the closed deals behind it: the pipeline-wide figure, learned
+    from every closed deal whoever looks (a closed deal counts for every stage it reached)."""
     stages = Stage.objects.select_related("pipeline").order_by("pipeline__name", "order")
     if scope.pipeline is not None:
         stages = stages.filter(pipeline=scope.pipeline)
-    counts = _reached_stage_counts(scope)
+    model = learn_model(pipeline=scope.pipeline, timing=False)
     result = []
     for stage in stages:
-        closed, won = counts.get(stage.pk, (0, 0))
+        learned = model.stages.get(stage.pk)
         result.append(
             StageProbability(
                 stage_id=stage.pk,
@@ -66,48 +64,29 @@ def stage_probabilities(scope: Scope) -> list[StageProbability]:
                 pipeline=stage.pipeline.name,
                 order=stage.order,
                 configured=stage.probability,
-                closed=closed,
-                won=won,
+                closed=learned.closed if learned else 0,
+                won=learned.won if learned else 0,
             )
         )
     return result
 
 
-def _reached_stage_counts(scope: Scope) -> dict[int, tuple[int, int]]:
-    """{stage id: (closed deals that reached it, of which won)} in one query over distinct
-    (deal, stage) pairs: cheaper than COUNT(DISTINCT) per stage on a long history."""
-    closed = scoped_deals(scope).filter(status__in=[Deal.Status.WON, Deal.Status.LOST])
-    closed_sql, closed_params = closed.values("pk", "status").query.sql_with_params()
-    sql = f"""
-        SELECT pairs.to_stage_id, COUNT(*),
-               SUM(CASE WHEN pairs.status = %s THEN 1 ELSE 0 END)
-        FROM (
-            SELECT DISTINCT sc.deal_id, sc.to_stage_id, d.status
-            FROM {StageChange._meta.db_table} sc JOIN ({closed_sql}) d ON d.pk = sc.deal_id
-            WHERE sc.to_stage_id IS NOT NULL
-        ) pairs
-        GROUP BY pairs.to_stage_id
-    """  # noqa: S608 - a table name and the ORM's own SQL; every value is a parameter
-    with roomy_sort(), connection.cursor() as cursor:
-        cursor.execute(sql, [Deal.Status.WON, *closed_params])
-        return {stage_id: (int(n), int(won or 0)) for stage_id, n, won in cursor.fetchall()}
-
-
-def learned_percents(scope: Scope) -> dict[int, Decimal]:
-    """{stage id: learned probability in percent} for the stages with enough history."""
-    percents = {p.stage_id: p.learned_percent for p in stage_probabilities(scope)}
-    return {stage_id: percent for stage_id, percent in percents.items() if percent is not None}
-
-
-def probability_expression(learned: Mapping[int, Decimal] | None = None) -> Coalesce:
+def probability_expression(learned: LearnedModel | None = None) -> Coalesce:
     """SQL for a deal's probability in percent (`deals.models.effective_probability`), where
-    the learned probabilities, when given, stand in for the configured ones of their stages."""
-    if not learned:
+    the learned model, when given, stands in for the configured probabilities: per stage, the
+    owner's figure where it differs from the pipeline's."""
+    if learned is None:
         return effective_probability()
-    whens = [
-        When(stage_id=stage_id, then=Value(percent, output_field=PERCENT))
-        for stage_id, percent in learned.items()
-    ]
+    whens = []
+    for stage_id, stage in learned.stages.items():
+        pipeline = Value(learned.percent(stage_id=stage_id, owner_id=None), output_field=PERCENT)
+        owners = [
+            When(owner_id=owner_id, then=Value(percent, output_field=PERCENT))
+            for owner_id in {*stage.reps, *stage.teams}
+            if (percent := learned.percent(stage_id=stage_id, owner_id=owner_id)) != pipeline.value
+        ]
+        figure = Case(*owners, default=pipeline, output_field=PERCENT) if owners else pipeline
+        whens.append(When(stage_id=stage_id, then=figure))
     return effective_probability(
         Case(*whens, default=F("stage__probability"), output_field=PERCENT)
     )

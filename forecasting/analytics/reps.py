@@ -15,7 +15,8 @@ from accounts.models import User
 from deals.models import Deal
 from forecasting import periods
 from forecasting.analytics.closed_deals import default_funnel_range
-from forecasting.analytics.probabilities import learned_percents, probability_expression
+from forecasting.analytics.learning import learn_model
+from forecasting.analytics.probabilities import probability_expression
 from forecasting.analytics.quotas import AgainstQuota, sum_quota
 from forecasting.analytics.scope import (
     PRODUCT,
@@ -63,7 +64,7 @@ def rep_figures(
     closed_range = day_bounds(since or default_since, until or default_until)
     current = periods.period_start(today, period)
     period_range = day_bounds(current, periods.period_end(current, period))
-    learned = learned_percents(scope) if probabilities == "learned" else None
+    learned = learn_model(timing=False) if probabilities == "learned" else None
     rows = (
         scoped_deals(scope)
         .annotate(prob=probability_expression(learned))

@@ -7,6 +7,7 @@
   const palette = {
     won: "#2f9e44", commit: "#3b5bdb", best: "#74c0fc", pipeline: "#ced4da",
     weighted: "#f08c00", quota: "#d6336c", lost: "#e8590c", p90: "#adb5bd",
+    band: "#f59f00", bandFill: "rgba(245, 159, 0, 0.18)",
   };
 
   // How the charts write numbers: the page's language and currency (data-locale and
@@ -83,7 +84,12 @@
             // its own value (without one, Chart.js stacks every line on the others).
             { type: "line", label: "Weighted", data: f.weighted, borderColor: palette.weighted, backgroundColor: palette.weighted, stack: "weighted" },
             { type: "line", label: "Quota", data: f.quota, borderColor: palette.quota, backgroundColor: palette.quota, borderDash: [6, 4], spanGaps: true, stack: "quota" },
-          ],
+          ].concat(f.p10 && f.p90 ? [
+            // Learned probabilities: the range the open deals bring in 80 % of the time, a band
+            // filled between its low (p10) and high (p90) lines.
+            { type: "line", label: "Low (p10)", data: f.p10, borderColor: palette.band, backgroundColor: palette.band, pointRadius: 0, borderWidth: 1, fill: false, stack: "p10" },
+            { type: "line", label: "High (p90)", data: f.p90, borderColor: palette.band, backgroundColor: palette.bandFill, pointRadius: 0, borderWidth: 1, fill: "-1", stack: "p90" },
+          ] : []),
         },
         // grace: a line at the highest value stays inside the chart instead of on its edge.
         options: formatted(number.money, "y", {

@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from forecasting import periods
 from forecasting.models import Quota
@@ -176,15 +177,19 @@ def forecast_row(client, query, period):
 def test_learned_probabilities_change_the_forecast_on_the_page_and_in_the_api(client, people):
     rep = people["rep"]
     closed_deals_through(rep, "Proposal", won=12, lost=18)  # 30 closed behind Proposal
-    make_deal(rep, "Proposal", amount="1000.00", close="2026-11-20")
-    make_deal(rep, "Negotiation", amount="2000.00", close="2026-11-25")  # no learned figure
+    # Due this month: the learned forecast moves overdue deals to the current period.
+    month = periods.period_start(timezone.localdate(), "month")
+    due = periods.period_end(month, "month").isoformat()
+    make_deal(rep, "Proposal", amount="1000.00", close=due)
+    make_deal(rep, "Negotiation", amount="2000.00", close=due)  # no learned figure
     client.force_login(people["manager"])
-    window = "since=2026-11-01&until=2026-11-30"
+    window = f"since={month.isoformat()}&until={due}"
+    label = periods.label(month, "month")
 
-    row, api = forecast_row(client, window, "2026-11")
+    row, api = forecast_row(client, window, label)
     # Configured: 1000 × 55 % + 2000 × 75 %
     assert (row[1], api["weighted"]) == ("$2,050", "2050.00")
-    row, api = forecast_row(client, f"probabilities=learned&{window}", "2026-11")
+    row, api = forecast_row(client, f"probabilities=learned&{window}", label)
     # Learned for Proposal: 12 won / 30 closed = 40 %: 1000 × 40 % + 2000 × 75 %
     assert (row[1], api["weighted"]) == ("$1,900", "1900.00")
 

@@ -17,7 +17,7 @@ from tests.forecasting.conftest import TODAY, at, closed_deals_through, make_dea
 pytestmark = pytest.mark.django_db
 
 
-def test_learned_probability_is_the_share_won_once_30_deals_closed(people):
+def test_learned_probability_is_the_share_won_with_no_minimum_sample(people):
     rep = people["rep"]
     closed_deals_through(rep, "Proposal", won=12, lost=18)
     closed_deals_through(rep, "Contact", won=0, lost=0)
@@ -28,8 +28,10 @@ def test_learned_probability_is_the_share_won_once_30_deals_closed(people):
     assert proposal.configured == 55
     # Every one of the 30 passed through Prospecting too.
     assert stages["Prospecting"].learned == Decimal("0.4000")
-    # Fewer than 30 closed deals behind a stage: no learned figure, but the sample is shown.
-    assert (stages["Closed"].closed, stages["Closed"].learned) == (12, None)
+    # No cliff at a sample size: 12 closed deals behind a stage give a learned figure too;
+    # a stage no closed deal reached has none.
+    assert (stages["Closed"].closed, stages["Closed"].learned) == (12, Decimal("1.0000"))
+    assert (stages["Negotiation"].closed, stages["Negotiation"].learned) == (0, None)
 
 
 def test_forecast_with_learned_probabilities_uses_them_where_known(people):
