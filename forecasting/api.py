@@ -17,10 +17,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from forecasting import analytics, services
+from forecasting import analytics, services, tables
 from forecasting.forms import ForecastFilterForm
 from forecasting.models import Quota
 from forecasting.serializers import (
+    BacktestSerializer,
     ForecastSerializer,
     FunnelSerializer,
     QuotaAmountSerializer,
@@ -93,6 +94,24 @@ class FunnelView(APIView):
         options = form.options()
         result = analytics.funnel(form.scope(), since=options["since"], until=options["until"])
         return Response(result.as_dict())
+
+
+class AccuracyView(APIView):
+    @extend_schema(
+        summary="Backtest: each past period's forecast made at its start beside what was won",
+        description=(
+            "Configured and learned forecasts, the learned p10–p90, won, errors and Brier "
+            "scores. since/until choose the periods (default: the last 12 months or 4 quarters)."
+        ),
+        parameters=[
+            *SCOPE_PARAMETERS,
+            _param("period", "month (default) or quarter.", enum=["month", "quarter"]),
+        ],
+        responses={200: BacktestSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        result = tables.backtest_result(_filters(request))
+        return Response(BacktestSerializer(result.as_dict()).data)
 
 
 class QuotaViewSet(

@@ -129,3 +129,53 @@ class QuotaSerializer(serializers.ModelSerializer[Quota]):
 
 class QuotaAmountSerializer(serializers.Serializer[Any]):
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+
+
+class BacktestRowSerializer(serializers.Serializer[Any]):
+    period = serializers.CharField(help_text='"2026-11" or "2026-Q4".')
+    start = serializers.DateField(help_text="First day of the period: when the forecast is made.")
+    pipeline_from = serializers.ChoiceField(
+        choices=["snapshot", "history"],
+        help_text="The pipeline at the start: that day's snapshot, or rebuilt from history.",
+    )
+    deals = serializers.IntegerField(help_text="Deals open at the start.")
+    configured = money_field(help_text="Σ amount × configured probability, deals due in it.")
+    learned = money_field(
+        help_text="Σ amount × learned probability × share the timing model lands in the period."
+    )
+    p10 = money_field(help_text="Learned forecast: 10th percentile of the simulated outcomes.")
+    p50 = money_field()
+    p90 = money_field()
+    won = money_field(help_text="Won in the period (by won date).")
+    configured_error = serializers.FloatField(allow_null=True, help_text="(forecast − won) / won.")
+    learned_error = serializers.FloatField(allow_null=True, help_text="(forecast − won) / won.")
+    in_band = serializers.BooleanField(help_text="won lies within p10–p90.")
+    brier_configured = serializers.FloatField(
+        allow_null=True, help_text="Mean (probability − outcome)² of the deals since closed."
+    )
+    brier_learned = serializers.FloatField(allow_null=True)
+    brier_deals = serializers.IntegerField(help_text="Deals open at the start and closed since.")
+
+
+class BacktestSummarySerializer(serializers.Serializer[Any]):
+    periods = serializers.IntegerField()
+    configured_error = serializers.FloatField(
+        allow_null=True, help_text="Mean absolute error, a share of won."
+    )
+    learned_error = serializers.FloatField(allow_null=True)
+    learned_within_goal = serializers.IntegerField(
+        help_text="Periods whose learned forecast is within 10 % of won."
+    )
+    coverage = serializers.FloatField(
+        allow_null=True, help_text="Share of periods whose won lies within p10–p90."
+    )
+    brier_configured = serializers.FloatField(allow_null=True, help_text="Over all periods.")
+    brier_learned = serializers.FloatField(allow_null=True)
+    brier_deals = serializers.IntegerField()
+
+
+class BacktestSerializer(serializers.Serializer[Any]):
+    period = serializers.CharField(help_text='"month" or "quarter".')
+    currency = serializers.CharField()
+    rows = BacktestRowSerializer(many=True)
+    summary = BacktestSummarySerializer()

@@ -167,17 +167,29 @@ def lost_by_stage_table(result: analytics.Funnel) -> Table:
     return Table("lost_by_stage", "Where deals are lost", columns, rows)
 
 
-def accuracy_table(rows: list[analytics.AccuracyRow], currency: str) -> Table:
-    columns: list[Column] = [("Period", "text"), ("Snapshot of", "date")]
-    columns += [("Forecast (weighted)", "money"), ("Commit", "money"), ("Won", "money")]
-    columns += [("Won / forecast", "rate")]
-    return Table(
-        "accuracy",
-        "Forecast vs actual",
-        columns,
-        [[r.period, r.snapshot_day, r.forecast, r.commit, r.won, r.accuracy] for r in rows],
-        currency=currency,
-    )
+def accuracy_table(result: analytics.Backtest) -> Table:
+    """The backtest: each past period's forecasts made at its start beside what was won."""
+    columns: list[Column] = [("Period", "text"), ("Pipeline from", "text")]
+    columns += [("Configured", "money"), ("Learned", "money"), ("Learned p10", "money")]
+    columns += [("Learned p90", "money"), ("Won", "money"), ("Configured error", "rate")]
+    columns += [("Learned error", "rate"), ("Won in p10–p90", "text")]
+    rows = [
+        [
+            r.period,
+            r.pipeline_from,
+            r.configured,
+            r.learned,
+            r.p10,
+            r.p90,
+            r.won,
+            r.configured_error,
+            r.learned_error,
+            "yes" if r.in_band else "no",
+        ]
+        for r in result.rows
+    ]
+    title = f"Forecast at each period's start vs won ({result.currency})"
+    return Table("accuracy", title, columns, rows, currency=result.currency)
 
 
 def reps_table(reps: list[analytics.RepFigures], currency: str) -> Table:
@@ -261,10 +273,16 @@ def _funnel_result(form: ForecastFilterForm) -> analytics.Funnel:
     return analytics.funnel(form.scope(), since=options["since"], until=options["until"])
 
 
+def backtest_result(form: ForecastFilterForm) -> analytics.Backtest:
+    """The backtest of the dashboard's filters (the accuracy panel, its CSV and the API)."""
+    options = form.options()
+    return analytics.backtest(
+        form.scope(), period=options["period"], since=options["since"], until=options["until"]
+    )
+
+
 def _accuracy(form: ForecastFilterForm) -> Table:
-    scope = form.scope()
-    rows = analytics.forecast_accuracy(scope, period=form.options()["period"])
-    return accuracy_table(rows, scope.currency_code)
+    return accuracy_table(backtest_result(form))
 
 
 def _reps(form: ForecastFilterForm) -> Table:

@@ -82,11 +82,14 @@ def _funnel_charts(funnel: analytics.Funnel) -> dict[str, Any]:
     }
 
 
-def _accuracy_chart(rows: list[analytics.AccuracyRow]) -> dict[str, Any]:
+def _accuracy_chart(result: analytics.Backtest) -> dict[str, Any]:
+    rows = result.rows
     return {
         "labels": [r.period for r in rows],
-        "forecast": [_num(r.forecast) for r in rows],
-        "won": [_num(r.won) for r in rows],
+        **{
+            name: [_num(getattr(r, name)) for r in rows]
+            for name in ("won", "configured", "learned", "p10", "p90")
+        },
     }
 
 
@@ -154,11 +157,11 @@ def _funnel_panel(form: ForecastFilterForm) -> dict[str, Any]:
 
 
 def _accuracy_panel(form: ForecastFilterForm) -> dict[str, Any]:
-    scope = form.scope()
-    rows = analytics.forecast_accuracy(scope, period=form.options()["period"])
+    result = tables.backtest_result(form)
     return {
-        "table": tables.accuracy_table(rows, scope.currency_code),
-        "charts": {"accuracy": _accuracy_chart(rows)},
+        "backtest": result,
+        "table": tables.accuracy_table(result),
+        "charts": {"accuracy": _accuracy_chart(result)},
     }
 
 

@@ -33,10 +33,12 @@ One module a subject, each importing only those before it:
   as_of          the pipeline as of a past day
   movement       what moved since a day
   accuracy       forecast against actual, from the daily snapshots
+  backtest       every past period's forecast made at its start (configured and learned) vs won
 """
 
 from forecasting.analytics.accuracy import AccuracyRow, forecast_accuracy
 from forecasting.analytics.as_of import PipelineAsOf, StageSnapshot, pipeline_as_of
+from forecasting.analytics.backtest import Backtest, BacktestRow, backtest
 from forecasting.analytics.by_period import Forecast, PeriodFigures, forecast
 from forecasting.analytics.closed_deals import (
     DEFAULT_FUNNEL_DAYS,
@@ -93,6 +95,8 @@ __all__ = [
     "SECONDS_PER_DAY",
     "WATCHLIST_LIMIT",
     "AccuracyRow",
+    "Backtest",
+    "BacktestRow",
     "Forecast",
     "Funnel",
     "FunnelStage",
@@ -106,6 +110,7 @@ __all__ = [
     "StageSnapshot",
     "ViewQuotas",
     "WatchedDeal",
+    "backtest",
     "closed_figures",
     "closed_scope",
     "currencies_in_use",

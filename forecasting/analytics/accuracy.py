@@ -57,7 +57,7 @@ def forecast_accuracy(
     starts = periods.starts_between(first, current, period)
     first_days = _first_snapshot_days(starts, period)
     said = _said_on(scope, first_days, period)
-    won = _won_by_period(scope, first, periods.period_end(current, period), period)
+    won = won_by_period(scope, first, periods.period_end(current, period), period)
     rows: list[AccuracyRow] = []
     for start in starts:
         day = first_days.get(start)
@@ -122,9 +122,7 @@ def _said_on(scope: Scope, first_days: dict[dt.date, dt.date], kind: str) -> dic
     return {row["taken_on"]: row for row in rows}
 
 
-def _won_by_period(
-    scope: Scope, first: dt.date, last: dt.date, kind: str
-) -> dict[dt.date, Decimal]:
+def won_by_period(scope: Scope, first: dt.date, last: dt.date, kind: str) -> dict[dt.date, Decimal]:
     start_at, end_at = day_bounds(first, last)
     rows: QuerySet[Any, Row] = (
         scoped_deals(scope)

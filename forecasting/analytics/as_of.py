@@ -96,26 +96,33 @@ def _as_of_from_snapshots(scope: Scope, day: dt.date) -> list[Row]:
 
 
 def _as_of_from_history(scope: Scope, day: dt.date) -> list[Row]:
-    """Per stage, the deals created by then whose last move by then was into an open stage and
-    whose status then was not lost, weighted by the probability of the stage they were in."""
+    """Per stage, the deals open at the end of `day` (`open_deals_at`), weighted by the
+    probability of the stage they were in."""
     _, end = day_bounds(day, day)
-    last_stage = StageChange.objects.filter(deal=OuterRef("pk"), at__lt=end).order_by("-at", "-id")
+    rows: QuerySet[Any, Row] = (
+        open_deals_at(scope, end).values("stage_then").annotate(**_per_stage("prob")).order_by()
+    )
+    return [{**row, "stage": row["stage_then"]} for row in rows]
+
+
+def open_deals_at(scope: Scope, at: dt.datetime) -> QuerySet[Any]:
+    """The scoped deals open at the instant `at`, rebuilt from history: created before it, their
+    last move before it into an open stage (`stage_then`), their status then not lost, with the
+    probability of that stage or their override (`prob`)."""
+    last_stage = StageChange.objects.filter(deal=OuterRef("pk"), at__lt=at).order_by("-at", "-id")
     last_status = FieldChange.objects.filter(
-        deal=OuterRef("pk"), field="status", at__lt=end
+        deal=OuterRef("pk"), field="status", at__lt=at
     ).order_by("-at", "-id")
     open_stages = Stage.objects.filter(kind=Stage.Kind.OPEN).values("pk")
-    rows: QuerySet[Any, Row] = (
+    annotated: QuerySet[Any] = (
         scoped_deals(scope)
-        .filter(created_at__lt=end)
+        .filter(created_at__lt=at)
         .annotate(
             stage_then=Subquery(last_stage.values("to_stage")[:1]),
             status_then=Subquery(last_status.values("new_value")[:1]),
             prob=effective_probability(Subquery(last_stage.values("to_stage__probability")[:1])),
         )
-        .filter(stage_then__in=open_stages)
-        .filter(Q(status_then__isnull=True) | ~Q(status_then=Deal.Status.LOST))
-        .values("stage_then")
-        .annotate(**_per_stage("prob"))
-        .order_by()
     )
-    return [{**row, "stage": row["stage_then"]} for row in rows]
+    return annotated.filter(stage_then__in=open_stages).filter(
+        Q(status_then__isnull=True) | ~Q(status_then=Deal.Status.LOST)
+    )

@@ -459,6 +459,7 @@ RULES: dict[str, Rule] = {
     "api-docs": Rule(methods={"GET": public()}),
     "api-search": Rule(methods={"GET": everyone(200, anonymous=401)}, query="q=deal"),
     "api-forecast": Rule(methods={"GET": everyone(200, anonymous=401)}),
+    "api-forecast-accuracy": Rule(methods={"GET": everyone(200, anonymous=401)}),
     "api-funnel": Rule(methods={"GET": everyone(200, anonymous=401)}),
     **API_RULES,
 }
