@@ -48,6 +48,20 @@ SCOPE_PARAMETERS = [
 ]
 
 
+HISTORY_PARAMETERS = [
+    _param(
+        "history_since",
+        "First day of the history window (the dashboard's name; wins over since).",
+        type=OpenApiTypes.DATE,
+    ),
+    _param(
+        "history_until",
+        "Last day of the history window (the dashboard's name; wins over until).",
+        type=OpenApiTypes.DATE,
+    ),
+]
+
+
 def _user(request: Request) -> User:
     """The authenticated user (every endpoint here requires authentication)."""
     return cast(User, request.user)
@@ -83,13 +97,13 @@ class ForecastView(APIView):
 class FunnelView(APIView):
     @extend_schema(
         summary="Stage funnel, time in stage, lost reasons, win rate, deal size, cycle, velocity",
-        parameters=SCOPE_PARAMETERS,
+        parameters=[*SCOPE_PARAMETERS, *HISTORY_PARAMETERS],
         responses={200: FunnelSerializer},
     )
     def get(self, request: Request) -> Response:
         form = _filters(request)
-        options = form.options()
-        result = analytics.funnel(form.scope(), since=options["since"], until=options["until"])
+        since, until = form.history(keep_ahead=True)
+        result = analytics.funnel(form.scope(), since=since, until=until)
         return Response(result.as_dict())
 
 

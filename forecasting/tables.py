@@ -246,8 +246,8 @@ def _forecast(form: ForecastFilterForm) -> Table:
 
 
 def _funnel_result(form: ForecastFilterForm) -> analytics.Funnel:
-    options = form.options()
-    return analytics.funnel(form.scope(), since=options["since"], until=options["until"])
+    since, until = form.history()
+    return analytics.funnel(form.scope(), since=since, until=until)
 
 
 def _accuracy(form: ForecastFilterForm) -> Table:
@@ -258,7 +258,9 @@ def _accuracy(form: ForecastFilterForm) -> Table:
 
 def _reps(form: ForecastFilterForm) -> Table:
     scope = form.scope()
-    return reps_table(analytics.rep_figures(scope, **form.options()), scope.currency_code)
+    since, until = form.history()
+    options = {**form.options(), "since": since, "until": until}
+    return reps_table(analytics.rep_figures(scope, **options), scope.currency_code)
 
 
 def _watch(key: str, title: str) -> Callable[[ForecastFilterForm], Table]:
@@ -271,14 +273,14 @@ def _watch(key: str, title: str) -> Callable[[ForecastFilterForm], Table]:
 
 def _movement(form: ForecastFilterForm) -> Table:
     scope, options = form.scope(), form.options()
-    since = options["since"] or analytics.default_funnel_range()[0]
+    since = form.history()[0] or analytics.default_funnel_range()[0]
     result = analytics.movement_since(scope, since, period=options["period"])
     return movement_table(result, scope.currency_code)
 
 
 def _as_of(form: ForecastFilterForm) -> Table:
     scope = form.scope()
-    day = form.options()["since"] or analytics.default_funnel_range()[0]
+    day = form.history()[0] or analytics.default_funnel_range()[0]
     return as_of_table(analytics.pipeline_as_of(scope, day), scope.currency_code)
 
 

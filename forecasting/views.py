@@ -87,12 +87,12 @@ def dashboard_context(form: ForecastFilterForm) -> dict[str, Any]:
     """The page itself: headline cards and the forecast by period (the main figure), in a fixed
     number of queries. The other panels load on their own (`panel_context`)."""
     scope, options = form.scope(), form.options()
-    pipeline, since, until = analytics.closed_scope(scope, options["since"], options["until"])
+    pipeline, since, until = analytics.closed_scope(scope, *form.history())
     forecast = analytics.forecast(
         scope, **options, closed_range=(since, until), closed_pipeline=pipeline
     )
     closed = forecast.closed or {}
-    current, currency = forecast.current, forecast.currency
+    current, currency = _current_period(forecast, scope, options), forecast.currency
 
     def money(value: Any) -> str:
         return figures.money(value, currency)
@@ -120,9 +120,22 @@ def dashboard_context(form: ForecastFilterForm) -> dict[str, Any]:
     }
 
 
+def _current_period(
+    forecast: analytics.Forecast, scope: analytics.Scope, options: dict[str, Any]
+) -> analytics.PeriodFigures:
+    """The headline cards' period (the one holding today), even when the periods chosen for
+    the forecast leave it out: then read on its own (a few more queries)."""
+    current = forecast.current
+    if any(p.start == current.start for p in forecast.periods):
+        return current
+    alone = {**options, "since": current.start, "until": current.start}
+    return analytics.forecast(scope, **alone).current
+
+
 def _funnel_panel(form: ForecastFilterForm) -> dict[str, Any]:
-    options, scope = form.options(), form.scope()
-    funnel = analytics.funnel(scope, since=options["since"], until=options["until"])
+    scope = form.scope()
+    since, until = form.history()
+    funnel = analytics.funnel(scope, since=since, until=until)
     return {
         "funnel": funnel,
         "default_pipeline": scope.pipeline is None,
@@ -218,7 +231,7 @@ def movement(request: HttpRequest) -> HttpResponse:
     """Movement since a date and the pipeline as it stood that day (loaded on demand)."""
     form = _filters(request)
     context = {
-        "since": form.options()["since"] or analytics.default_funnel_range()[0],
+        "since": form.history()[0] or analytics.default_funnel_range()[0],
         "query": request.GET.urlencode(),
         "movement": tables.BUILDERS["movement"](form),
         "as_of": tables.BUILDERS["as_of"](form),
