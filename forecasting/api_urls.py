@@ -3,7 +3,13 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from forecasting.api import ForecastView, FunnelView, QuotaViewSet
+from forecasting.api import (
+    ForecastView,
+    FunnelView,
+    MovementDealsView,
+    MovementView,
+    QuotaViewSet,
+)
 
 router = SimpleRouter()
 router.register("quotas", QuotaViewSet, basename="api-quota")
@@ -11,5 +17,9 @@ router.register("quotas", QuotaViewSet, basename="api-quota")
 urlpatterns = [
     path("forecast/", ForecastView.as_view(), name="api-forecast"),
     path("analytics/funnel/", FunnelView.as_view(), name="api-funnel"),
+    path("forecast/movement/", MovementView.as_view(), name="api-forecast-movement"),
+    path(
+        "forecast/movement/deals/", MovementDealsView.as_view(), name="api-forecast-movement-deals"
+    ),
     *router.urls,
 ]

@@ -17,7 +17,7 @@ from accounts.models import Role, Team, User
 from accounts.visibility import readable_people
 from deals.models import Pipeline
 from forecasting import periods
-from forecasting.analytics import Scope, currencies_in_use
+from forecasting.analytics import Scope, currencies_in_use, default_funnel_range
 from forecasting.models import Quota, quota_people, quota_teams
 
 # Dates outside these years are typing mistakes (and periods around them would not exist).
@@ -33,8 +33,11 @@ FILTER_GROUPS = (
     ("Forecast", ("period", "forecast_from", "forecast_to")),
     ("History", ("history_since", "history_until")),
 )
-DATE_PAIRS = (("since", "until"), ("forecast_from", "forecast_to"))
-DATE_PAIRS += (("history_since", "history_until"),)
+DATE_PAIRS = (
+    ("since", "until"),
+    ("forecast_from", "forecast_to"),
+    ("history_since", "history_until"),
+)
 
 
 if TYPE_CHECKING:
@@ -159,6 +162,10 @@ class ForecastFilterForm(forms.Form):
             "since": self.value("forecast_from") or self.value("since"),
             "until": self.value("forecast_to") or self.value("until"),
         }
+
+    def history_start(self) -> dt.date:
+        """The history window's first day (movement since, the pipeline on)."""
+        return self.history()[0] or default_funnel_range()[0]
 
     def history(self, *, keep_ahead: bool = False) -> tuple[dt.date | None, dt.date | None]:
         """The history window (funnel, closed-deal figures, movement; None: the default last

@@ -38,7 +38,7 @@ from forecasting.analytics.closed_deals import (
     closed_scope,
     default_funnel_range,
 )
-from forecasting.analytics.movement import Movement, movement_since
+from forecasting.analytics.movement import MOVE_TITLES, Movement, movement_deals, movement_since
 from forecasting.analytics.probabilities import (
     BEST_CASE_MIN_PROBABILITY,
     COMMIT_MIN_PROBABILITY,
@@ -84,6 +84,7 @@ __all__ = [
     "DEFAULT_FUNNEL_DAYS",
     "HUNDRED",
     "MIN_LEARNED_SAMPLE",
+    "MOVE_TITLES",
     "PERCENT",
     "PRODUCT",
     "SECONDS_PER_DAY",
@@ -111,6 +112,7 @@ __all__ = [
     "funnel",
     "learned_percents",
     "money",
+    "movement_deals",
     "movement_since",
     "percentile",
     "pipeline_as_of",

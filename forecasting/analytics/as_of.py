@@ -1,5 +1,6 @@
-"""The pipeline as it stood at the end of a past day: from that day's snapshots, or rebuilt
-from the deals' history."""
+"""The pipeline as it stood on a past day, meaning at the START of that day (00:00): what the
+daily snapshot, taken just after midnight, records. From that day's snapshots, or rebuilt from
+the deals' history up to the same instant."""
 
 from __future__ import annotations
 
@@ -47,11 +48,11 @@ class PipelineAsOf:
 
 
 def pipeline_as_of(scope: Scope, day: dt.date) -> PipelineAsOf:
-    """Open deals per stage at the end of `day`.
+    """Open deals per stage at the start of `day` (00:00, the instant the day's snapshot sees).
 
     From that day's snapshots when they exist (amounts, probabilities as they were); else rebuilt
-    from history: the stage each deal had last entered by then (and that stage's probability),
-    lost ones left out, today's amounts.
+    from history: the stage each deal had last entered before then (and that stage's
+    probability), lost ones left out, today's amounts.
     """
     names = dict(Stage.objects.values_list("pk", "name"))
     rows = _as_of_from_snapshots(scope, day)
@@ -95,9 +96,10 @@ def _as_of_from_snapshots(scope: Scope, day: dt.date) -> list[Row]:
 
 
 def _as_of_from_history(scope: Scope, day: dt.date) -> list[Row]:
-    """Per stage, the deals created by then whose last move by then was into an open stage and
-    whose status then was not lost, weighted by the probability of the stage they were in."""
-    _, end = day_bounds(day, day)
+    """Per stage, the deals created before the start of `day` whose last move before then was
+    into an open stage and whose status then was not lost, weighted by the probability of the
+    stage they were in."""
+    end, _ = day_bounds(day, day)  # the day's first instant: moves made during it come after
     last_stage = StageChange.objects.filter(deal=OuterRef("pk"), at__lt=end).order_by("-at", "-id")
     last_status = FieldChange.objects.filter(
         deal=OuterRef("pk"), field="status", at__lt=end
