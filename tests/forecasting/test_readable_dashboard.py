@@ -125,10 +125,15 @@ def _at(day: dt.date, hour: int) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour), tzinfo=timezone.get_current_timezone())
 
 
+def snapshot_rows():
+    fields = ("taken_on", "deal", "stage", "status", "amount", "probability")
+    return sorted(ForecastSnapshot.objects.values_list(*fields, "expected_close_date"))
+
+
 def test_pipeline_on_a_day_is_its_start_from_the_snapshot_and_from_history_alike(people):
     day = dt.date(2026, 10, 10)
     rep = people["rep"]
-    moved = make_deal(rep, "Proposal", amount="1000.00", created="2026-10-01")
+    moved = make_deal(rep, "Proposal", amount="1000.00", created="2026-10-01", close="2026-11-20")
     history(moved, ("Prospecting", "2026-10-01"), ("Proposal", "2026-10-05"))
     staying = make_deal(rep, "Prospecting", amount="500.00", created="2026-10-01")
     history(staying, ("Prospecting", "2026-10-01"))
@@ -142,7 +147,16 @@ def test_pipeline_on_a_day_is_its_start_from_the_snapshot_and_from_history_alike
         to_stage_name="Negotiation",
         at=_at(day, 11),
     )
-    Deal.objects.filter(pk=moved.pk).update(stage=stage_named("Negotiation"))
+    FieldChange.objects.create(
+        deal=moved,
+        field="expected_close_date",
+        old_value="2026-11-20",
+        new_value="2026-12-15",
+        at=_at(day, 11),
+    )
+    Deal.objects.filter(pk=moved.pk).update(
+        stage=stage_named("Negotiation"), expected_close_date=dt.date(2026, 12, 15)
+    )
     FieldChange.objects.create(
         deal=staying, field="status", old_value="open", new_value="lost", at=_at(day, 12)
     )
@@ -152,8 +166,12 @@ def test_pipeline_on_a_day_is_its_start_from_the_snapshot_and_from_history_alike
 
     scope = Scope(user=people["manager"])
     from_snapshot = analytics.pipeline_as_of(scope, day)
+    taken = snapshot_rows()
     ForecastSnapshot.objects.all().delete()
     from_history = analytics.pipeline_as_of(scope, day)
+    # The demo's snapshots are written from the same reconstruction: the same rows.
+    assert services.snapshot_from_history(days=[day]) == 2
+    assert snapshot_rows() == taken
     assert (from_snapshot.source, from_history.source) == ("snapshot", "history")
 
     def shape(result):
