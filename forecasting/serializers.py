@@ -105,7 +105,7 @@ class MoveSerializer(serializers.Serializer[Any]):
 
 class MovementSerializer(serializers.Serializer[Any]):
     since = serializers.DateField(help_text="Moves from the start of this day.")
-    period = serializers.ChoiceField(choices=["month", "quarter"])
+    period = serializers.CharField(help_text="month or quarter: what a slipped close date is.")
     currency = serializers.CharField()
     moves = MoveSerializer(many=True)
 

@@ -183,7 +183,7 @@ def lost_by_stage_table(result: analytics.Funnel) -> Table:
         for r in result.lost_by_stage
     ]
     columns: list[Column] = [("Stage", "text"), ("Reason", "text"), ("Deals", "count")]
-    columns += [("Share of the stage's lost", "rate")]
+    columns += [("Share of stage", "rate")]
     return Table("lost_by_stage", "Lost reasons per stage", columns, rows)
 
 

@@ -117,7 +117,7 @@ def test_lost_reasons_per_stage_give_counts_and_share_of_the_stage(client, manag
     ]
     exported = client.get(reverse("forecast-export", args=["lost_by_stage"]))
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
-    assert rows[0] == ["Stage", "Reason", "Deals", "Share of the stage's lost"]
+    assert rows[0] == ["Stage", "Reason", "Deals", "Share of stage"]
     assert rows[1] == ["Proposal", "Price", "2", "0.6667"]
 
 
