@@ -67,7 +67,10 @@ class FunnelStageSerializer(serializers.Serializer[Any]):
     advanced = serializers.IntegerField(
         help_text="Of those, deals that later reached a later stage."
     )
-    conversion = serializers.FloatField(allow_null=True, help_text="advanced / entered, 0–1.")
+    conversion = serializers.FloatField(
+        allow_null=True,
+        help_text="advanced / entered, 0–1; null: no next stage (post-sale or last stage).",
+    )
     lost = serializers.IntegerField(help_text="Deals lost in this stage in the range.")
     median_days = serializers.FloatField(allow_null=True)
     p90_days = serializers.FloatField(allow_null=True)
@@ -107,6 +110,32 @@ class FunnelSerializer(serializers.Serializer[Any]):
     lost_by_stage = LostInStageSerializer(
         many=True, help_text="Where deals are lost: the reasons per stage, in stage order."
     )
+
+
+class MoveSerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(choices=["new", "advanced", "slipped", "won", "lost"])
+    title = serializers.CharField()
+    count = serializers.IntegerField(help_text="Deals; /api/forecast/movement/deals/ lists them.")
+    amount = money_field()
+
+
+class MovementSerializer(serializers.Serializer[Any]):
+    since = serializers.DateField(help_text="Moves from the start of this day.")
+    period = serializers.CharField(help_text="month or quarter: what a slipped close date is.")
+    currency = serializers.CharField()
+    moves = MoveSerializer(many=True)
+
+
+class MovementDealSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    owner = serializers.IntegerField(source="owner_id")
+    stage = serializers.IntegerField(source="stage_id")
+    stage_name = serializers.CharField(source="stage.name")
+    status = serializers.CharField()
+    amount = money_field(allow_null=True)
+    currency = serializers.CharField()
+    expected_close_date = serializers.DateField(allow_null=True)
 
 
 class QuotaSerializer(serializers.ModelSerializer[Quota]):

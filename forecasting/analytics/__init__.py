@@ -46,7 +46,7 @@ from forecasting.analytics.closed_deals import (
     closed_scope,
     default_funnel_range,
 )
-from forecasting.analytics.movement import Movement, movement_since
+from forecasting.analytics.movement import MOVE_TITLES, Movement, movement_deals, movement_since
 from forecasting.analytics.probabilities import (
     BEST_CASE_MIN_PROBABILITY,
     COMMIT_MIN_PROBABILITY,
@@ -90,6 +90,7 @@ __all__ = [
     "COMMIT_MIN_PROBABILITY",
     "DEFAULT_FUNNEL_DAYS",
     "HUNDRED",
+    "MOVE_TITLES",
     "PERCENT",
     "PRODUCT",
     "SECONDS_PER_DAY",
@@ -120,6 +121,7 @@ __all__ = [
     "forecast_accuracy",
     "funnel",
     "money",
+    "movement_deals",
     "movement_since",
     "percentile",
     "pipeline_as_of",

@@ -25,13 +25,14 @@ from django.db.models import CharField, Min, OuterRef, Subquery
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
+from currencies.selectors import rates_in_effect
 from deals.models import Deal, FieldChange, Stage
 from forecasting import periods
 from forecasting.analytics.accuracy import won_by_period
-from forecasting.analytics.as_of import open_deals_at
+from forecasting.analytics.as_of import open_at_start_of
 from forecasting.analytics.learning import LearnedModel, learn_model
 from forecasting.analytics.ranges import simulate
-from forecasting.analytics.scope import Scope, as_date, day_bounds, money, scoped_deals
+from forecasting.analytics.scope import MONEY, Scope, as_date, day_bounds, money, scoped_deals
 from forecasting.analytics.scope import scoped_snapshots as _snapshots
 from forecasting.models import ForecastSnapshot
 
@@ -183,14 +184,14 @@ def _open_at_start(
     """The deals open at the start of the day `start`, as they were then, with how they ended.
     A snapshot's probability that is not its stage's configured one was an override."""
     if not from_snapshot:
-        return _rebuilt(scope, day_bounds(start, start)[0], configured)
+        return _rebuilt(scope, start, configured)
     rows = (
         _snapshots(scope)
         .filter(taken_on=start, status=Deal.Status.OPEN, stage__isnull=False)
         .values_list(
             "stage",
             "owner",
-            "amount",
+            MONEY,  # in the scope's currency (converted when it covers every currency)
             "probability",
             "expected_close_date",
             "deal__status",
@@ -212,21 +213,22 @@ def _value_then(name: str, at: dt.datetime, current: str) -> Coalesce:
     return Coalesce(Subquery(old), Cast(current, CharField()), output_field=CharField())
 
 
-def _rebuilt(scope: Scope, at: dt.datetime, configured: dict[int, int]) -> list[DealThen]:
-    """The deals open at `at` rebuilt from history (`open_deals_at`), with the owner, amount,
-    close date and override they had then."""
+def _rebuilt(scope: Scope, day: dt.date, configured: dict[int, int]) -> list[DealThen]:
+    """The deals open at the start of `day` rebuilt from history (`open_at_start_of`, which
+    also gives the close date then), with the owner, amount and override they had then."""
+    at, _ = day_bounds(day, day)
     rows = (
-        open_deals_at(scope, at)
+        open_at_start_of(scoped_deals(scope), day)
         .annotate(
             owner_then=_value_then("owner", at, "owner_id"),
             amount_then=_value_then("amount", at, "amount"),
-            close_then=_value_then("expected_close_date", at, "expected_close_date"),
             override_then=_value_then("probability_override", at, "probability_override"),
         )
         .values_list(
             "stage_then",
             "owner_then",
             "amount_then",
+            "currency",
             "override_then",
             "close_then",
             "status",
@@ -234,17 +236,20 @@ def _rebuilt(scope: Scope, at: dt.datetime, configured: dict[int, int]) -> list[
             "lost_at",
         )
     )
+    # The amount then is text in the deal's own currency: a scope of every currency converts it
+    # as `amount_of` converts today's amounts (the deals without a rate are not in the scope).
+    rates = None if scope.currency else rates_in_effect()
     return [
         (
             stage,
             int(owner),
-            amount or None,
+            (rates.convert(amount, currency) if rates and amount else amount) or None,
             configured.get(stage, 0),
             _int(override),
             as_date(close or None),
             *end,
         )
-        for stage, owner, amount, override, close, *end in rows
+        for stage, owner, amount, currency, override, close, *end in rows
     ]
 
 

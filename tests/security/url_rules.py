@@ -414,6 +414,7 @@ RULES: dict[str, Rule] = {
     "forecast-panel": Rule(methods={"GET": everyone(200)}, kwargs={"name": "=funnel"}),
     "forecast-export": Rule(methods={"GET": everyone(200)}),
     "forecast-movement": Rule(methods={"GET": everyone(200)}),
+    "forecast-movement-deals": Rule(methods={"GET": everyone(200)}, query="kind=won"),
     # Quotas are set by managers and admins; reps get 403 on the page.
     "forecast-quotas": Rule(
         methods={
@@ -461,6 +462,10 @@ RULES: dict[str, Rule] = {
     "api-forecast": Rule(methods={"GET": everyone(200, anonymous=401)}),
     "api-forecast-accuracy": Rule(methods={"GET": everyone(200, anonymous=401)}),
     "api-funnel": Rule(methods={"GET": everyone(200, anonymous=401)}),
+    "api-forecast-movement": Rule(methods={"GET": everyone(200, anonymous=401)}),
+    "api-forecast-movement-deals": Rule(
+        methods={"GET": everyone(200, anonymous=401)}, query="kind=won"
+    ),
     **API_RULES,
 }
 
