@@ -45,7 +45,8 @@ CLOSE = {"Connection": "close"}
 # ceiling.
 PACES = {"brisk": ((2.0, 6.0), (5.0, 15.0)), "stress": ((0.5, 1.5), (2.0, 5.0))}
 REP_WAIT, MANAGER_WAIT = PACES["brisk"]
-PANELS = ("funnel", "accuracy", "reps", "watchlist")  # what the dashboard loads after the page
+# What the dashboard loads by itself after the page (the backtest waits for its button).
+PANELS = ("funnel", "reps", "watchlist")
 
 
 @dataclass
