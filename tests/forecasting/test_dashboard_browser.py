@@ -103,8 +103,8 @@ def days_ago(today, days):
 def wait_for_every_panel(page):
     """Until every lazily loaded panel has arrived and every chart of this body is drawn (the
     stage probabilities load when scrolled to, the backtest when its button is pressed)."""
-    page.locator("[data-panel=probabilities]").scroll_into_view_if_needed()
     page.click("[data-panel=accuracy] button")  # the backtest loads when asked for
+    page.locator("[data-panel=probabilities]").scroll_into_view_if_needed()
     page.wait_for_function(
         "() => !document.querySelector('.fc-loading') && document.body.dataset.chartsReady === '5'"
     )
