@@ -295,7 +295,8 @@ class Deal(models.Model):
 
 
 class ColumnTotal(models.Model):
-    """Running totals of the deals of one owner in one column and status, for the board headers.
+    """Running totals of the deals of one owner in one column and status, for the board headers,
+    per currency (a header converts each currency's totals before adding them up).
 
     PostgreSQL keeps them: triggers on the deal table (migration 0010) add every inserted deal,
     move amounts between rows when a deal's stage, status, owner, amount or override changes,
@@ -318,6 +319,7 @@ class ColumnTotal(models.Model):
         db_index=False,
         related_name="+",
     )
+    currency = models.CharField(max_length=3, default="")  # the deals' own (migration 0015)
     deals = models.BigIntegerField(default=0)
     amount_sum = models.DecimalField(max_digits=24, decimal_places=2, default=Decimal(0))
     amount_without_override = models.DecimalField(
@@ -330,11 +332,16 @@ class ColumnTotal(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["stage", "status", "owner"], name="column_total_key")
+            models.UniqueConstraint(
+                fields=["stage", "status", "owner", "currency"], name="column_total_key"
+            )
         ]
 
     def __str__(self) -> str:
-        return f"stage {self.stage_id} {self.status} owner {self.owner_id}: {self.deals} deals"
+        return (
+            f"stage {self.stage_id} {self.status} owner {self.owner_id} {self.currency}: "
+            f"{self.deals} deals"
+        )
 
 
 class StageChange(models.Model):

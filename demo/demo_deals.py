@@ -57,6 +57,11 @@ MEAN_DWELL_DAYS = {1: 14.0, 2: 16.0, 3: 22.0, 4: 18.0, 5: 14.0, 6: 15.0}
 LOSS_CHANCE = {1: 0.25, 2: 0.20, 3: 0.15, 4: 0.20, 5: 0.15}
 POST_SALE_CHANCE = 0.6  # a won deal that moves on to onboarding and account care
 NEGLECT_CHANCE = 0.2  # a live deal nobody has touched for a while: the stall job's business
+# Reps differ, in the order of the demo's sellers: how much likelier than usual they lose a deal
+# at each step, and how far ahead they expect a new deal to close (days; most are optimistic:
+# the sales cycle is about 85, so deals slip). Both cycle when there are more sellers.
+REP_LOSS_FACTORS = (0.75, 1.25, 0.9, 1.1, 0.85, 1.2)
+REP_CLOSE_HORIZONS = ((30, 70), (45, 100), (35, 80), (60, 120), (40, 90), (30, 75))
 ACTIVITY_EVERY_DAYS = 7.0
 ACTIVITY_SUBJECTS = {
     1: ((Activity.Kind.CALL, "Cold call"), (Activity.Kind.EMAIL, "Intro e-mail")),
@@ -91,6 +96,9 @@ class World:
     currency: str
     now: dt.datetime
     lost_reasons: list[LostReason] = field(default_factory=list)  # as LOST_REASONS, in order
+    # Per owner id: REP_LOSS_FACTORS and REP_CLOSE_HORIZONS.
+    loss_factors: dict[int, float] = field(default_factory=dict)
+    close_horizons: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
 Row = dict[str, Any]  # a row's fields by attname, without its deal's id while it has none
@@ -134,6 +142,12 @@ def make_world(
         currency=settings.DEFAULT_CURRENCY,
         now=now,
         lost_reasons=_demo_lost_reasons(),
+        loss_factors={
+            o.pk: REP_LOSS_FACTORS[i % len(REP_LOSS_FACTORS)] for i, (o, _) in enumerate(owners)
+        },
+        close_horizons={
+            o.pk: REP_CLOSE_HORIZONS[i % len(REP_CLOSE_HORIZONS)] for i, (o, _) in enumerate(owners)
+        },
     )
 
 
@@ -191,8 +205,6 @@ class DealWalk:
         self.plan_ = plan = DealPlan()
         plan.stage_changes.append(stage_change_row(None, first_stage, by=owner, at=created))
         order = self._walk(first_stage.order, created)
-        if deal.status == Deal.Status.OPEN:
-            self._slip_close_date()
         if deal.status != Deal.Status.LOST:
             self._plan_next_activity(order)
         deal.updated_at = max(
@@ -215,7 +227,8 @@ class DealWalk:
         vars(deal).update(self._blank)
         deal.title = f"{company_name} – {rng.choice(PRODUCTS)}"
         deal.amount = _amount(rng)
-        deal.expected_close_date = (created + _days(rng.uniform(60, 150))).date()
+        horizon = self.world.close_horizons.get(self.owner_id, (60, 150))
+        deal.expected_close_date = (created + _days(rng.uniform(*horizon))).date()
         deal.probability_override = rng.choice((60, 80, 90)) if rng.random() < 0.04 else None
         deal.pipeline_id = self.world.pipeline_id
         deal.stage = stage
@@ -245,11 +258,12 @@ class DealWalk:
                     continue
                 return order
             still_here = left >= now
+            self._push_overdue(min(left, now))
             neglected = still_here and rng.random() < NEGLECT_CHANCE
             self._log_activities(order, at, min(left, now), neglected=neglected, limit=2)
             if still_here:
                 return order
-            if rng.random() < LOSS_CHANCE[order]:
+            if rng.random() < LOSS_CHANCE[order] * self.world.loss_factors.get(self.owner_id, 1):
                 self._lose(left)
                 return order
             order += 1
@@ -257,7 +271,7 @@ class DealWalk:
             if stages[order].kind == Stage.Kind.WON:
                 # Signed about when expected: the rep set the close date to the signing day.
                 won_on = left + _days(rng.uniform(-10, 3))
-                self.deal.expected_close_date = won_on.date()
+                self._set_close_date(won_on.date(), left)
             at = left
 
     def _enter(self, stage: Stage, at: dt.datetime) -> None:
@@ -273,23 +287,23 @@ class DealWalk:
         reason = self.rng.choices(self.world.lost_reasons, weights)[0]
         self.plan_.field_changes.append(lose(self.deal, by=self.owner, reason=reason, at=at))
 
-    def _slip_close_date(self) -> None:
-        """Some open deals have had their close date pushed back, once or repeatedly."""
+    def _push_overdue(self, until: dt.datetime) -> None:
+        """While the deal is open past its expected close date, the rep pushes the date back
+        a few days after it passed (once or repeatedly): the slips the forecast learns."""
         rng, deal = self.rng, self.deal
-        pushes = rng.choices((0, 1, 2, 3, 4), (70, 15, 7, 5, 3))[0]
-        span = (self.now - deal.created_at).total_seconds()
-        times = sorted(
-            deal.created_at + dt.timedelta(seconds=rng.uniform(0, span)) for _ in range(pushes)
-        )
-        for at in times:
-            if deal.expected_close_date is None:  # never: every demo deal has one
+        while deal.expected_close_date is not None:
+            at = dt.datetime.combine(deal.expected_close_date, dt.time(9), tzinfo=dt.UTC)
+            at += _days(rng.uniform(1, 10))
+            if at >= until:
                 return
-            later = deal.expected_close_date + dt.timedelta(days=rng.randint(14, 45))
-            # An edit as `update_deal` makes it: a push counted, a history row, a new version.
-            change = set_field(deal, "expected_close_date", later, by=self.owner, at=at)
-            if change is not None:  # a tracked field: always
-                self.plan_.field_changes.append(change)
-            deal.version += 1
+            self._set_close_date(at.date() + dt.timedelta(days=rng.randint(14, 45)), at)
+
+    def _set_close_date(self, day: dt.date, at: dt.datetime) -> None:
+        """An edit as `update_deal` makes it: a push counted, a history row, a new version."""
+        change = set_field(self.deal, "expected_close_date", day, by=self.owner, at=at)
+        if change is not None:  # a tracked field: always
+            self.plan_.field_changes.append(change)
+        self.deal.version += 1
 
     def _log(self, at: dt.datetime, kind: str, subject: str, **planned: Any) -> None:
         """An activity logged at `at` (done then, unless `planned` says when it is due), and

@@ -11,18 +11,22 @@ from typing import Any, cast
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import generics, mixins, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from forecasting import analytics, services
+from deals.models import Deal
+from forecasting import analytics, services, tables
 from forecasting.forms import ForecastFilterForm
 from forecasting.models import Quota
 from forecasting.serializers import (
+    BacktestSerializer,
     ForecastSerializer,
     FunnelSerializer,
+    MovementDealSerializer,
+    MovementSerializer,
     QuotaAmountSerializer,
     QuotaSerializer,
 )
@@ -39,12 +43,28 @@ SCOPE_PARAMETERS = [
     _param("owner", "User id: deals owned by this rep.", type=int),
     _param(
         "currency",
-        "Three-letter code; the default currency when omitted.",
+        "Three-letter code: only the deals in this currency, figures in it. Omitted: every "
+        "currency, converted to the reporting currency at today's exchange rates "
+        "(/api/exchange-rates/); deals without a rate are left out and listed in `unconverted`.",
         type=str,
         pattern="^[A-Za-z]{3}$",
     ),
     _param("since", "First day of the range (YYYY-MM-DD).", type=OpenApiTypes.DATE),
     _param("until", "Last day of the range (YYYY-MM-DD).", type=OpenApiTypes.DATE),
+]
+
+
+HISTORY_PARAMETERS = [
+    _param(
+        "history_since",
+        "First day of the history window (the dashboard's name; wins over since).",
+        type=OpenApiTypes.DATE,
+    ),
+    _param(
+        "history_until",
+        "Last day of the history window (the dashboard's name; wins over until).",
+        type=OpenApiTypes.DATE,
+    ),
 ]
 
 
@@ -83,14 +103,86 @@ class ForecastView(APIView):
 class FunnelView(APIView):
     @extend_schema(
         summary="Stage funnel, time in stage, lost reasons, win rate, deal size, cycle, velocity",
-        parameters=SCOPE_PARAMETERS,
+        parameters=[*SCOPE_PARAMETERS, *HISTORY_PARAMETERS],
         responses={200: FunnelSerializer},
     )
     def get(self, request: Request) -> Response:
         form = _filters(request)
-        options = form.options()
-        result = analytics.funnel(form.scope(), since=options["since"], until=options["until"])
+        since, until = form.history(keep_ahead=True)
+        result = analytics.funnel(form.scope(), since=since, until=until)
         return Response(result.as_dict())
+
+
+class AccuracyView(APIView):
+    @extend_schema(
+        summary="Backtest: each past period's forecast made at its start beside what was won",
+        description=(
+            "Configured and learned forecasts, the learned p10–p90, won, errors and Brier "
+            "scores. since/until choose the periods (default: the last 12 months or 4 quarters)."
+        ),
+        parameters=[
+            *SCOPE_PARAMETERS,
+            _param("period", "month (default) or quarter.", enum=["month", "quarter"]),
+        ],
+        responses={200: BacktestSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        result = tables.backtest_result(_filters(request))
+        return Response(BacktestSerializer(result.as_dict()).data)
+
+
+MOVEMENT_PARAMETERS = [
+    *SCOPE_PARAMETERS,
+    *HISTORY_PARAMETERS,
+    _param(
+        "period",
+        "month (default) or quarter: what a slipped close date is.",
+        enum=["month", "quarter"],
+    ),
+]
+
+
+class MovementView(APIView):
+    @extend_schema(
+        summary="What moved since the history window's first day: new, advanced, slipped, won, "
+        "lost (counts and amounts)",
+        parameters=MOVEMENT_PARAMETERS,
+        responses={200: MovementSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        form = _filters(request)
+        scope, since = form.scope(), form.history_start()
+        result = analytics.movement_since(scope, since, period=form.options()["period"])
+        moves = [
+            {"kind": name, "title": analytics.MOVE_TITLES[name], "count": count, "amount": amount}
+            for name, count, amount in result.rows()
+        ]
+        data = {"since": since, "period": result.kind, "currency": scope.currency_code}
+        return Response(MovementSerializer({**data, "moves": moves}).data)
+
+
+@extend_schema(
+    summary="The deals behind one movement figure (as many as its count), in pages",
+    parameters=[
+        OpenApiParameter(
+            "kind", required=True, enum=list(analytics.Movement.MOVES), description="The move."
+        ),
+        *MOVEMENT_PARAMETERS,
+    ],
+)
+class MovementDealsView(generics.ListAPIView):  # type: ignore[type-arg]
+    serializer_class = MovementDealSerializer
+    # The schema generator reads the model here (it calls no get_queryset).
+    queryset = Deal.objects.none()
+
+    def get_queryset(self) -> QuerySet[Any]:
+        form = _filters(self.request)
+        move = self.request.query_params.get("kind", "")
+        if move not in analytics.Movement.MOVES:
+            choices = ", ".join(analytics.Movement.MOVES)
+            raise serializers.ValidationError({"kind": [f"Choose one of {choices}."]})
+        since, period = form.history_start(), form.options()["period"]
+        return analytics.movement_deals(form.scope(), since, move=move, period=period)
 
 
 class QuotaViewSet(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -9,18 +10,35 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.core.validators import RegexValidator
 from django.http import QueryDict
+from django.utils import timezone
 from django.utils.choices import CallableChoiceIterator
 
 from accounts.models import Role, Team, User
 from accounts.visibility import readable_people
+from currencies.selectors import reporting_currency
 from deals.models import Pipeline
 from forecasting import periods
-from forecasting.analytics import Scope, currencies_in_use
+from forecasting.analytics import Scope, currencies_in_use, default_funnel_range
 from forecasting.models import Quota, quota_people, quota_teams
 
 # Dates outside these years are typing mistakes (and periods around them would not exist).
 FIRST_YEAR, LAST_YEAR = 1900, 2200
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+MONTH_INPUT = forms.DateInput(attrs={"type": "month"}, format="%Y-%m")
+MONTH_FORMATS = ["%Y-%m", "%Y-%m-%d"]
+
+# The dashboard's controls, in groups: what is looked at, the forward forecast (periods of
+# close dates) and the history window (moves and closed deals, by default the last 90 days).
+FILTER_GROUPS = (
+    ("Scope", ("pipeline", "team", "owner", "currency", "probabilities")),
+    ("Forecast", ("period", "forecast_from", "forecast_to")),
+    ("History", ("history_since", "history_until")),
+)
+DATE_PAIRS = (
+    ("since", "until"),
+    ("forecast_from", "forecast_to"),
+    ("history_since", "history_until"),
+)
 
 
 if TYPE_CHECKING:
@@ -54,16 +72,25 @@ class ForecastFilterForm(forms.Form):
     probabilities = forms.ChoiceField(
         choices=[("configured", "Configured"), ("learned", "Learned")], required=False
     )
-    # Any three letters are accepted (the API's filter too); the page offers the currencies in
-    # use (`_currency_choices`).
+    # Empty: every currency, converted to the reporting one. Any three letters are accepted (the
+    # API's filter too): that currency alone; the page offers the currencies in use.
     currency = forms.CharField(
         required=False,
         max_length=3,
         validators=[RegexValidator(r"^[A-Za-z]{3}$", "Use a three-letter currency code.")],
         widget=forms.Select,
     )
-    since = forms.DateField(required=False, label="From", widget=DATE_INPUT)
-    until = forms.DateField(required=False, label="To", widget=DATE_INPUT)
+    forecast_from = forms.DateField(
+        required=False, label="From month", widget=MONTH_INPUT, input_formats=MONTH_FORMATS
+    )
+    forecast_to = forms.DateField(
+        required=False, label="To month", widget=MONTH_INPUT, input_formats=MONTH_FORMATS
+    )
+    history_since = forms.DateField(required=False, label="From day", widget=DATE_INPUT)
+    history_until = forms.DateField(required=False, label="To day", widget=DATE_INPUT)
+    # Before the two groups, one range drove both: old links keep working (`history`).
+    since = forms.DateField(required=False, widget=forms.HiddenInput)
+    until = forms.DateField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, data: Any = None, *args: Any, user: User, **kwargs: Any) -> None:
         # A rep's dashboard starts on their own deals; "All" (owner=) shows their teams'.
@@ -92,21 +119,28 @@ class ForecastFilterForm(forms.Form):
         return [*codes, asked] if asked and asked not in codes else codes
 
     def _currency_choices(self) -> list[tuple[str, str]]:
-        return [(code, code) for code in self._currencies]
+        """ "All (in USD)" (every currency, converted: the default), then each one alone."""
+        every = ("", f"All (in {reporting_currency()})")
+        return [every, *((code, f"{code} only") for code in self._currencies)]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        for name in ("since", "until"):
-            day = data.get(name)
-            if day and not FIRST_YEAR <= day.year <= LAST_YEAR:
-                self.add_error(name, f"Choose a date between {FIRST_YEAR} and {LAST_YEAR}.")
-                data.pop(name, None)
-        since, until = data.get("since"), data.get("until")
-        if since and until and since > until:
-            self.add_error("until", "The end date must be on or after the start date.")
-        if since and until and (until - since).days > 366 * 5:
-            self.add_error("since", "Choose a range of at most five years.")
+        for first, last in DATE_PAIRS:
+            for name in (first, last):
+                day = data.get(name)
+                if day and not FIRST_YEAR <= day.year <= LAST_YEAR:
+                    self.add_error(name, f"Choose a date between {FIRST_YEAR} and {LAST_YEAR}.")
+                    data.pop(name, None)
+            since, until = data.get(first), data.get(last)
+            if since and until and since > until:
+                self.add_error(last, "The end date must be on or after the start date.")
+            if since and until and (until - since).days > 366 * 5:
+                self.add_error(first, "Choose a range of at most five years.")
         return data
+
+    def groups(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """The visible controls in their groups (Scope, Forecast, History)."""
+        return [(title, [self[name] for name in names]) for title, names in FILTER_GROUPS]
 
     def value(self, name: str, default: Any = None) -> Any:
         if not self.is_bound or not self.is_valid():
@@ -123,13 +157,31 @@ class ForecastFilterForm(forms.Form):
         )
 
     def options(self) -> dict[str, Any]:
-        """Keyword arguments of the analytics functions: period kind, probabilities, range."""
+        """Keyword arguments of the forward forecast: period kind, probabilities, and the close
+        periods to show (the months or quarters holding `since` and `until`)."""
         return {
             "period": self.value("period", "month"),
             "probabilities": self.value("probabilities", "configured"),
-            "since": self.value("since"),
-            "until": self.value("until"),
+            "since": self.value("forecast_from") or self.value("since"),
+            "until": self.value("forecast_to") or self.value("until"),
         }
+
+    def history_start(self) -> dt.date:
+        """The history window's first day (movement since, the pipeline on)."""
+        return self.history()[0] or default_funnel_range()[0]
+
+    def history(self, *, keep_ahead: bool = False) -> tuple[dt.date | None, dt.date | None]:
+        """The history window (funnel, closed-deal figures, movement; None: the default last
+        90 days): `history_since`/`history_until`, else `since`/`until` (the funnel API's
+        parameters, an old dashboard link's range) unless, on the dashboard, that range starts
+        after today: it was chosen for the forecast ahead and would empty the history."""
+        since, until = self.value("history_since"), self.value("history_until")
+        if since or until:
+            return since, until
+        since, until = self.value("since"), self.value("until")
+        if since and since > timezone.localdate() and not keep_ahead:
+            return None, None
+        return since, until
 
 
 class QuotaForm(forms.Form):

@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.models import Team, User
+from currencies.serializers import UnconvertedSerializer
 from forecasting.models import Quota
 
 
@@ -52,6 +53,11 @@ class ForecastSerializer(serializers.Serializer[Any]):
     periods = ForecastFiguresSerializer(many=True)
     totals = ForecastFiguresSerializer()
     unscheduled = ForecastFiguresSerializer(help_text="Open deals without an expected close date.")
+    unconverted = UnconvertedSerializer(
+        many=True,
+        help_text="Deals left out of every figure (all currencies asked for): their currency "
+        "has no exchange rate. Empty when nothing is left out or one currency is asked for.",
+    )
 
 
 class FunnelStageSerializer(serializers.Serializer[Any]):
@@ -61,7 +67,10 @@ class FunnelStageSerializer(serializers.Serializer[Any]):
     advanced = serializers.IntegerField(
         help_text="Of those, deals that later reached a later stage."
     )
-    conversion = serializers.FloatField(allow_null=True, help_text="advanced / entered, 0–1.")
+    conversion = serializers.FloatField(
+        allow_null=True,
+        help_text="advanced / entered, 0–1; null: no next stage (post-sale or last stage).",
+    )
     lost = serializers.IntegerField(help_text="Deals lost in this stage in the range.")
     median_days = serializers.FloatField(allow_null=True)
     p90_days = serializers.FloatField(allow_null=True)
@@ -103,6 +112,32 @@ class FunnelSerializer(serializers.Serializer[Any]):
     )
 
 
+class MoveSerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(choices=["new", "advanced", "slipped", "won", "lost"])
+    title = serializers.CharField()
+    count = serializers.IntegerField(help_text="Deals; /api/forecast/movement/deals/ lists them.")
+    amount = money_field()
+
+
+class MovementSerializer(serializers.Serializer[Any]):
+    since = serializers.DateField(help_text="Moves from the start of this day.")
+    period = serializers.CharField(help_text="month or quarter: what a slipped close date is.")
+    currency = serializers.CharField()
+    moves = MoveSerializer(many=True)
+
+
+class MovementDealSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    owner = serializers.IntegerField(source="owner_id")
+    stage = serializers.IntegerField(source="stage_id")
+    stage_name = serializers.CharField(source="stage.name")
+    status = serializers.CharField()
+    amount = money_field(allow_null=True)
+    currency = serializers.CharField()
+    expected_close_date = serializers.DateField(allow_null=True)
+
+
 class QuotaSerializer(serializers.ModelSerializer[Quota]):
     user = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.all(), required=False, allow_null=True
@@ -123,3 +158,53 @@ class QuotaSerializer(serializers.ModelSerializer[Quota]):
 
 class QuotaAmountSerializer(serializers.Serializer[Any]):
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+
+
+class BacktestRowSerializer(serializers.Serializer[Any]):
+    period = serializers.CharField(help_text='"2026-11" or "2026-Q4".')
+    start = serializers.DateField(help_text="First day of the period: when the forecast is made.")
+    pipeline_from = serializers.ChoiceField(
+        choices=["snapshot", "history"],
+        help_text="The pipeline at the start: that day's snapshot, or rebuilt from history.",
+    )
+    deals = serializers.IntegerField(help_text="Deals open at the start.")
+    configured = money_field(help_text="Σ amount × configured probability, deals due in it.")
+    learned = money_field(
+        help_text="Σ amount × learned probability × share the timing model lands in the period."
+    )
+    p10 = money_field(help_text="Learned forecast: 10th percentile of the simulated outcomes.")
+    p50 = money_field()
+    p90 = money_field()
+    won = money_field(help_text="Won in the period (by won date).")
+    configured_error = serializers.FloatField(allow_null=True, help_text="(forecast − won) / won.")
+    learned_error = serializers.FloatField(allow_null=True, help_text="(forecast − won) / won.")
+    in_band = serializers.BooleanField(help_text="won lies within p10–p90.")
+    brier_configured = serializers.FloatField(
+        allow_null=True, help_text="Mean (probability − outcome)² of the deals since closed."
+    )
+    brier_learned = serializers.FloatField(allow_null=True)
+    brier_deals = serializers.IntegerField(help_text="Deals open at the start and closed since.")
+
+
+class BacktestSummarySerializer(serializers.Serializer[Any]):
+    periods = serializers.IntegerField()
+    configured_error = serializers.FloatField(
+        allow_null=True, help_text="Mean absolute error, a share of won."
+    )
+    learned_error = serializers.FloatField(allow_null=True)
+    learned_within_goal = serializers.IntegerField(
+        help_text="Periods whose learned forecast is within 10 % of won."
+    )
+    coverage = serializers.FloatField(
+        allow_null=True, help_text="Share of periods whose won lies within p10–p90."
+    )
+    brier_configured = serializers.FloatField(allow_null=True, help_text="Over all periods.")
+    brier_learned = serializers.FloatField(allow_null=True)
+    brier_deals = serializers.IntegerField()
+
+
+class BacktestSerializer(serializers.Serializer[Any]):
+    period = serializers.CharField(help_text='"month" or "quarter".')
+    currency = serializers.CharField()
+    rows = BacktestRowSerializer(many=True)
+    summary = BacktestSummarySerializer()

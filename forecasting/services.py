@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
-from django.db import transaction
-from django.db.models import DateField, F, Value
+from django.db import connection, transaction
+from django.db.models import DateField, F, QuerySet, Value
 
 from accounts.models import Team, User
 from deals.models import Deal, effective_probability
 from forecasting import periods
+from forecasting.analytics.as_of import open_at_start_of
+from forecasting.analytics.scope import day_bounds
 from forecasting.models import (
     ForecastSnapshot,
     Quota,
@@ -18,7 +22,7 @@ from forecasting.models import (
     quota_people,
     quota_teams,
 )
-from pipeline_crm.db import insert_from_select
+from pipeline_crm.db import insert_from_select_sql
 from pipeline_crm.errors import DomainError, NotAllowed
 
 # --- quotas --------------------------------------------------------------------------------------
@@ -82,18 +86,71 @@ def delete_quota(*, quota: Quota, by: User) -> None:
 def take_snapshot(*, day: dt.date) -> int:
     """One ForecastSnapshot per open deal for `day`, in one INSERT … SELECT. Idempotent: a deal
     already snapshotted that day is skipped. Returns how many rows were added."""
-    return insert_from_select(
-        ForecastSnapshot,
+    return _insert_snapshots(
         Deal.objects.filter(status=Deal.Status.OPEN),
+        day,
+        stage_id=F("stage_id"),
+        probability=effective_probability(),
+        expected_close_date=F("expected_close_date"),
+    )
+
+
+@transaction.atomic
+def snapshot_from_history(*, days: Sequence[dt.date], deals: QuerySet[Deal] | None = None) -> int:
+    """The snapshots `take_snapshot` would have taken on past `days` (at their start), rebuilt
+    from the deals' history (`open_at_start_of`: stage, probability and close date then, today's
+    amounts): one INSERT … SELECT a day, idempotent. For data loaded with its history (the demo),
+    so forecast vs actual has something to compare. Returns how many rows were added."""
+    deals = Deal.objects.all() if deals is None else deals
+    # Compiled once for a stand-in day, run for each day with that day's values in its place
+    # (compiling the nested subqueries costs more than running them).
+    sql, params = _snapshots_sql(
+        open_at_start_of(deals, STAND_IN_DAY),
+        STAND_IN_DAY,
+        stage_id=F("stage_then"),
+        probability=F("prob"),
+        expected_close_date=F("close_then"),
+    )
+    stand_ins = _day_values(STAND_IN_DAY)
+    added = 0
+    with connection.cursor() as cursor:
+        for day in days:
+            values = dict(zip(stand_ins, _day_values(day), strict=True))
+            cursor.execute(sql, [values.get(param, param) for param in params])
+            added += max(int(cursor.rowcount), 0)
+    return added
+
+
+STAND_IN_DAY = dt.date(1970, 1, 1)
+
+
+def _day_values(day: dt.date) -> tuple[Any, Any]:
+    """How the database receives `day` and its first instant as parameters."""
+    start, _ = day_bounds(day, day)
+    ops = connection.ops
+    return ops.adapt_datefield_value(day), ops.adapt_datetimefield_value(start)
+
+
+def _insert_snapshots(deals: QuerySet[Any], day: dt.date, **then: Any) -> int:
+    """One snapshot row per deal of `deals` for `day`; `then` gives stage, probability and close
+    date as they were."""
+    sql, params = _snapshots_sql(deals, day, **then)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return max(int(cursor.rowcount), 0)
+
+
+def _snapshots_sql(deals: QuerySet[Any], day: dt.date, **then: Any) -> tuple[str, list[Any]]:
+    return insert_from_select_sql(
+        ForecastSnapshot,
+        deals,
         conflict_target=["taken_on", "deal_id"],
         taken_on=Value(day, output_field=DateField()),
         deal_id=F("pk"),
         pipeline_id=F("pipeline_id"),
-        stage_id=F("stage_id"),
         owner_id=F("owner_id"),
-        status=F("status"),
+        status=Value(Deal.Status.OPEN),
         amount=F("amount"),
-        probability=effective_probability(),
-        expected_close_date=F("expected_close_date"),
         currency=F("currency"),
+        **then,
     )

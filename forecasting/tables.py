@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from django.http import QueryDict
+from django.urls import reverse
+
 from forecasting import analytics
 from forecasting.forms import ForecastFilterForm
 from pipeline_crm.templatetags import figures
@@ -21,6 +24,19 @@ from pipeline_crm.templatetags import figures
 # percent; days; count; date.
 Kind = Literal["text", "money", "rate", "percent", "days", "count", "date"]
 Column = tuple[str, Kind]
+
+NOT_APPLICABLE_TEXT = "n/a"
+
+
+class NotApplicable:
+    """A figure that has no meaning in its row (a post-sale stage's conversion): "n/a" on the
+    page, blank in CSV."""
+
+    def __str__(self) -> str:
+        return ""
+
+
+NOT_APPLICABLE = NotApplicable()
 
 SHOWN: dict[str, Callable[[Any], str]] = {
     "rate": figures.percent,
@@ -62,6 +78,8 @@ class Table:
         """A figure as the page shows it ("—" for none, text as it is)."""
         if value is None:
             return "" if kind == "text" else figures.NONE
+        if isinstance(value, NotApplicable):
+            return NOT_APPLICABLE_TEXT
         if kind == "money":
             return figures.money(value, self.currency)
         if kind in SHOWN:
@@ -131,8 +149,12 @@ def _range_cells(spread: analytics.Range | None) -> list[Decimal | None]:
 def funnel_table(result: analytics.Funnel) -> Table:
     columns: list[Column] = [("Stage", "text"), ("Entered", "count"), ("Advanced", "count")]
     columns += [("Conversion", "rate"), ("Lost", "count")]
-    rows = [[s.name, s.entered, s.advanced, s.conversion, s.lost] for s in result.stages]
+    rows = [[s.name, s.entered, s.advanced, _conversion(s), s.lost] for s in result.stages]
     return Table("funnel", f"Funnel {result.since} – {result.until}", columns, rows)
+
+
+def _conversion(stage: analytics.FunnelStage) -> float | NotApplicable | None:
+    return stage.conversion if stage.has_next_stage else NOT_APPLICABLE
 
 
 def time_in_stage_table(result: analytics.Funnel) -> Table:
@@ -160,24 +182,45 @@ def lost_reasons_table(result: analytics.Funnel) -> Table:
 
 
 def lost_by_stage_table(result: analytics.Funnel) -> Table:
+    """Per stage, why its deals were lost: each reason's deals and its share of the stage's."""
+    lost = {s.stage_id: s.lost for s in result.stages}
     rows = [
-        [r["stage_name"], r["reason"] or "(none given)", r["count"]] for r in result.lost_by_stage
+        [
+            r["stage_name"],
+            r["reason"] or "(none given)",
+            r["count"],
+            analytics.rate(r["count"], lost.get(r["stage"], 0)),
+        ]
+        for r in result.lost_by_stage
     ]
     columns: list[Column] = [("Stage", "text"), ("Reason", "text"), ("Deals", "count")]
-    return Table("lost_by_stage", "Where deals are lost", columns, rows)
+    columns += [("Share of stage", "rate")]
+    return Table("lost_by_stage", "Lost reasons per stage", columns, rows)
 
 
-def accuracy_table(rows: list[analytics.AccuracyRow], currency: str) -> Table:
-    columns: list[Column] = [("Period", "text"), ("Snapshot of", "date")]
-    columns += [("Forecast (weighted)", "money"), ("Commit", "money"), ("Won", "money")]
-    columns += [("Won / forecast", "rate")]
-    return Table(
-        "accuracy",
-        "Forecast vs actual",
-        columns,
-        [[r.period, r.snapshot_day, r.forecast, r.commit, r.won, r.accuracy] for r in rows],
-        currency=currency,
-    )
+def accuracy_table(result: analytics.Backtest) -> Table:
+    """The backtest: each past period's forecasts made at its start beside what was won."""
+    columns: list[Column] = [("Period", "text"), ("Pipeline from", "text")]
+    columns += [("Configured", "money"), ("Learned", "money"), ("Learned p10", "money")]
+    columns += [("Learned p90", "money"), ("Won", "money"), ("Configured error", "rate")]
+    columns += [("Learned error", "rate"), ("Won in p10–p90", "text")]
+    rows = [
+        [
+            r.period,
+            r.pipeline_from,
+            r.configured,
+            r.learned,
+            r.p10,
+            r.p90,
+            r.won,
+            r.configured_error,
+            r.learned_error,
+            "yes" if r.in_band else "no",
+        ]
+        for r in result.rows
+    ]
+    title = f"Forecast at each period's start vs won ({result.currency})"
+    return Table("accuracy", title, columns, rows, currency=result.currency)
 
 
 def reps_table(reps: list[analytics.RepFigures], currency: str) -> Table:
@@ -216,7 +259,7 @@ def watch_table(name: str, title: str, deals: list[analytics.WatchedDeal], curre
                 deal.title,
                 str(deal.owner),
                 deal.stage.name,
-                deal.amount,
+                watched.amount,
                 int(watched.probability),
                 deal.expected_close_date,
                 "; ".join(r.replace("_", " ") for r in watched.reasons),
@@ -234,18 +277,24 @@ def probabilities_table(stages: list[analytics.StageProbability]) -> Table:
     return Table("probabilities", "Stage probabilities", columns, rows)
 
 
-def movement_table(result: analytics.Movement, currency: str) -> Table:
+def movement_table(
+    result: analytics.Movement, currency: str, links: list[str | None] | None = None
+) -> Table:
+    """Each move with its deals and amount; `links` (one per move) open the deals behind it."""
     columns: list[Column] = [("Move", "text"), ("Deals", "count"), ("Amount", "money")]
-    rows: list[list[Any]] = [list(row) for row in result.rows()]
-    title = f"Movement since {result.since}"
-    return Table("movement", title, columns, rows, currency=currency)
+    rows: list[list[Any]] = [
+        [analytics.MOVE_TITLES[name], count, amount] for name, count, amount in result.rows()
+    ]
+    title = f"Movement since the start of {result.since}"
+    return Table("movement", title, columns, rows, currency=currency, links=links or [])
 
 
 def as_of_table(result: analytics.PipelineAsOf, currency: str) -> Table:
     columns: list[Column] = [("Stage", "text"), ("Deals", "count"), ("Amount", "money")]
     columns += [("Weighted", "money")]
     rows = [[s.name, s.deals, s.amount, s.weighted] for s in result.stages]
-    title = f"Pipeline on {result.day} (from {result.source})"
+    source = "the nightly snapshot" if result.source == "snapshot" else "rebuilt from history"
+    title = f"Pipeline at the start of {result.day} ({source})"
     return Table("as_of", title, columns, rows, currency=currency)
 
 
@@ -257,19 +306,27 @@ def _forecast(form: ForecastFilterForm) -> Table:
 
 
 def _funnel_result(form: ForecastFilterForm) -> analytics.Funnel:
+    since, until = form.history()
+    return analytics.funnel(form.scope(), since=since, until=until)
+
+
+def backtest_result(form: ForecastFilterForm) -> analytics.Backtest:
+    """The backtest of the dashboard's filters (the accuracy panel, its CSV and the API)."""
     options = form.options()
-    return analytics.funnel(form.scope(), since=options["since"], until=options["until"])
+    return analytics.backtest(
+        form.scope(), period=options["period"], since=options["since"], until=options["until"]
+    )
 
 
 def _accuracy(form: ForecastFilterForm) -> Table:
-    scope = form.scope()
-    rows = analytics.forecast_accuracy(scope, period=form.options()["period"])
-    return accuracy_table(rows, scope.currency_code)
+    return accuracy_table(backtest_result(form))
 
 
 def _reps(form: ForecastFilterForm) -> Table:
     scope = form.scope()
-    return reps_table(analytics.rep_figures(scope, **form.options()), scope.currency_code)
+    since, until = form.history()
+    options = {**form.options(), "since": since, "until": until}
+    return reps_table(analytics.rep_figures(scope, **options), scope.currency_code)
 
 
 def _watch(key: str, title: str) -> Callable[[ForecastFilterForm], Table]:
@@ -281,15 +338,27 @@ def _watch(key: str, title: str) -> Callable[[ForecastFilterForm], Table]:
 
 
 def _movement(form: ForecastFilterForm) -> Table:
-    scope, options = form.scope(), form.options()
-    since = options["since"] or analytics.default_funnel_range()[0]
-    result = analytics.movement_since(scope, since, period=options["period"])
-    return movement_table(result, scope.currency_code)
+    scope, period = form.scope(), form.options()["period"]
+    result = analytics.movement_since(scope, form.history_start(), period=period)
+    return movement_table(result, scope.currency_code, links=movement_links(form))
+
+
+def movement_links(form: ForecastFilterForm) -> list[str | None]:
+    """Per move, the page of the deals behind it, with the dashboard's filters."""
+    query = QueryDict(mutable=True)
+    if isinstance(form.data, QueryDict):
+        query = form.data.copy()
+    query.pop("page", None)
+    links: list[str | None] = []
+    for move in analytics.Movement.MOVES:
+        query["kind"] = move
+        links.append(f"{reverse('forecast-movement-deals')}?{query.urlencode()}")
+    return links
 
 
 def _as_of(form: ForecastFilterForm) -> Table:
     scope = form.scope()
-    day = form.options()["since"] or analytics.default_funnel_range()[0]
+    day = form.history_start()
     return as_of_table(analytics.pipeline_as_of(scope, day), scope.currency_code)
 
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("forecast/panel/<slug:name>/", views.panel, name="forecast-panel"),
     path("forecast/export/<slug:table>.csv", views.export_csv, name="forecast-export"),
     path("forecast/movement/", views.movement, name="forecast-movement"),
+    path("forecast/movement/deals/", views.movement_deals, name="forecast-movement-deals"),
     path("forecast/quotas/", views.quotas, name="forecast-quotas"),
     path("forecast/quotas/<int:pk>/delete/", views.delete_quota, name="forecast-quota-delete"),
 ]

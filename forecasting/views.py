@@ -82,11 +82,14 @@ def _funnel_charts(funnel: analytics.Funnel) -> dict[str, Any]:
     }
 
 
-def _accuracy_chart(rows: list[analytics.AccuracyRow]) -> dict[str, Any]:
+def _accuracy_chart(result: analytics.Backtest) -> dict[str, Any]:
+    rows = result.rows
     return {
         "labels": [r.period for r in rows],
-        "forecast": [_num(r.forecast) for r in rows],
-        "won": [_num(r.won) for r in rows],
+        **{
+            name: [_num(getattr(r, name)) for r in rows]
+            for name in ("won", "configured", "learned", "p10", "p90")
+        },
     }
 
 
@@ -103,18 +106,19 @@ def dashboard_context(form: ForecastFilterForm) -> dict[str, Any]:
     """The page itself: headline cards and the forecast by period (the main figure), in a fixed
     number of queries. The other panels load on their own (`panel_context`)."""
     scope, options = form.scope(), form.options()
-    pipeline, since, until = analytics.closed_scope(scope, options["since"], options["until"])
+    pipeline, since, until = analytics.closed_scope(scope, *form.history())
     forecast = analytics.forecast(
         scope, **options, closed_range=(since, until), closed_pipeline=pipeline
     )
     closed = forecast.closed or {}
-    current, currency = forecast.current, forecast.currency
+    current, currency = _current_period(forecast, scope, options), forecast.currency
 
     def money(value: Any) -> str:
         return figures.money(value, currency)
 
     return {
         "forecast": forecast,
+        "every_currency": not scope.currency,  # converted to the reporting currency
         "closed": closed,
         "cards": [
             ("weighted", "Weighted forecast", money(current.weighted), _range_hint(current, money)),
@@ -136,9 +140,22 @@ def dashboard_context(form: ForecastFilterForm) -> dict[str, Any]:
     }
 
 
+def _current_period(
+    forecast: analytics.Forecast, scope: analytics.Scope, options: dict[str, Any]
+) -> analytics.PeriodFigures:
+    """The headline cards' period (the one holding today), even when the periods chosen for
+    the forecast leave it out: then read on its own (a few more queries)."""
+    current = forecast.current
+    if any(p.start == current.start for p in forecast.periods):
+        return current
+    alone = {**options, "since": current.start, "until": current.start}
+    return analytics.forecast(scope, **alone).current
+
+
 def _funnel_panel(form: ForecastFilterForm) -> dict[str, Any]:
-    options, scope = form.options(), form.scope()
-    funnel = analytics.funnel(scope, since=options["since"], until=options["until"])
+    scope = form.scope()
+    since, until = form.history()
+    funnel = analytics.funnel(scope, since=since, until=until)
     return {
         "funnel": funnel,
         "default_pipeline": scope.pipeline is None,
@@ -153,11 +170,11 @@ def _funnel_panel(form: ForecastFilterForm) -> dict[str, Any]:
 
 
 def _accuracy_panel(form: ForecastFilterForm) -> dict[str, Any]:
-    scope = form.scope()
-    rows = analytics.forecast_accuracy(scope, period=form.options()["period"])
+    result = tables.backtest_result(form)
     return {
-        "table": tables.accuracy_table(rows, scope.currency_code),
-        "charts": {"accuracy": _accuracy_chart(rows)},
+        "backtest": result,
+        "table": tables.accuracy_table(result),
+        "charts": {"accuracy": _accuracy_chart(result)},
     }
 
 
@@ -231,12 +248,54 @@ def movement(request: HttpRequest) -> HttpResponse:
     """Movement since a date and the pipeline as it stood that day (loaded on demand)."""
     form = _filters(request)
     context = {
-        "since": form.options()["since"] or analytics.default_funnel_range()[0],
+        "since": form.history_start(),
         "query": request.GET.urlencode(),
         "movement": tables.BUILDERS["movement"](form),
         "as_of": tables.BUILDERS["as_of"](form),
     }
     return render(request, "forecasting/_movement.html", context)
+
+
+MOVEMENT_PAGE_SIZE = 25
+MOVEMENT_DEAL_COLUMNS = (
+    Column("Deal", lambda deal: deal.title),
+    Column("Owner", lambda deal: deal.owner),
+    Column("Stage", lambda deal: deal.stage.name),
+    Column("Status", lambda deal: deal.status),
+    Column("Amount", lambda deal: deal.amount),
+    Column("Currency", lambda deal: deal.currency),
+    Column("Expected close", lambda deal: deal.expected_close_date),
+)
+
+
+@login_required
+@require_GET
+def movement_deals(request: HttpRequest) -> HttpResponseBase:
+    """The deals behind one movement figure (`?kind=new|advanced|slipped|won|lost`), in pages;
+    `?format=csv` gives them all."""
+    form, move = _filters(request), request.GET.get("kind", "")
+    if move not in analytics.Movement.MOVES:
+        choices = ", ".join(analytics.Movement.MOVES)
+        return HttpResponseBadRequest(f"kind: choose one of {choices}.", content_type="text/plain")
+    scope, since = form.scope(), form.history_start()
+    deals = analytics.movement_deals(scope, since, move=move, period=form.options()["period"])
+    if wants_csv(request):
+        return csv_download(
+            filename_stem=f"movement-{move}", columns=MOVEMENT_DEAL_COLUMNS, records=deals
+        )
+    back = request.GET.copy()
+    for name in ("kind", "page"):
+        back.pop(name, None)
+    context = {
+        "nav": "forecast",
+        "title": analytics.MOVE_TITLES[move],
+        "since": since,
+        "currency": scope.currency_code,
+        "back_query": back.urlencode(),
+        "page": Paginator(deals, MOVEMENT_PAGE_SIZE).get_page(request.GET.get("page")),
+    }
+    template = "forecasting/movement_deals.html" + ("#list" if wants_fragment(request) else "")
+    return render(request, template, context)
 
 
 # --- quotas --------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ api_docs = csp_override(API_DOCS_CSP)(
 urlpatterns = [
     path("", include("accounts.api_urls")),
     path("", include("deals.api_urls")),
+    path("", include("currencies.api_urls")),
     path("", include("followups.api_urls")),
     path("", include("people.api_urls")),
     path("", include("forecasting.api_urls")),

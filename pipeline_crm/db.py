@@ -49,6 +49,21 @@ def insert_from_select(
     With `conflict_target`, a row clashing with an existing one on those columns is skipped.
     Returns how many rows were inserted. (Both databases speak this SQL; the SELECT must have a
     WHERE clause for SQLite to read ON CONFLICT after it, which every caller's rows have.)"""
+    sql, params = insert_from_select_sql(model, rows, conflict_target=conflict_target, **columns)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return max(int(cursor.rowcount), 0)
+
+
+def insert_from_select_sql(
+    model: type[models.Model],
+    rows: QuerySet[Any],
+    *,
+    conflict_target: Sequence[str] = (),
+    **columns: Any,
+) -> tuple[str, list[Any]]:
+    """The statement `insert_from_select` runs and its parameters (to run it again with other
+    parameters without compiling it again)."""
     names = list(columns)
     select_sql, params = (
         rows.order_by()
@@ -63,9 +78,7 @@ def insert_from_select(
     )
     if conflict_target:
         sql += f" ON CONFLICT ({', '.join(quote(name) for name in conflict_target)}) DO NOTHING"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return max(int(cursor.rowcount), 0)
+    return sql, list(params)
 
 
 # --- deals: one query run for each of a list of rows (the board's columns) ------------------------

@@ -69,6 +69,25 @@ def retarget(response: HttpResponse, selector: str, swap: str = "outerHTML") -> 
     return response
 
 
+def panel_response(
+    request: HttpRequest,
+    partial: str,
+    context: dict[str, Any],
+    *,
+    target: str,
+    status: int = 200,
+    message: str = "",
+) -> HttpResponse:
+    """A settings list's panel re-rendered after a change: swapped into `target` even when
+    refused (4xx, with its form's errors), with `message` as a toast."""
+    response = render(request, partial, context, status=status)
+    if status >= 400:
+        retarget(response, target, "outerHTML")
+    if message:
+        toast(response, message, "error" if status >= 400 else "success")
+    return response
+
+
 def message_response(message: str, status: int, level: str = "error") -> HttpResponse:
     """A refusal for any client: the plain-text message in the body, and a toast for htmx."""
     response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")

@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("pipeline_crm.api_urls")),
     path("", include("deals.urls")),
+    path("", include("currencies.urls")),
     path("", include("followups.urls")),
     path("", include("people.urls")),
     path("", include("forecasting.urls")),

@@ -18,27 +18,31 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-def _delta(source: str, sign: int) -> str:
+KEY = ("stage_id", "status", "owner_id")  # a totals row's key (0015 adds the currency)
+
+
+def _delta(source: str, sign: int, key: tuple[str, ...] = KEY) -> str:
     """Rows of (stage, status, owner) and signed amounts, from a table of deal rows."""
     amount = f"{sign} * COALESCE(amount, 0)"
     return (
-        f"SELECT stage_id, status, owner_id, {sign} AS n, {amount} AS a, "
+        f"SELECT {', '.join(key)}, {sign} AS n, {amount} AS a, "
         f"CASE WHEN probability_override IS NULL THEN {amount} ELSE 0 END AS awo, "
         f"{sign} * COALESCE(amount * probability_override, 0) AS ow FROM {source}"
     )
 
 
-def _upsert(*deltas: str) -> str:
+def _upsert(*deltas: str, key: tuple[str, ...] = KEY) -> str:
+    columns = ", ".join(key)
     return f"""
         INSERT INTO deals_columntotal AS t
-            (stage_id, status, owner_id, deals, amount_sum, amount_without_override,
+            ({columns}, deals, amount_sum, amount_without_override,
              override_weighted)
-        SELECT stage_id, status, owner_id, SUM(n), SUM(a), SUM(awo), SUM(ow)
+        SELECT {columns}, SUM(n), SUM(a), SUM(awo), SUM(ow)
         FROM ({" UNION ALL ".join(deltas)}) AS delta
-        GROUP BY stage_id, status, owner_id
+        GROUP BY {columns}
         HAVING SUM(n) <> 0 OR SUM(a) <> 0 OR SUM(awo) <> 0 OR SUM(ow) <> 0
-        ORDER BY stage_id, status, owner_id
-        ON CONFLICT (stage_id, status, owner_id) DO UPDATE SET
+        ORDER BY {columns}
+        ON CONFLICT ({columns}) DO UPDATE SET
             deals = t.deals + EXCLUDED.deals,
             amount_sum = t.amount_sum + EXCLUDED.amount_sum,
             amount_without_override = t.amount_without_override
@@ -47,8 +51,8 @@ def _upsert(*deltas: str) -> str:
     """
 
 
-def _row(record: str) -> str:
-    columns = ("stage_id", "status", "owner_id", "amount", "probability_override")
+def _row(record: str, key: tuple[str, ...] = KEY) -> str:
+    columns = (*key, "amount", "probability_override")
     values = ", ".join(f"{record}.{c}" for c in columns)
     return f"(VALUES ({values})) AS {record.lower()}_row({', '.join(columns)})"
 
@@ -64,17 +68,37 @@ def _function(name: str, body: str) -> str:
     """
 
 
-CHANGED = " OR ".join(
-    f"OLD.{c} IS DISTINCT FROM NEW.{c}"
-    for c in ("stage_id", "status", "owner_id", "amount", "probability_override")
-)
+def _changed(key: tuple[str, ...]) -> str:
+    return " OR ".join(
+        f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in (*key, "amount", "probability_override")
+    )
+
+
+def _functions(key: tuple[str, ...]) -> list[str]:
+    """The trigger functions keeping totals rows of this key."""
+    return [
+        _function("deals_column_totals_inserted", _upsert(_delta("added", 1, key), key=key)),
+        _function("deals_column_totals_deleted", _upsert(_delta("removed", -1, key), key=key)),
+        _function(
+            "deals_column_totals_updated",
+            _upsert(_delta(_row("OLD", key), -1, key), _delta(_row("NEW", key), 1, key), key=key),
+        ),
+    ]
+
+
+def _update_trigger(key: tuple[str, ...]) -> str:
+    return f"""CREATE TRIGGER deal_column_totals_update AFTER UPDATE ON deals_deal
+       FOR EACH ROW WHEN ({_changed(key)})
+       EXECUTE FUNCTION deals_column_totals_updated()"""
+
+
+def _resum(key: tuple[str, ...]) -> list[str]:
+    """Empty the totals and sum the existing deals afresh."""
+    return ["DELETE FROM deals_columntotal", _upsert(_delta("deals_deal", 1, key), key=key)]
+
 
 CREATE = [
-    _function("deals_column_totals_inserted", _upsert(_delta("added", 1))),
-    _function("deals_column_totals_deleted", _upsert(_delta("removed", -1))),
-    _function(
-        "deals_column_totals_updated", _upsert(_delta(_row("OLD"), -1), _delta(_row("NEW"), 1))
-    ),
+    *_functions(KEY),
     _function("deals_column_totals_truncated", "DELETE FROM deals_columntotal;"),
     """CREATE TRIGGER deal_column_totals_insert AFTER INSERT ON deals_deal
        REFERENCING NEW TABLE AS added FOR EACH STATEMENT
@@ -82,13 +106,10 @@ CREATE = [
     """CREATE TRIGGER deal_column_totals_delete AFTER DELETE ON deals_deal
        REFERENCING OLD TABLE AS removed FOR EACH STATEMENT
        EXECUTE FUNCTION deals_column_totals_deleted()""",
-    f"""CREATE TRIGGER deal_column_totals_update AFTER UPDATE ON deals_deal
-       FOR EACH ROW WHEN ({CHANGED})
-       EXECUTE FUNCTION deals_column_totals_updated()""",
+    _update_trigger(KEY),
     """CREATE TRIGGER deal_column_totals_truncate AFTER TRUNCATE ON deals_deal
        FOR EACH STATEMENT EXECUTE FUNCTION deals_column_totals_truncated()""",
-    "DELETE FROM deals_columntotal",
-    _upsert(_delta("deals_deal", 1)),
+    *_resum(KEY),
 ]
 
 DROP = [

@@ -13,6 +13,12 @@ change on the board, so a busy board pays the count anyway, and the first look a
 always did (at 100,000 deals with a close-date filter: 70-75 ms at best on the loaded 2-core
 bench machine, rep or admin; the default board never counts).
 
+Money is added up in the reporting currency (SPEC §9): both ways sum each column per currency,
+read each currency's rate in effect today in the same query (`currencies.selectors.
+rate_in_effect`: no query of its own) and convert each currency's sums before adding them. The
+count covers every deal (every card); deals in a currency without a rate are reported as
+`unconverted` (the header warns) instead of being added as if they were in another currency.
+
 Weighted = Σ amount × effective probability / 100 (`deals.models.effective_probability`). The
 running totals keep the deals without an override apart, weighted here by their stage's
 probability, which an admin may change at any time.
@@ -20,14 +26,22 @@ probability, which an admin may change at any time.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, F, QuerySet, Sum
 
 from accounts.models import User
+from currencies.selectors import (
+    Unconverted,
+    converted,
+    merged,
+    rate_in_effect,
+    reporting_currency,
+)
 from deals.models import ColumnTotal, Deal, Pipeline, Stage, effective_probability
 from deals.selectors.filters import BoardFilters, board_deals
 from pipeline_crm.db import keeps_running_totals, values_for_each
@@ -36,11 +50,18 @@ HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
 
 
+# One currency's sums in a column: currency, its rate in effect (`rate_in_effect`), count,
+# Σ amount, Σ amount × probability (%).
+CurrencySums = tuple[str, Any, Any, Any, Any]
+
+
 @dataclass
 class ColumnTotals:
     count: int = 0
     amount: Decimal = Decimal("0")
     weighted: Decimal = Decimal("0")
+    unconverted: list[Unconverted] = field(default_factory=list)  # left out: no rate
+    currency: str = field(default_factory=reporting_currency)  # of amount and weighted
 
     @classmethod
     def of(cls, count: Any, amount: Any, amount_times_probability: Any) -> ColumnTotals:
@@ -52,14 +73,45 @@ class ColumnTotals:
         )
 
     @classmethod
+    def converted(cls, sums: Iterable[CurrencySums]) -> ColumnTotals:
+        """From a column's sums per currency, each converted to the reporting currency."""
+        count, amount, weighted, left_out = 0, Decimal(0), Decimal(0), []
+        for currency, rate, n, amount_sum, weighted_sum in sums:
+            count += int(n or 0)
+            in_reporting = converted(amount_sum, currency, rate)
+            if in_reporting is None:
+                left_out.append(Unconverted(currency, int(n or 0), Decimal(amount_sum or 0)))
+                continue
+            amount += in_reporting
+            weighted += converted(weighted_sum, currency, rate) or Decimal(0)
+        totals = cls.of(count, amount, weighted)
+        totals.unconverted = left_out
+        return totals
+
+    @classmethod
     def added(cls, columns: Iterable[ColumnTotals]) -> ColumnTotals:
         """The totals of these columns together (the whole pipeline's, from its columns')."""
         total = cls()
+        left_out = []
         for column in columns:
             total.count += column.count
             total.amount += column.amount
             total.weighted += column.weighted
+            left_out.append(column.unconverted)
+        total.unconverted = merged(left_out)
         return total
+
+
+def _per_column(
+    stages: Sequence[Stage], rows: Iterable[tuple[Any, ...]]
+) -> dict[int, ColumnTotals]:
+    """Rows of (stage id, currency, rate, count, Σ amount, Σ amount × %) as each column's
+    totals."""
+    by_stage: dict[int, list[CurrencySums]] = defaultdict(list)
+    for stage_id, currency, rate, n, amount, weighted in rows:
+        by_stage[stage_id].append((currency, rate, n, amount, weighted))
+    found = {stage_id: ColumnTotals.converted(sums) for stage_id, sums in by_stage.items()}
+    return _every_column(stages, found)
 
 
 def column_headers(
@@ -81,7 +133,9 @@ def column_headers(
 
 
 def column_totals(
-    deals: QuerySet[Deal], stages: Iterable[Stage], statuses: Sequence[str]
+    deals: QuerySet[Deal],
+    stages: Iterable[Stage],
+    statuses: Sequence[str],
 ) -> dict[int, ColumnTotals]:
     """Count, amount and weighted amount of these deals in each column, by counting them.
 
@@ -93,17 +147,18 @@ def column_totals(
         return (
             deals.filter(stage_id=stage_id, status__in=statuses)
             .order_by()
-            .values("stage_id")
+            .values("stage_id", "currency")
             .annotate(
                 n=Count("*"),
                 amount_sum=Sum("amount"),
                 weighted_sum=Sum(F("amount") * effective_probability(probability)),
+                rate=rate_in_effect(),
             )
-            .values_list("stage_id", "n", "amount_sum", "weighted_sum")
+            .values_list("stage_id", "currency", "rate", "n", "amount_sum", "weighted_sum")
         )
 
     rows = values_for_each([(stage.pk, stage.probability) for stage in stages], sums)
-    return _every_column(stages, {stage_id: ColumnTotals.of(*sums_) for stage_id, *sums_ in rows})
+    return _per_column(stages, rows)
 
 
 def stored_column_totals(
@@ -122,23 +177,24 @@ def stored_column_totals(
             status__in=filters.statuses(),
         )
         .order_by()
-        .values("stage_id")
+        .values("stage_id", "currency")
         .annotate(
             n=Sum("deals"),
             amount=Sum("amount_sum"),
             without_override=Sum("amount_without_override"),
             override_weighted=Sum("override_weighted"),
+            rate=rate_in_effect(),
         )
-        .values_list("stage_id", "n", "amount", "without_override", "override_weighted")
+        .values_list(
+            "stage_id", "currency", "rate", "n", "amount", "without_override", "override_weighted"
+        )
     )
     probability = {stage.pk: stage.probability for stage in stages}
-    found = {
-        stage_id: ColumnTotals.of(
-            n, amount, (override_weighted or 0) + (without_override or 0) * probability[stage_id]
-        )
-        for stage_id, n, amount, without_override, override_weighted in rows
-    }
-    return _every_column(stages, found)
+    weighted = [
+        (stage_id, currency, rate, n, amount, (ow or 0) + (without or 0) * probability[stage_id])
+        for stage_id, currency, rate, n, amount, without, ow in rows
+    ]
+    return _per_column(stages, weighted)
 
 
 def _every_column(

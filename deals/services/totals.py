@@ -23,7 +23,7 @@ def lock_column_totals(*, owner_ids: Iterable[int], stage_ids: Iterable[int]) ->
     rows = ColumnTotal.objects.select_for_update().filter(
         owner_id__in=set(owner_ids), stage_id__in=set(stage_ids)
     )
-    list(rows.order_by("stage_id", "status", "owner_id").values_list("pk", flat=True))
+    list(rows.order_by("stage_id", "status", "owner_id", "currency").values_list("pk", flat=True))
 
 
 @transaction.atomic
@@ -36,10 +36,10 @@ def rebuild_column_totals() -> int:
     """
     lock_against_writes(Deal)
     ColumnTotal.objects.all().delete()
-    # What a `ColumnTotal` row holds, for each (stage, status, owner).
+    # What a `ColumnTotal` row holds, for each (stage, status, owner, currency).
     sums = (
         Deal.objects.order_by()
-        .values("stage_id", "status", "owner_id")
+        .values("stage_id", "status", "owner_id", "currency")
         .annotate(
             n=Count("*"),
             amount_sum=Sum("amount"),
@@ -50,6 +50,7 @@ def rebuild_column_totals() -> int:
             "stage_id",
             "status",
             "owner_id",
+            "currency",
             "n",
             "amount_sum",
             "without_override",
@@ -62,12 +63,13 @@ def rebuild_column_totals() -> int:
             stage_id=stage_id,
             status=status,
             owner_id=owner_id,
+            currency=currency,
             deals=n,
             amount_sum=amount or Decimal(0),
-            amount_without_override=without_override or Decimal(0),
-            override_weighted=override_weighted or Decimal(0),
+            amount_without_override=without or Decimal(0),
+            override_weighted=weighted or Decimal(0),
         )
-        for stage_id, status, owner_id, n, amount, without_override, override_weighted in sums
+        for stage_id, status, owner_id, currency, n, amount, without, weighted in (sums)
     ]
     ColumnTotal.objects.bulk_create(rows, batch_size=1000)
     return len(rows)

@@ -18,7 +18,7 @@ from deals import services
 from deals.forms import LostReasonForm
 from deals.models import LostReason
 from pipeline_crm.errors import DomainError
-from pipeline_crm.htmx import add_trigger, error_response, retarget, toast
+from pipeline_crm.htmx import add_trigger, error_response, panel_response
 
 PAGE = "deals/lost_reasons.html"
 
@@ -43,12 +43,14 @@ def _context(bound: dict[int, LostReasonForm] | None = None, **extra: Any) -> di
 def _panel(
     request: AuthedRequest, *, status: int = 200, message: str = "", **extra: Any
 ) -> HttpResponse:
-    response = render(request, f"{PAGE}#reason-panel", _context(**extra), status=status)
-    if status >= 400:
-        retarget(response, "#reason-panel", "outerHTML")
-    if message:
-        toast(response, message, "error" if status >= 400 else "success")
-    return response
+    return panel_response(
+        request,
+        f"{PAGE}#reason-panel",
+        _context(**extra),
+        target="#reason-panel",
+        status=status,
+        message=message,
+    )
 
 
 @admin_required

@@ -13,7 +13,10 @@ Rules worth knowing:
 - Categories of open deals (disjoint, so they stack): commit = probability ≥ 70 % or a stage
   flagged commit; best case = probability ≥ 40 %; pipeline = the rest. Category figures are
   plain amounts; `weighted` is Σ amount × probability.
-- Money is summed per currency: a scope covers one currency (the default one unless chosen).
+- Money is summed in the scope's currency: every currency converted to the reporting one at
+  today's rates (`Scope.currency == ""`, the default; deals in a currency without a rate are
+  left out and reported, `unconverted_in`), or one currency alone. Sum the `MONEY` annotation
+  of `scoped_deals`/`scoped_snapshots` (`amount_of`), never the raw amount.
 - Open deals without a close date are left out of the periods and reported as `unscheduled`.
 
 One module a subject, each importing only those before it:
@@ -30,10 +33,12 @@ One module a subject, each importing only those before it:
   as_of          the pipeline as of a past day
   movement       what moved since a day
   accuracy       forecast against actual, from the daily snapshots
+  backtest       every past period's forecast made at its start (configured and learned) vs won
 """
 
 from forecasting.analytics.accuracy import AccuracyRow, forecast_accuracy
 from forecasting.analytics.as_of import PipelineAsOf, StageSnapshot, pipeline_as_of
+from forecasting.analytics.backtest import Backtest, BacktestRow, backtest
 from forecasting.analytics.by_period import Forecast, PeriodFigures, forecast
 from forecasting.analytics.closed_deals import (
     DEFAULT_FUNNEL_DAYS,
@@ -41,7 +46,7 @@ from forecasting.analytics.closed_deals import (
     closed_scope,
     default_funnel_range,
 )
-from forecasting.analytics.movement import Movement, movement_since
+from forecasting.analytics.movement import MOVE_TITLES, Movement, movement_deals, movement_since
 from forecasting.analytics.probabilities import (
     BEST_CASE_MIN_PROBABILITY,
     COMMIT_MIN_PROBABILITY,
@@ -85,11 +90,14 @@ __all__ = [
     "COMMIT_MIN_PROBABILITY",
     "DEFAULT_FUNNEL_DAYS",
     "HUNDRED",
+    "MOVE_TITLES",
     "PERCENT",
     "PRODUCT",
     "SECONDS_PER_DAY",
     "WATCHLIST_LIMIT",
     "AccuracyRow",
+    "Backtest",
+    "BacktestRow",
     "Forecast",
     "Funnel",
     "FunnelStage",
@@ -103,6 +111,7 @@ __all__ = [
     "StageSnapshot",
     "ViewQuotas",
     "WatchedDeal",
+    "backtest",
     "closed_figures",
     "closed_scope",
     "currencies_in_use",
@@ -112,6 +121,7 @@ __all__ = [
     "forecast_accuracy",
     "funnel",
     "money",
+    "movement_deals",
     "movement_since",
     "percentile",
     "pipeline_as_of",

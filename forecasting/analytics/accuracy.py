@@ -16,6 +16,7 @@ from deals.models import Deal
 from forecasting import periods
 from forecasting.analytics.probabilities import COMMIT_MIN_PROBABILITY
 from forecasting.analytics.scope import (
+    MONEY,
     PRODUCT,
     Row,
     Scope,
@@ -56,7 +57,7 @@ def forecast_accuracy(
     starts = periods.starts_between(first, current, period)
     first_days = _first_snapshot_days(starts, period)
     said = _said_on(scope, first_days, period)
-    won = _won_by_period(scope, first, periods.period_end(current, period), period)
+    won = won_by_period(scope, first, periods.period_end(current, period), period)
     rows: list[AccuracyRow] = []
     for start in starts:
         day = first_days.get(start)
@@ -113,24 +114,22 @@ def _said_on(scope: Scope, first_days: dict[dt.date, dt.date], kind: str) -> dic
         .filter(due_then, status=Deal.Status.OPEN)
         .values("taken_on")
         .annotate(
-            weighted_x100=Sum(F("amount") * F("probability"), output_field=PRODUCT),
-            commit=Sum("amount", filter=commit),
+            weighted_x100=Sum(F(MONEY) * F("probability"), output_field=PRODUCT),
+            commit=Sum(MONEY, filter=commit),
         )
         .order_by()
     )
     return {row["taken_on"]: row for row in rows}
 
 
-def _won_by_period(
-    scope: Scope, first: dt.date, last: dt.date, kind: str
-) -> dict[dt.date, Decimal]:
+def won_by_period(scope: Scope, first: dt.date, last: dt.date, kind: str) -> dict[dt.date, Decimal]:
     start_at, end_at = day_bounds(first, last)
     rows: QuerySet[Any, Row] = (
         scoped_deals(scope)
         .filter(status=Deal.Status.WON, won_at__gte=start_at, won_at__lt=end_at)
         .annotate(bucket=trunc_period(kind)(TruncDate("won_at")))
         .values("bucket")
-        .annotate(won=Sum("amount"))
+        .annotate(won=Sum(MONEY))
         .order_by()
     )
     return {parse_day(row["bucket"]): row["won"] or Decimal(0) for row in rows}

@@ -1,5 +1,6 @@
-"""The pipeline as it stood at the end of a past day: from that day's snapshots, or rebuilt
-from the deals' history."""
+"""The pipeline as it stood on a past day, meaning at the START of that day (00:00): what the
+daily snapshot, taken just after midnight, records. From that day's snapshots, or rebuilt from
+the deals' history up to the same instant."""
 
 from __future__ import annotations
 
@@ -8,10 +9,22 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    Count,
+    DateField,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, NullIf
 
 from deals.models import Deal, FieldChange, Stage, StageChange, effective_probability
 from forecasting.analytics.scope import (
+    MONEY,
     PRODUCT,
     Row,
     Scope,
@@ -47,11 +60,11 @@ class PipelineAsOf:
 
 
 def pipeline_as_of(scope: Scope, day: dt.date) -> PipelineAsOf:
-    """Open deals per stage at the end of `day`.
+    """Open deals per stage at the start of `day` (00:00, the instant the day's snapshot sees).
 
     From that day's snapshots when they exist (amounts, probabilities as they were); else rebuilt
-    from history: the stage each deal had last entered by then (and that stage's probability),
-    lost ones left out, today's amounts.
+    from history: the stage each deal had last entered before then (and that stage's
+    probability), lost ones left out, today's amounts.
     """
     names = dict(Stage.objects.values_list("pk", "name"))
     rows = _as_of_from_snapshots(scope, day)
@@ -77,8 +90,8 @@ def _per_stage(probability: str) -> dict[str, Any]:
     """A stage's open deals: how many, their amount, and Σ amount × `probability`."""
     return {
         "deals": Count("id"),
-        "total_amount": Sum("amount"),
-        "weighted_x100": Sum(F("amount") * F(probability), output_field=PRODUCT),
+        "total_amount": Sum(MONEY),
+        "weighted_x100": Sum(F(MONEY) * F(probability), output_field=PRODUCT),
     }
 
 
@@ -94,25 +107,43 @@ def _as_of_from_snapshots(scope: Scope, day: dt.date) -> list[Row]:
     return list(rows)
 
 
-def _as_of_from_history(scope: Scope, day: dt.date) -> list[Row]:
-    """Per stage, the deals created by then whose last move by then was into an open stage and
-    whose status then was not lost, weighted by the probability of the stage they were in."""
-    _, end = day_bounds(day, day)
+def open_at_start_of(deals: QuerySet[Deal], day: dt.date) -> QuerySet[Any]:
+    """Of `deals`, those open at the start of `day` as their history tells: created before then,
+    last moved before then into an open stage, not lost by then. Annotated with `stage_then`,
+    `prob` (that stage's probability, or the deal's override) and `close_then` (the expected
+    close date then: the old value of its first change after, else today's). The one
+    reconstruction, read here and written as snapshots by `services.snapshot_from_history`."""
+    end, _ = day_bounds(day, day)  # the day's first instant: moves made during it come after
     last_stage = StageChange.objects.filter(deal=OuterRef("pk"), at__lt=end).order_by("-at", "-id")
     last_status = FieldChange.objects.filter(
         deal=OuterRef("pk"), field="status", at__lt=end
     ).order_by("-at", "-id")
+    next_close = FieldChange.objects.filter(
+        deal=OuterRef("pk"), field="expected_close_date", at__gte=end
+    ).order_by("at", "id")
+    close_then = Cast(NullIf(Subquery(next_close.values("old_value")[:1]), Value("")), DateField())
     open_stages = Stage.objects.filter(kind=Stage.Kind.OPEN).values("pk")
-    rows: QuerySet[Any, Row] = (
-        scoped_deals(scope)
-        .filter(created_at__lt=end)
+    # Deals won or lost before then (and not reopened since) need no history read.
+    closed_before = Q(won_at__lt=end) | Q(lost_at__lt=end)
+    return (
+        deals.filter(created_at__lt=end)
+        .exclude(closed_before)
         .annotate(
             stage_then=Subquery(last_stage.values("to_stage")[:1]),
             status_then=Subquery(last_status.values("new_value")[:1]),
             prob=effective_probability(Subquery(last_stage.values("to_stage__probability")[:1])),
+            close_then=Coalesce(close_then, F("expected_close_date")),
         )
         .filter(stage_then__in=open_stages)
         .filter(Q(status_then__isnull=True) | ~Q(status_then=Deal.Status.LOST))
+    )
+
+
+def _as_of_from_history(scope: Scope, day: dt.date) -> list[Row]:
+    """Per stage, the deals open at the start of `day` (`open_at_start_of`), weighted by the
+    probability of the stage they were in."""
+    rows: QuerySet[Any, Row] = (
+        open_at_start_of(scoped_deals(scope), day)
         .values("stage_then")
         .annotate(**_per_stage("prob"))
         .order_by()

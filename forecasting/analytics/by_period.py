@@ -9,13 +9,14 @@ the periods and reported as `unscheduled`.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, DateField, F, Q, QuerySet, Sum
 from django.utils import timezone
 
+from currencies.selectors import Unconverted
 from deals.models import Deal
 from forecasting import periods
 from forecasting.analytics.closed_deals import (
@@ -27,6 +28,7 @@ from forecasting.analytics.probabilities import category_filters, probability_ex
 from forecasting.analytics.quotas import AgainstQuota, quota_for, quota_rows
 from forecasting.analytics.ranges import LearnedOpen, Range, learned_open_figures
 from forecasting.analytics.scope import (
+    MONEY,
     PRODUCT,
     Row,
     Scope,
@@ -36,6 +38,7 @@ from forecasting.analytics.scope import (
     per_hundred,
     scoped_deals,
     trunc_period,
+    unconverted_in,
     without_jit,
 )
 
@@ -99,6 +102,7 @@ class Forecast:
     unscheduled: PeriodFigures
     current: PeriodFigures
     closed: dict[str, Any] | None = None
+    unconverted: list[Unconverted] = field(default_factory=list)  # left out: no exchange rate
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -110,6 +114,10 @@ class Forecast:
             "periods": [p.as_dict() for p in self.periods],
             "totals": self.totals.as_dict(),
             "unscheduled": self.unscheduled.as_dict(),
+            "unconverted": [
+                {"currency": u.currency, "deals": u.deals, "amount": str(money(u.amount))}
+                for u in self.unconverted
+            ],
         }
 
 
@@ -160,6 +168,7 @@ def forecast(
         current=by_start.get(current_start)
         or PeriodFigures(periods.label(current_start, period), current_start),
         closed=closed,
+        unconverted=unconverted_in(scope),
     )
 
 
@@ -175,12 +184,12 @@ def _add_open_figures(
     """Open deals due in the window (or undated), by close period: the main figure's query."""
     first, last, kind = window
     aggregates: dict[str, Any] = {
-        "weighted_x100": Sum(F("amount") * F("prob"), output_field=PRODUCT),
+        "weighted_x100": Sum(F(MONEY) * F("prob"), output_field=PRODUCT),
         "deals": Count("id"),
-        "open_amount": Sum("amount"),
+        "open_amount": Sum(MONEY),
     }
     for name, condition in category_filters().items():
-        aggregates[name] = Sum("amount", filter=condition)
+        aggregates[name] = Sum(MONEY, filter=condition)
     rows: QuerySet[Any, Row] = (
         deals.filter(status=Deal.Status.OPEN)
         .filter(Q(expected_close_date__range=(first, last)) | Q(expected_close_date__isnull=True))
@@ -250,7 +259,7 @@ def _won_groups(
         deals.filter(status=Deal.Status.WON, won_at__gte=won_from_at, won_at__lt=won_until_at)
         .annotate(bucket=trunc_period(kind)("won_at", output_field=DateField()))
         .values("bucket")
-        .annotate(won=Sum("amount"), won_deals=Count("id"), **closed_sums)
+        .annotate(won=Sum(MONEY), won_deals=Count("id"), **closed_sums)
         .order_by()
     )
     sums: dict[str, Any] = {}

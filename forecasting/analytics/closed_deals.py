@@ -13,7 +13,14 @@ from django.db.models import Count, DurationField, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from deals.models import Deal
-from forecasting.analytics.scope import SECONDS_PER_DAY, Scope, day_bounds, rate, scoped_deals
+from forecasting.analytics.scope import (
+    MONEY,
+    SECONDS_PER_DAY,
+    Scope,
+    day_bounds,
+    rate,
+    scoped_deals,
+)
 
 if TYPE_CHECKING:
     from deals.models import Pipeline
@@ -68,8 +75,8 @@ def closed_aggregates(
     return ClosedAggregates(
         won={
             "c_won": Count("id", filter=won),
-            "c_won_amount": Sum("amount", filter=won),
-            "c_won_with_amount": Count("amount", filter=won),
+            "c_won_amount": Sum(MONEY, filter=won),
+            "c_won_with_amount": Count(MONEY, filter=won),
             "c_cycle": Sum(F("won_at") - F("created_at"), filter=won, output_field=DurationField()),
         },
         won_rows=won,

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from django.db.models import Count, DateField, F, Q, Sum, Value
+from django.db.models import Count, DateField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, NullIf
 
 from deals.models import Deal, FieldChange, StageChange
 from forecasting.analytics.scope import (
+    MONEY,
     Scope,
     day_bounds,
     scoped_deals,
@@ -41,7 +42,7 @@ def movement_since(scope: Scope, since: dt.date, *, period: str = "month") -> Mo
     aggregates: dict[str, Any] = {}
     for name, condition in conditions.items():
         aggregates[f"{name}_count"] = Count("id", filter=condition)
-        aggregates[f"{name}_amount"] = Sum("amount", filter=condition)
+        aggregates[f"{name}_amount"] = Sum(MONEY, filter=condition)
     with without_jit():
         figures = scoped_deals(scope).aggregate(**aggregates)
     return Movement(
@@ -49,6 +50,31 @@ def movement_since(scope: Scope, since: dt.date, *, period: str = "month") -> Mo
         kind=period,
         counts={name: figures[f"{name}_count"] for name in conditions},
         amounts={name: figures[f"{name}_amount"] or Decimal(0) for name in conditions},
+    )
+
+
+MOVE_TITLES = {
+    "new": "New deals",
+    "advanced": "Moved to a later stage",
+    "slipped": "Close date pushed into a later period",
+    "won": "Won",
+    "lost": "Lost",
+}
+
+
+def movement_deals(
+    scope: Scope, since: dt.date, *, move: str, period: str = "month"
+) -> QuerySet[Deal]:
+    """The deals behind one figure of `movement_since` (the same condition, so their number is
+    the figure's count), most recently changed first. Unknown moves raise ValueError."""
+    if move not in Movement.MOVES:
+        raise ValueError(f"Unknown move {move!r}: choose one of {', '.join(Movement.MOVES)}.")
+    start, _ = day_bounds(since, since)
+    return (
+        scoped_deals(scope)
+        .filter(_moves(start, period)[move])
+        .select_related("owner", "stage")
+        .order_by("-updated_at", "-id")
     )
 
 

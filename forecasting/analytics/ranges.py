@@ -27,7 +27,7 @@ from forecasting.analytics.probabilities import (
     BEST_CASE_MIN_PROBABILITY,
     COMMIT_MIN_PROBABILITY,
 )
-from forecasting.analytics.scope import money
+from forecasting.analytics.scope import MONEY, money
 
 QUANTILES = (10, 50, 90)
 DEFAULT_DRAWS = 2000
@@ -201,11 +201,12 @@ class _Found:
 
 def _as_integers() -> list[Func]:
     """An open deal as integers computed in SQL (fast to fetch and to turn into arrays): amount
-    in cents, stage, owner (0: none), override (−1: none), the stage's commit flag (0/1) and the
-    expected close month as year × 12 + month − 1 (NO_DATE: none)."""
+    in cents (`MONEY`: in the scope's currency, converted when it covers every currency; half a
+    cent rounds up), stage, owner (0: none), override (−1: none), the stage's commit flag (0/1)
+    and the expected close month as year × 12 + month − 1 (NO_DATE: none)."""
     closes = "expected_close_date"
     return [
-        Cast(Round(Coalesce("amount", Value(Decimal(0))) * 100), BigIntegerField()),
+        Cast(Round(Coalesce(MONEY, Value(Decimal(0))) * 100), BigIntegerField()),
         Cast("stage_id", BigIntegerField()),
         Coalesce("owner_id", Value(0)),
         Coalesce("probability_override", Value(-1), output_field=IntegerField()),

@@ -19,6 +19,7 @@ from forecasting.analytics.learning import learn_model
 from forecasting.analytics.probabilities import probability_expression
 from forecasting.analytics.quotas import AgainstQuota, sum_quota
 from forecasting.analytics.scope import (
+    MONEY,
     PRODUCT,
     Row,
     Scope,
@@ -87,9 +88,9 @@ def _rep_aggregates(
     range_start, range_end = closed_range
     return {
         "open_deals": Count("id", filter=is_open),
-        "pipeline": Sum("amount", filter=is_open),
-        "weighted_x100": Sum(F("amount") * F("prob"), filter=is_open, output_field=PRODUCT),
-        "won": Sum("amount", filter=won_now),
+        "pipeline": Sum(MONEY, filter=is_open),
+        "weighted_x100": Sum(F(MONEY) * F("prob"), filter=is_open, output_field=PRODUCT),
+        "won": Sum(MONEY, filter=won_now),
         "won_deals": Count("id", filter=won_now),
         "closed_won": Count(
             "id", filter=Q(status=Deal.Status.WON, won_at__gte=range_start, won_at__lt=range_end)

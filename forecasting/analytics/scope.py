@@ -12,10 +12,18 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import DecimalField, QuerySet
+from django.db.models import DecimalField, F, QuerySet
+from django.db.models.expressions import Combinable
 from django.db.models.functions import TruncMonth, TruncQuarter
 from django.utils import timezone
 
+from currencies.selectors import (
+    Unconverted,
+    converted_amount,
+    rates_in_effect,
+    reporting_currency,
+    unconverted,
+)
 from deals.models import Deal
 from forecasting.models import ForecastSnapshot
 from pipeline_crm.db import is_postgresql
@@ -33,6 +41,10 @@ PRODUCT = DecimalField(max_digits=30, decimal_places=6)
 PERCENT = DecimalField(max_digits=9, decimal_places=4)
 
 Row = Mapping[str, Any]  # one row of a .values() query
+
+# Every scoped deal and snapshot carries its amount in the scope's currency under this alias
+# (`amount_of`): sum it, never "amount", so amounts are converted before they are added up.
+MONEY = "money"
 
 
 def money(value: Decimal | int | None) -> Decimal:
@@ -63,18 +75,36 @@ class Scope:
     pipeline: Pipeline | None = None
     team: Team | None = None
     owner: User | None = None
-    currency: str = ""
+    currency: str = ""  # "": every currency, converted to the reporting one
 
     @property
     def currency_code(self) -> str:
-        return self.currency or str(settings.DEFAULT_CURRENCY)
+        """The currency the scope's figures are given in."""
+        return self.currency or reporting_currency()
+
+
+def amount_of(scope: Scope, field: str = "amount") -> Combinable:
+    """SQL: a deal's or snapshot's amount as the scope adds it up. A scope of one currency
+    keeps only that currency's records and sums their amounts as they are; a scope of every
+    currency (`currency=""`) converts each amount to the reporting currency at today's rate
+    (`currencies.selectors`: the one converter)."""
+    if scope.currency:
+        return F(field)
+    return converted_amount(field)
+
+
+def unconverted_in(scope: Scope) -> list[Unconverted]:
+    """The deals a scope of every currency leaves out for want of an exchange rate, per
+    currency (one query; none when the scope is one currency): what the warning shows."""
+    if scope.currency:
+        return []
+    return unconverted(_narrowed(Deal.objects.visible_to(scope.user), scope))
 
 
 def _narrowed[Owned: (Deal, ForecastSnapshot)](
     records: QuerySet[Owned], scope: Scope
 ) -> QuerySet[Owned]:
-    """`records` (already visible to the viewer) in the scope's currency, pipeline, team, owner."""
-    records = records.filter(currency=scope.currency_code)
+    """`records` (already visible to the viewer) in the scope's pipeline, team, owner."""
     if scope.pipeline is not None:
         records = records.filter(pipeline=scope.pipeline)
     if scope.team is not None:
@@ -84,9 +114,23 @@ def _narrowed[Owned: (Deal, ForecastSnapshot)](
     return records.order_by()
 
 
+def _counted[Owned: (Deal, ForecastSnapshot)](
+    records: QuerySet[Owned], scope: Scope
+) -> QuerySet[Owned]:
+    """`records` narrowed to the scope, in its currency (every currency with a rate when the
+    scope is every currency: the others are left out whole, counts too, and reported by
+    `unconverted_in`), with the amount the scope adds up annotated as `MONEY`."""
+    records = _narrowed(records, scope)
+    if scope.currency:
+        records = records.filter(currency=scope.currency)
+    else:
+        records = records.filter(currency__in=list(rates_in_effect().per_unit))
+    return records.annotate(**{MONEY: amount_of(scope)})
+
+
 def scoped_deals(scope: Scope) -> QuerySet[Deal]:
     """Deals the viewer may see, narrowed by pipeline, team, owner and currency."""
-    return _narrowed(Deal.objects.visible_to(scope.user), scope)
+    return _counted(Deal.objects.visible_to(scope.user), scope)
 
 
 def currencies_in_use(user: User) -> list[str]:
@@ -105,7 +149,7 @@ def currencies_in_use(user: User) -> list[str]:
 
 def scoped_snapshots(scope: Scope) -> QuerySet[ForecastSnapshot]:
     """Snapshots under the same rule, using the owner and pipeline the deal had that day."""
-    return _narrowed(ForecastSnapshot.objects.visible_to(scope.user), scope)
+    return _counted(ForecastSnapshot.objects.visible_to(scope.user), scope)
 
 
 # --- days and periods ----------------------------------------------------------------------------

@@ -43,10 +43,17 @@ class FunnelStage:
     median_days: float | None = None
     p90_days: float | None = None
     stays: int = 0
+    last: bool = False  # the pipeline's last stage: no next stage to convert to
+
+    @property
+    def has_next_stage(self) -> bool:
+        return not self.last and self.kind != Stage.Kind.POST_SALE
 
     @property
     def conversion(self) -> float | None:
-        return rate(self.advanced, self.entered)
+        """Share of the deals that entered and later reached a later stage; None (not
+        applicable) for a post-sale or the last stage, which have no next stage."""
+        return rate(self.advanced, self.entered) if self.has_next_stage else None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -125,6 +132,8 @@ def funnel(
         s.pk: FunnelStage(s.pk, s.name, s.order, s.kind)
         for s in Stage.objects.filter(pipeline=pipeline).order_by("order")
     }
+    if stages:
+        stages[next(reversed(stages))].last = True
     deals = scoped_deals(scope).filter(pipeline=pipeline)
     start, end = day_bounds(since, until)
     _stage_flow(stages, pipeline, deals, start, end)

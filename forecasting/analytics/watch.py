@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from deals.models import Deal
 from forecasting.analytics.probabilities import probability_expression
-from forecasting.analytics.scope import Scope, scoped_deals
+from forecasting.analytics.scope import MONEY, Scope, scoped_deals
 
 WATCHLIST_LIMIT = 25
 AT_RISK_SOON_DAYS = 14
@@ -25,6 +25,12 @@ class WatchedDeal:
     probability: int | Decimal  # percent
     reasons: list[str]
 
+    @property
+    def amount(self) -> Decimal | None:
+        """The deal's amount in the scope's currency (converted in a scope of every currency)."""
+        value: Decimal | None = getattr(self.deal, MONEY, self.deal.amount)
+        return value
+
 
 def watchlist(scope: Scope, *, today: dt.date | None = None) -> dict[str, list[WatchedDeal]]:
     """Stalled deals, and open deals at risk: overdue close date, close date pushed back
@@ -34,7 +40,7 @@ def watchlist(scope: Scope, *, today: dt.date | None = None) -> dict[str, list[W
         scoped_deals(scope)
         .annotate(prob=probability_expression())
         .select_related("owner", "stage", "company")
-        .order_by(F("amount").desc(nulls_last=True), "id")
+        .order_by(F(MONEY).desc(nulls_last=True), "id")
     )
     stalled = base.filter(stalled=True).exclude(status=Deal.Status.LOST)[:WATCHLIST_LIMIT]
     soon = today + dt.timedelta(days=AT_RISK_SOON_DAYS)

@@ -138,8 +138,11 @@
         data: {
           labels: a.labels,
           datasets: [
-            { label: "Forecast at period start", data: a.forecast, backgroundColor: palette.weighted },
+            { label: "Configured forecast", data: a.configured, backgroundColor: palette.weighted },
+            { label: "Learned forecast", data: a.learned, backgroundColor: palette.commit },
             { label: "Won", data: a.won, backgroundColor: palette.won },
+            { type: "line", label: "Learned p10", data: a.p10, borderColor: palette.p90, pointRadius: 0, fill: false },
+            { type: "line", label: "Learned p90", data: a.p90, borderColor: palette.p90, pointRadius: 0, fill: "-1" },
           ],
         },
         options: formatted(number.money, "y"),

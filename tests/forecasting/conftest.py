@@ -6,8 +6,9 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import Team
-from deals.models import Deal, StageChange
+from deals.models import Deal, FieldChange, StageChange
 from forecasting.models import Quota
+from forecasting.services import take_snapshot
 from tests.factories import DealFactory, default_pipeline, lost_reason_entry, stage_named
 
 TODAY = dt.date(2026, 11, 15)
@@ -156,3 +157,50 @@ def funnel_world(people):
 def fast_password_hashing(settings):
     """People fixtures hash a password each; the fast hasher keeps these tests quick."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+SEPTEMBER, OCTOBER = dt.date(2026, 9, 1), dt.date(2026, 10, 1)
+
+
+def close_deal(deal: Deal, status: str, day: str, stage: str | None = None) -> None:
+    """`deal` won or lost on `day` (history rows as the services leave them)."""
+    when = at(day)
+    FieldChange.objects.create(
+        deal=deal, field="status", old_value="open", new_value=status, at=when
+    )
+    fields = {"status": status, ("won_at" if status == "won" else "lost_at"): when}
+    if stage:
+        history(deal, (stage, day))
+        fields["stage"] = stage_named(stage)
+    Deal.objects.filter(pk=deal.pk).update(**fields)
+
+
+@pytest.fixture
+def backtest_world(people):
+    """Rep's deals for the backtest (September is rebuilt from history, October has a snapshot):
+    - A: Proposal (55 %) since August, 1000, due 20 September until pushed to 5 October on
+      10 September; won 3 October.
+    - B: Negotiation (75 %), 2000, due 25 September; lost 28 September.
+    - E: Negotiation (75 %), 300, due 5 September; won 6 September.
+    - C: Prospecting (10 %), 400, created 15 September, due 20 October; still open."""
+    rep = people["rep"]
+    a = make_deal(rep, "Proposal", amount="1000.00", close="2026-10-05", created="2026-08-01")
+    history(a, ("Prospecting", "2026-08-01"), ("Proposal", "2026-08-20"))
+    FieldChange.objects.create(
+        deal=a,
+        field="expected_close_date",
+        old_value="2026-09-20",
+        new_value="2026-10-05",
+        at=at("2026-09-10"),
+    )
+    b = make_deal(rep, "Negotiation", amount="2000.00", close="2026-09-25", created="2026-08-05")
+    history(b, ("Prospecting", "2026-08-05"), ("Negotiation", "2026-08-15"))
+    e = make_deal(rep, "Negotiation", amount="300.00", close="2026-09-05", created="2026-08-01")
+    history(e, ("Prospecting", "2026-08-01"), ("Negotiation", "2026-08-10"))
+    c = make_deal(rep, "Prospecting", amount="400.00", close="2026-10-20", created="2026-09-15")
+    history(c, ("Prospecting", "2026-09-15"))
+    close_deal(b, "lost", "2026-09-28")
+    close_deal(e, "won", "2026-09-06", stage="Closed")
+    take_snapshot(day=OCTOBER)  # A (still open) and C, as they were on 1 October
+    close_deal(a, "won", "2026-10-03", stage="Closed")
+    return {"a": a, "b": b, "c": c, "e": e}

@@ -95,8 +95,8 @@ def test_the_funnel_panel_shows_where_deals_are_lost_per_stage_and_reason(
     url = reverse("forecast-panel", args=["funnel"]) + "?since=2026-10-01&until=2026-11-30"
     html = client.get(url).content.decode()
     assert table_rows(html, "lost_by_stage") == [
-        ["Qualification", "No budget", "1"],
-        ["Proposal", "Price", "1"],
+        ["Qualification", "No budget", "1", "100.0 %"],
+        ["Proposal", "Price", "1", "100.0 %"],
     ]
 
 

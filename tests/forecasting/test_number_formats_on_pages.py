@@ -70,7 +70,8 @@ def test_the_currency_filter_offers_the_currencies_of_the_deals_one_may_see(
     assert len(distinct) == 1  # the currencies in use: one query
     select = re.search(r'<select name="currency"[^>]*>(.*?)</select>', html, re.S)
     assert select, "the currency filter is not a select"
-    assert re.findall(r'<option value="(\w*)"', select.group(1)) == ["USD", "CHF", "EUR"]
+    # "": All (in USD), every currency converted; then each currency alone
+    assert re.findall(r'<option value="(\w*)"', select.group(1)) == ["", "USD", "CHF", "EUR"]
 
     chosen = client.get(reverse("forecast") + "?currency=eur").content.decode()
     assert '<option value="EUR" selected>' in chosen
@@ -112,3 +113,29 @@ def test_the_quota_list_is_paged_and_its_csv_has_every_quota(client, manager, pe
     rows = list(csv.reader(io.StringIO(text)))
     assert len(rows) == total + 1
     assert rows[1][-1] == "1115.00"  # raw, as every CSV
+
+
+def test_forecast_and_movement_tables_read_like_the_cards_and_csv_stays_raw(
+    client, manager, people, team_a
+):
+    today = dt.date.today()
+    month = today.replace(day=1)
+    won_at = dt.datetime.combine(today, dt.time(0, 30), tzinfo=dt.UTC)
+    make_deal(people["rep"], "Closed", amount="98600.00", won_at=won_at)
+    Quota.objects.create(team=team_a, period="month", period_start=month, amount=Decimal("90000"))
+    client.force_login(manager)
+    query = f"?forecast_from={month:%Y-%m}&forecast_to={month:%Y-%m}&history_since={month}"
+
+    html = client.get(reverse("forecast") + query).content.decode()
+    row = table_rows(html, "forecast")[0]
+    assert (row[5], row[6], row[8]) == ("$98,600", "$90,000", "109.6 %")  # won, quota, attainment
+    raw = csv_rows(client, "forecast", query)[1]
+    assert (raw[5], raw[6], raw[8]) == ("98600.00", "90000.00", "1.0956")
+
+    moves = client.get(reverse("forecast-movement") + query).content.decode()
+    won = next(r for r in table_rows(moves, "movement") if r[0] == "Won")
+    assert won[1:] == ["1", "$98,600"]
+    assert next(r for r in csv_rows(client, "movement", query) if r[0] == "Won")[1:] == [
+        "1",
+        "98600.00",
+    ]

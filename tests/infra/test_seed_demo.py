@@ -247,3 +247,18 @@ def test_won_lost_and_pushed_deals_carry_the_history_rows_of_those_changes(seede
             assert status_changes[(deal.pk, "lost")] == deal.lost_at, deal
         assert pushes[deal.pk] == deal.close_date_pushes, deal
     assert any(deal.close_date_pushes for deal in demo_deals())
+
+
+def test_a_year_of_daily_snapshots_fills_forecast_vs_actual_on_first_run(seeded, client):
+    from forecasting.models import ForecastSnapshot
+
+    today = timezone.localdate()
+    days = set(ForecastSnapshot.objects.values_list("taken_on", flat=True).distinct())
+    assert len(days) == 365
+    assert min(days) == today - timezone.timedelta(days=364)
+    assert max(days) == today
+    client.force_login(User.objects.get(username="maria"))
+    html = client.get("/forecast/panel/accuracy/").content.decode()
+    assert 'data-table="accuracy"' in html
+    rows = html.split('<table data-table="accuracy">', 1)[1].split("</table>", 1)[0]
+    assert rows.count("<tr>") >= 7  # the header and at least six months, each with its snapshot

@@ -32,6 +32,7 @@ DEFAULT_KWARGS = {
     "uidb64": "=MQ",
     "table": "=forecast",
     "reason_id": "lost_reason",
+    "rate_id": "exchange_rate",
 }
 
 
@@ -113,6 +114,7 @@ PK_BY_NAME_PREFIX = {
     "api-pipeline": "pipeline",
     "api-stage": "stage",
     "api-lost-reason": "lost_reason",
+    "api-exchange-rate": "exchange_rate",
     "api-deal": "deal",
     "api-activity": "activity",
     "api-notification": "notification",

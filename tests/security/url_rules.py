@@ -155,6 +155,9 @@ API_RULES: dict[str, Rule] = {
     "api-lost-reason-detail": Rule(
         methods={"GET": api(everyone(200)), "PUT": admin_api(400), "PATCH": admin_api(200)}
     ),
+    # Exchange rates: everyone reads them, admins alone add (400: no body) and delete them.
+    "api-exchange-rate-list": _api_list(admin_api(400)),
+    "api-exchange-rate-detail": Rule(methods={"GET": api(everyone(200)), "DELETE": admin_api(204)}),
     "api-stage-list": _api_list(admin_api(400)),
     "api-stage-detail": _api_detail(
         api(everyone(200)), admin_api(200), admin_api(400), admin_api(400)
@@ -349,6 +352,9 @@ RULES: dict[str, Rule] = {
     "deal-restore": Rule(methods={"POST": everyone(404)}),
     # --- stage settings (admins) ----------------------------------------------------------------
     "lost-reason-settings": Rule(methods={"GET": admin_page(200)}),
+    "exchange-rate-settings": Rule(methods={"GET": admin_page(200)}),
+    "exchange-rate-create": Rule(methods={"POST": admin_page(422)}),  # no currency
+    "exchange-rate-delete": Rule(methods={"POST": admin_page(200)}),
     "lost-reason-create": Rule(methods={"POST": admin_page(422)}),  # no name
     "lost-reason-update": Rule(methods={"POST": admin_page(422)}),
     "lost-reason-shift": Rule(methods={"POST": admin_page(200)}),
@@ -408,6 +414,7 @@ RULES: dict[str, Rule] = {
     "forecast-panel": Rule(methods={"GET": everyone(200)}, kwargs={"name": "=funnel"}),
     "forecast-export": Rule(methods={"GET": everyone(200)}),
     "forecast-movement": Rule(methods={"GET": everyone(200)}),
+    "forecast-movement-deals": Rule(methods={"GET": everyone(200)}, query="kind=won"),
     # Quotas are set by managers and admins; reps get 403 on the page.
     "forecast-quotas": Rule(
         methods={
@@ -453,7 +460,12 @@ RULES: dict[str, Rule] = {
     "api-docs": Rule(methods={"GET": public()}),
     "api-search": Rule(methods={"GET": everyone(200, anonymous=401)}, query="q=deal"),
     "api-forecast": Rule(methods={"GET": everyone(200, anonymous=401)}),
+    "api-forecast-accuracy": Rule(methods={"GET": everyone(200, anonymous=401)}),
     "api-funnel": Rule(methods={"GET": everyone(200, anonymous=401)}),
+    "api-forecast-movement": Rule(methods={"GET": everyone(200, anonymous=401)}),
+    "api-forecast-movement-deals": Rule(
+        methods={"GET": everyone(200, anonymous=401)}, query="kind=won"
+    ),
     **API_RULES,
 }
 

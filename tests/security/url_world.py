@@ -20,6 +20,7 @@ from accounts.models import Team, User
 from audit.models import Action, AuditEntry
 from audit.services import record
 from contacts.models import Company, Contact, Lead, ScoringRule
+from currencies.models import ExchangeRate
 from deals.models import Deal, LostReason, Pipeline, Stage
 from followups.models import Activity, Notification
 from forecasting.models import Quota
@@ -63,6 +64,7 @@ class World:
     delivery: Delivery
     scoring_rule: ScoringRule
     audit_entry: AuditEntry
+    exchange_rate: ExchangeRate
     sessions: dict[str, str]  # actor -> a signed-in session's key
 
     def record(self, name: str) -> Any:
@@ -149,5 +151,8 @@ def build_world() -> World:
         delivery=Delivery.objects.create(webhook=webhook, event="deal.created", body="{}"),
         scoring_rule=ScoringRule.objects.create(field="need", operator="is_set", points=5),
         audit_entry=record(action=Action.ROLE_CHANGED, actor=people["admin"], target=rep),
+        exchange_rate=ExchangeRate.objects.create(
+            currency="EUR", rate=Decimal("1.08"), valid_from=dt.date(2026, 1, 1)
+        ),
         sessions=_sessions(people),
     )

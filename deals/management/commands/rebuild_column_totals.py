@@ -21,4 +21,4 @@ class Command(BaseCommand):
         if not keeps_running_totals():
             raise CommandError("Column totals are kept on PostgreSQL only; SQLite counts deals.")
         rows = rebuild_column_totals()
-        self.stdout.write(f"Column totals rebuilt: {rows} (stage, status, owner) rows.")
+        self.stdout.write(f"Column totals rebuilt: {rows} (stage, status, owner, currency) rows.")

@@ -43,10 +43,22 @@ class Command(BaseCommand):
             ),
         )
         parser.add_argument("--seed", type=int, default=2024, help="Random seed (default 2024).")
+        parser.add_argument(
+            "--snapshot-days",
+            type=int,
+            default=None,
+            help=(
+                "Daily forecast snapshots to rebuild from the deals' history, up to today "
+                f"(default {demo_data.SNAPSHOT_DAYS}; none above "
+                f"{demo_data.SNAPSHOT_MAX_DEALS:,} deals unless given)."
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["deals"] < 0:
             raise CommandError("--deals must be 0 or more.")
+        if (options["snapshot_days"] or 0) < 0:
+            raise CommandError("--snapshot-days must be 0 or more.")
         if options["once"] and demo_data.demo_deals_queryset().exists():
             demo_data.ensure_people()
             self.stdout.write("Demo data already loaded (`seed_demo --deals N` tops it up).")
@@ -54,7 +66,10 @@ class Command(BaseCommand):
         started = time.perf_counter()
         try:
             result = demo_data.seed(
-                deals=options["deals"], reset=options["reset"], random_seed=options["seed"]
+                deals=options["deals"],
+                reset=options["reset"],
+                random_seed=options["seed"],
+                snapshot_days=options["snapshot_days"],
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
@@ -62,7 +77,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {result.deals_total} deals "
-                f"({result.deals_created} new) in {elapsed:.1f} s."
+                f"({result.deals_created} new), {result.snapshots_created} forecast snapshot "
+                f"rows in {elapsed:.1f} s."
             )
         )
         if not options["once"]:

@@ -1,0 +1,117 @@
+"""Every currency in the forecast (SPEC §9 Money): converted to the reporting currency (USD
+here) at today's rates before adding up; a currency without a rate is left out with a warning,
+never silently; one currency asked for is shown alone, unconverted."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.urls import reverse
+
+from currencies import services
+from forecasting import analytics
+from forecasting.analytics import Scope
+from tests.clients import signed_in
+from tests.forecasting.conftest import TODAY, at, make_deal
+
+
+def november(result):
+    return next(p for p in result.periods if p.period == "2026-11")
+
+
+def world(rep, admin_user, *, eur_rate="1.10"):
+    make_deal(rep, "Proposal", amount="1000.00", close="2026-11-20")  # Proposal: 55 %
+    make_deal(rep, "Proposal", amount="2000.00", close="2026-11-21", currency="EUR")
+    make_deal(rep, "Proposal", amount="400.00", close="2026-11-22", currency="GBP")  # no rate
+    if eur_rate:
+        services.set_rate(
+            by=admin_user, currency="EUR", rate=eur_rate, valid_from=dt.date(2026, 1, 1)
+        )
+
+
+def test_euros_and_dollars_are_added_in_dollars_at_todays_rate(rep, admin_user):
+    world(rep, admin_user)
+
+    result = analytics.forecast(Scope(user=rep), today=TODAY)
+
+    figures = november(result)
+    assert result.currency == "USD"
+    assert figures.weighted == Decimal("1760.00")  # (1000 + 2000 × 1.10) × 55 %
+    assert figures.deals == 2  # the GBP deal is left out, and said so
+    assert [(u.currency, u.deals, u.amount) for u in result.unconverted] == [
+        ("GBP", 1, Decimal("400.00"))
+    ]
+
+
+def test_a_rate_change_changes_the_totals(rep, admin_user):
+    world(rep, admin_user)
+    before = november(analytics.forecast(Scope(user=rep), today=TODAY)).weighted
+    services.set_rate(by=admin_user, currency="EUR", rate="1.20", valid_from=dt.date.today())
+
+    after = november(analytics.forecast(Scope(user=rep), today=TODAY)).weighted
+
+    assert (before, after) == (Decimal("1760.00"), Decimal("1870.00"))
+
+
+def test_one_currency_asked_for_is_shown_alone_and_unconverted(rep, admin_user):
+    world(rep, admin_user)
+
+    euros = analytics.forecast(Scope(user=rep, currency="EUR"), today=TODAY)
+    dollars = analytics.forecast(Scope(user=rep, currency="USD"), today=TODAY)
+
+    assert (euros.currency, november(euros).weighted, euros.unconverted) == (
+        "EUR",
+        Decimal("1100.00"),
+        [],
+    )
+    assert november(dollars).weighted == Decimal("550.00")
+
+
+def test_the_api_gives_converted_figures_and_what_it_left_out(rep, admin_user):
+    world(rep, admin_user)
+
+    payload = signed_in(rep).get(reverse("api-forecast"), {"owner": rep.pk}).json()
+
+    assert payload["currency"] == "USD"
+    assert payload["unconverted"] == [{"currency": "GBP", "deals": 1, "amount": "400.00"}]
+    assert Decimal(payload["totals"]["weighted"]) == Decimal("1760.00")
+    alone = signed_in(rep).get(reverse("api-forecast"), {"currency": "gbp"}).json()
+    assert (alone["currency"], alone["unconverted"]) == ("GBP", [])
+
+
+def test_the_page_warns_about_deals_left_out_and_offers_all_currencies_first(rep, admin_user):
+    world(rep, admin_user)
+
+    html = signed_in(rep).get(reverse("forecast")).content.decode()
+
+    assert "1 deal in GBP" in html
+    assert "left out: no exchange rate" in html
+    select = html.split('name="currency"', 1)[1].split("</select>", 1)[0]
+    assert '<option value="" selected>All (in USD)</option>' in select
+    assert ">EUR only<" in select
+    assert ">GBP only<" in select
+
+
+def test_single_currency_figures_are_unchanged_by_conversion(rep, admin_user):
+    world(rep, admin_user, eur_rate=None)
+    make_deal(rep, "Closed", amount="300.00", close="2026-11-02", won_at=at("2026-11-03"))
+
+    every = analytics.forecast(Scope(user=rep), today=TODAY)
+    dollars = analytics.forecast(Scope(user=rep, currency="USD"), today=TODAY)
+
+    assert november(every).weighted == november(dollars).weighted == Decimal("550.00")
+    assert november(every).won == november(dollars).won
+
+
+def test_watched_deals_show_their_amount_in_the_scopes_currency(rep, admin_user):
+    world(rep, admin_user)
+    make_deal(rep, "Proposal", amount="500.00", close="2020-01-01", currency="EUR")  # overdue
+
+    watched = analytics.watchlist(Scope(user=rep))["at_risk"]
+    alone = analytics.watchlist(Scope(user=rep, currency="EUR"))["at_risk"]
+
+    # Both euro deals are overdue (the world's closes in November 2026), largest first.
+    assert [w.amount for w in watched if w.deal.currency == "EUR"] == [
+        Decimal("2200.00"),
+        Decimal("550.00"),
+    ]
+    assert [w.amount for w in alone] == [Decimal("2000.00"), Decimal("500.00")]
