@@ -364,15 +364,15 @@ def _strength(groups: list[tuple[int, int, float]]) -> float:
 
 
 def _expected_at_entry() -> Cast:
-    """A stage change's deal's expected close date at the time of the change: the last value
-    set before it, else the value the first later change replaced, else the deal's own."""
+    """A stage change's deal's expected close date at the time of the change, from the deal's
+    close-date changes: the last value set before it, else the value the first later change
+    replaced (None: never changed; the deal's own date then stands)."""
     changes = FieldChange.objects.filter(deal_id=OuterRef("deal_id"), field="expected_close_date")
     before = changes.filter(at__lte=OuterRef("at")).order_by("-at", "-id").values("new_value")[:1]
     after = changes.filter(at__gt=OuterRef("at")).order_by("at", "id").values("old_value")[:1]
     text = Coalesce(
         NullIf(Subquery(before, output_field=CharField()), _empty()),
         NullIf(Subquery(after, output_field=CharField()), _empty()),
-        Cast("deal__expected_close_date", CharField()),
     )
     return Cast(text, DateField())
 
@@ -385,34 +385,41 @@ def _slip_counts(
     pipeline: Pipeline | None, as_of: dt.datetime | None
 ) -> dict[str, dict[int, list[int]]]:
     """{kind: {stage id: [won deals closing 0, 1, 2, … periods after the expected one]}} from
-    one grouped query over the stage entries of the `SLIP_SAMPLE` deals won last before
-    `as_of` (plenty to learn a few shares from, recent, and a bounded cost at any size)."""
+    the stage entries of the `SLIP_SAMPLE` deals won last before `as_of` (plenty to learn a few
+    shares from, recent, and a bounded cost at any size): two queries, the deals first (their
+    won month and own expected close date), then their entries, which reach no other deal."""
     won = Deal.objects.filter(status=Deal.Status.WON, won_at__isnull=False)
     if as_of is not None:
         won = won.filter(won_at__lt=as_of)
     if pipeline is not None:
         won = won.filter(pipeline=pipeline)
-    # The ids first: the entries' query then reaches them by index, not by a scan of all.
-    recent = list(won.order_by("-won_at").values_list("pk", flat=True)[:SLIP_SAMPLE])
+    recent = {
+        pk: (as_date(won_month), as_date(expected))
+        for pk, won_month, expected in won.annotate(
+            won_month=TruncMonth("won_at", output_field=DateField())
+        )
+        .order_by("-won_at")
+        .values_list("pk", "won_month", "expected_close_date")[:SLIP_SAMPLE]
+    }
     entries: QuerySet[StageChange] = StageChange.objects.filter(
-        deal_id__in=recent, to_stage__kind=Stage.Kind.OPEN
+        deal_id__in=list(recent), to_stage__kind=Stage.Kind.OPEN
     )
     if as_of is not None:
         entries = entries.filter(at__lt=as_of)
     rows = (
-        entries.annotate(expected=_expected_at_entry())
-        .annotate(
-            expected_month=TruncMonth("expected", output_field=DateField()),
-            won_month=TruncMonth("deal__won_at", output_field=DateField()),
+        entries.annotate(
+            expected_month=TruncMonth(_expected_at_entry(), output_field=DateField()),
             entry_month=TruncMonth("at", output_field=DateField()),
         )
-        .values("to_stage_id", "expected_month", "won_month", "entry_month")
+        .values("deal_id", "to_stage_id", "expected_month", "entry_month")
         .annotate(n=Count("id"))
         .order_by()
     )
     slips: dict[str, dict[int, list[int]]] = {"month": {}, "quarter": {}}
     for row in rows:
-        months = _month_offsets(row)
+        won_month, own = recent[row["deal_id"]]
+        expected = as_date(row["expected_month"]) or (own and own.replace(day=1))
+        months = _month_offsets(row | {"expected_month": expected, "won_month": won_month})
         if months is None:
             continue
         for kind, offset in zip(("month", "quarter"), months, strict=True):
