@@ -8,8 +8,9 @@ model lands in the period), with the learned forecast's p10–p90 range. Beside 
 won in the period, each forecast's error, and the Brier score of both probabilities over the
 deals open at the start that have closed since.
 
-Queries: four for the whole backtest, then per period one for the open deals and those of
-`learn_model`; none grows with the number of deals.
+Queries: four for the whole backtest and those of `learn_models` (one count of the closed deals
+for every period, two for each period's timing), then per period one for the open deals; none
+grows with the number of deals.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from deals.models import Deal, FieldChange, Stage
 from forecasting import periods
 from forecasting.analytics.accuracy import won_by_period
 from forecasting.analytics.as_of import open_at_start_of
-from forecasting.analytics.learning import LearnedModel, learn_model
+from forecasting.analytics.learning import LearnedModel, learn_models
 from forecasting.analytics.ranges import simulate
 from forecasting.analytics.scope import MONEY, Scope, as_date, day_bounds, money, scoped_deals
 from forecasting.analytics.scope import scoped_snapshots as _snapshots
@@ -139,9 +140,10 @@ def backtest(
         snapshot_days = _snapshot_days(starts)
         configured = dict(Stage.objects.values_list("pk", "probability"))
         won = won_by_period(scope, starts[0], periods.period_end(starts[-1], period), period)
-        for start in starts:
+        days = [day_bounds(start, start)[0] for start in starts]
+        models = learn_models(pipeline=scope.pipeline, as_of_days=days)
+        for start, model in zip(starts, models, strict=True):
             deals = _open_at_start(scope, start, configured, from_snapshot=start in snapshot_days)
-            model = learn_model(pipeline=scope.pipeline, as_of=day_bounds(start, start)[0])
             figures = _Figures.of(deals, model, start, period)
             rows.append(
                 figures.row(

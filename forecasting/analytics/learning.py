@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import connection
 from django.db.models import (
+    Case,
     CharField,
     Count,
     DateField,
@@ -42,6 +43,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.functions import Cast, Coalesce, NullIf, TruncMonth
 
@@ -144,15 +146,48 @@ def learn_model(
     """Learn from what was known before `as_of` (None: now): closed deals, stage changes and
     close-date changes of the pipeline (every pipeline when None). Three queries, four with the
     timing (`timing=False` leaves it out: every won deal then counts as closing on time)."""
+    configured = _configured(pipeline)
+    counts = _reached_counts(pipeline, as_of)
+    slips = _slip_counts(pipeline, as_of) if timing else {}
+    return _fitted(configured, counts, _owner_teams(), slips)
+
+
+def learn_models(
+    *,
+    as_of_days: Sequence[dt.datetime],
+    pipeline: Pipeline | None = None,
+    timing: bool = True,
+) -> list[LearnedModel]:
+    """`learn_model(as_of=day)` for each of the days (a backtest's period starts), the same
+    models; on PostgreSQL the closed deals of every day are counted by one query."""
+    days = list(as_of_days)
+    if not days or not is_postgresql():
+        return [learn_model(pipeline=pipeline, as_of=day, timing=timing) for day in days]
+    configured = _configured(pipeline)
+    owner_teams = _owner_teams()
+    return [
+        _fitted(configured, counts, owner_teams, _slip_counts(pipeline, day) if timing else {})
+        for day, counts in zip(days, _counted_reach_by_day(pipeline, days), strict=True)
+    ]
+
+
+def _configured(pipeline: Pipeline | None) -> dict[int, float]:
+    """{stage id: its configured probability (0–1)}."""
     stages = Stage.objects.all()
     if pipeline is not None:
         stages = stages.filter(pipeline=pipeline)
-    model = {s.pk: StageModel(configured=s.probability / 100) for s in stages}
-    counts = _reached_counts(pipeline, as_of)
-    owner_teams = _owner_teams()
+    return {pk: percent / 100 for pk, percent in stages.values_list("pk", "probability")}
+
+
+def _fitted(
+    configured: dict[int, float],
+    counts: Mapping[int, dict[int, Counts]],
+    owner_teams: dict[int, frozenset[int]],
+    slips: dict[str, dict[int, list[int]]],
+) -> LearnedModel:
+    model = {pk: StageModel(configured=rate) for pk, rate in configured.items()}
     for stage_id, stage in model.items():
-        _fit_stage(stage, counts.get(stage_id, {}), owner_teams)
-    slips = _slip_counts(pipeline, as_of) if timing else {}
+        _fit_stage(stage, dict(counts.get(stage_id, {})), owner_teams)
     return LearnedModel(stages=model, slips=slips, all_slips=_pooled(slips))
 
 
@@ -208,6 +243,63 @@ def _counted_reach(
         for stage_id, owner_id, n, won in cursor.fetchall():
             result[stage_id][owner_id or 0] = (int(n), int(won or 0))
     return result
+
+
+def _counted_reach_by_day(
+    pipeline: Pipeline | None, days: list[dt.datetime]
+) -> list[dict[int, dict[int, Counts]]]:
+    """`_counted_reach(pipeline, day)` for each day from one query: each (deal, stage) pair is
+    known from the later of its first entry and the deal's close, so it counts for the days
+    after that; the query puts each pair in its bucket among the sorted days (`width_bucket`)
+    and the counts of a day add up the buckets up to it."""
+    cutoffs = sorted(set(days))
+    closed_at = Case(When(status=Deal.Status.WON, then="won_at"), default="lost_at")
+    closed = (
+        Deal.objects.filter(status__in=[Deal.Status.WON, Deal.Status.LOST])
+        .filter(
+            Q(status=Deal.Status.WON, won_at__lt=cutoffs[-1])
+            | Q(status=Deal.Status.LOST, lost_at__lt=cutoffs[-1])
+        )
+        .annotate(closed_at=closed_at)
+    )
+    if pipeline is not None:
+        closed = closed.filter(pipeline=pipeline)
+    closed_sql, closed_params = closed.values(
+        "pk", "status", "owner_id", "closed_at"
+    ).query.sql_with_params()
+    sql = f"""
+        SELECT pairs.to_stage_id, COALESCE(pairs.owner_id, 0), pairs.status,
+               width_bucket(GREATEST(pairs.entered, pairs.closed_at), %s::timestamptz[]), COUNT(*)
+        FROM (
+            SELECT sc.to_stage_id, d.status, d.owner_id, d.closed_at, MIN(sc.at) AS entered
+            FROM {StageChange._meta.db_table} sc JOIN ({closed_sql}) d ON d.pk = sc.deal_id
+            WHERE sc.to_stage_id IS NOT NULL AND sc.at < %s
+            GROUP BY sc.deal_id, sc.to_stage_id, d.status, d.owner_id, d.closed_at
+        ) pairs
+        GROUP BY 1, 2, 3, 4
+    """  # noqa: S608 - a table name and the ORM's own SQL; every value is a parameter
+    buckets: dict[int, list[tuple[int, int, bool, int]]] = defaultdict(list)
+    with roomy_sort(), connection.cursor() as cursor:
+        cursor.execute(sql, [cutoffs, *closed_params, cutoffs[-1]])
+        for stage_id, owner_id, status, bucket, n in cursor.fetchall():
+            buckets[bucket].append((stage_id, owner_id, status == Deal.Status.WON, int(n)))
+    return _cumulated(buckets, cutoffs, days)
+
+
+def _cumulated(
+    buckets: dict[int, list[tuple[int, int, bool, int]]],
+    cutoffs: list[dt.datetime],
+    days: list[dt.datetime],
+) -> list[dict[int, dict[int, Counts]]]:
+    """The counts of each day: the pairs of buckets 0 … its index among the sorted cutoffs."""
+    running: dict[int, dict[int, Counts]] = defaultdict(dict)
+    by_cutoff = {}
+    for index, cutoff in enumerate(cutoffs):
+        for stage_id, owner_id, won, n in buckets.get(index, []):
+            closed, wins = running[stage_id].get(owner_id, (0, 0))
+            running[stage_id][owner_id] = (closed + n, wins + (n if won else 0))
+        by_cutoff[cutoff] = {stage: dict(owners) for stage, owners in running.items()}
+    return [by_cutoff[day] for day in days]
 
 
 def _owner_teams() -> dict[int, frozenset[int]]:
@@ -272,15 +364,15 @@ def _strength(groups: list[tuple[int, int, float]]) -> float:
 
 
 def _expected_at_entry() -> Cast:
-    """A stage change's deal's expected close date at the time of the change: the last value
-    set before it, else the value the first later change replaced, else the deal's own."""
+    """A stage change's deal's expected close date at the time of the change, from the deal's
+    close-date changes: the last value set before it, else the value the first later change
+    replaced (None: never changed; the deal's own date then stands)."""
     changes = FieldChange.objects.filter(deal_id=OuterRef("deal_id"), field="expected_close_date")
     before = changes.filter(at__lte=OuterRef("at")).order_by("-at", "-id").values("new_value")[:1]
     after = changes.filter(at__gt=OuterRef("at")).order_by("at", "id").values("old_value")[:1]
     text = Coalesce(
         NullIf(Subquery(before, output_field=CharField()), _empty()),
         NullIf(Subquery(after, output_field=CharField()), _empty()),
-        Cast("deal__expected_close_date", CharField()),
     )
     return Cast(text, DateField())
 
@@ -293,34 +385,41 @@ def _slip_counts(
     pipeline: Pipeline | None, as_of: dt.datetime | None
 ) -> dict[str, dict[int, list[int]]]:
     """{kind: {stage id: [won deals closing 0, 1, 2, … periods after the expected one]}} from
-    one grouped query over the stage entries of the `SLIP_SAMPLE` deals won last before
-    `as_of` (plenty to learn a few shares from, recent, and a bounded cost at any size)."""
+    the stage entries of the `SLIP_SAMPLE` deals won last before `as_of` (plenty to learn a few
+    shares from, recent, and a bounded cost at any size): two queries, the deals first (their
+    won month and own expected close date), then their entries, which reach no other deal."""
     won = Deal.objects.filter(status=Deal.Status.WON, won_at__isnull=False)
     if as_of is not None:
         won = won.filter(won_at__lt=as_of)
     if pipeline is not None:
         won = won.filter(pipeline=pipeline)
-    # The ids first: the entries' query then reaches them by index, not by a scan of all.
-    recent = list(won.order_by("-won_at").values_list("pk", flat=True)[:SLIP_SAMPLE])
+    recent = {
+        pk: (as_date(won_month), as_date(expected))
+        for pk, won_month, expected in won.annotate(
+            won_month=TruncMonth("won_at", output_field=DateField())
+        )
+        .order_by("-won_at")
+        .values_list("pk", "won_month", "expected_close_date")[:SLIP_SAMPLE]
+    }
     entries: QuerySet[StageChange] = StageChange.objects.filter(
-        deal_id__in=recent, to_stage__kind=Stage.Kind.OPEN
+        deal_id__in=list(recent), to_stage__kind=Stage.Kind.OPEN
     )
     if as_of is not None:
         entries = entries.filter(at__lt=as_of)
     rows = (
-        entries.annotate(expected=_expected_at_entry())
-        .annotate(
-            expected_month=TruncMonth("expected", output_field=DateField()),
-            won_month=TruncMonth("deal__won_at", output_field=DateField()),
+        entries.annotate(
+            expected_month=TruncMonth(_expected_at_entry(), output_field=DateField()),
             entry_month=TruncMonth("at", output_field=DateField()),
         )
-        .values("to_stage_id", "expected_month", "won_month", "entry_month")
+        .values("deal_id", "to_stage_id", "expected_month", "entry_month")
         .annotate(n=Count("id"))
         .order_by()
     )
     slips: dict[str, dict[int, list[int]]] = {"month": {}, "quarter": {}}
     for row in rows:
-        months = _month_offsets(row)
+        won_month, own = recent[row["deal_id"]]
+        expected = as_date(row["expected_month"]) or (own and own.replace(day=1))
+        months = _month_offsets(row | {"expected_month": expected, "won_month": won_month})
         if months is None:
             continue
         for kind, offset in zip(("month", "quarter"), months, strict=True):
