@@ -13,9 +13,11 @@ from currencies import services
 from currencies.models import ExchangeRate
 from currencies.serializers import ExchangeRateSerializer
 from pipeline_crm.api import ServiceViewSetMixin
+from pipeline_crm.csv_api import CsvListMixin
 
 
 class ExchangeRateViewSet(
+    CsvListMixin[ExchangeRate],
     ServiceViewSetMixin[ExchangeRate],
     mixins.CreateModelMixin,
     mixins.ListModelMixin,

@@ -17,6 +17,7 @@ from django.urls import URLResolver, get_resolver, reverse
 from accounts.models import Team, User
 from contacts.models import Lead
 from forecasting.models import Quota
+from currencies.models import ExchangeRate
 from imports.models import Import
 from integrations.models import Webhook
 from tests.export.conftest import EVIL_TITLE, as_dicts, live_formulas, read_csv
@@ -71,6 +72,9 @@ def evil_world(people):
     Import.objects.create(kind="leads", created_by=admin, file_name="=leads.csv", status="done")
     Quota.objects.create(
         user=rep, period="month", period_start=dt.date(2026, 12, 1), amount=Decimal("500")
+    )
+    ExchangeRate.objects.create(
+        currency="EUR", rate=Decimal("1.08"), valid_from=dt.date(2026, 1, 1)
     )
     return deal
 
