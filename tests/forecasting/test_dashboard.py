@@ -461,4 +461,5 @@ def test_the_backtest_panel_waits_for_its_button_while_the_others_load_with_the_
     assert panels["accuracy"] == "click"
     assert panels["funnel"] == panels["reps"] == panels["watchlist"] == "load"
     accuracy = html.split('data-panel="accuracy"', 1)[1].split("</section>", 1)[0]
-    assert "<button" in accuracy and "Backtest" in accuracy
+    assert "<button" in accuracy
+    assert "Backtest" in accuracy
