@@ -16,8 +16,8 @@ from django.urls import URLResolver, get_resolver, reverse
 
 from accounts.models import Team, User
 from contacts.models import Lead
-from forecasting.models import Quota
 from currencies.models import ExchangeRate
+from forecasting.models import Quota
 from imports.models import Import
 from integrations.models import Webhook
 from tests.export.conftest import EVIL_TITLE, as_dicts, live_formulas, read_csv
