@@ -101,9 +101,15 @@ def days_ago(today, days):
 
 
 def wait_for_every_panel(page):
-    """Until every lazily loaded panel has arrived and every chart of this body is drawn (the
-    stage probabilities load when scrolled to, the backtest when its button is pressed)."""
-    page.click("[data-panel=accuracy] button")  # the backtest loads when asked for
+    """Until every lazily loaded panel has arrived and every chart of this body is drawn: the
+    backtest loads when its button is pressed, the stage probabilities when scrolled to — once
+    the panels above have arrived, so that none of them pushes it out of sight again before
+    htmx sees it revealed."""
+    page.click("[data-panel=accuracy] button")
+    page.wait_for_function(
+        "() => !document.querySelector("
+        "'.fc-loading:not([data-panel=probabilities]), .fc-on-demand')"
+    )
     page.locator("[data-panel=probabilities]").scroll_into_view_if_needed()
     page.wait_for_function(
         "() => !document.querySelector('.fc-loading') && document.body.dataset.chartsReady === '5'"
