@@ -463,3 +463,21 @@ def test_a_column_page_query_count_does_not_grow_with_the_deals(
         response = client.get(url, {"after": "0:0"})
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("count", [10, 300])
+def test_cards_with_a_lost_reason_cost_no_query_each(
+    rep, team_a, count, django_assert_max_num_queries
+):
+    """An open deal that still carries the reason of an earlier loss, and lost deals on a board
+    that shows them: their reasons are read once for the page, not once a card."""
+    _many_deals(rep, count)
+    reason = lost_reason_entry("Price")
+    Deal.objects.filter(owner=rep).update(lost_reason=reason)
+    client = signed_in(rep)
+
+    with django_assert_max_num_queries(board_query_budget()):
+        response = client.get(reverse("board"))
+
+    assert response.status_code == 200
+    assert 'title="Price"' not in response.content.decode()  # open cards show no lost badge
