@@ -36,7 +36,6 @@ One module a subject, each importing only those before it:
   backtest       every past period's forecast made at its start (configured and learned) vs won
 """
 
-from forecasting.analytics.accuracy import AccuracyRow, forecast_accuracy
 from forecasting.analytics.as_of import PipelineAsOf, StageSnapshot, pipeline_as_of
 from forecasting.analytics.backtest import Backtest, BacktestRow, backtest
 from forecasting.analytics.by_period import Forecast, PeriodFigures, forecast
@@ -95,7 +94,6 @@ __all__ = [
     "PRODUCT",
     "SECONDS_PER_DAY",
     "WATCHLIST_LIMIT",
-    "AccuracyRow",
     "Backtest",
     "BacktestRow",
     "Forecast",
@@ -118,7 +116,6 @@ __all__ = [
     "day_bounds",
     "default_funnel_range",
     "forecast",
-    "forecast_accuracy",
     "funnel",
     "money",
     "movement_deals",

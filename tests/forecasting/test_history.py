@@ -69,37 +69,6 @@ def test_snapshot_task_records_each_open_deal_once_a_day(people):
     assert ForecastSnapshot.objects.count() == 2
 
 
-def test_forecast_accuracy_puts_the_start_of_period_forecast_beside_the_won(people):
-    rep = people["rep"]
-    deal = make_deal(rep, "Proposal", amount="1000.00", close="2026-10-20")
-    make_deal(rep, "Negotiation", amount="400.00", close="2026-11-20")  # due later: not October
-    take_snapshot(day=dt.date(2026, 10, 1))
-    take_snapshot(day=dt.date(2026, 10, 2))  # later snapshots of the month do not count
-    ForecastSnapshot.objects.filter(taken_on=dt.date(2026, 10, 2)).update(amount=99)
-    Deal.objects.filter(pk=deal.pk).update(
-        status=Deal.Status.WON, stage=stage_named("Closed"), won_at=at("2026-10-15")
-    )
-    rows = {r.period: r for r in analytics.forecast_accuracy(Scope(user=rep), today=TODAY)}
-    assert list(rows) == [
-        "2026-05",
-        "2026-06",
-        "2026-07",
-        "2026-08",
-        "2026-09",
-        "2026-10",
-        "2026-11",
-    ]
-    october = rows["2026-10"]
-    assert october.snapshot_day == dt.date(2026, 10, 1)
-    assert (october.forecast, october.commit, october.won) == (
-        Decimal("550.00"),
-        Decimal(0),
-        Decimal("1000.00"),
-    )
-    assert october.accuracy == 1.8182
-    assert rows["2026-09"].forecast is None  # no snapshot that month
-
-
 def test_pipeline_as_of_a_day_from_history(funnel_world):
     FieldChange.objects.create(
         deal=funnel_world["b"],
