@@ -28,6 +28,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import (
+    Aggregate,
     Case,
     Count,
     DecimalField,
@@ -145,15 +146,24 @@ def converted_amount(field: str = "amount", currency_field: str = "currency") ->
     return rates_in_effect().expression(field, currency_field)
 
 
-def unconverted(records: QuerySet[Any], rates: Rates | None = None) -> list[Unconverted]:
+def unconverted(
+    records: QuerySet[Any],
+    rates: Rates | None = None,
+    *,
+    count: Aggregate | None = None,
+    amount: str = "amount",
+) -> list[Unconverted]:
     """Per currency without a rate: how many of `records` (deals or snapshots, with `amount`
-    and `currency`) a converted total leaves out, and their amount. One query."""
+    and `currency`) a converted total leaves out, and their amount. One query. Running totals
+    (one row per group of deals) say how to count (`count`, e.g. `Sum("deals")`) and which
+    field holds the amounts; a currency whose count is 0 is not reported."""
     rates = rates or rates_in_effect()
     rows = (
         records.exclude(currency__in=list(rates.per_unit))
         .order_by()
         .values("currency")
-        .annotate(n=Count("*"), total=Sum("amount"))
+        .annotate(n=count or Count("*"), total=Sum(amount))
+        .filter(n__gt=0)
         .order_by("currency")
         .values_list("currency", "n", "total")
     )

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import DecimalField, F, QuerySet
+from django.db.models import DecimalField, F, QuerySet, Sum
 from django.db.models.expressions import Combinable
 from django.db.models.functions import TruncMonth, TruncQuarter
 from django.utils import timezone
@@ -24,9 +24,9 @@ from currencies.selectors import (
     reporting_currency,
     unconverted,
 )
-from deals.models import Deal
+from deals.models import ColumnTotal, Deal
 from forecasting.models import ForecastSnapshot
-from pipeline_crm.db import is_postgresql
+from pipeline_crm.db import is_postgresql, keeps_running_totals
 
 if TYPE_CHECKING:
     from accounts.models import Team, User
@@ -98,15 +98,22 @@ def unconverted_in(scope: Scope) -> list[Unconverted]:
     currency (one query; none when the scope is one currency): what the warning shows."""
     if scope.currency:
         return []
+    if keeps_running_totals():
+        # The board's running totals hold every deal by owner, stage and currency: a few
+        # hundred rows to add up instead of every deal in scope.
+        totals = ColumnTotal.objects.visible_to(scope.user)
+        narrowed = _narrowed(totals, scope, pipeline="stage__pipeline")
+        return unconverted(narrowed, count=Sum("deals"), amount="amount_sum")
     return unconverted(_narrowed(Deal.objects.visible_to(scope.user), scope))
 
 
-def _narrowed[Owned: (Deal, ForecastSnapshot)](
-    records: QuerySet[Owned], scope: Scope
+def _narrowed[Owned: (Deal, ForecastSnapshot, ColumnTotal)](
+    records: QuerySet[Owned], scope: Scope, *, pipeline: str = "pipeline"
 ) -> QuerySet[Owned]:
-    """`records` (already visible to the viewer) in the scope's pipeline, team, owner."""
+    """`records` (already visible to the viewer) in the scope's pipeline (reached through
+    `pipeline`), team, owner."""
     if scope.pipeline is not None:
-        records = records.filter(pipeline=scope.pipeline)
+        records = records.filter(**{pipeline: scope.pipeline})
     if scope.team is not None:
         records = records.filter(owner__in=scope.team.members.values("pk"))
     if scope.owner is not None:
@@ -137,9 +144,15 @@ def currencies_in_use(user: User) -> list[str]:
     """The currencies of the deals `user` may see, and the default one, in one query: what the
     dashboard's currency filter offers (the default first)."""
     default = str(settings.DEFAULT_CURRENCY)
+    # PostgreSQL: from the board's running totals (a row per owner, stage, status and
+    # currency), not every deal.
+    records: QuerySet[Deal] | QuerySet[ColumnTotal] = (
+        ColumnTotal.objects.visible_to(user).filter(deals__gt=0)
+        if keeps_running_totals()
+        else Deal.objects.visible_to(user)
+    )
     found = (
-        Deal.objects.visible_to(user)
-        .exclude(currency=default)
+        records.exclude(currency=default)
         .order_by("currency")
         .values_list("currency", flat=True)
         .distinct()

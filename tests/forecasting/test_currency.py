@@ -8,8 +8,10 @@ from decimal import Decimal
 from django.urls import reverse
 
 from currencies import services
+from deals.models import Deal
 from forecasting import analytics
 from forecasting.analytics import Scope
+from forecasting.analytics.scope import unconverted_in
 from tests.clients import signed_in
 from tests.forecasting.conftest import TODAY, at, make_deal
 
@@ -89,6 +91,22 @@ def test_the_page_warns_about_deals_left_out_and_offers_all_currencies_first(rep
     assert '<option value="" selected>All (in USD)</option>' in select
     assert ">EUR only<" in select
     assert ">GBP only<" in select
+
+
+def test_a_currency_no_deal_in_sight_uses_is_neither_offered_nor_warned_about(people, admin_user):
+    rep = people["rep"]
+    world(rep, admin_user)
+    make_deal(people["outsider"], "Proposal", amount="700.00", currency="CHF")  # out of sight
+    pounds = Deal.objects.get(currency="GBP")
+    assert analytics.currencies_in_use(rep) == ["USD", "EUR", "GBP"]
+
+    pounds.currency = "EUR"  # the only GBP deal changes currency: GBP is in use no more
+    pounds.save()
+
+    assert analytics.currencies_in_use(rep) == ["USD", "EUR"]
+    assert analytics.currencies_in_use(admin_user) == ["USD", "CHF", "EUR"]
+    assert unconverted_in(Scope(user=rep)) == []
+    assert [(u.currency, u.deals) for u in unconverted_in(Scope(user=admin_user))] == [("CHF", 1)]
 
 
 def test_single_currency_figures_are_unchanged_by_conversion(rep, admin_user):
