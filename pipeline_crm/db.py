@@ -14,7 +14,7 @@ from operator import attrgetter, itemgetter
 from typing import Any
 
 from django.db import connection, models, transaction
-from django.db.models import Expression, QuerySet
+from django.db.models import Expression, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 
@@ -120,7 +120,9 @@ def _lateral(
     queryset = build(
         *[_RowValue(name, field()) for name, (_, field) in zip(names, kinds, strict=True)]
     )
-    sql, params = queryset.query.sql_with_params()
+    # A raw statement cannot hand joined objects back: `objects_for_each` fetches them after.
+    unjoined = queryset.select_related(None) if queryset.query.select_related else queryset
+    sql, params = unjoined.query.sql_with_params()
     # Only constants are interpolated (the alias, column names and types above) and the ORM's
     # compiled SQL, whose values stay parameters.
     row_sql = "(" + ", ".join(f"%s::{sql_type}" for sql_type, _ in kinds) + ")"
@@ -143,15 +145,33 @@ def objects_for_each[M: models.Model](
     PostgreSQL: one statement however many rows. `build` is called once, with references to a
     VALUES list of the rows in place of values, and its query runs for each row through a
     LATERAL join: compiled and planned once, and each row's run still walks an index (say, a
-    column of the board in order, stopping after a page). SQLite, without LATERAL: a query per
-    row (development sizes).
+    column of the board in order, stopping after a page). The relations the query names in
+    `select_related` are fetched after it, one query each for every object. SQLite, without
+    LATERAL: a query per row (development sizes).
     """
     if not rows:
         return []
     if not is_postgresql():
         return [item for row in rows for item in build(*row)]
     queryset, statement, params = _lateral(rows, build)
-    return list(queryset.model._default_manager.raw(statement, params))
+    found = list(queryset.model._default_manager.raw(statement, params))
+    # What the query would have joined (`select_related`), one query per relation for all.
+    prefetch_related_objects(found, *_joined_relations(queryset))
+    return found
+
+
+def _joined_relations(queryset: QuerySet[Any, Any]) -> list[str]:
+    """The relations `queryset.select_related(...)` names, nested ones as "a__b"."""
+    tree = queryset.query.select_related
+    if tree is True:
+        raise ValueError("Name the relations to join: select_related() without names.")
+
+    def paths(branch: Mapping[str, Any], prefix: str) -> Iterator[str]:
+        for name, below in branch.items():
+            yield prefix + name
+            yield from paths(below, f"{prefix}{name}__")
+
+    return list(paths(tree or {}, ""))
 
 
 def values_for_each(

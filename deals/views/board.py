@@ -30,7 +30,7 @@ from deals.forms import (
     BoardFilterForm,
     QuickAddForm,
 )
-from deals.models import Deal, LostReason, Pipeline, Stage
+from deals.models import Deal, Pipeline, Stage
 from deals.selectors import (
     BoardFilters,
     Column,
@@ -148,30 +148,11 @@ class CardView(NamedTuple):
         )
 
 
-def _attach_lost_reasons(cards: Sequence[Deal]) -> None:
-    """The lost-reason entries of the lost cards, in one query: cards read through a LATERAL
-    statement (`objects_for_each`) come without the joined entry, and a card each would cost a
-    query each."""
-    lost = [
-        deal
-        for deal in cards
-        if deal.status == Deal.Status.LOST
-        and deal.lost_reason_id
-        and not Deal.lost_reason.is_cached(deal)
-    ]
-    if lost:
-        entries = LostReason.objects.in_bulk({deal.lost_reason_id for deal in lost})
-        for deal in lost:
-            deal.lost_reason = entries.get(deal.lost_reason_id)
-
-
 def decorate_cards(cards: Iterable[Deal], *, writable: set[int] | None) -> None:
     """Give each deal its `card` (`CardView`); `writable`: owners whose deals the viewer may
     change (None: everyone's)."""
     now = timezone.now()
     today = timezone.localdate(now)
-    cards = list(cards)
-    _attach_lost_reasons(cards)
     for deal in cards:
         can_write = writable is None or deal.owner_id in writable
         deal.card = CardView.of(deal, writable=can_write, now=now, today=today)  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ from deals.models import Deal
 from forecasting import analytics
 from forecasting.analytics import Scope
 from forecasting.analytics.scope import unconverted_in
+from forecasting.analytics.watch import WATCHLIST_LIMIT
 from tests.clients import signed_in
 from tests.forecasting.conftest import TODAY, at, make_deal
 
@@ -133,3 +134,25 @@ def test_watched_deals_show_their_amount_in_the_scopes_currency(rep, admin_user)
         Decimal("550.00"),
     ]
     assert [w.amount for w in alone] == [Decimal("2000.00"), Decimal("500.00")]
+
+
+def test_the_watchlist_keeps_the_largest_deals_across_currencies_once_converted(rep, admin_user):
+    world(rep, admin_user)  # EUR at 1.10; GBP has no rate
+    for _ in range(WATCHLIST_LIMIT):
+        make_deal(rep, "Proposal", amount="1050.00", close="2020-01-01")  # overdue dollars
+    euros = make_deal(rep, "Proposal", amount="1000.00", close="2020-01-01", currency="EUR")
+    make_deal(rep, "Proposal", amount="900.00", close="2020-01-01", currency="EUR")
+    unpriced = make_deal(rep, "Proposal", amount=None, close="2020-01-01")
+
+    watched = analytics.watchlist(Scope(user=rep))["at_risk"]
+
+    # The world's 2000 EUR (2200 USD, overdue too), then 1000 EUR (1100 USD): above every
+    # 1050 USD deal; the world's 1000 USD, 900 EUR (990 USD) and the deal without an amount
+    # fall off the list.
+    assert [w.amount for w in watched] == [
+        Decimal("2200.00"),
+        Decimal("1100.00"),
+        *[Decimal("1050.00")] * (WATCHLIST_LIMIT - 2),
+    ]
+    assert watched[1].deal == euros
+    assert unpriced not in [w.deal for w in watched]
