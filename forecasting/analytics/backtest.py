@@ -32,7 +32,12 @@ from forecasting import periods
 from forecasting.analytics.accuracy import won_by_period
 from forecasting.analytics.as_of import open_at_start_of
 from forecasting.analytics.learning import LearnedModel, learn_models
-from forecasting.analytics.ranges import simulate
+from forecasting.analytics.new_deals import (
+    NotYetInPipeline,
+    learn_new_deals,
+    not_yet_in_pipeline,
+)
+from forecasting.analytics.ranges import Uncertain, simulate
 from forecasting.analytics.scope import MONEY, Scope, as_date, day_bounds, money, scoped_deals
 from forecasting.analytics.scope import scoped_snapshots as _snapshots
 from forecasting.models import ForecastSnapshot
@@ -60,7 +65,8 @@ class BacktestRow:
     pipeline_from: str  # "snapshot" or "history": where the pipeline at the start came from
     deals: int  # open at the start
     configured: Decimal
-    learned: Decimal
+    learned: Decimal  # the open deals' learned figure plus what is not yet in the pipeline
+    not_yet_in_pipeline: Decimal  # expected from deals created after the start
     p10: Decimal
     p50: Decimal
     p90: Decimal
@@ -144,7 +150,9 @@ def backtest(
         models = learn_models(pipeline=scope.pipeline, as_of_days=days)
         for start, model in zip(starts, models, strict=True):
             deals = _open_at_start(scope, start, configured, from_snapshot=start in snapshot_days)
-            figures = _Figures.of(deals, model, start, period)
+            rates = learn_new_deals(day=start, pipeline=scope.pipeline)
+            later = not_yet_in_pipeline(rates, scoped_deals(scope), starts=[start], kind=period)
+            figures = _Figures.of(deals, model, start, period, later)
             rows.append(
                 figures.row(
                     period=periods.label(start, period),
@@ -269,6 +277,8 @@ class _Figures:
     due: np.ndarray  # expected to close in the period
     share: np.ndarray  # share of the deal's win the timing model lands in the period
     outcome: np.ndarray  # 1 won since the start, 0 lost since, NaN still open
+    uncertain: Uncertain  # the learned probabilities' groups (stage, owner; or overridden)
+    not_yet: NotYetInPipeline
 
     @classmethod
     def of(
@@ -277,11 +287,14 @@ class _Figures:
         model: LearnedModel,
         start: dt.date,
         kind: str,
+        not_yet: NotYetInPipeline,
     ) -> _Figures:
         at = day_bounds(start, start)[0]
         learned = _Cached(model, kind)
         columns: list[list[float]] = [[], [], [], [], [], []]
+        groups: list[int] = []
         for stage, owner, amount, prob, override, close, status, won_at, lost_at in deals:
+            groups.append(learned.group(stage, owner) if override is None else 0)
             expected = periods.period_start(close, kind) if close else None
             values = (
                 float(amount or 0),
@@ -293,11 +306,17 @@ class _Figures:
             )
             for column, value in zip(columns, values, strict=True):
                 column.append(value)
-        return cls(*(np.array(column, dtype=float) for column in columns))
+        amount, configured, probability, due, share, outcome = (
+            np.array(column, dtype=float) for column in columns
+        )
+        return cls(
+            amount, configured, probability, due, share, outcome, learned.uncertain(groups), not_yet
+        )
 
     def row(self, *, period: str, start: dt.date, pipeline_from: str, won: Decimal) -> BacktestRow:
         closed = ~np.isnan(self.outcome)
         outcome = self.outcome[closed]
+        later = float(self.not_yet.expected.sum())
         band = self._band()
         return BacktestRow(
             period=period,
@@ -305,7 +324,8 @@ class _Figures:
             pipeline_from=pipeline_from,
             deals=len(self.amount),
             configured=_money(float(np.sum(self.amount * self.configured * self.due))),
-            learned=_money(float(np.sum(self.amount * self.learned * self.share))),
+            learned=_money(float(np.sum(self.amount * self.learned * self.share) + later)),
+            not_yet_in_pipeline=_money(later),
             p10=band[0],
             p50=band[1],
             p90=band[2],
@@ -316,13 +336,15 @@ class _Figures:
         )
 
     def _band(self) -> tuple[Decimal, Decimal, Decimal]:
-        if not len(self.amount):
+        if not len(self.amount) and not self.not_yet.expected.any():
             return money(0), money(0), money(0)
         ranges = simulate(
             amounts=self.amount,
             probabilities=self.learned,
             shares=self.share.reshape(-1, 1),
             draws=DRAWS,
+            uncertain=self.uncertain,
+            not_yet=self.not_yet,
         )
         first = ranges.periods[0]
         return _money(first.p10), _money(first.p50), _money(first.p90)
@@ -335,6 +357,18 @@ class _Cached:
         self.model, self.kind = model, kind
         self.probabilities: dict[tuple[int, int], float] = {}
         self.shares: dict[int, float] = {}
+        self.groups: dict[tuple[int, int], int] = {}
+
+    def group(self, stage: int, owner: int) -> int:
+        """The index of the deal's probability group (0: overridden, nothing to draw)."""
+        return self.groups.setdefault((stage, owner), len(self.groups) + 1)
+
+    def uncertain(self, groups: list[int]) -> Uncertain:
+        means, weights = [1.0], [float("inf")]
+        for stage, owner in self.groups:
+            means.append(self.probability(stage, owner))
+            weights.append(self.model.weight(stage_id=stage, owner_id=owner or None))
+        return Uncertain(np.array(groups, dtype=np.int64), np.array(means), np.array(weights))
 
     def probability(self, stage: int, owner: int) -> float:
         key = (stage, owner)

@@ -5,6 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 import numpy as np
+from django.db.models import F
 
 from deals.models import Deal, StageChange
 from forecasting import periods
@@ -54,3 +55,40 @@ def history_with_slips(
 
 def _moment(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
+
+
+def history_with_new_wins(
+    owner, *, first: dt.date, months: int, per_month: int, won_after: list[float], seed=0
+):
+    """`per_month` deals created in each of `months` months from `first` (days 1–10), each won
+    `k` months after its creation month (day 20) with probability `won_after[k]`, else lost on
+    day 25 of its creation month: a known share of what is created won in the same month, the
+    next, …"""
+    rng = np.random.default_rng(seed)
+    pipeline, closed, lost_in = default_pipeline(), stage_named("Closed"), stage_named("Contact")
+    outcome = [*won_after, 1 - sum(won_after)]
+    rows = []
+    for month in range(months):
+        start = periods.shift(first, "month", month)
+        for i, k in enumerate(rng.choice(len(outcome), size=per_month, p=outcome)):
+            created = _moment(start + dt.timedelta(days=int(rng.integers(0, 10))))
+            won = k < len(won_after)
+            rows.append(
+                Deal(
+                    title=f"New {month}-{i}",
+                    pipeline=pipeline,
+                    stage=closed if won else lost_in,
+                    status=Deal.Status.WON if won else Deal.Status.LOST,
+                    owner=owner,
+                    amount=Decimal("1000.00"),
+                    stage_entered_at=created,
+                    won_at=_moment(periods.shift(start, "month", int(k)) + dt.timedelta(days=19))
+                    if won
+                    else None,
+                    lost_at=None if won else created + dt.timedelta(days=15),
+                    position=i,
+                )
+            )
+    made = Deal.objects.bulk_create(rows)
+    # created_at is set on insert: the creation day is the one the deal entered its stage.
+    Deal.objects.filter(pk__in=[d.pk for d in made]).update(created_at=F("stage_entered_at"))
