@@ -50,7 +50,9 @@ def pooled(results: list[Backtest]) -> str:
     rows = [r for result in results for r in result.rows if r.won or r.learned]
     inside = sum(r.in_band for r in rows)
     below = sum(r.won < r.p10 for r in rows)
-    return f"{inside / len(rows) * 100:.1f}% of {len(rows)} (below p10: {below}, above p90: {len(rows) - inside - below})"
+    above = len(rows) - inside - below
+    share = inside / len(rows) * 100
+    return f"{share:.1f}% of {len(rows)} (below p10: {below}, above p90: {above})"
 
 
 def main() -> None:

@@ -47,6 +47,12 @@ HORIZON = 12
 COHORTS = 6
 # Full months before the forecast whose creations give the amount created per month ahead.
 CREATION_MONTHS = 3
+# Full months the company's growth in created amount is measured over, and its bounds (a
+# month's factor): what is created ahead follows the recent trend, never a wild one.
+GROWTH_MONTHS = 6
+GROWTH_BOUNDS = (0.9, 1.1)
+# Months ahead the trend is carried: beyond them what is created per month stays level.
+GROWTH_AHEAD = 3
 
 
 def month_index(day: dt.date) -> int:
@@ -71,6 +77,7 @@ class NewDealRates:
     observed: dict[int, int] = field(default_factory=dict)  # such wins seen, per owner
     mean_win: float = 0.0  # the mean amount of such a win, and its square's mean
     second_moment: float = 0.0
+    growth: float = 1.0  # the created amount's trend: its factor per month
 
     def shares(self, owner: int) -> np.ndarray:
         """Per delay: the share of what `owner` creates in a month won that many months later."""
@@ -142,6 +149,7 @@ def _fit(rates: NewDealRates, won: list[WonRow], created: list[CreatedRow]) -> N
         wins, total, squares = wins + n, total + float(amount or 0), squares + float(square or 0)
     count = sum(n for *_, n in created)
     unit = sum(sum(by_month.values()) for by_month in made.values()) / count if count else 1.0
+    rates.growth = _growth(made, rates.month)
     teams = owner_teams()
     for delay in range(HORIZON):
         cohorts = range(rates.month - delay - COHORTS, rates.month - delay)
@@ -177,7 +185,7 @@ def not_yet_in_pipeline(
         shares += float(amount or 0) / CREATION_MONTHS * rates.shares(owner or 0)
         evidence += rates.observed.get(owner or 0, 0)
     last = month_index(periods.period_end(starts[-1], kind)) if starts else rates.month
-    by_month = _by_month(shares, rates.left, last - rates.month + 1)
+    by_month = _by_month(shares, rates.left, last - rates.month + 1, rates.growth)
     expected = np.array([_in_period(by_month, rates.month, start, kind) for start in starts])
     return NotYetInPipeline(
         expected=expected,
@@ -187,15 +195,34 @@ def not_yet_in_pipeline(
     )
 
 
-def _by_month(shares: np.ndarray, left: float, months: int) -> np.ndarray:
+def _by_month(shares: np.ndarray, left: float, months: int, growth: float) -> np.ndarray:
     """Expected wins of months 0 … months − 1 from now: Σ over creation months c ≤ m of
-    shares[m − c] (the current month's creations: only the part `left`)."""
+    shares[m − c] (the current month's creations: only the part `left`), each creation month's
+    amount grown by the trend from the middle of the months it was measured over (for
+    `GROWTH_AHEAD` months at most)."""
     result = np.zeros(max(months, 0))
+    middle = (CREATION_MONTHS + 1) / 2
     for m in range(len(result)):
         for c in range(max(0, m - HORIZON + 1), m + 1):
             part = 1.0 if c else (left * left if m == 0 else left)
-            result[m] += shares[m - c] * part
+            result[m] += shares[m - c] * part * growth ** (min(c, GROWTH_AHEAD) + middle)
     return result
+
+
+def _growth(made: dict[int, dict[int, float]], now: int) -> float:
+    """The company's monthly growth factor in created amount over the last `GROWTH_MONTHS`
+    full months (a least-squares line through the logarithms), within `GROWTH_BOUNDS`."""
+    totals = np.array(
+        [sum(by_month.get(m, 0.0) for by_month in made.values()) for m in range(now - 12, now)]
+    )
+    # The full months with creations up to now; the first month of the history is a part.
+    active = np.flatnonzero(totals > 0)
+    months = np.arange(active[0] + 1, 12) if len(active) else np.arange(0)
+    months = months[-GROWTH_MONTHS:]
+    if len(months) < 3 or (totals[months] <= 0).any():
+        return 1.0
+    slope = np.polyfit(months, np.log(totals[months]), 1)[0]
+    return float(np.clip(np.exp(slope), *GROWTH_BOUNDS))
 
 
 def _in_period(by_month: np.ndarray, now: int, start: dt.date, kind: str) -> float:

@@ -58,19 +58,27 @@ def _moment(day: dt.date) -> dt.datetime:
 
 
 def history_with_new_wins(
-    owner, *, first: dt.date, months: int, per_month: int, won_after: list[float], seed=0
+    owner,
+    *,
+    first: dt.date,
+    months: int,
+    per_month: int,
+    won_after: list[float],
+    seed=0,
+    growth=1.0,
 ):
-    """`per_month` deals created in each of `months` months from `first` (days 1–10), each won
-    `k` months after its creation month (day 20) with probability `won_after[k]`, else lost on
-    day 25 of its creation month: a known share of what is created won in the same month, the
-    next, …"""
+    """`per_month` deals (× `growth` per month) created in each of `months` months from `first`
+    (days 1–10), each won `k` months after its creation month (day 20) with probability
+    `won_after[k]`, else lost on day 25 of its creation month: a known share of what is created
+    won in the same month, the next, …"""
     rng = np.random.default_rng(seed)
     pipeline, closed, lost_in = default_pipeline(), stage_named("Closed"), stage_named("Contact")
     outcome = [*won_after, 1 - sum(won_after)]
     rows = []
     for month in range(months):
         start = periods.shift(first, "month", month)
-        for i, k in enumerate(rng.choice(len(outcome), size=per_month, p=outcome)):
+        size = round(per_month * growth**month)
+        for i, k in enumerate(rng.choice(len(outcome), size=size, p=outcome)):
             created = _moment(start + dt.timedelta(days=int(rng.integers(0, 10))))
             won = k < len(won_after)
             rows.append(

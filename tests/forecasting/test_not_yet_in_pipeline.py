@@ -70,6 +70,21 @@ def test_over_seeds_the_term_is_unbiased(people):
     assert np.mean(totals) == pytest.approx(truth, rel=0.06)
 
 
+def test_a_growing_business_gets_the_trend_of_what_it_creates(people):
+    rep = people["rep"]
+    history_with_new_wins(
+        rep, first=FIRST, months=18, per_month=20, won_after=WON_AFTER, growth=1.06
+    )
+    # What July creates (1.06¹⁸ × 20 deals) and wins in July, the growth carried forward.
+    truth = 20 * 1.06**18 * 1000 * WON_AFTER[0]
+    assert learn_new_deals(day=DAY).growth == pytest.approx(1.06, abs=0.01)
+    assert _expected(rep, [DAY]).expected[0] == pytest.approx(truth, rel=0.2)
+    # A flat business: no trend.
+    Deal.objects.all().delete()
+    history_with_new_wins(rep, first=FIRST, months=18, per_month=PER_MONTH, won_after=WON_AFTER)
+    assert learn_new_deals(day=DAY).growth == pytest.approx(1.0, abs=0.01)
+
+
 def test_the_current_month_counts_only_its_part_still_to_come(people):
     rep = people["rep"]
     history_with_new_wins(rep, first=FIRST, months=18, per_month=PER_MONTH, won_after=WON_AFTER)
