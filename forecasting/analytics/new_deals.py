@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
+from django.core.cache import cache
 from django.db.models import Count, F, QuerySet, Sum
 from django.db.models.expressions import Combinable
 from django.db.models.functions import ExtractMonth, ExtractYear
@@ -53,6 +54,8 @@ GROWTH_MONTHS = 6
 GROWTH_BOUNDS = (0.9, 1.1)
 # Months ahead the trend is carried: beyond them what is created per month stays level.
 GROWTH_AHEAD = 3
+# How long the live forecast keeps what it learned (it reads only months already over).
+CACHE_SECONDS = 3600
 
 
 def month_index(day: dt.date) -> int:
@@ -124,6 +127,18 @@ def learn_new_deals(*, day: dt.date, pipeline: Pipeline | None = None) -> NewDea
     days = (periods.period_end(_month_of(now), "month") - _month_of(now)).days + 1
     rates = NewDealRates(month=now, left=1 - (day.day - 1) / days, by_delay=[])
     _fit(rates, list(won), list(created))
+    return rates
+
+
+def learned_new_deals(*, day: dt.date) -> NewDealRates:
+    """`learn_new_deals(day=day)` for the live forecast, kept `CACHE_SECONDS`: it reads only
+    deals created and won before `day`'s month (little changes there), and on a big database it
+    reads most deals."""
+    key = f"forecasting:new-deal-rates:{day.isoformat()}"
+    rates = cache.get(key)
+    if not isinstance(rates, NewDealRates):
+        rates = learn_new_deals(day=day)
+        cache.set(key, rates, timeout=CACHE_SECONDS)
     return rates
 
 

@@ -25,7 +25,7 @@ from forecasting import periods
 from forecasting.analytics.learning import LearnedModel, learn_model
 from forecasting.analytics.new_deals import (
     NotYetInPipeline,
-    learn_new_deals,
+    learned_new_deals,
     not_yet_in_pipeline,
 )
 from forecasting.analytics.probabilities import (
@@ -254,7 +254,7 @@ def learned_open_figures(
     deal counts from the current period), what deals not yet in the pipeline will add
     (`new_deals`), and p10 / p50 / p90 of both per period and in total."""
     model = learn_model()
-    later = not_yet_in_pipeline(learn_new_deals(day=today), deals, starts=starts, kind=kind)
+    later = not_yet_in_pipeline(learned_new_deals(day=today), deals, starts=starts, kind=kind)
     rows = (
         deals.filter(status=Deal.Status.OPEN)
         .filter(
