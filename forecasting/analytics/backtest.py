@@ -4,13 +4,17 @@ At each period's start, the pipeline as it stood then (that day's snapshot when 
 else rebuilt from the deals' history) is forecast twice: with the configured probabilities
 (Σ amount × probability of the deals expected in the period) and with the model learned from
 what was known then (Σ amount × learned probability × the share of the deal's win the timing
-model lands in the period), with the learned forecast's p10–p90 range. Beside them: what was
-won in the period, each forecast's error, and the Brier score of both probabilities over the
-deals open at the start that have closed since.
+model lands in the period, whatever period it is expected in), with the learned forecast's
+p10–p90 range. Beside them: what was won in the period, each forecast's error, and the Brier
+score of both probabilities over the deals open at the start that have closed since.
+
+The learned forecast also adds what deals created after the period's start were expected to
+win (`new_deals`, learned from what was known at the start), and its range draws that and the
+learned probabilities' own uncertainty.
 
 Queries: four for the whole backtest and those of `learn_models` (one count of the closed deals
-for every period, two for each period's timing), then per period one for the open deals; none
-grows with the number of deals.
+for every period, five for each period's timing), then per period one for the open deals and
+three for the deals not yet in the pipeline; none grows with the number of deals.
 """
 
 from __future__ import annotations
@@ -301,7 +305,7 @@ class _Figures:
                 (prob if override is None else override) / 100,
                 learned.probability(stage, owner) if override is None else override / 100,
                 float(expected == start),
-                learned.share(stage) if expected is not None and expected <= start else 0.0,
+                learned.share(stage, _ahead(expected, start, kind)) if expected else 0.0,
                 _outcome(status, won_at, lost_at, at),
             )
             for column, value in zip(columns, values, strict=True):
@@ -356,7 +360,7 @@ class _Cached:
     def __init__(self, model: LearnedModel, kind: str) -> None:
         self.model, self.kind = model, kind
         self.probabilities: dict[tuple[int, int], float] = {}
-        self.shares: dict[int, float] = {}
+        self.shares: dict[tuple[int, int], float] = {}
         self.groups: dict[tuple[int, int], int] = {}
 
     def group(self, stage: int, owner: int) -> int:
@@ -376,11 +380,20 @@ class _Cached:
             self.probabilities[key] = self.model.probability(stage_id=stage, owner_id=owner)
         return self.probabilities[key]
 
-    def share(self, stage: int) -> float:
-        if stage not in self.shares:
-            shares = self.model.period_shares(stage_id=stage, kind=self.kind, count=1)
-            self.shares[stage] = shares[0]
-        return self.shares[stage]
+    def share(self, stage: int, ahead: int) -> float:
+        """The share of a won deal's win landing in the period it is `ahead` periods before
+        its expected one (0: expected in it, or overdue)."""
+        key = (stage, ahead)
+        if key not in self.shares:
+            shares = self.model.landing_shares(stage_id=stage, kind=self.kind, ahead=ahead, count=1)
+            self.shares[key] = shares[0]
+        return self.shares[key]
+
+
+def _ahead(expected: dt.date, start: dt.date, kind: str) -> int:
+    """How many periods after the one starting on `start` the `expected` period starts."""
+    months = (expected.year - start.year) * 12 + expected.month - start.month
+    return max(0, months // (3 if kind == "quarter" else 1))
 
 
 def _outcome(

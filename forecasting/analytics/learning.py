@@ -49,6 +49,7 @@ from django.db.models.functions import Cast, Coalesce, NullIf, TruncMonth
 
 from accounts.models import Team
 from deals.models import Deal, FieldChange, Pipeline, Stage, StageChange
+from forecasting.analytics.landing import Landing, landing_counts
 from forecasting.analytics.scope import CENT, as_date, roomy_sort
 from forecasting.models import StageReach
 from pipeline_crm.db import is_postgresql
@@ -60,8 +61,10 @@ MAX_STRENGTH = 1000.0
 DEFAULT_STRENGTH = 20.0
 # How many won deals' worth of the all-stage timing a stage's own timing is shrunk toward.
 SLIP_STRENGTH = 10.0
-# The timing is learned from this many of the most recently won deals.
+# The timing is learned from this many of the most recently won deals (the landing seen from
+# period starts, which reads each one's history, from fewer).
 SLIP_SAMPLE = 5_000
+LANDING_SAMPLE = 2_000
 
 Counts = tuple[int, int]  # (closed, won)
 
@@ -91,6 +94,7 @@ class LearnedModel:
     # {kind: {stage id: offsets counts}} and {kind: all stages' offset counts}
     slips: dict[str, dict[int, list[int]]]
     all_slips: dict[str, list[int]]
+    landing: Landing = field(default_factory=Landing)  # seen from period starts
 
     def probability(self, *, stage_id: int, owner_id: int | None) -> float:
         """The learned probability (0–1) of a deal of `owner_id` in the stage."""
@@ -136,6 +140,19 @@ class LearnedModel:
         own = self.slips.get(kind, {}).get(stage_id, [])
         return _shares(own, count, pooled, SLIP_STRENGTH)
 
+    def landing_shares(self, *, stage_id: int, kind: str, ahead: int, count: int) -> list[float]:
+        """P(a won deal closes in period j from now), j = 0 … count − 1, when its expected
+        period is `ahead` (≥ 0) periods from now (0: now, or already past): as won deals open
+        at past period starts in the stage that far ahead did (`landing`), early or late; where
+        none was seen, its `period_shares` from the expected period."""
+        learned = self.landing.shares(
+            stage_id=stage_id, kind=kind, ahead=ahead, count=count, strength=SLIP_STRENGTH
+        )
+        if learned is not None:
+            return learned
+        late = self.period_shares(stage_id=stage_id, kind=kind, count=count)
+        return [late[j - ahead] if j >= ahead else 0.0 for j in range(count)]
+
 
 def _shares(
     offsets: list[int], count: int, prior: list[float] | None, strength: float
@@ -156,12 +173,12 @@ def learn_model(
     *, pipeline: Pipeline | None = None, as_of: dt.datetime | None = None, timing: bool = True
 ) -> LearnedModel:
     """Learn from what was known before `as_of` (None: now): closed deals, stage changes and
-    close-date changes of the pipeline (every pipeline when None). Three queries, four with the
+    close-date changes of the pipeline (every pipeline when None). Three queries, seven with the
     timing (`timing=False` leaves it out: every won deal then counts as closing on time)."""
     configured = _configured(pipeline)
     counts = _reached_counts(pipeline, as_of)
     slips = _slip_counts(pipeline, as_of) if timing else {}
-    return _fitted(configured, counts, owner_teams(), slips)
+    return _fitted(configured, counts, owner_teams(), slips, _landing(pipeline, as_of, timing))
 
 
 def learn_models(
@@ -178,9 +195,19 @@ def learn_models(
     configured = _configured(pipeline)
     teams = owner_teams()
     return [
-        _fitted(configured, counts, teams, _slip_counts(pipeline, day) if timing else {})
+        _fitted(
+            configured,
+            counts,
+            teams,
+            _slip_counts(pipeline, day) if timing else {},
+            _landing(pipeline, day, timing),
+        )
         for day, counts in zip(days, _counted_reach_by_day(pipeline, days), strict=True)
     ]
+
+
+def _landing(pipeline: Pipeline | None, as_of: dt.datetime | None, timing: bool) -> Landing:
+    return Landing.of(landing_counts(pipeline, as_of, LANDING_SAMPLE)) if timing else Landing()
 
 
 def _configured(pipeline: Pipeline | None) -> dict[int, float]:
@@ -196,11 +223,12 @@ def _fitted(
     counts: Mapping[int, dict[int, Counts]],
     owner_teams: dict[int, frozenset[int]],
     slips: dict[str, dict[int, list[int]]],
+    landing: Landing,
 ) -> LearnedModel:
     model = {pk: StageModel(configured=rate) for pk, rate in configured.items()}
     for stage_id, stage in model.items():
         _fit_stage(stage, dict(counts.get(stage_id, {})), owner_teams)
-    return LearnedModel(stages=model, slips=slips, all_slips=_pooled(slips))
+    return LearnedModel(stages=model, slips=slips, all_slips=_pooled(slips), landing=landing)
 
 
 def _reached_counts(

@@ -244,6 +244,7 @@ class _OpenDeals:
     stages: np.ndarray
     starts: np.ndarray
     uncertain: Uncertain
+    now: int  # the index of the current period from the window's first
 
 
 def learned_open_figures(
@@ -276,6 +277,7 @@ def learned_open_figures(
         stages=found.stages[dated],
         starts=found.starts[dated],
         uncertain=Uncertain(found.groups[dated], found.uncertain.means, found.uncertain.weights),
+        now=found.now,
     )
     total = _spread(model, spread, by_start, kind=kind, seed=seed, not_yet=later)
     return LearnedOpen(
@@ -302,6 +304,7 @@ class _Found:
     starts: np.ndarray
     groups: np.ndarray  # index into `uncertain` (0: overridden, nothing learned to draw)
     uncertain: Uncertain
+    now: int = 0  # the current period's index from the window's first
 
 
 def _as_integers() -> list[Func]:
@@ -352,6 +355,7 @@ def _open_arrays(
             np.concatenate([[1.0], learned / 10_000]),
             np.array([np.inf, *weights]),
         ),
+        now=current,
     )
 
 
@@ -394,16 +398,22 @@ def _spread(
 
 
 def _share_matrix(model: LearnedModel, deals: _OpenDeals, n_periods: int, kind: str) -> np.ndarray:
-    """(deals, periods): P(a deal closes in window period j | won), from its stage's shares
-    counted from its start period (what falls after the window is left out)."""
-    if not len(deals.stages):
-        return np.zeros((0, n_periods))
-    count = n_periods - min(0, int(deals.starts.min()))
-    stage_ids, stage_rows = np.unique(deals.stages, return_inverse=True)
-    table = np.array(
-        [model.period_shares(stage_id=int(s), kind=kind, count=count)[:count] for s in stage_ids]
+    """(deals, periods): P(a deal closes in window period j | won), by its stage's learned
+    landing from the current period, its start that many periods ahead (what falls after the
+    window is left out)."""
+    count = n_periods - deals.now
+    result = np.zeros((len(deals.stages), n_periods))
+    if not len(deals.stages) or count <= 0:
+        return result
+    keys, rows = np.unique(
+        np.column_stack([deals.stages, deals.starts - deals.now]), axis=0, return_inverse=True
     )
-    offsets = np.arange(n_periods)[None, :] - deals.starts[:, None]
-    inside = (offsets >= 0) & (offsets < count)
-    picked = table[stage_rows[:, None], np.clip(offsets, 0, count - 1)]
-    return np.where(inside, picked, 0.0)
+    table = np.array(
+        [
+            model.landing_shares(stage_id=int(s), kind=kind, ahead=int(a), count=count)
+            for s, a in keys
+        ]
+    )
+    skip = max(0, -deals.now)  # the periods from now before the window's first
+    result[:, deals.now + skip :] = table[rows.ravel()][:, skip:]
+    return result

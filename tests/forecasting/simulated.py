@@ -100,3 +100,44 @@ def history_with_new_wins(
     made = Deal.objects.bulk_create(rows)
     # created_at is set on insert: the creation day is the one the deal entered its stage.
     Deal.objects.filter(pk__in=[d.pk for d in made]).update(created_at=F("stage_entered_at"))
+
+
+def history_with_early_wins(
+    owner, stage: str, *, months: int, per_month: int, early: float, seed=0
+):
+    """Won deals entering `stage` on days 2–5 of each of `months` months from 2025-01, expecting
+    to close two months later (the 15th): with probability `early` won on the 10th of the next
+    month (a month before the date), else on the 10th of the month after the expected one.
+    Returns how many were won early and late."""
+    rng = np.random.default_rng(seed)
+    pipeline, stage_obj, closed = default_pipeline(), stage_named(stage), stage_named("Closed")
+    rows, early_wins = [], 0
+    for month in range(months):
+        start = periods.shift(FIRST_ENTRY, "month", month)
+        for i in range(per_month):
+            is_early = bool(rng.random() < early)
+            early_wins += is_early
+            created = _moment(start + dt.timedelta(days=int(rng.integers(1, 5))))
+            won_on = periods.shift(start, "month", 1 if is_early else 3) + dt.timedelta(days=9)
+            rows.append(
+                Deal(
+                    title=f"Early {month}-{i}",
+                    pipeline=pipeline,
+                    stage=closed,
+                    status=Deal.Status.WON,
+                    owner=owner,
+                    amount=Decimal("1000.00"),
+                    expected_close_date=periods.shift(start, "month", 2) + dt.timedelta(days=14),
+                    stage_entered_at=created,
+                    won_at=_moment(won_on),
+                    position=i,
+                )
+            )
+    made = Deal.objects.bulk_create(rows)
+    Deal.objects.filter(pk__in=[d.pk for d in made]).update(created_at=F("stage_entered_at"))
+    StageChange.objects.bulk_create(
+        StageChange(deal=d, to_stage=stage_obj, to_stage_name=stage, at=d.stage_entered_at)
+        for d in made
+    )
+    total = months * per_month
+    return {"early": early_wins, "late": total - early_wins}
