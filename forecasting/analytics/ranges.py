@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
-from django.db.models import BigIntegerField, Func, IntegerField, Q, QuerySet, Value
+from django.db.models import BigIntegerField, Func, IntegerField, QuerySet, Value
 from django.db.models.functions import Cast, Coalesce, ExtractMonth, ExtractYear, Round
 
 from deals.models import Deal
-from forecasting import periods
 from forecasting.analytics.learning import LearnedModel, learn_model
 from forecasting.analytics.new_deals import (
     NotYetInPipeline,
@@ -256,14 +255,8 @@ def learned_open_figures(
     (`new_deals`), and p10 / p50 / p90 of both per period and in total."""
     model = learn_model()
     later = not_yet_in_pipeline(learned_new_deals(day=today), deals, starts=starts, kind=kind)
-    rows = (
-        deals.filter(status=Deal.Status.OPEN)
-        .filter(
-            Q(expected_close_date__lte=periods.period_end(starts[-1], kind))
-            | Q(expected_close_date__isnull=True)
-        )
-        .values_list(*_as_integers())
-    )
+    # Every open deal: one due after the window may still land in it early.
+    rows = deals.filter(status=Deal.Status.OPEN).values_list(*_as_integers())
     found = _open_arrays(list(rows), model, first=starts[0], kind=kind, today=today)
     by_start = {start: _figures(found, found.starts == j) for j, start in enumerate(starts)}
     undated = found.starts == NO_DATE

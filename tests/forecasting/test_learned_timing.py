@@ -69,13 +69,7 @@ def test_the_learned_forecast_spreads_each_deal_over_the_periods_it_may_close_in
     shares = model.period_shares(stage_id=proposal, kind="month", count=3)
     make_deal(rep, "Proposal", amount="1000.00", close="2026-11-20")
     make_deal(rep, "Proposal", amount="2000.00", close="2026-09-01")  # overdue: from November
-    result = analytics.forecast(
-        Scope(user=rep),
-        probabilities="learned",
-        today=TODAY,
-        since=dt.date(2026, 10, 1),
-        until=dt.date(2026, 12, 31),
-    )
+    result = _learned(rep, dt.date(2026, 10, 1), dt.date(2026, 12, 31))
     weighted = [f.weighted for f in result.periods]
     expected = [Decimal(0), *(analytics.money(Decimal(3000 * p * s)) for s in shares[:2])]
     assert weighted == [pytest.approx(e, abs=Decimal("0.02")) for e in expected]
@@ -157,14 +151,15 @@ def test_the_learned_forecast_lands_a_deal_due_later_by_those_shares(people):
     p = float(model.percent(stage_id=proposal, owner_id=rep.pk)) / 100
     shares = model.landing_shares(stage_id=proposal, kind="month", ahead=1, count=3)
     make_deal(rep, "Proposal", amount="1000.00", close="2026-12-20")  # due next month
-    result = analytics.forecast(
-        Scope(user=rep),
-        probabilities="learned",
-        today=TODAY,
-        since=dt.date(2026, 11, 1),
-        until=dt.date(2027, 1, 31),
-    )
+    result = _learned(rep, dt.date(2026, 11, 1), dt.date(2027, 1, 31))
     weighted = [f.weighted for f in result.periods]
     expected = [analytics.money(Decimal(1000 * p * s)) for s in shares]
     assert weighted == [pytest.approx(e, abs=Decimal("0.02")) for e in expected]
     assert weighted[0] > 0  # it may well close this month, before its date
+
+
+def _learned(rep, since, until):
+    """The rep's learned forecast on TODAY, by month from `since` to `until`."""
+    return analytics.forecast(
+        Scope(user=rep), probabilities="learned", today=TODAY, since=since, until=until
+    )
