@@ -237,6 +237,7 @@ class DealWalk:
         deal.owner_id = self.owner_id
         deal.company_id, deal.lead_id = company_id, lead_id
         deal.contact_id = rng.choice(contact_ids) if contact_ids else None
+        deal.lost_reason = None  # the previous deal's, when it was lost
         deal.stage_entered_at = deal.created_at = created
         return deal
 

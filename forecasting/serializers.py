@@ -42,6 +42,11 @@ class ForecastFiguresSerializer(serializers.Serializer[Any]):
         required=False,
         help_text="Learned probabilities only: more than this in 10 % of the simulated outcomes.",
     )
+    not_yet_in_pipeline = money_field(
+        required=False,
+        help_text="Learned probabilities only: expected wins of deals not created yet (learned "
+        "from what deals created in past months won); in p10–p90, not in weighted.",
+    )
 
 
 class ForecastSerializer(serializers.Serializer[Any]):
@@ -170,7 +175,11 @@ class BacktestRowSerializer(serializers.Serializer[Any]):
     deals = serializers.IntegerField(help_text="Deals open at the start.")
     configured = money_field(help_text="Σ amount × configured probability, deals due in it.")
     learned = money_field(
-        help_text="Σ amount × learned probability × share the timing model lands in the period."
+        help_text="Σ amount × learned probability × share the timing model lands in the period, "
+        "plus not_yet_in_pipeline."
+    )
+    not_yet_in_pipeline = money_field(
+        help_text="Expected wins of deals created after the start (known then)."
     )
     p10 = money_field(help_text="Learned forecast: 10th percentile of the simulated outcomes.")
     p50 = money_field()

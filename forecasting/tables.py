@@ -121,6 +121,7 @@ def forecast_table(result: analytics.Forecast) -> Table:
     columns += [("Open deals", "count"), ("Won deals", "count")]
     ranged = result.probabilities == "learned"
     if ranged:
+        columns += [("Not yet in pipeline", "money")]
         columns += [("Low (p10)", "money"), ("Likely (p50)", "money"), ("High (p90)", "money")]
     rows = []
     for period_figures in [*result.periods, result.unscheduled, result.totals]:
@@ -133,6 +134,7 @@ def forecast_table(result: analytics.Forecast) -> Table:
                 period_figures.attainment,
                 period_figures.deals,
                 period_figures.won_deals,
+                *([period_figures.not_yet_in_pipeline] if ranged else []),
                 *(_range_cells(spread) if ranged else []),
             ]
         )
@@ -201,7 +203,8 @@ def lost_by_stage_table(result: analytics.Funnel) -> Table:
 def accuracy_table(result: analytics.Backtest) -> Table:
     """The backtest: each past period's forecasts made at its start beside what was won."""
     columns: list[Column] = [("Period", "text"), ("Pipeline from", "text")]
-    columns += [("Configured", "money"), ("Learned", "money"), ("Learned p10", "money")]
+    columns += [("Configured", "money"), ("Learned", "money"), ("Not yet in pipeline", "money")]
+    columns += [("Learned p10", "money")]
     columns += [("Learned p90", "money"), ("Won", "money"), ("Configured error", "rate")]
     columns += [("Learned error", "rate"), ("Won in p10–p90", "text")]
     rows = [
@@ -210,6 +213,7 @@ def accuracy_table(result: analytics.Backtest) -> Table:
             r.pipeline_from,
             r.configured,
             r.learned,
+            r.not_yet_in_pipeline,
             r.p10,
             r.p90,
             r.won,

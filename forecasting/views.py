@@ -99,7 +99,11 @@ def _range_hint(current: analytics.PeriodFigures, money: Callable[[Any], str]) -
     if current.range is None:
         return current.period
     low, high = (Decimal(str(v)) for v in (current.range.p10, current.range.p90))
-    return f"{current.period} · 80 % range {money(low)} – {money(high)}"
+    later = current.not_yet_in_pipeline or Decimal(0)
+    return (
+        f"{current.period} · 80 % range {money(low)} – {money(high)}"
+        f" (with {money(later)} from deals not yet in the pipeline)"
+    )
 
 
 def dashboard_context(form: ForecastFilterForm) -> dict[str, Any]:

@@ -4,13 +4,17 @@ At each period's start, the pipeline as it stood then (that day's snapshot when 
 else rebuilt from the deals' history) is forecast twice: with the configured probabilities
 (Σ amount × probability of the deals expected in the period) and with the model learned from
 what was known then (Σ amount × learned probability × the share of the deal's win the timing
-model lands in the period), with the learned forecast's p10–p90 range. Beside them: what was
-won in the period, each forecast's error, and the Brier score of both probabilities over the
-deals open at the start that have closed since.
+model lands in the period, whatever period it is expected in), with the learned forecast's
+p10–p90 range. Beside them: what was won in the period, each forecast's error, and the Brier
+score of both probabilities over the deals open at the start that have closed since.
+
+The learned forecast also adds what deals created after the period's start were expected to
+win (`new_deals`, learned from what was known at the start), and its range draws that and the
+learned probabilities' own uncertainty.
 
 Queries: four for the whole backtest and those of `learn_models` (one count of the closed deals
-for every period, two for each period's timing), then per period one for the open deals; none
-grows with the number of deals.
+for every period, five for each period's timing), then per period one for the open deals and
+three for the deals not yet in the pipeline; none grows with the number of deals.
 """
 
 from __future__ import annotations
@@ -32,7 +36,12 @@ from forecasting import periods
 from forecasting.analytics.accuracy import won_by_period
 from forecasting.analytics.as_of import open_at_start_of
 from forecasting.analytics.learning import LearnedModel, learn_models
-from forecasting.analytics.ranges import simulate
+from forecasting.analytics.new_deals import (
+    NotYetInPipeline,
+    learn_new_deals,
+    not_yet_in_pipeline,
+)
+from forecasting.analytics.ranges import Uncertain, simulate
 from forecasting.analytics.scope import MONEY, Scope, as_date, day_bounds, money, scoped_deals
 from forecasting.analytics.scope import scoped_snapshots as _snapshots
 from forecasting.models import ForecastSnapshot
@@ -60,7 +69,8 @@ class BacktestRow:
     pipeline_from: str  # "snapshot" or "history": where the pipeline at the start came from
     deals: int  # open at the start
     configured: Decimal
-    learned: Decimal
+    learned: Decimal  # the open deals' learned figure plus what is not yet in the pipeline
+    not_yet_in_pipeline: Decimal  # expected from deals created after the start
     p10: Decimal
     p50: Decimal
     p90: Decimal
@@ -144,7 +154,9 @@ def backtest(
         models = learn_models(pipeline=scope.pipeline, as_of_days=days)
         for start, model in zip(starts, models, strict=True):
             deals = _open_at_start(scope, start, configured, from_snapshot=start in snapshot_days)
-            figures = _Figures.of(deals, model, start, period)
+            rates = learn_new_deals(day=start, pipeline=scope.pipeline)
+            later = not_yet_in_pipeline(rates, scoped_deals(scope), starts=[start], kind=period)
+            figures = _Figures.of(deals, model, start, period, later)
             rows.append(
                 figures.row(
                     period=periods.label(start, period),
@@ -269,6 +281,8 @@ class _Figures:
     due: np.ndarray  # expected to close in the period
     share: np.ndarray  # share of the deal's win the timing model lands in the period
     outcome: np.ndarray  # 1 won since the start, 0 lost since, NaN still open
+    uncertain: Uncertain  # the learned probabilities' groups (stage, owner; or overridden)
+    not_yet: NotYetInPipeline
 
     @classmethod
     def of(
@@ -277,27 +291,36 @@ class _Figures:
         model: LearnedModel,
         start: dt.date,
         kind: str,
+        not_yet: NotYetInPipeline,
     ) -> _Figures:
         at = day_bounds(start, start)[0]
         learned = _Cached(model, kind)
         columns: list[list[float]] = [[], [], [], [], [], []]
+        groups: list[int] = []
         for stage, owner, amount, prob, override, close, status, won_at, lost_at in deals:
+            groups.append(learned.group(stage, owner) if override is None else 0)
             expected = periods.period_start(close, kind) if close else None
             values = (
                 float(amount or 0),
                 (prob if override is None else override) / 100,
                 learned.probability(stage, owner) if override is None else override / 100,
                 float(expected == start),
-                learned.share(stage) if expected is not None and expected <= start else 0.0,
+                learned.share(stage, _ahead(expected, start, kind)) if expected else 0.0,
                 _outcome(status, won_at, lost_at, at),
             )
             for column, value in zip(columns, values, strict=True):
                 column.append(value)
-        return cls(*(np.array(column, dtype=float) for column in columns))
+        amount, configured, probability, due, share, outcome = (
+            np.array(column, dtype=float) for column in columns
+        )
+        return cls(
+            amount, configured, probability, due, share, outcome, learned.uncertain(groups), not_yet
+        )
 
     def row(self, *, period: str, start: dt.date, pipeline_from: str, won: Decimal) -> BacktestRow:
         closed = ~np.isnan(self.outcome)
         outcome = self.outcome[closed]
+        later = float(self.not_yet.expected.sum())
         band = self._band()
         return BacktestRow(
             period=period,
@@ -305,7 +328,8 @@ class _Figures:
             pipeline_from=pipeline_from,
             deals=len(self.amount),
             configured=_money(float(np.sum(self.amount * self.configured * self.due))),
-            learned=_money(float(np.sum(self.amount * self.learned * self.share))),
+            learned=_money(float(np.sum(self.amount * self.learned * self.share) + later)),
+            not_yet_in_pipeline=_money(later),
             p10=band[0],
             p50=band[1],
             p90=band[2],
@@ -316,13 +340,15 @@ class _Figures:
         )
 
     def _band(self) -> tuple[Decimal, Decimal, Decimal]:
-        if not len(self.amount):
+        if not len(self.amount) and not self.not_yet.expected.any():
             return money(0), money(0), money(0)
         ranges = simulate(
             amounts=self.amount,
             probabilities=self.learned,
             shares=self.share.reshape(-1, 1),
             draws=DRAWS,
+            uncertain=self.uncertain,
+            not_yet=self.not_yet,
         )
         first = ranges.periods[0]
         return _money(first.p10), _money(first.p50), _money(first.p90)
@@ -334,7 +360,19 @@ class _Cached:
     def __init__(self, model: LearnedModel, kind: str) -> None:
         self.model, self.kind = model, kind
         self.probabilities: dict[tuple[int, int], float] = {}
-        self.shares: dict[int, float] = {}
+        self.shares: dict[tuple[int, int], float] = {}
+        self.groups: dict[tuple[int, int], int] = {}
+
+    def group(self, stage: int, owner: int) -> int:
+        """The index of the deal's probability group (0: overridden, nothing to draw)."""
+        return self.groups.setdefault((stage, owner), len(self.groups) + 1)
+
+    def uncertain(self, groups: list[int]) -> Uncertain:
+        means, weights = [1.0], [float("inf")]
+        for stage, owner in self.groups:
+            means.append(self.probability(stage, owner))
+            weights.append(self.model.weight(stage_id=stage, owner_id=owner or None))
+        return Uncertain(np.array(groups, dtype=np.int64), np.array(means), np.array(weights))
 
     def probability(self, stage: int, owner: int) -> float:
         key = (stage, owner)
@@ -342,11 +380,20 @@ class _Cached:
             self.probabilities[key] = self.model.probability(stage_id=stage, owner_id=owner)
         return self.probabilities[key]
 
-    def share(self, stage: int) -> float:
-        if stage not in self.shares:
-            shares = self.model.period_shares(stage_id=stage, kind=self.kind, count=1)
-            self.shares[stage] = shares[0]
-        return self.shares[stage]
+    def share(self, stage: int, ahead: int) -> float:
+        """The share of a won deal's win landing in the period it is `ahead` periods before
+        its expected one (0: expected in it, or overdue)."""
+        key = (stage, ahead)
+        if key not in self.shares:
+            shares = self.model.landing_shares(stage_id=stage, kind=self.kind, ahead=ahead, count=1)
+            self.shares[key] = shares[0]
+        return self.shares[key]
+
+
+def _ahead(expected: dt.date, start: dt.date, kind: str) -> int:
+    """How many periods after the one starting on `start` the `expected` period starts."""
+    months = (expected.year - start.year) * 12 + expected.month - start.month
+    return max(0, months // (3 if kind == "quarter" else 1))
 
 
 def _outcome(

@@ -60,8 +60,10 @@ class PeriodFigures(AgainstQuota):
     quota: Decimal | None = None
     deals: int = 0
     won_deals: int = 0
-    # Learned forecast only: what the open deals may bring in, 10th / 50th / 90th percentile.
+    # Learned forecast only: what the open deals and the deals not yet in the pipeline may
+    # bring in, 10th / 50th / 90th percentile, and the expected wins of the latter.
     range: Range | None = None
+    not_yet_in_pipeline: Decimal | None = None
 
     def add(self, other: PeriodFigures) -> None:
         for name in SUMMED:
@@ -84,10 +86,14 @@ class PeriodFigures(AgainstQuota):
         }
 
     def range_dict(self) -> dict[str, str]:
-        """p10 / p50 / p90 as money strings; none (absent) with configured probabilities."""
+        """p10 / p50 / p90 and what is not yet in the pipeline as money strings; none (absent)
+        with configured probabilities."""
         if self.range is None:
             return {}
-        return {name: str(money(getattr(self.range, name))) for name in ("p10", "p50", "p90")}
+        names = ("p10", "p50", "p90")
+        return {name: str(money(getattr(self.range, name))) for name in names} | {
+            "not_yet_in_pipeline": str(money(self.not_yet_in_pipeline))
+        }
 
 
 @dataclass
@@ -154,7 +160,8 @@ def forecast(
             _add_open_figures(deals, by_start, unscheduled, (first, last, period))
         closed = _add_won_figures(deals, by_start, period, closed_range, closed_pipeline)
     totals = _add_quotas(scope, by_start, (first, last, period))
-    totals.range = learned.total if learned else None
+    if learned:
+        totals.range, totals.not_yet_in_pipeline = learned.total, learned.not_yet_in_pipeline
     current_start = periods.period_start(today, period)
     return Forecast(
         period=period,
@@ -219,7 +226,8 @@ def _add_learned(
         (unscheduled, learned.unscheduled),
         *((by_start[start], found) for start, found in learned.periods.items()),
     ]:
-        for name in ("weighted", "commit", "best_case", "pipeline", "deals", "range"):
+        names = ("weighted", "commit", "best_case", "pipeline", "deals", "range")
+        for name in (*names, "not_yet_in_pipeline"):
             setattr(figures, name, getattr(found, name))
 
 

@@ -49,6 +49,7 @@ from django.db.models.functions import Cast, Coalesce, NullIf, TruncMonth
 
 from accounts.models import Team
 from deals.models import Deal, FieldChange, Pipeline, Stage, StageChange
+from forecasting.analytics.landing import Landing, landing_counts
 from forecasting.analytics.scope import CENT, as_date, roomy_sort
 from forecasting.models import StageReach
 from pipeline_crm.db import is_postgresql
@@ -60,8 +61,10 @@ MAX_STRENGTH = 1000.0
 DEFAULT_STRENGTH = 20.0
 # How many won deals' worth of the all-stage timing a stage's own timing is shrunk toward.
 SLIP_STRENGTH = 10.0
-# The timing is learned from this many of the most recently won deals.
+# The timing is learned from this many of the most recently won deals (the landing seen from
+# period starts, which reads each one's history, from fewer).
 SLIP_SAMPLE = 5_000
+LANDING_SAMPLE = 2_000
 
 Counts = tuple[int, int]  # (closed, won)
 
@@ -76,6 +79,7 @@ class StageModel:
     reps: dict[int, float] = field(default_factory=dict)
     teams: dict[int, float] = field(default_factory=dict)  # per owner: their team prior
     rep_counts: dict[int, Counts] = field(default_factory=dict)
+    weights: dict[int, float] = field(default_factory=dict)  # per rep: deals' worth behind
 
     @property
     def rate(self) -> float:
@@ -90,6 +94,7 @@ class LearnedModel:
     # {kind: {stage id: offsets counts}} and {kind: all stages' offset counts}
     slips: dict[str, dict[int, list[int]]]
     all_slips: dict[str, list[int]]
+    landing: Landing = field(default_factory=Landing)  # seen from period starts
 
     def probability(self, *, stage_id: int, owner_id: int | None) -> float:
         """The learned probability (0–1) of a deal of `owner_id` in the stage."""
@@ -101,6 +106,17 @@ class LearnedModel:
         if owner_id in stage.reps:
             return stage.reps[owner_id]
         return stage.teams.get(owner_id, stage.rate)
+
+    def weight(self, *, stage_id: int, owner_id: int | None) -> float:
+        """How many deals' worth stand behind `probability` (its beta posterior's
+        concentration): a rep's own deals plus their prior's strength, else the pipeline's
+        closed deals; infinite for a configured probability (nothing learned, nothing drawn)."""
+        stage = self.stages.get(stage_id)
+        if stage is None or not stage.closed:
+            return float("inf")
+        if owner_id is not None and owner_id in stage.weights:
+            return stage.weights[owner_id]
+        return float(stage.closed)
 
     def percent(self, *, stage_id: int, owner_id: int | None) -> Decimal:
         """`probability` in percent with two places: what the forecast weighs a deal by."""
@@ -124,6 +140,19 @@ class LearnedModel:
         own = self.slips.get(kind, {}).get(stage_id, [])
         return _shares(own, count, pooled, SLIP_STRENGTH)
 
+    def landing_shares(self, *, stage_id: int, kind: str, ahead: int, count: int) -> list[float]:
+        """P(a won deal closes in period j from now), j = 0 … count − 1, when its expected
+        period is `ahead` (≥ 0) periods from now (0: now, or already past): as won deals open
+        at past period starts in the stage that far ahead did (`landing`), early or late; where
+        none was seen, its `period_shares` from the expected period."""
+        learned = self.landing.shares(
+            stage_id=stage_id, kind=kind, ahead=ahead, count=count, strength=SLIP_STRENGTH
+        )
+        if learned is not None:
+            return learned
+        late = self.period_shares(stage_id=stage_id, kind=kind, count=count)
+        return [late[j - ahead] if j >= ahead else 0.0 for j in range(count)]
+
 
 def _shares(
     offsets: list[int], count: int, prior: list[float] | None, strength: float
@@ -144,12 +173,12 @@ def learn_model(
     *, pipeline: Pipeline | None = None, as_of: dt.datetime | None = None, timing: bool = True
 ) -> LearnedModel:
     """Learn from what was known before `as_of` (None: now): closed deals, stage changes and
-    close-date changes of the pipeline (every pipeline when None). Three queries, four with the
+    close-date changes of the pipeline (every pipeline when None). Three queries, seven with the
     timing (`timing=False` leaves it out: every won deal then counts as closing on time)."""
     configured = _configured(pipeline)
     counts = _reached_counts(pipeline, as_of)
     slips = _slip_counts(pipeline, as_of) if timing else {}
-    return _fitted(configured, counts, _owner_teams(), slips)
+    return _fitted(configured, counts, owner_teams(), slips, _landing(pipeline, as_of, timing))
 
 
 def learn_models(
@@ -164,11 +193,21 @@ def learn_models(
     if not days or not is_postgresql():
         return [learn_model(pipeline=pipeline, as_of=day, timing=timing) for day in days]
     configured = _configured(pipeline)
-    owner_teams = _owner_teams()
+    teams = owner_teams()
     return [
-        _fitted(configured, counts, owner_teams, _slip_counts(pipeline, day) if timing else {})
+        _fitted(
+            configured,
+            counts,
+            teams,
+            _slip_counts(pipeline, day) if timing else {},
+            _landing(pipeline, day, timing),
+        )
         for day, counts in zip(days, _counted_reach_by_day(pipeline, days), strict=True)
     ]
+
+
+def _landing(pipeline: Pipeline | None, as_of: dt.datetime | None, timing: bool) -> Landing:
+    return Landing.of(landing_counts(pipeline, as_of, LANDING_SAMPLE)) if timing else Landing()
 
 
 def _configured(pipeline: Pipeline | None) -> dict[int, float]:
@@ -184,11 +223,12 @@ def _fitted(
     counts: Mapping[int, dict[int, Counts]],
     owner_teams: dict[int, frozenset[int]],
     slips: dict[str, dict[int, list[int]]],
+    landing: Landing,
 ) -> LearnedModel:
     model = {pk: StageModel(configured=rate) for pk, rate in configured.items()}
     for stage_id, stage in model.items():
         _fit_stage(stage, dict(counts.get(stage_id, {})), owner_teams)
-    return LearnedModel(stages=model, slips=slips, all_slips=_pooled(slips))
+    return LearnedModel(stages=model, slips=slips, all_slips=_pooled(slips), landing=landing)
 
 
 def _reached_counts(
@@ -302,7 +342,7 @@ def _cumulated(
     return [by_cutoff[day] for day in days]
 
 
-def _owner_teams() -> dict[int, frozenset[int]]:
+def owner_teams() -> dict[int, frozenset[int]]:
     """{user id: the ids of their fellow members in every team they are in (them included)}."""
     members: dict[int, set[int]] = defaultdict(set)
     teams_of: dict[int, set[int]] = defaultdict(set)
@@ -323,29 +363,58 @@ def _fit_stage(
     stage.rep_counts = by_owner
     if not stage.closed:
         return
-    pipeline_rate = stage.rate
+    shrunk = shrink(by_owner, owner_teams)
+    stage.teams, stage.reps, stage.weights = shrunk.teams, shrunk.reps, shrunk.weights
+
+
+@dataclass
+class Shrunk:
+    """Rates shrunk pipeline → team → rep, per owner: their team's, their own, and how many
+    deals' worth stand behind their own (own deals + the prior's strength: the concentration
+    of its beta posterior)."""
+
+    rate: float
+    teams: dict[int, float]
+    reps: dict[int, float]
+    weights: dict[int, float]
+
+
+def shrink(
+    by_owner: Mapping[int, tuple[float, float]], owner_teams: dict[int, frozenset[int]]
+) -> Shrunk:
+    """Each owner's (tries, successes) shrunk toward their team's pooled rate, itself shrunk
+    toward everyone's (owner 0: nobody's, counts for everyone's only)."""
+    tries = sum(n for n, _ in by_owner.values())
+    rate = sum(w for _, w in by_owner.values()) / tries if tries else 0.0
     groups = {owner_teams[o] for o in by_owner if o in owner_teams}
     pooled = {g: _pool(by_owner, g) for g in groups}
-    k_team = _strength([(n, w, pipeline_rate) for n, w in pooled.values()])
-    team_rate = {g: _posterior(n, w, pipeline_rate, k_team) for g, (n, w) in pooled.items()}
-    stage.teams = {o: team_rate[g] for o, g in owner_teams.items() if g in team_rate}
+    k_team = _strength([(n, w, rate) for n, w in pooled.values()])
+    team_rate = {g: _posterior(n, w, rate, k_team) for g, (n, w) in pooled.items()}
+    teams = {o: team_rate[g] for o, g in owner_teams.items() if g in team_rate}
     reps = [o for o in by_owner if o]
-    priors = {o: stage.teams.get(o, pipeline_rate) for o in reps}
+    priors = {o: teams.get(o, rate) for o in reps}
     k_rep = _strength([(*by_owner[o], priors[o]) for o in reps])
-    stage.reps = {o: _posterior(*by_owner[o], priors[o], k_rep) for o in reps}
+    return Shrunk(
+        rate=rate,
+        teams=teams,
+        reps={o: _posterior(*by_owner[o], priors[o], k_rep) for o in reps},
+        weights={o: by_owner.get(o, (0, 0))[0] + k_rep for o in {*reps, *teams}},
+    )
 
 
-def _pool(by_owner: dict[int, Counts], members: frozenset[int]) -> Counts:
+def _pool(
+    by_owner: Mapping[int, tuple[float, float]], members: frozenset[int]
+) -> tuple[float, float]:
     found = [by_owner[m] for m in members if m in by_owner]
     return sum(n for n, _ in found), sum(w for _, w in found)
 
 
-def _posterior(closed: int, won: int, prior: float, strength: float) -> float:
+def _posterior(closed: float, won: float, prior: float, strength: float) -> float:
     """Posterior mean of a beta prior of mean `prior` worth `strength` deals."""
     return (won + strength * prior) / (closed + strength)
 
 
-def _strength(groups: list[tuple[int, int, float]]) -> float:
+def _strength(groups: list[tuple[float, float, float]]) -> float:
     """The prior strength k from (closed, won, prior mean) per group, by the method of moments.
 
     With a beta prior of strength k, a group's rate p̂ = won/closed has variance

@@ -17,12 +17,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
-from django.db.models import BigIntegerField, Func, IntegerField, Q, QuerySet, Value
+from django.db.models import BigIntegerField, Func, IntegerField, QuerySet, Value
 from django.db.models.functions import Cast, Coalesce, ExtractMonth, ExtractYear, Round
 
 from deals.models import Deal
-from forecasting import periods
 from forecasting.analytics.learning import LearnedModel, learn_model
+from forecasting.analytics.new_deals import (
+    NotYetInPipeline,
+    learned_new_deals,
+    not_yet_in_pipeline,
+)
 from forecasting.analytics.probabilities import (
     BEST_CASE_MIN_PROBABILITY,
     COMMIT_MIN_PROBABILITY,
@@ -33,6 +37,7 @@ QUANTILES = (10, 50, 90)
 DEFAULT_DRAWS = 2000
 EXACT_DEALS = 1000
 BLOCK = 250  # deals drawn together: bounds one block's memory to draws × BLOCK × periods
+NORMAL_FROM = 100.0  # deals' worth behind a probability from which its draws are normal
 
 
 @dataclass
@@ -48,6 +53,32 @@ class Ranges:
     total: Range
 
 
+@dataclass
+class Uncertain:
+    """The learned probabilities' own uncertainty: each deal's group (stage and owner) and per
+    group its mean probability and the concentration of its beta posterior (inf: known)."""
+
+    groups: np.ndarray
+    means: np.ndarray
+    weights: np.ndarray
+
+    def factors(self, rng: np.random.Generator, draws: int) -> np.ndarray:
+        """(draws, groups): each draw's group probability over its mean. Beta draws where
+        few deals stand behind a probability (skewed); above `NORMAL_FROM` deals' worth the
+        beta is all but normal, drawn as such (several times faster)."""
+        means = np.clip(self.means, 1e-6, 1 - 1e-6)
+        drawn = np.isfinite(self.weights)
+        weights = np.where(drawn, self.weights, 1.0)
+        spread = np.sqrt(means * (1 - means) / (weights + 1))
+        sample = np.clip(means + spread * rng.standard_normal((draws, len(means))), 0.0, 1.0)
+        skewed = np.flatnonzero(drawn & (weights < NORMAL_FROM))
+        if len(skewed):
+            m, w = means[skewed], weights[skewed]
+            sample[:, skewed] = rng.beta(m * w, (1 - m) * w, size=(draws, len(skewed)))
+        factors: np.ndarray = np.where(drawn, sample / means, 1.0)
+        return factors
+
+
 def simulate(
     *,
     amounts: np.ndarray,
@@ -55,39 +86,68 @@ def simulate(
     shares: np.ndarray,
     draws: int = DEFAULT_DRAWS,
     seed: int = 0,
+    uncertain: Uncertain | None = None,
+    not_yet: NotYetInPipeline | None = None,
 ) -> Ranges:
     """p10 / p50 / p90 of what is won per period and over all of them.
 
     `shares` has a row per deal: P(the deal closes in period j | won); a row may add up to less
-    than 1 (the rest closes after the last period). Seeded: the same input gives the same ranges.
+    than 1 (the rest closes after the last period). With `uncertain`, each draw first draws the
+    groups' probabilities; with `not_yet`, adds the wins of deals not yet in the pipeline.
+    Seeded: the same input gives the same ranges.
     """
     amounts = np.asarray(amounts, dtype=float)
     chances = np.asarray(probabilities, dtype=float)[:, None] * np.asarray(shares, dtype=float)
     n_periods = chances.shape[1] if chances.ndim == 2 else 0
+    if not_yet is not None:
+        n_periods = len(not_yet.expected)
+        chances = chances.reshape(len(amounts), n_periods)
     rng = np.random.default_rng(seed)
+    factors = uncertain.factors(rng, draws) if uncertain is not None else None
     weight = amounts**2 * chances.sum(axis=1) * (1 - chances.sum(axis=1))
     order = np.argsort(-weight, kind="stable")
     exact, rest = order[:EXACT_DEALS], order[EXACT_DEALS:]
     won = np.zeros((draws, n_periods))
     for start in range(0, len(exact), BLOCK):
         block = exact[start : start + BLOCK]
-        won += _exact(rng, amounts[block], chances[block], draws)
+        scale = _scale(factors, uncertain, block)
+        won += _exact(rng, amounts[block], chances[block], draws, scale)
     if len(rest):
         won += _normal(rng, amounts[rest], chances[rest], draws)
+        if factors is not None and uncertain is not None:
+            won += _shifted(factors, uncertain.groups[rest], amounts[rest], chances[rest])
+    if not_yet is not None:
+        won += _arrivals(rng, not_yet, draws)
     won = np.maximum(won, 0.0)
     return Ranges(
         periods=[_range(won[:, j]) for j in range(n_periods)], total=_range(won.sum(axis=1))
     )
 
 
+def _scale(
+    factors: np.ndarray | None, uncertain: Uncertain | None, block: np.ndarray
+) -> np.ndarray | None:
+    if factors is None or uncertain is None:
+        return None
+    return factors[:, uncertain.groups[block]]
+
+
 def _exact(
-    rng: np.random.Generator, amounts: np.ndarray, chances: np.ndarray, draws: int
+    rng: np.random.Generator,
+    amounts: np.ndarray,
+    chances: np.ndarray,
+    draws: int,
+    scale: np.ndarray | None = None,
 ) -> np.ndarray:
     """(draws, periods) amounts won by a block of deals, each drawn: one uniform per deal and
-    draw picks the period won in (P(period j) = p · share j), or none."""
+    draw picks the period won in (P(period j) = p · share j, p scaled by the draw's `scale`),
+    or none."""
     n, n_periods = chances.shape
     cumulative = np.cumsum(chances, axis=1)
     picks = rng.random((draws, n))
+    if scale is not None:  # p·scale·cumulative share ≤ pick  ⇔  cumulative ≤ pick / scale
+        with np.errstate(divide="ignore"):
+            picks /= scale
     period = np.zeros((draws, n), dtype=np.int64)  # n_periods: not won
     for j in range(n_periods):
         period += picks >= cumulative[:, j]
@@ -98,6 +158,37 @@ def _exact(
         minlength=draws * (n_periods + 1),
     )
     return sums.reshape(draws, n_periods + 1)[:, :n_periods]
+
+
+def _shifted(
+    factors: np.ndarray, groups: np.ndarray, amounts: np.ndarray, chances: np.ndarray
+) -> np.ndarray:
+    """(draws, periods): how far each draw's group probabilities move the many small deals'
+    expected sum (drawn as normal around the learned probabilities)."""
+    n_groups, n_periods = factors.shape[1], chances.shape[1]
+    slots = (groups[:, None] * n_periods + np.arange(n_periods)).ravel()
+    by_group = np.bincount(
+        slots, weights=(amounts[:, None] * chances).ravel(), minlength=n_groups * n_periods
+    ).reshape(n_groups, n_periods)
+    shifted: np.ndarray = (factors - 1) @ by_group
+    return shifted
+
+
+def _arrivals(rng: np.random.Generator, not_yet: NotYetInPipeline, draws: int) -> np.ndarray:
+    """(draws, periods) wins of deals not yet in the pipeline: a compound Poisson whose rate is
+    itself drawn (gamma, as sure as the number of such wins it was learned from), each win's
+    amount gamma with the mean and spread of such wins."""
+    expected = np.asarray(not_yet.expected, dtype=float)
+    if not expected.any() or not_yet.mean_win <= 0:
+        return np.zeros((draws, len(expected)))
+    evidence = max(not_yet.evidence, 1.0)
+    rate = rng.gamma(evidence, 1 / evidence, size=(draws, 1))
+    counts = rng.poisson(expected[None, :] / not_yet.mean_win * rate)
+    spread = not_yet.second_moment - not_yet.mean_win**2
+    if spread <= 0:
+        return counts * not_yet.mean_win
+    sums: np.ndarray = rng.gamma(counts * not_yet.mean_win**2 / spread, spread / not_yet.mean_win)
+    return sums
 
 
 def _normal(
@@ -130,7 +221,8 @@ class OpenFigures:
     best_case: Decimal = Decimal(0)
     pipeline: Decimal = Decimal(0)
     deals: int = 0
-    range: Range | None = None
+    range: Range | None = None  # of the open deals and what is not yet in the pipeline
+    not_yet_in_pipeline: Decimal = Decimal(0)
 
 
 @dataclass
@@ -138,6 +230,7 @@ class LearnedOpen:
     periods: dict[dt.date, OpenFigures]
     unscheduled: OpenFigures
     total: Range
+    not_yet_in_pipeline: Decimal = Decimal(0)
 
 
 @dataclass
@@ -149,6 +242,8 @@ class _OpenDeals:
     probabilities: np.ndarray
     stages: np.ndarray
     starts: np.ndarray
+    uncertain: Uncertain
+    now: int  # the index of the current period from the window's first
 
 
 def learned_open_figures(
@@ -156,16 +251,12 @@ def learned_open_figures(
 ) -> LearnedOpen:
     """The learned forecast's open deals (one query, and the model's): each deal's weighted
     amount spread over the periods it may close in, by its stage's learned timing (an overdue
-    deal counts from the current period), and p10 / p50 / p90 per period and in total."""
+    deal counts from the current period), what deals not yet in the pipeline will add
+    (`new_deals`), and p10 / p50 / p90 of both per period and in total."""
     model = learn_model()
-    rows = (
-        deals.filter(status=Deal.Status.OPEN)
-        .filter(
-            Q(expected_close_date__lte=periods.period_end(starts[-1], kind))
-            | Q(expected_close_date__isnull=True)
-        )
-        .values_list(*_as_integers())
-    )
+    later = not_yet_in_pipeline(learned_new_deals(day=today), deals, starts=starts, kind=kind)
+    # Every open deal: one due after the window may still land in it early.
+    rows = deals.filter(status=Deal.Status.OPEN).values_list(*_as_integers())
     found = _open_arrays(list(rows), model, first=starts[0], kind=kind, today=today)
     by_start = {start: _figures(found, found.starts == j) for j, start in enumerate(starts)}
     undated = found.starts == NO_DATE
@@ -178,9 +269,16 @@ def learned_open_figures(
         probabilities=found.hundredths[dated] / 10_000,
         stages=found.stages[dated],
         starts=found.starts[dated],
+        uncertain=Uncertain(found.groups[dated], found.uncertain.means, found.uncertain.weights),
+        now=found.now,
     )
-    total = _spread(model, spread, by_start, kind=kind, seed=seed)
-    return LearnedOpen(periods=by_start, unscheduled=unscheduled, total=total)
+    total = _spread(model, spread, by_start, kind=kind, seed=seed, not_yet=later)
+    return LearnedOpen(
+        periods=by_start,
+        unscheduled=unscheduled,
+        total=total,
+        not_yet_in_pipeline=money(Decimal(repr(float(later.expected.sum())))),
+    )
 
 
 NO_DATE = -(10**6)
@@ -197,6 +295,9 @@ class _Found:
     stages: np.ndarray
     categories: np.ndarray
     starts: np.ndarray
+    groups: np.ndarray  # index into `uncertain` (0: overridden, nothing learned to draw)
+    uncertain: Uncertain
+    now: int = 0  # the current period's index from the window's first
 
 
 def _as_integers() -> list[Func]:
@@ -220,17 +321,16 @@ def _open_arrays(
 ) -> _Found:
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
-        return _Found(empty, empty, empty, empty, empty)
+        none = Uncertain(empty, np.ones(1), np.full(1, np.inf))
+        return _Found(empty, empty, empty, empty, empty, empty, none)
     cents, stage, owner, override, commits, month = np.array(rows, dtype=np.int64).T
     keys, which = np.unique(stage * 2**32 + owner, return_inverse=True)
+    pairs = [(int(k >> 32), int(k & 0xFFFFFFFF) or None) for k in keys]
     learned = np.array(
-        [
-            int(model.percent(stage_id=int(k >> 32), owner_id=int(k & 0xFFFFFFFF) or None) * 100)
-            for k in keys
-        ],
-        dtype=np.int64,
+        [int(model.percent(stage_id=s, owner_id=o) * 100) for s, o in pairs], dtype=np.int64
     )
     hundredths = np.where(override >= 0, override * 100, learned[which.ravel()])
+    weights = [model.weight(stage_id=s, owner_id=o) for s, o in pairs]
     commit = commits.astype(bool) | (hundredths >= COMMIT_MIN_PROBABILITY * 100)
     best = ~commit & (hundredths >= BEST_CASE_MIN_PROBABILITY * 100)
     step = 3 if kind == "quarter" else 1
@@ -242,6 +342,13 @@ def _open_arrays(
         stages=stage,
         categories=np.where(commit, 0, np.where(best, 1, 2)),
         starts=np.where(month == NO_DATE, NO_DATE, np.maximum(offset, current)).astype(np.int64),
+        groups=np.where(override >= 0, 0, which.ravel() + 1),
+        uncertain=Uncertain(
+            np.zeros(0, dtype=np.int64),
+            np.concatenate([[1.0], learned / 10_000]),
+            np.array([np.inf, *weights]),
+        ),
+        now=current,
     )
 
 
@@ -259,33 +366,47 @@ def _spread(
     *,
     kind: str,
     seed: int,
+    not_yet: NotYetInPipeline,
 ) -> Range:
-    """Each period's weighted: Σ amount × p × P(closes in it | won), and its range by
-    simulation (zero before the current period: nothing open closes in the past)."""
+    """Each period's weighted: Σ amount × p × P(closes in it | won), what is not yet in the
+    pipeline, and their range by simulation (zero before the current period: nothing open
+    closes in the past)."""
     starts = list(by_start)
     shares = _share_matrix(model, deals, len(starts), kind)
     weighted = (deals.amounts * deals.probabilities) @ shares if len(deals.amounts) else None
     ranges = simulate(
-        amounts=deals.amounts, probabilities=deals.probabilities, shares=shares, seed=seed
+        amounts=deals.amounts,
+        probabilities=deals.probabilities,
+        shares=shares,
+        seed=seed,
+        uncertain=deals.uncertain,
+        not_yet=not_yet,
     )
     for j, start in enumerate(starts):
         figures = by_start[start]
         figures.weighted = money(Decimal(float(weighted[j])) if weighted is not None else 0)
+        figures.not_yet_in_pipeline = money(Decimal(repr(float(not_yet.expected[j]))))
         figures.range = ranges.periods[j]
     return ranges.total
 
 
 def _share_matrix(model: LearnedModel, deals: _OpenDeals, n_periods: int, kind: str) -> np.ndarray:
-    """(deals, periods): P(a deal closes in window period j | won), from its stage's shares
-    counted from its start period (what falls after the window is left out)."""
-    if not len(deals.stages):
-        return np.zeros((0, n_periods))
-    count = n_periods - min(0, int(deals.starts.min()))
-    stage_ids, stage_rows = np.unique(deals.stages, return_inverse=True)
-    table = np.array(
-        [model.period_shares(stage_id=int(s), kind=kind, count=count)[:count] for s in stage_ids]
+    """(deals, periods): P(a deal closes in window period j | won), by its stage's learned
+    landing from the current period, its start that many periods ahead (what falls after the
+    window is left out)."""
+    count = n_periods - deals.now
+    result = np.zeros((len(deals.stages), n_periods))
+    if not len(deals.stages) or count <= 0:
+        return result
+    keys, rows = np.unique(
+        np.column_stack([deals.stages, deals.starts - deals.now]), axis=0, return_inverse=True
     )
-    offsets = np.arange(n_periods)[None, :] - deals.starts[:, None]
-    inside = (offsets >= 0) & (offsets < count)
-    picked = table[stage_rows[:, None], np.clip(offsets, 0, count - 1)]
-    return np.where(inside, picked, 0.0)
+    table = np.array(
+        [
+            model.landing_shares(stage_id=int(s), kind=kind, ahead=int(a), count=count)
+            for s, a in keys
+        ]
+    )
+    skip = max(0, -deals.now)  # the periods from now before the window's first
+    result[:, deals.now + skip :] = table[rows.ravel()][:, skip:]
+    return result

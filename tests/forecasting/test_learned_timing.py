@@ -14,7 +14,7 @@ from forecasting.analytics.learning import learn_model
 from forecasting.analytics.ranges import EXACT_DEALS, simulate
 from tests.factories import stage_named
 from tests.forecasting.conftest import TODAY, at, history, make_deal
-from tests.forecasting.simulated import history_with_slips
+from tests.forecasting.simulated import history_with_early_wins, history_with_slips
 
 pytestmark = pytest.mark.django_db
 
@@ -69,13 +69,7 @@ def test_the_learned_forecast_spreads_each_deal_over_the_periods_it_may_close_in
     shares = model.period_shares(stage_id=proposal, kind="month", count=3)
     make_deal(rep, "Proposal", amount="1000.00", close="2026-11-20")
     make_deal(rep, "Proposal", amount="2000.00", close="2026-09-01")  # overdue: from November
-    result = analytics.forecast(
-        Scope(user=rep),
-        probabilities="learned",
-        today=TODAY,
-        since=dt.date(2026, 10, 1),
-        until=dt.date(2026, 12, 31),
-    )
+    result = _learned(rep, dt.date(2026, 10, 1), dt.date(2026, 12, 31))
     weighted = [f.weighted for f in result.periods]
     expected = [Decimal(0), *(analytics.money(Decimal(3000 * p * s)) for s in shares[:2])]
     assert weighted == [pytest.approx(e, abs=Decimal("0.02")) for e in expected]
@@ -131,3 +125,41 @@ def test_the_ranges_are_seeded_and_centred_on_the_weighted_figure():
     weighted = float((amounts * chances) @ shares.sum(axis=1))
     assert first.total.p10 < weighted < first.total.p90
     assert first.total.p50 == pytest.approx(weighted, rel=0.05)
+
+
+def test_a_deal_due_later_may_land_early_as_such_deals_did(people):
+    rep = people["rep"]
+    history_with_early_wins(rep, "Proposal", months=10, per_month=30, early=0.4)
+    proposal = stage_named("Proposal").pk
+    model = learn_model(as_of=dt.datetime(2025, 12, 1, tzinfo=dt.UTC))
+    # Seen at the start of the month after their entry: due next month (one ahead); won that
+    # month (early) or two later (a month past the date). Known by December: the early wins of
+    # the ten months, the late ones of the first eight: 0.4 × 300 / (0.4 × 300 + 0.6 × 240).
+    shares = model.landing_shares(stage_id=proposal, kind="month", ahead=1, count=3)
+    assert shares[0] == pytest.approx(120 / 264, abs=0.06)
+    assert shares[1] == 0
+    assert shares[2] == pytest.approx(1 - shares[0])
+    # Nothing seen that far ahead: the expected period's timing, shifted.
+    assert model.landing_shares(stage_id=proposal, kind="month", ahead=5, count=3) == [0, 0, 0]
+
+
+def test_the_learned_forecast_lands_a_deal_due_later_by_those_shares(people):
+    rep = people["rep"]
+    history_with_early_wins(rep, "Proposal", months=10, per_month=30, early=0.4)
+    model = learn_model()
+    proposal = stage_named("Proposal").pk
+    p = float(model.percent(stage_id=proposal, owner_id=rep.pk)) / 100
+    shares = model.landing_shares(stage_id=proposal, kind="month", ahead=1, count=3)
+    make_deal(rep, "Proposal", amount="1000.00", close="2026-12-20")  # due next month
+    result = _learned(rep, dt.date(2026, 11, 1), dt.date(2027, 1, 31))
+    weighted = [f.weighted for f in result.periods]
+    expected = [analytics.money(Decimal(1000 * p * s)) for s in shares]
+    assert weighted == [pytest.approx(e, abs=Decimal("0.02")) for e in expected]
+    assert weighted[0] > 0  # it may well close this month, before its date
+
+
+def _learned(rep, since, until):
+    """The rep's learned forecast on TODAY, by month from `since` to `until`."""
+    return analytics.forecast(
+        Scope(user=rep), probabilities="learned", today=TODAY, since=since, until=until
+    )

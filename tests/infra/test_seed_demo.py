@@ -127,9 +127,11 @@ def test_every_deal_status_agrees_with_its_stage(seeded):
             assert deal.status == Deal.Status.OPEN, deal
             assert deal.won_at is None, deal
             assert deal.lost_at is None, deal
+            assert deal.lost_reason_id is None, deal  # not the last lost deal's reason
         else:
             assert deal.status == Deal.Status.WON, deal
             assert deal.won_at is not None, deal
+            assert deal.lost_reason_id is None, deal
             assert deal.amount is not None, deal
 
 
