@@ -25,7 +25,7 @@ from currencies.selectors import (
     unconverted,
 )
 from deals.models import Deal
-from forecasting.models import ForecastSnapshot
+from forecasting.models import ForecastSnapshot, PipelineDay
 from pipeline_crm.db import is_postgresql
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def unconverted_in(scope: Scope) -> list[Unconverted]:
     return unconverted(_narrowed(Deal.objects.visible_to(scope.user), scope))
 
 
-def _narrowed[Owned: (Deal, ForecastSnapshot)](
+def _narrowed[Owned: (Deal, ForecastSnapshot, PipelineDay)](
     records: QuerySet[Owned], scope: Scope
 ) -> QuerySet[Owned]:
     """`records` (already visible to the viewer) in the scope's pipeline, team, owner."""
@@ -114,7 +114,7 @@ def _narrowed[Owned: (Deal, ForecastSnapshot)](
     return records.order_by()
 
 
-def _counted[Owned: (Deal, ForecastSnapshot)](
+def _counted[Owned: (Deal, ForecastSnapshot, PipelineDay)](
     records: QuerySet[Owned], scope: Scope
 ) -> QuerySet[Owned]:
     """`records` narrowed to the scope, in its currency (every currency with a rate when the
@@ -150,6 +150,12 @@ def currencies_in_use(user: User) -> list[str]:
 def scoped_snapshots(scope: Scope) -> QuerySet[ForecastSnapshot]:
     """Snapshots under the same rule, using the owner and pipeline the deal had that day."""
     return _counted(ForecastSnapshot.objects.visible_to(scope.user), scope)
+
+
+def scoped_pipeline_days(scope: Scope) -> QuerySet[PipelineDay]:
+    """The running counts of the pipeline rebuilt from history (`PipelineDay`) under the same
+    rule, by the deals' current pipeline, owner and currency."""
+    return _counted(PipelineDay.objects.visible_to(scope.user), scope)
 
 
 # --- days and periods ----------------------------------------------------------------------------
