@@ -292,7 +292,7 @@ class Deal(models.Model):
             *(
                 models.Index(
                     fields=[moved],
-                    include=["owner", "pipeline", "currency", "amount"],
+                    include=["id", "owner", "pipeline", "currency", "amount"],
                     condition=models.Q(**{f"{moved}__isnull": False}),
                     name=f"deal_{moved}_idx",
                 )

@@ -252,3 +252,51 @@ class PipelineDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} stage {self.stage_id} owner {self.owner_id}: {self.deals:+d} deals"
+
+
+class MoveDay(models.Model):
+    """Running counts behind "movement since a day" (PostgreSQL only): per move (new,
+    advanced, slipped_month, slipped_quarter, won, lost), deal pipeline, owner, currency and
+    local day, how many deals last made that move that day and their current amounts. A deal
+    counts once per move, on the day of its `created_at`, `advanced_at`, `slipped_*_at`, or
+    `won_at` / `lost_at` while won / lost: the deals `movement_deals` lists. Kept by statement
+    triggers on the deals (migration 0005); movement since a day sums the rows from it on."""
+
+    move = models.CharField(max_length=16)
+    pipeline = models.ForeignKey(
+        "deals.Pipeline",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    currency = models.CharField(max_length=3)
+    day = models.DateField()
+    deals = models.BigIntegerField(default=0)
+    amount = models.DecimalField(max_digits=24, decimal_places=2, default=Decimal(0))
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["move", "pipeline", "owner", "currency", "day"], name="move_day_key"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["day"],
+                include=["move", "pipeline", "owner", "currency", "deals", "amount"],
+                name="move_day_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.move} owner {self.owner_id}: {self.deals} deals"

@@ -196,18 +196,18 @@ class Migration(migrations.Migration):
         migrations.RunPython(create_triggers, drop_triggers),
         migrations.AddIndex(
             model_name='deal',
-            index=models.Index(condition=models.Q(('created_at__isnull', False)), fields=['created_at'], include=('owner', 'pipeline', 'currency', 'amount'), name='deal_created_at_idx'),
+            index=models.Index(condition=models.Q(('created_at__isnull', False)), fields=['created_at'], include=('id', 'owner', 'pipeline', 'currency', 'amount'), name='deal_created_at_idx'),
         ),
         migrations.AddIndex(
             model_name='deal',
-            index=models.Index(condition=models.Q(('advanced_at__isnull', False)), fields=['advanced_at'], include=('owner', 'pipeline', 'currency', 'amount'), name='deal_advanced_at_idx'),
+            index=models.Index(condition=models.Q(('advanced_at__isnull', False)), fields=['advanced_at'], include=('id', 'owner', 'pipeline', 'currency', 'amount'), name='deal_advanced_at_idx'),
         ),
         migrations.AddIndex(
             model_name='deal',
-            index=models.Index(condition=models.Q(('slipped_month_at__isnull', False)), fields=['slipped_month_at'], include=('owner', 'pipeline', 'currency', 'amount'), name='deal_slipped_month_at_idx'),
+            index=models.Index(condition=models.Q(('slipped_month_at__isnull', False)), fields=['slipped_month_at'], include=('id', 'owner', 'pipeline', 'currency', 'amount'), name='deal_slipped_month_at_idx'),
         ),
         migrations.AddIndex(
             model_name='deal',
-            index=models.Index(condition=models.Q(('slipped_quarter_at__isnull', False)), fields=['slipped_quarter_at'], include=('owner', 'pipeline', 'currency', 'amount'), name='deal_slipped_quarter_at_idx'),
+            index=models.Index(condition=models.Q(('slipped_quarter_at__isnull', False)), fields=['slipped_quarter_at'], include=('id', 'owner', 'pipeline', 'currency', 'amount'), name='deal_slipped_quarter_at_idx'),
         ),
     ]

@@ -9,10 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
-from django.db import connection
 from django.db.models import (
     Count,
     DateField,
@@ -25,7 +23,6 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Cast, Coalesce, NullIf
-from django.utils import timezone
 
 from deals.models import Deal, FieldChange, Stage, StageChange, effective_probability
 from forecasting.analytics.scope import (
@@ -36,11 +33,11 @@ from forecasting.analytics.scope import (
     amount_of,
     day_bounds,
     per_hundred,
+    running_counts_kept,
     scoped_deals,
     scoped_pipeline_days,
     scoped_snapshots,
 )
-from pipeline_crm.db import is_postgresql
 
 
 @dataclass
@@ -150,7 +147,7 @@ def open_at_start_of(deals: QuerySet[Deal], day: dt.date) -> QuerySet[Any]:
 def _as_of_from_history(scope: Scope, day: dt.date) -> list[Row]:
     """Per stage, the deals open at the start of `day` (`open_at_start_of`), weighted by the
     probability of the stage they were in: from the running counts where they are kept."""
-    if _running_counts_kept():
+    if running_counts_kept():
         return _as_of_from_running_counts(scope, day)
     return _as_of_replayed(scope, day)
 
@@ -184,19 +181,3 @@ def _as_of_from_running_counts(scope: Scope, day: dt.date) -> list[Row]:
         .order_by()
     )
     return [{**row, "deals": row["open_deals"]} for row in rows]
-
-
-def _running_counts_kept() -> bool:
-    """Whether the database keeps the running counts (PostgreSQL, migration 0004) in the time
-    zone whose days are asked for."""
-    if not is_postgresql():
-        return False
-    return _kept_zone(connection.settings_dict["NAME"]) == timezone.get_current_timezone_name()
-
-
-@cache
-def _kept_zone(database: str) -> str:
-    """The time zone whose days the running counts of `database` follow (read once)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT forecasting_pipeline_days_zone()")
-        return str(cursor.fetchone()[0])

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -25,7 +26,7 @@ from currencies.selectors import (
     unconverted,
 )
 from deals.models import Deal
-from forecasting.models import ForecastSnapshot, PipelineDay
+from forecasting.models import ForecastSnapshot, MoveDay, PipelineDay
 from pipeline_crm.db import is_postgresql
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ def unconverted_in(scope: Scope) -> list[Unconverted]:
     return unconverted(_narrowed(Deal.objects.visible_to(scope.user), scope))
 
 
-def _narrowed[Owned: (Deal, ForecastSnapshot, PipelineDay)](
+def _narrowed[Owned: (Deal, ForecastSnapshot, PipelineDay, MoveDay)](
     records: QuerySet[Owned], scope: Scope
 ) -> QuerySet[Owned]:
     """`records` (already visible to the viewer) in the scope's pipeline, team, owner."""
@@ -114,7 +115,7 @@ def _narrowed[Owned: (Deal, ForecastSnapshot, PipelineDay)](
     return records.order_by()
 
 
-def _counted[Owned: (Deal, ForecastSnapshot, PipelineDay)](
+def _counted[Owned: (Deal, ForecastSnapshot, PipelineDay, MoveDay)](
     records: QuerySet[Owned], scope: Scope
 ) -> QuerySet[Owned]:
     """`records` narrowed to the scope, in its currency (every currency with a rate when the
@@ -156,6 +157,29 @@ def scoped_pipeline_days(scope: Scope) -> QuerySet[PipelineDay]:
     """The running counts of the pipeline rebuilt from history (`PipelineDay`) under the same
     rule, by the deals' current pipeline, owner and currency."""
     return _counted(PipelineDay.objects.visible_to(scope.user), scope)
+
+
+def scoped_move_days(scope: Scope) -> QuerySet[MoveDay]:
+    """The running counts behind movement (`MoveDay`) under the same rule, by the deals'
+    current pipeline, owner and currency."""
+    return _counted(MoveDay.objects.visible_to(scope.user), scope)
+
+
+def running_counts_kept() -> bool:
+    """Whether the database keeps the running counts of the pipeline on a day and of movement
+    (PostgreSQL, migrations forecasting 0004 and 0005) by the days of the current time zone."""
+    if not is_postgresql():
+        return False
+    return _kept_zone(connection.settings_dict["NAME"]) == timezone.get_current_timezone_name()
+
+
+@cache
+def _kept_zone(database: str) -> str:
+    """The time zone whose days the running counts of `database` follow (read once)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT forecasting_pipeline_days_zone()")
+        row = cursor.fetchone()
+    return str(row[0]) if row else ""
 
 
 # --- days and periods ----------------------------------------------------------------------------

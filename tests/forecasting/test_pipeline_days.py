@@ -11,12 +11,8 @@ from django.db import connection
 from currencies.models import ExchangeRate
 from deals.models import Deal, DeletedDeal, FieldChange, StageChange
 from deals.services.trash import archive_and_delete, restore_deals
-from forecasting.analytics.as_of import (
-    _as_of_from_running_counts,
-    _as_of_replayed,
-    _running_counts_kept,
-)
-from forecasting.analytics.scope import Scope
+from forecasting.analytics.as_of import _as_of_from_running_counts, _as_of_replayed
+from forecasting.analytics.scope import Scope, running_counts_kept
 from forecasting.models import PipelineDay
 from tests.factories import StageFactory, default_pipeline, stage_named
 from tests.forecasting.conftest import at, close_deal, history, make_deal
@@ -55,7 +51,7 @@ def _same(*scopes: Scope) -> list:
 
 
 def test_the_running_counts_are_what_the_databases_rebuild_reads():
-    assert _running_counts_kept()
+    assert running_counts_kept()
 
 
 def test_the_running_counts_follow_every_change_of_the_history(people):
