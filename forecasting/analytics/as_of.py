@@ -28,9 +28,10 @@ from deals.models import Deal, FieldChange, Stage, StageChange, effective_probab
 from forecasting.analytics.scope import (
     MONEY,
     PRODUCT,
+    WEIGHABLE,
+    WEIGHTED,
     Row,
     Scope,
-    amount_of,
     day_bounds,
     per_hundred,
     running_counts_kept,
@@ -166,8 +167,7 @@ def _as_of_replayed(scope: Scope, day: dt.date) -> list[Row]:
 def _as_of_from_running_counts(scope: Scope, day: dt.date) -> list[Row]:
     """`_as_of_from_history` as the sum of the running counts up to `day` (stages still open
     and their current probabilities, like the replay)."""
-    weighted = amount_of(scope, "amount_without_override") * F("stage__probability")
-    weighted += amount_of(scope, "override_weighted")
+    weighted = F(WEIGHABLE) * F("stage__probability") + F(WEIGHTED)
     rows: QuerySet[Any, Row] = (
         scoped_pipeline_days(scope)
         .filter(day__lte=day, stage__kind=Stage.Kind.OPEN)
