@@ -1,7 +1,7 @@
 """Quotas and daily forecast snapshots (SPEC §3, §6, §7), and who may see and set quotas."""
 
 from decimal import Decimal
-from typing import Self
+from typing import Any, Self
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -163,6 +163,14 @@ class StageReach(models.Model):
         return f"stage {self.stage_id} owner {self.owner_id} {self.status}: {self.deals}"
 
 
+def _kept_reference(to: str) -> models.ForeignKey[Any, Any]:
+    """A reference in a table kept by triggers: no constraint (the triggers write it in any
+    order), no index of its own (the table's are enough), no way back."""
+    return models.ForeignKey(
+        to, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+
+
 class OpenStay(models.Model):
     """A run of days a deal was open in one stage, as its history tells (PostgreSQL only): the
     deal counts in the pipeline at the start of every day from `first_day` up to, not
@@ -191,29 +199,15 @@ class PipelineDay(models.Model):
     differ from the day before (an `OpenStay` adds itself on its first day and takes itself
     away on its end day). The pipeline at the start of a day is the sum of the rows up to that
     day. Kept by triggers (migration 0004), never stale; weighted like the board's
-    `ColumnTotal`: amounts without an override are weighted by their stage when read."""
+    `ColumnTotal`: amounts without an override are weighted by their stage when read.
 
-    pipeline = models.ForeignKey(
-        "deals.Pipeline",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    stage = models.ForeignKey(
-        "deals.Stage",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
+    Append-only: writers only insert rows (a key may have many), so concurrent transactions never
+    wait on each other here (nor deadlock against the board's totals); `compact_running_counts`
+    sums each key's rows into one now and then (a periodic task), which changes no figure."""
+
+    pipeline = _kept_reference("deals.Pipeline")
+    stage = _kept_reference("deals.Stage")
+    owner = _kept_reference(settings.AUTH_USER_MODEL)
     currency = models.CharField(max_length=3)
     day = models.DateField()
     deals = models.BigIntegerField(default=0)
@@ -227,11 +221,6 @@ class PipelineDay(models.Model):
     objects = OwnedQuerySet.as_manager()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["pipeline", "stage", "owner", "currency", "day"], name="pipeline_day_key"
-            )
-        ]
         indexes = [
             # The pipeline at the start of a day: every row up to it, from the index alone.
             models.Index(
@@ -260,23 +249,12 @@ class MoveDay(models.Model):
     local day, how many deals last made that move that day and their current amounts. A deal
     counts once per move, on the day of its `created_at`, `advanced_at`, `slipped_*_at`, or
     `won_at` / `lost_at` while won / lost: the deals `movement_deals` lists. Kept by statement
-    triggers on the deals (migration 0005); movement since a day sums the rows from it on."""
+    triggers on the deals (migration 0005); movement since a day sums the rows from it on.
+    Append-only and compacted like `PipelineDay`."""
 
     move = models.CharField(max_length=16)
-    pipeline = models.ForeignKey(
-        "deals.Pipeline",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
+    pipeline = _kept_reference("deals.Pipeline")
+    owner = _kept_reference(settings.AUTH_USER_MODEL)
     currency = models.CharField(max_length=3)
     day = models.DateField()
     deals = models.BigIntegerField(default=0)
@@ -285,11 +263,6 @@ class MoveDay(models.Model):
     objects = OwnedQuerySet.as_manager()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["move", "pipeline", "owner", "currency", "day"], name="move_day_key"
-            )
-        ]
         indexes = [
             models.Index(
                 fields=["day"],

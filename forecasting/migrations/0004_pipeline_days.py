@@ -15,7 +15,9 @@ before then made it lost, it was created on D or later, or it was won or lost (`
   changes or status changes (for the deals concerned), after an insert of deals, and after an
   update of a deal's pipeline, owner, currency, amount, override, created_at, won_at or lost_at.
 - PipelineDay: per (pipeline, stage, owner, currency, day), +1 deal (and its amounts) on a
-  run's first day, -1 on its end day, kept by statement triggers on OpenStay.
+  run's first day, -1 on its end day, kept by statement triggers on OpenStay. Append-only (no
+  unique key, nothing updated: writers never wait on each other there);
+  forecasting_pipeline_days_compact() sums each key's rows into one.
 
 The stage's kind and probability are read when summing, so changing them needs nothing here.
 The existing history is computed once (the runs, then their sums), before the triggers exist.
@@ -95,20 +97,32 @@ def _add_days(stays: str, sign: int) -> str:
     starts = row.format(day="first_day", sign=sign)
     ends = row.format(day="end_day", sign=-sign)
     return f"""
-        INSERT INTO forecasting_pipelineday AS t (pipeline_id, stage_id, owner_id, currency, day,
+        INSERT INTO forecasting_pipelineday (pipeline_id, stage_id, owner_id, currency, day,
             deals, amount, amount_without_override, override_weighted)
         SELECT pipeline_id, stage_id, owner_id, currency, day, SUM(deals), SUM(amount),
                SUM(amount_without_override), SUM(override_weighted)
         FROM (SELECT {starts} FROM {stays}
               UNION ALL SELECT {ends} FROM {stays} WHERE end_day IS NOT NULL) d
         GROUP BY 1, 2, 3, 4, 5
-        ON CONFLICT (pipeline_id, stage_id, owner_id, currency, day) DO UPDATE SET
-            deals = t.deals + EXCLUDED.deals,
-            amount = t.amount + EXCLUDED.amount,
-            amount_without_override = t.amount_without_override
-                + EXCLUDED.amount_without_override,
-            override_weighted = t.override_weighted + EXCLUDED.override_weighted
+        HAVING {NOT_ZERO}
     """
+
+
+# Rows that change nothing are not written.
+NOT_ZERO = (
+    "(SUM(deals), SUM(amount), SUM(amount_without_override), SUM(override_weighted)) "
+    "<> (0, 0, 0, 0)"
+)
+
+# Each key's rows summed into one (rows other transactions add meanwhile are left for later).
+COMPACT = f"""
+    WITH gone AS (DELETE FROM forecasting_pipelineday RETURNING *)
+    INSERT INTO forecasting_pipelineday (pipeline_id, stage_id, owner_id, currency, day, deals,
+        amount, amount_without_override, override_weighted)
+    SELECT pipeline_id, stage_id, owner_id, currency, day, SUM(deals), SUM(amount),
+           SUM(amount_without_override), SUM(override_weighted)
+    FROM gone GROUP BY 1, 2, 3, 4, 5 HAVING {NOT_ZERO}
+"""
 
 
 def _trigger_function(name: str, body: str) -> str:
@@ -188,6 +202,8 @@ CREATE = [
         DELETE FROM forecasting_openstay WHERE deal_id = ANY(deal_ids);
         {_stays("{id} = ANY(deal_ids)")};
         $body$""",
+    f"""CREATE OR REPLACE FUNCTION forecasting_pipeline_days_compact() RETURNS void
+        LANGUAGE sql AS $body$ {COMPACT} $body$""",
     _trigger_function("forecasting_pipeline_days_added", _add_days("added", 1) + ";"),
     _trigger_function("forecasting_pipeline_days_removed", _add_days("removed", -1) + ";"),
     """CREATE TRIGGER forecasting_pipeline_days_insert AFTER INSERT ON forecasting_openstay
@@ -234,6 +250,7 @@ FUNCTIONS = [
     "forecasting_open_stays_refresh(bigint[])",
     "forecasting_day_after(timestamptz)",
     "forecasting_pipeline_days_zone()",
+    "forecasting_pipeline_days_compact()",
 ]
 DROP = [
     *(f"DROP TRIGGER IF EXISTS {t} ON {table}" for table, names in TRIGGERS.items() for t in names),
@@ -294,7 +311,6 @@ class Migration(migrations.Migration):
             ],
             options={
                 'indexes': [models.Index(fields=['day'], include=('pipeline', 'stage', 'owner', 'currency', 'deals', 'amount', 'amount_without_override', 'override_weighted'), name='pipeline_day_idx')],
-                'constraints': [models.UniqueConstraint(fields=('pipeline', 'stage', 'owner', 'currency', 'day'), name='pipeline_day_key')],
             },
         ),
         migrations.RunPython(create_triggers, drop_triggers),

@@ -7,8 +7,10 @@ time zone) of: created_at (new), advanced_at (advanced), slipped_month_at, slipp
 (slipped by month / quarter; deals migration 0018 keeps these from the history), won_at while
 won, lost_at while lost; under its pipeline, owner and currency, with its amount. After each
 statement inserting, updating (only the rows whose counted columns changed) or deleting deals,
-the old rows are taken away and the new ones added, summed per key. The existing deals are
-counted once. Nothing happens on SQLite, where movement reads the history.
+the old rows are taken away and the new ones added, summed per key, as new rows (append-only,
+like PipelineDay: no unique key, nothing updated, so writers never wait on each other there;
+forecasting_move_days_compact() sums each key's rows into one). The existing deals are counted
+once. Nothing happens on SQLite, where movement reads the history.
 """
 
 import django.db.models.deletion
@@ -42,14 +44,18 @@ def _moves(rows: str, sign: int) -> str:
 
 def _add(moves: str) -> str:
     return f"""
-        INSERT INTO forecasting_moveday AS t (move, pipeline_id, owner_id, currency, day, deals,
-            amount)
+        INSERT INTO forecasting_moveday (move, pipeline_id, owner_id, currency, day, deals, amount)
         SELECT move, pipeline_id, owner_id, currency, day, SUM(deals), SUM(amount)
         FROM ({moves}) m
-        GROUP BY 1, 2, 3, 4, 5
-        ON CONFLICT (move, pipeline_id, owner_id, currency, day) DO UPDATE SET
-            deals = t.deals + EXCLUDED.deals, amount = t.amount + EXCLUDED.amount
+        GROUP BY 1, 2, 3, 4, 5 HAVING (SUM(deals), SUM(amount)) <> (0, 0)
     """
+
+
+# Each key's rows summed into one (rows other transactions add meanwhile are left for later).
+COMPACT = f"""
+    WITH gone AS (DELETE FROM forecasting_moveday RETURNING *)
+    {_add("SELECT move, pipeline_id, owner_id, currency, day, deals, amount FROM gone")}
+"""
 
 
 CHANGED = "(SELECT {rec}.* FROM removed o JOIN added n ON n.id = o.id WHERE ({old}) IS DISTINCT FROM ({new}))"
@@ -64,6 +70,8 @@ OLD_ROWS, NEW_ROWS = (
 
 CREATE = [
     _add(_moves("deals_deal", 1)),
+    f"""CREATE OR REPLACE FUNCTION forecasting_move_days_compact() RETURNS void
+        LANGUAGE sql AS $body$ {COMPACT} $body$""",
     f"""CREATE OR REPLACE FUNCTION forecasting_move_days() RETURNS trigger LANGUAGE plpgsql
         AS $body$ BEGIN
             IF TG_OP = 'INSERT' THEN
@@ -92,6 +100,7 @@ DROP = [
         for event in ("insert", "delete", "update")
     ),
     "DROP FUNCTION IF EXISTS forecasting_move_days()",
+    "DROP FUNCTION IF EXISTS forecasting_move_days_compact()",
 ]
 
 
@@ -131,7 +140,6 @@ class Migration(migrations.Migration):
             ],
             options={
                 'indexes': [models.Index(fields=['day'], include=('move', 'pipeline', 'owner', 'currency', 'deals', 'amount'), name='move_day_idx')],
-                'constraints': [models.UniqueConstraint(fields=('move', 'pipeline', 'owner', 'currency', 'day'), name='move_day_key')],
             },
         ),
         migrations.RunPython(create_triggers, drop_triggers),
