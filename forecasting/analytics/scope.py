@@ -8,7 +8,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -177,19 +176,9 @@ def scoped_move_days(scope: Scope) -> QuerySet[MoveDay]:
 
 def running_counts_kept() -> bool:
     """Whether the database keeps the running counts of the pipeline on a day and of movement
-    (PostgreSQL, migrations forecasting 0004 and 0005) by the days of the current time zone."""
-    if not is_postgresql():
-        return False
-    return _kept_zone(connection.settings_dict["NAME"]) == timezone.get_current_timezone_name()
-
-
-@cache
-def _kept_zone(database: str) -> str:
-    """The time zone whose days the running counts of `database` follow (read once)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT forecasting_pipeline_days_zone()")
-        row = cursor.fetchone()
-    return str(row[0]) if row else ""
+    (PostgreSQL, migrations forecasting 0004 and 0005; by the days of TIME_ZONE, which the
+    system check `forecasting.E001` compares)."""
+    return is_postgresql()
 
 
 # --- days and periods ----------------------------------------------------------------------------
