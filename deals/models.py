@@ -232,6 +232,14 @@ class Deal(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The last time the deal moved to a later stage of its pipeline, and the last times its
+    # expected close date moved into a later month / quarter: "moved since a day" becomes a
+    # range on the deal (the forecast's movement panel). Kept by PostgreSQL triggers on the
+    # history (migration 0018), whoever writes it; the application never writes them (a save
+    # keeps the stored values). SQLite leaves them unset: movement reads the history there.
+    advanced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    slipped_month_at = models.DateTimeField(null=True, blank=True, editable=False)
+    slipped_quarter_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = DealQuerySet.as_manager()
 
@@ -279,6 +287,16 @@ class Deal(models.Model):
                 include=["id", "status", "currency", "pipeline", "stage", "lost_reason"],
                 condition=models.Q(status="lost"),
                 name="deal_lost_idx",
+            ),
+            # Movement since a day: each move a range on one of these, from the index alone.
+            *(
+                models.Index(
+                    fields=[moved],
+                    include=["id", "owner", "pipeline", "currency", "amount"],
+                    condition=models.Q(**{f"{moved}__isnull": False}),
+                    name=f"deal_{moved}_idx",
+                )
+                for moved in ("created_at", "advanced_at", "slipped_month_at", "slipped_quarter_at")
             ),
             # (PostgreSQL also has deal_stalled_amount_idx and deal_open_amount_idx, for the
             # watchlist: migration 0016; SQLite cannot index NULLS LAST.)

@@ -1,7 +1,7 @@
 """Quotas and daily forecast snapshots (SPEC §3, §6, §7), and who may see and set quotas."""
 
 from decimal import Decimal
-from typing import Self
+from typing import Any, Self
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -161,3 +161,115 @@ class StageReach(models.Model):
 
     def __str__(self) -> str:
         return f"stage {self.stage_id} owner {self.owner_id} {self.status}: {self.deals}"
+
+
+def _kept_reference(to: str) -> models.ForeignKey[Any, Any]:
+    """A reference in a table kept by triggers: no constraint (the triggers write it in any
+    order), no index of its own (the table's are enough), no way back."""
+    return models.ForeignKey(
+        to, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+
+
+class OpenStay(models.Model):
+    """A run of days a deal was open in one stage, as its history tells (PostgreSQL only): the
+    deal counts in the pipeline at the start of every day from `first_day` up to, not
+    including, `end_day` (None: still). The same rule as `analytics.as_of.open_at_start_of`,
+    computed per deal by triggers whenever its moves, status changes or dates change (migration
+    0004), with the deal's current pipeline, owner, currency, amount and override (what the
+    rebuilt pipeline adds up). Feeds the running counts of `PipelineDay`."""
+
+    deal_id = models.BigIntegerField(db_index=True)
+    pipeline_id = models.BigIntegerField()
+    stage_id = models.BigIntegerField()
+    owner_id = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    probability_override = models.PositiveSmallIntegerField(null=True)
+    first_day = models.DateField()
+    end_day = models.DateField(null=True)
+
+    def __str__(self) -> str:
+        return f"deal {self.deal_id} in stage {self.stage_id} {self.first_day}–{self.end_day}"
+
+
+class PipelineDay(models.Model):
+    """Running counts of the open pipeline rebuilt from history (PostgreSQL only): per deal
+    pipeline, stage, owner, currency and day, how the deals open at the start of that day
+    differ from the day before (an `OpenStay` adds itself on its first day and takes itself
+    away on its end day). The pipeline at the start of a day is the sum of the rows up to that
+    day. Kept by triggers (migration 0004), never stale; weighted like the board's
+    `ColumnTotal`: amounts without an override are weighted by their stage when read.
+
+    Append-only: writers only insert rows (a key may have many), so concurrent transactions never
+    wait on each other here (nor deadlock against the board's totals); `compact_running_counts`
+    sums each key's rows into one now and then (a periodic task), which changes no figure."""
+
+    pipeline = _kept_reference("deals.Pipeline")
+    stage = _kept_reference("deals.Stage")
+    owner = _kept_reference(settings.AUTH_USER_MODEL)
+    currency = models.CharField(max_length=3)
+    day = models.DateField()
+    deals = models.BigIntegerField(default=0)
+    amount = models.DecimalField(max_digits=24, decimal_places=2, default=Decimal(0))
+    amount_without_override = models.DecimalField(
+        max_digits=24, decimal_places=2, default=Decimal(0)
+    )
+    # Σ amount × override (a percent) over the deals that have an override.
+    override_weighted = models.DecimalField(max_digits=28, decimal_places=2, default=Decimal(0))
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            # The pipeline at the start of a day: every row up to it, from the index alone.
+            models.Index(
+                fields=["day"],
+                include=[
+                    "pipeline",
+                    "stage",
+                    "owner",
+                    "currency",
+                    "deals",
+                    "amount",
+                    "amount_without_override",
+                    "override_weighted",
+                ],
+                name="pipeline_day_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} stage {self.stage_id} owner {self.owner_id}: {self.deals:+d} deals"
+
+
+class MoveDay(models.Model):
+    """Running counts behind "movement since a day" (PostgreSQL only): per move (new,
+    advanced, slipped_month, slipped_quarter, won, lost), deal pipeline, owner, currency and
+    local day, how many deals last made that move that day and their current amounts. A deal
+    counts once per move, on the day of its `created_at`, `advanced_at`, `slipped_*_at`, or
+    `won_at` / `lost_at` while won / lost: the deals `movement_deals` lists. Kept by statement
+    triggers on the deals (migration 0005); movement since a day sums the rows from it on.
+    Append-only and compacted like `PipelineDay`."""
+
+    move = models.CharField(max_length=16)
+    pipeline = _kept_reference("deals.Pipeline")
+    owner = _kept_reference(settings.AUTH_USER_MODEL)
+    currency = models.CharField(max_length=3)
+    day = models.DateField()
+    deals = models.BigIntegerField(default=0)
+    amount = models.DecimalField(max_digits=24, decimal_places=2, default=Decimal(0))
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["day"],
+                include=["move", "pipeline", "owner", "currency", "deals", "amount"],
+                name="move_day_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.move} owner {self.owner_id}: {self.deals} deals"

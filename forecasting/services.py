@@ -22,7 +22,7 @@ from forecasting.models import (
     quota_people,
     quota_teams,
 )
-from pipeline_crm.db import insert_from_select_sql
+from pipeline_crm.db import insert_from_select_sql, is_postgresql
 from pipeline_crm.errors import DomainError, NotAllowed
 
 # --- quotas --------------------------------------------------------------------------------------
@@ -154,3 +154,16 @@ def _snapshots_sql(deals: QuerySet[Any], day: dt.date, **then: Any) -> tuple[str
         currency=F("currency"),
         **then,
     )
+
+
+@transaction.atomic
+def compact_running_counts() -> None:
+    """Sum each key's rows of the running counts behind the pipeline on a day and movement
+    (`PipelineDay`, `MoveDay`: append-only, a few rows more with every change) into one, so
+    reads stay short. No figure changes; changes made meanwhile are left for the next time.
+    PostgreSQL only (SQLite keeps no running counts)."""
+    if not is_postgresql():
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT forecasting_pipeline_days_compact()")
+        cursor.execute("SELECT forecasting_move_days_compact()")

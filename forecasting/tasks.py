@@ -9,7 +9,7 @@ from celery import shared_task
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
-from forecasting.services import take_snapshot
+from forecasting.services import compact_running_counts, take_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -21,3 +21,9 @@ def take_forecast_snapshot(day: str | None = None) -> int:
     added = take_snapshot(day=taken_on)
     log.info("forecast snapshot %s: %d deals", taken_on, added)
     return added
+
+
+@shared_task(name="forecasting.tasks.compact_forecast_running_counts", ignore_result=True)
+def compact_forecast_running_counts() -> None:
+    """Keep the running counts of the history panels short (`compact_running_counts`)."""
+    compact_running_counts()

@@ -431,7 +431,15 @@ INBOUND_LOCAL_PART = env.str("INBOUND_LOCAL_PART", default="log").lower()
 _inbound_poll_interval = env.float("INBOUND_POLL_INTERVAL", default=60.0)
 INBOUND_POLL_BATCH = env.int("INBOUND_POLL_BATCH", default=500)
 INBOUND_BODY_MAX_CHARS = env.int("INBOUND_BODY_MAX_CHARS", default=20000)
+# The running counts of the forecast's history panels grow a few rows with each change of a deal
+# and are summed back to one row per key this often (seconds).
+_running_counts_interval = env.float("FORECAST_COMPACT_INTERVAL", default=900.0)
 CELERY_BEAT_SCHEDULE = {
+    "compact-forecast-running-counts": {
+        "task": "forecasting.tasks.compact_forecast_running_counts",
+        "schedule": _running_counts_interval,
+        "options": {"expires": _running_counts_interval},
+    },
     "poll-inbound-mail": {
         "task": "mailin.tasks.poll_inbound_mail",
         "schedule": _inbound_poll_interval,

@@ -201,10 +201,12 @@ def _write_stage_order(pipeline: Pipeline, stage_ids: list[int], *, history: boo
 
 def _refresh_stay_ends(pipeline: Pipeline) -> None:
     """The moves into `pipeline`'s stages learn again whether their deal later reached a later
-    stage (StageChange.advanced; PostgreSQL keeps it, migration deals 0015; SQLite does not)."""
+    stage (StageChange.advanced; PostgreSQL keeps it, migration deals 0015; SQLite does not),
+    and its deals when they last advanced (Deal.advanced_at, migration deals 0018)."""
     if is_postgresql():
         with connection.cursor() as cursor:
             cursor.execute("SELECT deals_stay_ends_refresh_pipeline(%s)", [pipeline.pk])
+            cursor.execute("SELECT deals_moves_refresh_pipeline(%s)", [pipeline.pk])
 
 
 @transaction.atomic

@@ -1,6 +1,8 @@
 """The pipeline as it stood on a past day, meaning at the START of that day (00:00): what the
 daily snapshot, taken just after midnight, records. From that day's snapshots, or rebuilt from
-the deals' history up to the same instant."""
+the deals' history up to the same instant: on PostgreSQL from the running counts triggers keep
+of that rebuild (`forecasting.models.PipelineDay`, migration 0004), elsewhere by replaying the
+history (`open_at_start_of`)."""
 
 from __future__ import annotations
 
@@ -26,11 +28,15 @@ from deals.models import Deal, FieldChange, Stage, StageChange, effective_probab
 from forecasting.analytics.scope import (
     MONEY,
     PRODUCT,
+    WEIGHABLE,
+    WEIGHTED,
     Row,
     Scope,
     day_bounds,
     per_hundred,
+    running_counts_kept,
     scoped_deals,
+    scoped_pipeline_days,
     scoped_snapshots,
 )
 
@@ -141,7 +147,14 @@ def open_at_start_of(deals: QuerySet[Deal], day: dt.date) -> QuerySet[Any]:
 
 def _as_of_from_history(scope: Scope, day: dt.date) -> list[Row]:
     """Per stage, the deals open at the start of `day` (`open_at_start_of`), weighted by the
-    probability of the stage they were in."""
+    probability of the stage they were in: from the running counts where they are kept."""
+    if running_counts_kept():
+        return _as_of_from_running_counts(scope, day)
+    return _as_of_replayed(scope, day)
+
+
+def _as_of_replayed(scope: Scope, day: dt.date) -> list[Row]:
+    """`_as_of_from_history` by replaying every deal's history up to the day."""
     rows: QuerySet[Any, Row] = (
         open_at_start_of(scoped_deals(scope), day)
         .values("stage_then")
@@ -149,3 +162,22 @@ def _as_of_from_history(scope: Scope, day: dt.date) -> list[Row]:
         .order_by()
     )
     return [{**row, "stage": row["stage_then"]} for row in rows]
+
+
+def _as_of_from_running_counts(scope: Scope, day: dt.date) -> list[Row]:
+    """`_as_of_from_history` as the sum of the running counts up to `day` (stages still open
+    and their current probabilities, like the replay)."""
+    weighted = F(WEIGHABLE) * F("stage__probability") + F(WEIGHTED)
+    rows: QuerySet[Any, Row] = (
+        scoped_pipeline_days(scope)
+        .filter(day__lte=day, stage__kind=Stage.Kind.OPEN)
+        .values("stage")
+        .annotate(
+            open_deals=Sum("deals"),
+            total_amount=Sum(MONEY),
+            weighted_x100=Sum(weighted, output_field=PRODUCT),
+        )
+        .filter(open_deals__gt=0)
+        .order_by()
+    )
+    return [{**row, "deals": row["open_deals"]} for row in rows]

@@ -25,7 +25,7 @@ from currencies.selectors import (
     unconverted,
 )
 from deals.models import ColumnTotal, Deal
-from forecasting.models import ForecastSnapshot
+from forecasting.models import ForecastSnapshot, MoveDay, PipelineDay
 from pipeline_crm.db import is_postgresql, keeps_running_totals
 
 if TYPE_CHECKING:
@@ -45,6 +45,10 @@ Row = Mapping[str, Any]  # one row of a .values() query
 # Every scoped deal and snapshot carries its amount in the scope's currency under this alias
 # (`amount_of`): sum it, never "amount", so amounts are converted before they are added up.
 MONEY = "money"
+# The running counts of the pipeline on a day also carry, converted like MONEY, the amount of
+# the deals without a probability override (weighted by their stage when read) and the others'
+# Σ amount × override.
+WEIGHABLE, WEIGHTED = "money_without_override", "money_override_weighted"
 
 
 def money(value: Decimal | int | None) -> Decimal:
@@ -107,7 +111,7 @@ def unconverted_in(scope: Scope) -> list[Unconverted]:
     return unconverted(_narrowed(Deal.objects.visible_to(scope.user), scope))
 
 
-def _narrowed[Owned: (Deal, ForecastSnapshot, ColumnTotal)](
+def _narrowed[Owned: (Deal, ForecastSnapshot, PipelineDay, MoveDay, ColumnTotal)](
     records: QuerySet[Owned], scope: Scope, *, pipeline: str = "pipeline"
 ) -> QuerySet[Owned]:
     """`records` (already visible to the viewer) in the scope's pipeline (reached through
@@ -121,18 +125,21 @@ def _narrowed[Owned: (Deal, ForecastSnapshot, ColumnTotal)](
     return records.order_by()
 
 
-def _counted[Owned: (Deal, ForecastSnapshot)](
-    records: QuerySet[Owned], scope: Scope
+def _counted[Owned: (Deal, ForecastSnapshot, PipelineDay, MoveDay)](
+    records: QuerySet[Owned], scope: Scope, **amounts: str
 ) -> QuerySet[Owned]:
     """`records` narrowed to the scope, in its currency (every currency with a rate when the
     scope is every currency: the others are left out whole, counts too, and reported by
-    `unconverted_in`), with the amount the scope adds up annotated as `MONEY`."""
+    `unconverted_in`), with the amount the scope adds up annotated as `MONEY` (and each of
+    `amounts`, alias: field, likewise), today's rates read once."""
     records = _narrowed(records, scope)
     if scope.currency:
         records = records.filter(currency=scope.currency)
-    else:
-        records = records.filter(currency__in=list(rates_in_effect().per_unit))
-    return records.annotate(**{MONEY: amount_of(scope)})
+        return records.annotate(**{MONEY: F("amount")}, **{a: F(f) for a, f in amounts.items()})
+    rates = rates_in_effect()
+    records = records.filter(currency__in=list(rates.per_unit))
+    converted = {alias: rates.expression(field) for alias, field in amounts.items()}
+    return records.annotate(**{MONEY: rates.expression("amount")}, **converted)
 
 
 def scoped_deals(scope: Scope) -> QuerySet[Deal]:
@@ -163,6 +170,28 @@ def currencies_in_use(user: User) -> list[str]:
 def scoped_snapshots(scope: Scope) -> QuerySet[ForecastSnapshot]:
     """Snapshots under the same rule, using the owner and pipeline the deal had that day."""
     return _counted(ForecastSnapshot.objects.visible_to(scope.user), scope)
+
+
+def scoped_pipeline_days(scope: Scope) -> QuerySet[PipelineDay]:
+    """The running counts of the pipeline rebuilt from history (`PipelineDay`) under the same
+    rule, by the deals' current pipeline, owner and currency; their amounts to weigh by the
+    stage and their weighted amounts converted too (`WEIGHABLE`, `WEIGHTED`)."""
+    days = PipelineDay.objects.visible_to(scope.user)
+    amounts = {WEIGHABLE: "amount_without_override", WEIGHTED: "override_weighted"}
+    return _counted(days, scope, **amounts)
+
+
+def scoped_move_days(scope: Scope) -> QuerySet[MoveDay]:
+    """The running counts behind movement (`MoveDay`) under the same rule, by the deals'
+    current pipeline, owner and currency."""
+    return _counted(MoveDay.objects.visible_to(scope.user), scope)
+
+
+def running_counts_kept() -> bool:
+    """Whether the database keeps the running counts of the pipeline on a day and of movement
+    (PostgreSQL, migrations forecasting 0004 and 0005; by the days of TIME_ZONE, which the
+    system check `forecasting.E001` compares)."""
+    return is_postgresql()
 
 
 # --- days and periods ----------------------------------------------------------------------------
