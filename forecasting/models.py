@@ -161,3 +161,76 @@ class StageReach(models.Model):
 
     def __str__(self) -> str:
         return f"stage {self.stage_id} owner {self.owner_id} {self.status}: {self.deals}"
+
+
+# The stay-length histogram of StageFlowDay (and of migration 0004's triggers, which repeat these
+# three numbers): bucket 0 holds stays under 0.1 day; bucket k ≥ 1 those from
+# FIRST_BUCKET_SECONDS × BUCKET_RATIO^(k−1) up to × BUCKET_RATIO^k (5 % wide); the last one
+# everything from about 2.9 years on.
+FIRST_BUCKET_SECONDS = 8640
+BUCKET_RATIO = 1.05
+STAY_BUCKETS = 192
+
+
+class RollupSettings(models.Model):
+    """One row (id 1): the time zone whose local dates StageFlowDay's days are, written on
+    every migrate from settings.TIME_ZONE (see `forecasting.apps`), where the triggers read it."""
+
+    time_zone = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return self.time_zone
+
+
+class StageFlowDay(models.Model):
+    """Running counts behind the funnel and time in stage (PostgreSQL only): per stage entered,
+    the entering deal's pipeline, owner and currency, and local day of the entry: entries, of
+    which the deal later went further (`advanced`), completed stays, and those stays by length
+    (h0 … h191, see STAY_BUCKETS). Kept by triggers on the stage changes and the deals
+    (migration 0004) whatever writes them; `forecasting.analytics.flow_days` reads it instead of
+    the stage changes of the range. SQLite has no triggers: there the history is walked."""
+
+    stage = models.ForeignKey(
+        "deals.Stage",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    pipeline = models.ForeignKey(
+        "deals.Pipeline",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    currency = models.CharField(max_length=3)
+    day = models.DateField()
+    entered = models.BigIntegerField(default=0)
+    advanced = models.BigIntegerField(default=0)
+    stays = models.BigIntegerField(default=0)
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stage", "day", "owner", "currency", "pipeline"], name="stage_flow_day_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"stage {self.stage_id} {self.day} owner {self.owner_id}: {self.entered}"
+
+
+# The histogram's columns, shortest stays first.
+STAY_BUCKET_COLUMNS = [f"h{k}" for k in range(STAY_BUCKETS)]
+for _name in STAY_BUCKET_COLUMNS:
+    StageFlowDay.add_to_class(_name, models.IntegerField(default=0))

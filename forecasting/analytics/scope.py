@@ -25,7 +25,7 @@ from currencies.selectors import (
     unconverted,
 )
 from deals.models import Deal
-from forecasting.models import ForecastSnapshot
+from forecasting.models import ForecastSnapshot, StageFlowDay
 from pipeline_crm.db import is_postgresql
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def unconverted_in(scope: Scope) -> list[Unconverted]:
     return unconverted(_narrowed(Deal.objects.visible_to(scope.user), scope))
 
 
-def _narrowed[Owned: (Deal, ForecastSnapshot)](
+def _narrowed[Owned: (Deal, ForecastSnapshot, StageFlowDay)](
     records: QuerySet[Owned], scope: Scope
 ) -> QuerySet[Owned]:
     """`records` (already visible to the viewer) in the scope's pipeline, team, owner."""
@@ -120,17 +120,28 @@ def _counted[Owned: (Deal, ForecastSnapshot)](
     """`records` narrowed to the scope, in its currency (every currency with a rate when the
     scope is every currency: the others are left out whole, counts too, and reported by
     `unconverted_in`), with the amount the scope adds up annotated as `MONEY`."""
-    records = _narrowed(records, scope)
+    return _in_currency(_narrowed(records, scope), scope).annotate(**{MONEY: amount_of(scope)})
+
+
+def _in_currency[Owned: (Deal, ForecastSnapshot, StageFlowDay)](
+    records: QuerySet[Owned], scope: Scope
+) -> QuerySet[Owned]:
+    """`records` of the scope's currency (of every currency with a rate when the scope is every
+    currency)."""
     if scope.currency:
-        records = records.filter(currency=scope.currency)
-    else:
-        records = records.filter(currency__in=list(rates_in_effect().per_unit))
-    return records.annotate(**{MONEY: amount_of(scope)})
+        return records.filter(currency=scope.currency)
+    return records.filter(currency__in=list(rates_in_effect().per_unit))
 
 
 def scoped_deals(scope: Scope) -> QuerySet[Deal]:
     """Deals the viewer may see, narrowed by pipeline, team, owner and currency."""
     return _counted(Deal.objects.visible_to(scope.user), scope)
+
+
+def scoped_flow_days(scope: Scope) -> QuerySet[StageFlowDay]:
+    """The funnel's running counts under the same rule (the deals' current owner, pipeline and
+    currency: what the triggers keep them under)."""
+    return _in_currency(_narrowed(StageFlowDay.objects.visible_to(scope.user), scope), scope)
 
 
 def currencies_in_use(user: User) -> list[str]:

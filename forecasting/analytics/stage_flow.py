@@ -15,6 +15,7 @@ from django.db.models import Count, QuerySet
 
 from deals.models import Deal, Pipeline, Stage, StageChange
 from forecasting.analytics.closed_deals import closed_figures_of, closed_scope
+from forecasting.analytics.flow_days import FlowRow, counted_by_local_day, stage_flow_from_days
 from forecasting.analytics.scope import (
     SECONDS_PER_DAY,
     Scope,
@@ -25,10 +26,6 @@ from forecasting.analytics.scope import (
     scoped_deals,
 )
 from pipeline_crm.db import is_postgresql
-
-# Per stage: stage id, deals that entered, of which advanced, median and 90th percentile of the
-# completed stays in seconds, completed stays.
-FlowRow = tuple[int, int, int, float | None, float | None, int]
 
 
 @dataclass
@@ -136,7 +133,7 @@ def funnel(
         stages[next(reversed(stages))].last = True
     deals = scoped_deals(scope).filter(pipeline=pipeline)
     start, end = day_bounds(since, until)
-    _stage_flow(stages, pipeline, deals, start, end)
+    _stage_flow(stages, scope, pipeline, deals, (since, until))
     reasons, by_stage = _lost_by_stage_and_reason(stages, deals, start, end)
     closed = closed_figures_of(deals, since, until, pipeline)
     for key in ("win_rate", "since", "until", "pipeline"):
@@ -200,17 +197,21 @@ def _days(value: float | None) -> float | None:
 
 def _stage_flow(
     stages: dict[int, FunnelStage],
+    scope: Scope,
     pipeline: Pipeline | None,
     deals: QuerySet[Deal],
-    start: dt.datetime,
-    end: dt.datetime,
+    days: tuple[dt.date, dt.date],
 ) -> None:
     """Per stage, over entries made in the range: deals that entered, deals that later reached
     a later stage, and the median and 90th percentile of completed stays (a stay ends with the
-    deal's next move, or when the deal was lost there)."""
+    deal's next move, or when the deal was lost there). PostgreSQL reads the running counts
+    (`flow_days`) unless the request's days are another time zone's than theirs."""
     if not stages or pipeline is None:
         return
-    if is_postgresql():
+    start, end = day_bounds(*days)
+    if is_postgresql() and counted_by_local_day():
+        rows = stage_flow_from_days(list(stages), scope, pipeline, deals, days)
+    elif is_postgresql():
         rows = _stage_flow_sql(list(stages), deals, start, end)
     else:
         rows = _stage_flow_python(stages, deals, start, end)

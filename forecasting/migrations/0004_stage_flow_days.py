@@ -1,0 +1,216 @@
+"""Running counts behind the funnel and time in stage (StageFlowDay), kept by PostgreSQL
+triggers, so a funnel over 90 days reads some thousand day rows instead of a million moves.
+
+A stage change into a stage counts under (stage, its deal's pipeline, owner and currency, the
+local day of the move in the site's time zone): +1 entry, +1 advanced when the deal later went
+further, +1 completed stay when it has a `left_at`, and +1 in the histogram column of that
+stay's length (h0: under 0.1 day; hk: 0.1 day × 1.05^(k−1) up to × 1.05^k; h191: the rest).
+- After INSERT or DELETE of stage changes (a statement, however many rows): the rows added or
+  removed, grouped per key, in one upsert. After an UPDATE (the stay ends' own triggers set
+  left_at, advanced later): the changed rows subtracted as they were and added as they are.
+- After a deal's pipeline, owner or currency changes: its moves moved from the old key to the
+  new one. Deleting a deal deletes its moves first (Django's cascade), which subtracts them; a
+  deal row deleted with moves left subtracts them itself.
+- The time zone is read from forecasting_rollupsettings (one row, written from
+  settings.TIME_ZONE here and on every migrate: `forecasting.apps`, which recounts everything
+  when it changed). The histogram's three numbers are `forecasting.models`' FIRST_BUCKET_SECONDS,
+  BUCKET_RATIO and STAY_BUCKETS, repeated here to keep the migration self-contained.
+
+The existing history is counted once, set-based. Nothing happens on SQLite.
+"""
+
+from django.conf import settings
+from django.db import migrations, models
+import django.db.models.deletion
+
+FIRST_BUCKET_SECONDS = 8640
+BUCKET_RATIO = 1.05
+STAY_BUCKETS = 192
+HIST = [f"h{k}" for k in range(STAY_BUCKETS)]
+KEY = "stage_id, day, owner_id, currency, pipeline_id"
+ZONE = "(SELECT time_zone FROM forecasting_rollupsettings WHERE id = 1)"
+BUCKET = f"""CASE
+    WHEN m.seconds IS NULL THEN NULL
+    WHEN m.seconds < {FIRST_BUCKET_SECONDS} THEN 0
+    ELSE LEAST({STAY_BUCKETS - 1},
+               1 + floor(ln(m.seconds / {FIRST_BUCKET_SECONDS}) / ln({BUCKET_RATIO}))::int)
+    END"""
+
+
+def _apply(moves: str) -> str:
+    """Add `moves` (to_stage_id, pipeline_id, owner_id, currency, at, left_at, advanced, sign)
+    to the day rows: grouped per bucket first, then per key, then one upsert."""
+    hist = ", ".join(
+        f"COALESCE(SUM(b.n) FILTER (WHERE b.k = {k}), 0)" for k in range(STAY_BUCKETS)
+    )
+    updates = ", ".join(
+        f"{c} = t.{c} + EXCLUDED.{c}" for c in ["entered", "advanced", "stays", *HIST]
+    )
+    return f"""
+        INSERT INTO forecasting_stageflowday AS t ({KEY}, entered, advanced, stays, {", ".join(HIST)})
+        SELECT b.stage_id, b.day, b.owner_id, b.currency, b.pipeline_id,
+               SUM(b.entered), COALESCE(SUM(b.advanced), 0),
+               COALESCE(SUM(b.n) FILTER (WHERE b.k IS NOT NULL), 0), {hist}
+        FROM (
+            SELECT m.to_stage_id AS stage_id, (m.at AT TIME ZONE z.name)::date AS day,
+                   COALESCE(m.owner_id, 0) AS owner_id, COALESCE(m.currency, '') AS currency,
+                   COALESCE(m.pipeline_id, 0) AS pipeline_id, {BUCKET} AS k,
+                   SUM(m.sign) AS entered, SUM(m.sign) FILTER (WHERE m.advanced) AS advanced,
+                   SUM(m.sign) AS n
+            FROM (SELECT s.*, EXTRACT(EPOCH FROM (s.left_at - s.at))::float8 AS seconds
+                  FROM ({moves}) s WHERE s.to_stage_id IS NOT NULL) m
+            CROSS JOIN (SELECT {ZONE} AS name) z
+            GROUP BY 1, 2, 3, 4, 5, 6
+        ) b
+        GROUP BY 1, 2, 3, 4, 5
+        ON CONFLICT ({KEY}) DO UPDATE SET {updates}
+    """
+
+
+def _moves(rows: str, deal: str, sign: int) -> str:
+    """The moves of `rows` as `_apply` takes them, under the deal values `deal` (a record or
+    a joined deals_deal row)."""
+    return f"""SELECT {rows}.to_stage_id AS to_stage_id, {deal}.pipeline_id AS pipeline_id,
+                      {deal}.owner_id AS owner_id, {deal}.currency AS currency,
+                      {rows}.at AS at, {rows}.left_at AS left_at, {rows}.advanced AS advanced,
+                      {sign} AS sign"""
+
+
+CHANGED = """(r.deal_id, r.to_stage_id, r.at, r.left_at, r.advanced)
+    IS DISTINCT FROM (a.deal_id, a.to_stage_id, a.at, a.left_at, a.advanced)"""
+
+MOVED = f"""
+    IF TG_OP = 'INSERT' THEN
+        {_apply(_moves("a", "d", 1) + " FROM added a JOIN deals_deal d ON d.id = a.deal_id")};
+    ELSIF TG_OP = 'DELETE' THEN
+        {_apply(_moves("r", "d", -1) + " FROM removed r JOIN deals_deal d ON d.id = r.deal_id")};
+    ELSE
+        {_apply(
+            _moves("r", "d", -1)
+            + " FROM removed r JOIN added a ON a.id = r.id JOIN deals_deal d ON d.id = r.deal_id"
+            + f" WHERE {CHANGED} UNION ALL "
+            + _moves("a", "d", 1)
+            + " FROM removed r JOIN added a ON a.id = r.id JOIN deals_deal d ON d.id = a.deal_id"
+            + f" WHERE {CHANGED}"
+        )};
+    END IF;
+    RETURN NULL;
+"""
+
+DEAL_MOVES = " FROM deals_stagechange c WHERE c.deal_id = {rec}.id"
+
+DEAL_CHANGED = f"""
+    IF TG_OP = 'UPDATE' THEN
+        {_apply(
+            _moves("c", "OLD", -1) + DEAL_MOVES.format(rec="OLD") + " UNION ALL "
+            + _moves("c", "NEW", 1) + DEAL_MOVES.format(rec="NEW")
+        )};
+    ELSE
+        {_apply(_moves("c", "OLD", -1) + DEAL_MOVES.format(rec="OLD"))};
+    END IF;
+    RETURN NULL;
+"""
+
+REBUILD = f"""
+    CREATE OR REPLACE FUNCTION forecasting_stage_flow_rebuild() RETURNS void
+    LANGUAGE plpgsql AS $body$ BEGIN
+        SET LOCAL work_mem = '256MB';
+        DELETE FROM forecasting_stageflowday;
+        {_apply(_moves("c", "d", 1) + " FROM deals_stagechange c JOIN deals_deal d ON d.id = c.deal_id")};
+    END $body$
+"""
+
+CREATE = [
+    f"""CREATE OR REPLACE FUNCTION forecasting_stage_flow_moved() RETURNS trigger
+        LANGUAGE plpgsql AS $body$ BEGIN {MOVED} END $body$""",
+    f"""CREATE OR REPLACE FUNCTION forecasting_stage_flow_deal() RETURNS trigger
+        LANGUAGE plpgsql AS $body$ BEGIN {DEAL_CHANGED} END $body$""",
+    REBUILD,
+    """CREATE TRIGGER stagechange_flow_days_insert AFTER INSERT ON deals_stagechange
+       REFERENCING NEW TABLE AS added FOR EACH STATEMENT
+       EXECUTE FUNCTION forecasting_stage_flow_moved()""",
+    """CREATE TRIGGER stagechange_flow_days_delete AFTER DELETE ON deals_stagechange
+       REFERENCING OLD TABLE AS removed FOR EACH STATEMENT
+       EXECUTE FUNCTION forecasting_stage_flow_moved()""",
+    """CREATE TRIGGER stagechange_flow_days_update AFTER UPDATE ON deals_stagechange
+       REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT
+       EXECUTE FUNCTION forecasting_stage_flow_moved()""",
+    """CREATE TRIGGER deal_flow_days_update AFTER UPDATE ON deals_deal
+       FOR EACH ROW WHEN (OLD.pipeline_id IS DISTINCT FROM NEW.pipeline_id
+                          OR OLD.owner_id IS DISTINCT FROM NEW.owner_id
+                          OR OLD.currency IS DISTINCT FROM NEW.currency)
+       EXECUTE FUNCTION forecasting_stage_flow_deal()""",
+    """CREATE TRIGGER deal_flow_days_delete AFTER DELETE ON deals_deal
+       FOR EACH ROW EXECUTE FUNCTION forecasting_stage_flow_deal()""",
+    """CREATE INDEX IF NOT EXISTS stagechange_reentry_idx ON deals_stagechange (to_stage_id, at)
+       INCLUDE (deal_id, entered_before, advanced) WHERE entered_before IS NOT NULL""",
+]
+
+DROP = [
+    "DROP TRIGGER IF EXISTS deal_flow_days_update ON deals_deal",
+    "DROP TRIGGER IF EXISTS deal_flow_days_delete ON deals_deal",
+    *(
+        f"DROP TRIGGER IF EXISTS stagechange_flow_days_{event} ON deals_stagechange"
+        for event in ("insert", "delete", "update")
+    ),
+    "DROP FUNCTION IF EXISTS forecasting_stage_flow_moved()",
+    "DROP FUNCTION IF EXISTS forecasting_stage_flow_deal()",
+    "DROP FUNCTION IF EXISTS forecasting_stage_flow_rebuild()",
+    "DROP INDEX IF EXISTS stagechange_reentry_idx",
+]
+
+
+def create_triggers(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute(
+        "INSERT INTO forecasting_rollupsettings (id, time_zone) VALUES (1, %s)",
+        [str(settings.TIME_ZONE)],
+    )
+    for statement in CREATE:
+        schema_editor.execute(statement)
+    schema_editor.execute("SELECT forecasting_stage_flow_rebuild()")
+
+
+def drop_triggers(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        for statement in DROP:
+            schema_editor.execute(statement)
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('deals', '0017_merge_currency_and_stay_ends'),
+        ('forecasting', '0003_stage_reach'),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
+
+    operations = [
+        migrations.CreateModel(
+            name='RollupSettings',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('time_zone', models.CharField(max_length=64)),
+            ],
+        ),
+        migrations.CreateModel(
+            name='StageFlowDay',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('currency', models.CharField(max_length=3)),
+                ('day', models.DateField()),
+                ('entered', models.BigIntegerField(default=0)),
+                ('advanced', models.BigIntegerField(default=0)),
+                ('stays', models.BigIntegerField(default=0)),
+                *((f'h{k}', models.IntegerField(default=0)) for k in range(STAY_BUCKETS)),
+                ('owner', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('pipeline', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='deals.pipeline')),
+                ('stage', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='deals.stage')),
+            ],
+            options={
+                'constraints': [models.UniqueConstraint(fields=('stage', 'day', 'owner', 'currency', 'pipeline'), name='stage_flow_day_key')],
+            },
+        ),
+        migrations.RunPython(create_triggers, drop_triggers),
+    ]
