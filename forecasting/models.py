@@ -1,5 +1,6 @@
 """Quotas and daily forecast snapshots (SPEC §3, §6, §7), and who may see and set quotas."""
 
+import datetime as dt
 from decimal import Decimal
 from typing import Self
 
@@ -228,6 +229,65 @@ class StageFlowDay(models.Model):
 
     def __str__(self) -> str:
         return f"stage {self.stage_id} {self.day} owner {self.owner_id}: {self.entered}"
+
+
+class ClosedDay(models.Model):
+    """Running sums behind the closed-deal figures of the funnel (PostgreSQL only): per stage,
+    pipeline, owner, currency, local day of closing, status (won or lost) and lost reason (0:
+    none; always 0 for won deals): deals, their summed amount, how many had one, and for won
+    deals their summed time from creation to won. Kept by triggers on the deals (migration
+    0004); `forecasting.analytics.flow_days` reads it instead of the closed deals of the range."""
+
+    stage = models.ForeignKey(
+        "deals.Stage",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    pipeline = models.ForeignKey(
+        "deals.Pipeline",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    currency = models.CharField(max_length=3)
+    day = models.DateField()
+    status = models.CharField(max_length=4)
+    lost_reason_id = models.BigIntegerField(default=0)
+    deals = models.BigIntegerField(default=0)
+    amount = models.DecimalField(max_digits=24, decimal_places=2, default=Decimal(0))
+    with_amount = models.BigIntegerField(default=0)
+    cycle = models.DurationField(default=dt.timedelta(0))
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "pipeline",
+                    "day",
+                    "status",
+                    "owner",
+                    "currency",
+                    "stage",
+                    "lost_reason_id",
+                ],
+                name="closed_day_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.day} stage {self.stage_id} owner {self.owner_id}: {self.deals}"
 
 
 # The histogram's columns, shortest stays first.

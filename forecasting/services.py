@@ -179,5 +179,5 @@ def keep_rollup_time_zone(*, using: str = "default") -> bool:
         )
         if cursor.rowcount == 0:
             return False
-        cursor.execute("SELECT forecasting_stage_flow_rebuild()")
+        cursor.execute("SELECT forecasting_rollups_rebuild()")
     return True

@@ -12,6 +12,8 @@ the same statement:
   range holds few stays (`EXACT_STAYS_LIMIT`) they are computed exactly from the moves; above,
   from the stay-length histogram of the rows (buckets 5 % wide, linear inside a bucket), so
   they are off by less than one bucket: under 5 %, or 0.1 day for stays shorter than that.
+The closed-deal figures and lost reasons come from the closed deals' day sums (ClosedDay) and
+the open deals' count from the board's column totals, kept the same way.
 """
 
 from __future__ import annotations
@@ -23,11 +25,21 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import QuerySet, Sum
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
-from deals.models import Deal, StageChange
-from forecasting.analytics.scope import Scope, day_bounds, roomy_sort, scoped_flow_days
+from deals.models import Deal, LostReason, StageChange
+from forecasting.analytics.closed_deals import closed_result
+from forecasting.analytics.scope import (
+    MONEY,
+    Row,
+    Scope,
+    day_bounds,
+    roomy_sort,
+    scoped_closed_days,
+    scoped_column_totals,
+    scoped_flow_days,
+)
 from forecasting.models import (
     BUCKET_RATIO,
     FIRST_BUCKET_SECONDS,
@@ -108,7 +120,9 @@ def stage_flow_from_days(
     the range holds few stays."""
     since, until = days
     start, end = day_bounds(since, until)
-    sums_sql, sums_params = _day_sums(scope, pipeline, stage_ids, since, until).query.sql_with_params()
+    sums_sql, sums_params = _day_sums(
+        scope, pipeline, stage_ids, since, until
+    ).query.sql_with_params()
     deal_sql, deal_params = deals.values("pk").query.sql_with_params()
     moves = StageChange._meta.db_table
     sql = f"""
@@ -167,3 +181,43 @@ def _flow_row(row: Sequence[Any]) -> FlowRow:
         p90,
         stays,
     )
+
+
+def closed_from_days(
+    scope: Scope, pipeline: Pipeline, stage_ids: list[int], days: tuple[dt.date, dt.date]
+) -> tuple[dict[str, Any], list[Row]]:
+    """The funnel's closed-deal figures (`closed_deals.closed_result`) over the days `days`
+    (inclusive), and its lost deals per stage and reason (rows of stage, lost_reason__name, n),
+    from the closed deals' day sums (one query) and the open deals of its stages from the
+    board's column totals (one query)."""
+    rows = list(
+        scoped_closed_days(scope)
+        .filter(pipeline=pipeline, day__gte=days[0], day__lte=days[1])
+        .values("status", "stage", "lost_reason_id")
+        .annotate(
+            n=Sum("deals"),
+            money=Sum(MONEY),
+            with_amount=Sum("with_amount"),
+            cycle=Sum("cycle"),
+            lost_reason__name=Subquery(
+                LostReason.objects.filter(pk=OuterRef("lost_reason_id")).values("name")
+            ),
+        )
+        .order_by()
+    )
+    won = [row for row in rows if row["status"] == Deal.Status.WON]
+    open_deals = (
+        scoped_column_totals(scope)
+        .filter(stage__in=stage_ids, status=Deal.Status.OPEN)
+        .aggregate(n=Sum("deals"))["n"]
+    )
+    sums = {
+        "c_won": sum(row["n"] for row in won),
+        "c_won_amount": sum(row["money"] or 0 for row in won),
+        "c_won_with_amount": sum(row["with_amount"] for row in won),
+        "c_cycle": sum((row["cycle"] for row in won), dt.timedelta(0)),
+        "c_lost": sum(row["n"] for row in rows if row["status"] == Deal.Status.LOST),
+        "c_open": open_deals or 0,
+    }
+    lost: list[Row] = [row for row in rows if row["status"] == Deal.Status.LOST and row["n"]]
+    return closed_result(sums, days, pipeline), lost

@@ -24,8 +24,8 @@ from currencies.selectors import (
     reporting_currency,
     unconverted,
 )
-from deals.models import Deal
-from forecasting.models import ForecastSnapshot, StageFlowDay
+from deals.models import ColumnTotal, Deal
+from forecasting.models import ClosedDay, ForecastSnapshot, StageFlowDay
 from pipeline_crm.db import is_postgresql
 
 if TYPE_CHECKING:
@@ -101,12 +101,19 @@ def unconverted_in(scope: Scope) -> list[Unconverted]:
     return unconverted(_narrowed(Deal.objects.visible_to(scope.user), scope))
 
 
-def _narrowed[Owned: (Deal, ForecastSnapshot, StageFlowDay)](
-    records: QuerySet[Owned], scope: Scope
-) -> QuerySet[Owned]:
+# Records that have an owner and a currency, which a scope narrows.
+type Scoped = Deal | ForecastSnapshot | StageFlowDay | ClosedDay | ColumnTotal
+
+
+def _narrowed[Owned: Scoped](records: QuerySet[Owned], scope: Scope) -> QuerySet[Owned]:
     """`records` (already visible to the viewer) in the scope's pipeline, team, owner."""
     if scope.pipeline is not None:
         records = records.filter(pipeline=scope.pipeline)
+    return _of_owners(records, scope)
+
+
+def _of_owners[Owned: Scoped](records: QuerySet[Owned], scope: Scope) -> QuerySet[Owned]:
+    """`records` (already visible to the viewer) of the scope's team and owner."""
     if scope.team is not None:
         records = records.filter(owner__in=scope.team.members.values("pk"))
     if scope.owner is not None:
@@ -114,7 +121,7 @@ def _narrowed[Owned: (Deal, ForecastSnapshot, StageFlowDay)](
     return records.order_by()
 
 
-def _counted[Owned: (Deal, ForecastSnapshot)](
+def _counted[Owned: (Deal, ForecastSnapshot, ClosedDay)](
     records: QuerySet[Owned], scope: Scope
 ) -> QuerySet[Owned]:
     """`records` narrowed to the scope, in its currency (every currency with a rate when the
@@ -123,9 +130,7 @@ def _counted[Owned: (Deal, ForecastSnapshot)](
     return _in_currency(_narrowed(records, scope), scope).annotate(**{MONEY: amount_of(scope)})
 
 
-def _in_currency[Owned: (Deal, ForecastSnapshot, StageFlowDay)](
-    records: QuerySet[Owned], scope: Scope
-) -> QuerySet[Owned]:
+def _in_currency[Owned: Scoped](records: QuerySet[Owned], scope: Scope) -> QuerySet[Owned]:
     """`records` of the scope's currency (of every currency with a rate when the scope is every
     currency)."""
     if scope.currency:
@@ -142,6 +147,17 @@ def scoped_flow_days(scope: Scope) -> QuerySet[StageFlowDay]:
     """The funnel's running counts under the same rule (the deals' current owner, pipeline and
     currency: what the triggers keep them under)."""
     return _in_currency(_narrowed(StageFlowDay.objects.visible_to(scope.user), scope), scope)
+
+
+def scoped_closed_days(scope: Scope) -> QuerySet[ClosedDay]:
+    """The closed deals' running sums under the same rule, their amount as `MONEY`."""
+    return _counted(ClosedDay.objects.visible_to(scope.user), scope)
+
+
+def scoped_column_totals(scope: Scope) -> QuerySet[ColumnTotal]:
+    """The board's running totals per stage (deals.ColumnTotal) of the scope's owners and
+    currencies; they have no pipeline: filter by its stages."""
+    return _in_currency(_of_owners(ColumnTotal.objects.visible_to(scope.user), scope), scope)
 
 
 def currencies_in_use(user: User) -> list[str]:

@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 from deals import services
 from deals.models import Deal, Stage, StageChange
 from forecasting.analytics import Scope, day_bounds, scoped_deals
+from forecasting.analytics.flow_days import stage_flow_from_days
 from forecasting.analytics.stage_flow import (
     FunnelStage,
     _stage_flow_python,
     _stage_flow_sql,
 )
-from forecasting.analytics.flow_days import stage_flow_from_days
 from pipeline_crm.db import bulk_insert, is_postgresql
 from tests.factories import DealFactory, PipelineFactory, StageFactory
 from tests.forecasting.conftest import TODAY
@@ -142,7 +142,9 @@ def test_stored_stay_ends_give_the_window_functions_figures(
         scoped = scoped_deals(scope)
         expected = window_rows(pipeline, list(funnel_stages), start, end)
         assert sorted(_stage_flow_sql(list(funnel_stages), scoped, start, end)) == expected
-        from_days = stage_flow_from_days(list(funnel_stages), scope, pipeline, scoped, (first, last))
+        from_days = stage_flow_from_days(
+            list(funnel_stages), scope, pipeline, scoped, (first, last)
+        )
         assert sorted(from_days) == expected
         walked = _stage_flow_python(funnel_stages, scoped, start, end)
         assert rounded(walked) == rounded(expected)

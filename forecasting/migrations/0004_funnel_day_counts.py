@@ -19,6 +19,9 @@ stay's length (h0: under 0.1 day; hk: 0.1 day × 1.05^(k−1) up to × 1.05^k; h
 The existing history is counted once, set-based. Nothing happens on SQLite.
 """
 
+import datetime
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import migrations, models
 import django.db.models.deletion
@@ -67,6 +70,46 @@ def _apply(moves: str) -> str:
     """
 
 
+# --- closed deals ------------------------------------------------------------------------------
+
+CLOSED_KEY = "pipeline_id, day, status, owner_id, currency, stage_id, lost_reason_id"
+CLOSED_SUMS = ["deals", "amount", "with_amount", "cycle"]
+
+
+def _closed(deals: str) -> str:
+    """Add `deals` (deals_deal rows with a `sign`) to the closed day rows, grouped per key."""
+    updates = ", ".join(f"{c} = t.{c} + EXCLUDED.{c}" for c in CLOSED_SUMS)
+    return f"""
+        INSERT INTO forecasting_closedday AS t ({CLOSED_KEY}, {", ".join(CLOSED_SUMS)})
+        SELECT d.pipeline_id,
+               ((CASE d.status WHEN 'won' THEN d.won_at ELSE d.lost_at END)
+                    AT TIME ZONE z.name)::date,
+               d.status, d.owner_id, d.currency, d.stage_id,
+               CASE d.status WHEN 'lost' THEN COALESCE(d.lost_reason_id, 0) ELSE 0 END,
+               SUM(d.sign), COALESCE(SUM(d.sign * d.amount), 0),
+               COALESCE(SUM(d.sign) FILTER (WHERE d.amount IS NOT NULL), 0),
+               COALESCE(SUM(d.sign * (d.won_at - d.created_at)) FILTER (WHERE d.status = 'won'),
+                        interval '0')
+        FROM ({deals}) d CROSS JOIN (SELECT {ZONE} AS name) z
+        WHERE (d.status = 'won' AND d.won_at IS NOT NULL) OR (d.status = 'lost' AND d.lost_at IS NOT NULL)
+        GROUP BY 1, 2, 3, 4, 5, 6, 7
+        ON CONFLICT ({CLOSED_KEY}) DO UPDATE SET {updates}
+    """
+
+
+DEAL_COLUMNS = "d.id, d.status, d.won_at, d.lost_at, d.created_at, d.stage_id, d.pipeline_id, d.owner_id, d.currency, d.amount, d.lost_reason_id"
+CLOSED_CHANGED = f"""
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        {_closed(f"SELECT {DEAL_COLUMNS.replace('d.', 'OLD.')}, -1 AS sign")};
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        {_closed(f"SELECT {DEAL_COLUMNS.replace('d.', 'NEW.')}, 1 AS sign")};
+    END IF;
+    RETURN NULL;
+"""
+CLOSED_FIELDS = DEAL_COLUMNS.replace("d.id, ", "")
+
+
 def _moves(rows: str, deal: str, sign: int) -> str:
     """The moves of `rows` as `_apply` takes them, under the deal values `deal` (a record or
     a joined deals_deal row)."""
@@ -112,11 +155,13 @@ DEAL_CHANGED = f"""
 """
 
 REBUILD = f"""
-    CREATE OR REPLACE FUNCTION forecasting_stage_flow_rebuild() RETURNS void
+    CREATE OR REPLACE FUNCTION forecasting_rollups_rebuild() RETURNS void
     LANGUAGE plpgsql AS $body$ BEGIN
         SET LOCAL work_mem = '256MB';
         DELETE FROM forecasting_stageflowday;
         {_apply(_moves("c", "d", 1) + " FROM deals_stagechange c JOIN deals_deal d ON d.id = c.deal_id")};
+        DELETE FROM forecasting_closedday;
+        {_closed(f"SELECT {DEAL_COLUMNS}, 1 AS sign FROM deals_deal d WHERE d.status IN ('won', 'lost')")};
     END $body$
 """
 
@@ -125,6 +170,8 @@ CREATE = [
         LANGUAGE plpgsql AS $body$ BEGIN {MOVED} END $body$""",
     f"""CREATE OR REPLACE FUNCTION forecasting_stage_flow_deal() RETURNS trigger
         LANGUAGE plpgsql AS $body$ BEGIN {DEAL_CHANGED} END $body$""",
+    f"""CREATE OR REPLACE FUNCTION forecasting_closed_day_deal() RETURNS trigger
+        LANGUAGE plpgsql AS $body$ BEGIN {CLOSED_CHANGED} END $body$""",
     REBUILD,
     """CREATE TRIGGER stagechange_flow_days_insert AFTER INSERT ON deals_stagechange
        REFERENCING NEW TABLE AS added FOR EACH STATEMENT
@@ -142,6 +189,16 @@ CREATE = [
        EXECUTE FUNCTION forecasting_stage_flow_deal()""",
     """CREATE TRIGGER deal_flow_days_delete AFTER DELETE ON deals_deal
        FOR EACH ROW EXECUTE FUNCTION forecasting_stage_flow_deal()""",
+    """CREATE TRIGGER deal_closed_days_insert AFTER INSERT ON deals_deal
+       FOR EACH ROW WHEN (NEW.status IN ('won', 'lost'))
+       EXECUTE FUNCTION forecasting_closed_day_deal()""",
+    """CREATE TRIGGER deal_closed_days_delete AFTER DELETE ON deals_deal
+       FOR EACH ROW WHEN (OLD.status IN ('won', 'lost'))
+       EXECUTE FUNCTION forecasting_closed_day_deal()""",
+    f"""CREATE TRIGGER deal_closed_days_update AFTER UPDATE ON deals_deal
+       FOR EACH ROW WHEN (({CLOSED_FIELDS.replace('d.', 'OLD.')})
+                          IS DISTINCT FROM ({CLOSED_FIELDS.replace('d.', 'NEW.')}))
+       EXECUTE FUNCTION forecasting_closed_day_deal()""",
     """CREATE INDEX IF NOT EXISTS stagechange_reentry_idx ON deals_stagechange (to_stage_id, at)
        INCLUDE (deal_id, entered_before, advanced) WHERE entered_before IS NOT NULL""",
 ]
@@ -149,13 +206,15 @@ CREATE = [
 DROP = [
     "DROP TRIGGER IF EXISTS deal_flow_days_update ON deals_deal",
     "DROP TRIGGER IF EXISTS deal_flow_days_delete ON deals_deal",
+    *(f"DROP TRIGGER IF EXISTS deal_closed_days_{event} ON deals_deal" for event in ("insert", "delete", "update")),
+    "DROP FUNCTION IF EXISTS forecasting_closed_day_deal()",
     *(
         f"DROP TRIGGER IF EXISTS stagechange_flow_days_{event} ON deals_stagechange"
         for event in ("insert", "delete", "update")
     ),
     "DROP FUNCTION IF EXISTS forecasting_stage_flow_moved()",
     "DROP FUNCTION IF EXISTS forecasting_stage_flow_deal()",
-    "DROP FUNCTION IF EXISTS forecasting_stage_flow_rebuild()",
+    "DROP FUNCTION IF EXISTS forecasting_rollups_rebuild()",
     "DROP INDEX IF EXISTS stagechange_reentry_idx",
 ]
 
@@ -169,7 +228,7 @@ def create_triggers(apps, schema_editor):
     )
     for statement in CREATE:
         schema_editor.execute(statement)
-    schema_editor.execute("SELECT forecasting_stage_flow_rebuild()")
+    schema_editor.execute("SELECT forecasting_rollups_rebuild()")
 
 
 def drop_triggers(apps, schema_editor):
@@ -193,6 +252,26 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('time_zone', models.CharField(max_length=64)),
             ],
+        ),
+        migrations.CreateModel(
+            name='ClosedDay',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('currency', models.CharField(max_length=3)),
+                ('day', models.DateField()),
+                ('status', models.CharField(max_length=4)),
+                ('lost_reason_id', models.BigIntegerField(default=0)),
+                ('deals', models.BigIntegerField(default=0)),
+                ('amount', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=24)),
+                ('with_amount', models.BigIntegerField(default=0)),
+                ('cycle', models.DurationField(default=datetime.timedelta(0))),
+                ('owner', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('pipeline', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='deals.pipeline')),
+                ('stage', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='deals.stage')),
+            ],
+            options={
+                'constraints': [models.UniqueConstraint(fields=('pipeline', 'day', 'status', 'owner', 'currency', 'stage', 'lost_reason_id'), name='closed_day_key')],
+            },
         ),
         migrations.CreateModel(
             name='StageFlowDay',
