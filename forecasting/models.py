@@ -2,7 +2,7 @@
 
 import datetime as dt
 from decimal import Decimal
-from typing import Self
+from typing import Any, Self
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -183,7 +183,30 @@ class RollupSettings(models.Model):
         return self.time_zone
 
 
-class StageFlowDay(models.Model):
+def _kept_link(to: str) -> models.ForeignKey[Any]:
+    """A link of a running count: an id kept as written, no constraint, no index of its own."""
+    return models.ForeignKey(
+        to, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+
+
+class DayCounts(models.Model):
+    """What the running day counts are kept under: the stage, pipeline, owner and currency of
+    the deal, and the local day (site time zone) of the move or closing."""
+
+    stage = _kept_link("deals.Stage")
+    pipeline = _kept_link("deals.Pipeline")
+    owner = _kept_link(settings.AUTH_USER_MODEL)
+    currency = models.CharField(max_length=3)
+    day = models.DateField()
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class StageFlowDay(DayCounts):
     """Running counts behind the funnel and time in stage (PostgreSQL only): per stage entered,
     the entering deal's pipeline, owner and currency, and local day of the entry: entries, of
     which the deal later went further (`advanced`), completed stays, and those stays by length
@@ -191,34 +214,9 @@ class StageFlowDay(models.Model):
     (migration 0004) whatever writes them; `forecasting.analytics.flow_days` reads it instead of
     the stage changes of the range. SQLite has no triggers: there the history is walked."""
 
-    stage = models.ForeignKey(
-        "deals.Stage",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    pipeline = models.ForeignKey(
-        "deals.Pipeline",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    currency = models.CharField(max_length=3)
-    day = models.DateField()
     entered = models.BigIntegerField(default=0)
     advanced = models.BigIntegerField(default=0)
     stays = models.BigIntegerField(default=0)
-
-    objects = OwnedQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -231,44 +229,19 @@ class StageFlowDay(models.Model):
         return f"stage {self.stage_id} {self.day} owner {self.owner_id}: {self.entered}"
 
 
-class ClosedDay(models.Model):
+class ClosedDay(DayCounts):
     """Running sums behind the closed-deal figures of the funnel (PostgreSQL only): per stage,
     pipeline, owner, currency, local day of closing, status (won or lost) and lost reason (0:
     none; always 0 for won deals): deals, their summed amount, how many had one, and for won
     deals their summed time from creation to won. Kept by triggers on the deals (migration
     0004); `forecasting.analytics.flow_days` reads it instead of the closed deals of the range."""
 
-    stage = models.ForeignKey(
-        "deals.Stage",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    pipeline = models.ForeignKey(
-        "deals.Pipeline",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    currency = models.CharField(max_length=3)
-    day = models.DateField()
     status = models.CharField(max_length=4)
     lost_reason_id = models.BigIntegerField(default=0)
     deals = models.BigIntegerField(default=0)
     amount = models.DecimalField(max_digits=24, decimal_places=2, default=Decimal(0))
     with_amount = models.BigIntegerField(default=0)
     cycle = models.DurationField(default=dt.timedelta(0))
-
-    objects = OwnedQuerySet.as_manager()
 
     class Meta:
         constraints = [
