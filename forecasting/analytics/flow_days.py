@@ -108,6 +108,39 @@ def _day_sums(
     )
 
 
+# The day rows' sums per stage, less the range's re-entries, with exact percentiles when the
+# range holds few stays: table names and the ORM's own SQL are pasted in, every value is a
+# parameter.
+FLOW_SQL = """
+        WITH sums AS ({sums}),
+        again AS (
+            SELECT sc.to_stage_id AS stage_id, COUNT(*) AS n,
+                   COUNT(*) FILTER (WHERE sc.advanced) AS advanced
+            FROM {moves} sc
+            WHERE sc.entered_before IS NOT NULL AND sc.entered_before >= %s
+              AND sc.to_stage_id = ANY(%s) AND sc.at >= %s AND sc.at < %s
+              AND sc.deal_id IN ({deals})
+            GROUP BY 1
+        ),
+        exact AS (
+            SELECT sc.to_stage_id AS stage_id,
+                   percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (
+                       ORDER BY EXTRACT(EPOCH FROM (sc.left_at - sc.at))::float8) AS quantiles
+            FROM {moves} sc
+            WHERE (SELECT COALESCE(SUM(n_stays), 0) FROM sums) <= %s
+              AND sc.left_at IS NOT NULL
+              AND sc.to_stage_id = ANY(%s) AND sc.at >= %s AND sc.at < %s
+              AND sc.deal_id IN ({deals})
+            GROUP BY 1
+        )
+        SELECT sums.*, again.n, again.advanced, exact.quantiles
+        FROM sums
+        LEFT JOIN again ON again.stage_id = sums.stage
+        LEFT JOIN exact ON exact.stage_id = sums.stage
+        WHERE sums.n_entered > 0
+"""
+
+
 def stage_flow_from_days(
     stage_ids: list[int],
     scope: Scope,
@@ -124,35 +157,7 @@ def stage_flow_from_days(
         scope, pipeline, stage_ids, since, until
     ).query.sql_with_params()
     deal_sql, deal_params = deals.values("pk").query.sql_with_params()
-    moves = StageChange._meta.db_table
-    sql = f"""
-        WITH sums AS ({sums_sql}),
-        again AS (
-            SELECT sc.to_stage_id AS stage_id, COUNT(*) AS n,
-                   COUNT(*) FILTER (WHERE sc.advanced) AS advanced
-            FROM {moves} sc
-            WHERE sc.entered_before IS NOT NULL AND sc.entered_before >= %s
-              AND sc.to_stage_id = ANY(%s) AND sc.at >= %s AND sc.at < %s
-              AND sc.deal_id IN ({deal_sql})
-            GROUP BY 1
-        ),
-        exact AS (
-            SELECT sc.to_stage_id AS stage_id,
-                   percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (
-                       ORDER BY EXTRACT(EPOCH FROM (sc.left_at - sc.at))::float8) AS quantiles
-            FROM {moves} sc
-            WHERE (SELECT COALESCE(SUM(n_stays), 0) FROM sums) <= %s
-              AND sc.left_at IS NOT NULL
-              AND sc.to_stage_id = ANY(%s) AND sc.at >= %s AND sc.at < %s
-              AND sc.deal_id IN ({deal_sql})
-            GROUP BY 1
-        )
-        SELECT sums.*, again.n, again.advanced, exact.quantiles
-        FROM sums
-        LEFT JOIN again ON again.stage_id = sums.stage
-        LEFT JOIN exact ON exact.stage_id = sums.stage
-        WHERE sums.n_entered > 0
-    """  # noqa: S608 - table names and the ORM's own SQL; every value is a parameter
+    sql = FLOW_SQL.format(sums=sums_sql, moves=StageChange._meta.db_table, deals=deal_sql)
     params = [
         *sums_params,
         *(start, stage_ids, start, end, *deal_params),
