@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from deals.models import Deal, LostReason, StageChange
@@ -195,28 +195,23 @@ def closed_from_days(
     (inclusive), and its lost deals per stage and reason (rows of stage, lost_reason__name, n),
     from the closed deals' day sums (one query) and the open deals of its stages from the
     board's column totals (one query)."""
-    rows = list(
+    sums = (
         scoped_closed_days(scope)
         .filter(pipeline=pipeline, day__gte=days[0], day__lte=days[1])
         .values("status", "stage", "lost_reason_id")
         .annotate(
-            n=Sum("deals"),
-            money=Sum(MONEY),
-            with_amount=Sum("with_amount"),
-            cycle=Sum("cycle"),
-            lost_reason__name=Subquery(
-                LostReason.objects.filter(pk=OuterRef("lost_reason_id")).values("name")
-            ),
+            n=Sum("deals"), money=Sum(MONEY), with_amount=Sum("with_amount"), cycle=Sum("cycle")
         )
         .order_by()
     )
+    rows = _with_reason_names(sums)
     won = [row for row in rows if row["status"] == Deal.Status.WON]
     open_deals = (
         scoped_column_totals(scope)
         .filter(stage__in=stage_ids, status=Deal.Status.OPEN)
         .aggregate(n=Sum("deals"))["n"]
     )
-    sums = {
+    figures = {
         "c_won": sum(row["n"] for row in won),
         "c_won_amount": sum(row["money"] or 0 for row in won),
         "c_won_with_amount": sum(row["with_amount"] for row in won),
@@ -225,4 +220,19 @@ def closed_from_days(
         "c_open": open_deals or 0,
     }
     lost: list[Row] = [row for row in rows if row["status"] == Deal.Status.LOST and row["n"]]
-    return closed_result(sums, days, pipeline), lost
+    return closed_result(figures, days, pipeline), lost
+
+
+def _with_reason_names(sums: QuerySet[Any]) -> list[dict[str, Any]]:
+    """The rows of `sums` (with a `lost_reason_id`), each with its reason's name as
+    `lost_reason__name`, joined once the rows are summed (a subquery would run for each day
+    row)."""
+    sums_sql, params = sums.query.sql_with_params()
+    sql = (
+        f"SELECT sums.*, reason.name AS lost_reason__name FROM ({sums_sql}) sums "  # noqa: S608
+        f"LEFT JOIN {LostReason._meta.db_table} reason ON reason.id = sums.lost_reason_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

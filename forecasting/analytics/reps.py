@@ -148,7 +148,7 @@ def _rows_from_running_totals(
         .filter(stalled=True)
         .exclude(status=Deal.Status.LOST)
         .values("owner")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))  # from deal_stalled_owner_idx alone: no id
         .values_list("owner", "n")
     )
     zero = {"won": None, "won_deals": 0, "closed_won": 0, "closed_lost": 0}

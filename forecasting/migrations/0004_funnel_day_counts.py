@@ -201,6 +201,9 @@ CREATE = [
        EXECUTE FUNCTION forecasting_closed_day_deal()""",
     """CREATE INDEX IF NOT EXISTS stagechange_reentry_idx ON deals_stagechange (to_stage_id, at)
        INCLUDE (deal_id, entered_before, advanced) WHERE entered_before IS NOT NULL""",
+    # The reps panel counts the stalled deals per owner from the index alone.
+    """CREATE INDEX IF NOT EXISTS deal_stalled_owner_idx ON deals_deal (owner_id)
+       INCLUDE (currency, pipeline_id) WHERE stalled AND NOT (status = 'lost')""",
 ]
 
 DROP = [
@@ -216,6 +219,7 @@ DROP = [
     "DROP FUNCTION IF EXISTS forecasting_stage_flow_deal()",
     "DROP FUNCTION IF EXISTS forecasting_rollups_rebuild()",
     "DROP INDEX IF EXISTS stagechange_reentry_idx",
+    "DROP INDEX IF EXISTS deal_stalled_owner_idx",
 ]
 
 
