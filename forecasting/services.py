@@ -181,3 +181,17 @@ def keep_rollup_time_zone(*, using: str = "default") -> bool:
             return False
         cursor.execute("SELECT forecasting_rollups_rebuild()")
     return True
+
+
+def rebuild_running_counts() -> tuple[int, int]:
+    """PostgreSQL: count the funnel's running day counts (StageFlowDay, ClosedDay) afresh from
+    the moves and deals, in one transaction; returns how many rows of each. Only needed after
+    something bypassed the triggers (a restore with triggers disabled)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT forecasting_rollups_rebuild()")
+        cursor.execute(
+            "SELECT (SELECT COUNT(*) FROM forecasting_stageflowday), "
+            "(SELECT COUNT(*) FROM forecasting_closedday)"
+        )
+        row = cursor.fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
