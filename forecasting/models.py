@@ -244,11 +244,13 @@ class ClosedDay(DayCounts):
     cycle = models.DurationField(default=dt.timedelta(0))
 
     class Meta:
+        # Day first: the funnel (one pipeline) and the reps panel (every pipeline) read a range
+        # of days.
         constraints = [
             models.UniqueConstraint(
                 fields=[
-                    "pipeline",
                     "day",
+                    "pipeline",
                     "status",
                     "owner",
                     "currency",

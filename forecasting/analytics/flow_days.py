@@ -235,4 +235,9 @@ def _with_reason_names(sums: QuerySet[Any]) -> list[dict[str, Any]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [column.name for column in cursor.description or ()]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        rows: list[dict[str, Any]] = [
+            dict(zip(names, row, strict=True)) for row in cursor.fetchall()
+        ]
+    for row in rows:  # sums of bigint columns come back as numeric
+        row["n"], row["with_amount"] = int(row["n"] or 0), int(row["with_amount"] or 0)
+    return rows

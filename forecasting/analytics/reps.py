@@ -153,7 +153,12 @@ def _rows_from_running_totals(
     )
     zero = {"won": None, "won_deals": 0, "closed_won": 0, "closed_lost": 0}
     return [
-        {**row, **closed_sums.get(row["owner"], zero), "stalled": stalled.get(row["owner"], 0)}
+        {
+            **row,
+            **closed_sums.get(row["owner"], zero),
+            "open_deals": int(row["open_deals"]),  # sums of bigint columns come back as numeric
+            "stalled": stalled.get(row["owner"], 0),
+        }
         for row in rows
         if row["all_deals"]
     ]
@@ -178,7 +183,15 @@ def _closed_per_owner(
         )
         .order_by()
     )
-    return {row["owner"]: {k: v for k, v in row.items() if k != "owner"} for row in rows}
+    return {
+        row["owner"]: {  # sums of bigint columns come back as numeric
+            "won": row["won"],
+            "won_deals": int(row["won_deals"]),
+            "closed_won": int(row["closed_won"]),
+            "closed_lost": int(row["closed_lost"]),
+        }
+        for row in rows
+    }
 
 
 def _rep(row: Row) -> RepFigures:

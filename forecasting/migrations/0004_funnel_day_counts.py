@@ -72,7 +72,8 @@ def _apply(moves: str) -> str:
 
 # --- closed deals ------------------------------------------------------------------------------
 
-CLOSED_KEY = "pipeline_id, day, status, owner_id, currency, stage_id, lost_reason_id"
+CLOSED_KEY = "day, pipeline_id, status, owner_id, currency, stage_id, lost_reason_id"
+CLOSED_COLUMNS = "pipeline_id, day, status, owner_id, currency, stage_id, lost_reason_id"
 CLOSED_SUMS = ["deals", "amount", "with_amount", "cycle"]
 
 
@@ -80,7 +81,7 @@ def _closed(deals: str) -> str:
     """Add `deals` (deals_deal rows with a `sign`) to the closed day rows, grouped per key."""
     updates = ", ".join(f"{c} = t.{c} + EXCLUDED.{c}" for c in CLOSED_SUMS)
     return f"""
-        INSERT INTO forecasting_closedday AS t ({CLOSED_KEY}, {", ".join(CLOSED_SUMS)})
+        INSERT INTO forecasting_closedday AS t ({CLOSED_COLUMNS}, {", ".join(CLOSED_SUMS)})
         SELECT d.pipeline_id,
                ((CASE d.status WHEN 'won' THEN d.won_at ELSE d.lost_at END)
                     AT TIME ZONE z.name)::date,
@@ -122,12 +123,40 @@ def _moves(rows: str, deal: str, sign: int) -> str:
 CHANGED = """(r.deal_id, r.to_stage_id, r.at, r.left_at, r.advanced)
     IS DISTINCT FROM (a.deal_id, a.to_stage_id, a.at, a.left_at, a.advanced)"""
 
+# Two moves of one owner's deals write the same day rows (the stage entered, the stage left) in
+# opposite orders: each statement first takes, in one order, a transaction lock per owner and
+# stage its deals have moves in (the stay ends' refresh that follows may touch any of them), so
+# the second queues behind the first instead of deadlocking.
+def _lock(pairs: str) -> str:
+    """Take the locks of the (owner_id, stage_id) `pairs`, in key order."""
+    return f"""
+        PERFORM pg_advisory_xact_lock(k.key) FROM (
+            SELECT DISTINCT hashtext('stage_flow_day:' || p.owner_id || ':' || p.stage_id) AS key
+            FROM ({pairs}) p WHERE p.stage_id IS NOT NULL ORDER BY 1
+        ) k;
+    """
+
+
+def _pairs_of(rows: str) -> str:
+    """The (owner, stage) pairs of the deals of transition table `rows`: their moves and the
+    rows themselves (a deleted row is no longer among the moves)."""
+    return f"""
+        SELECT d.owner_id, c.to_stage_id AS stage_id
+        FROM deals_stagechange c JOIN deals_deal d ON d.id = c.deal_id
+        WHERE c.deal_id IN (SELECT deal_id FROM {rows})
+        UNION SELECT d.owner_id, r.to_stage_id FROM {rows} r JOIN deals_deal d ON d.id = r.deal_id
+    """
+
+
 MOVED = f"""
     IF TG_OP = 'INSERT' THEN
+        {_lock(_pairs_of("added"))}
         {_apply(_moves("a", "d", 1) + " FROM added a JOIN deals_deal d ON d.id = a.deal_id")};
     ELSIF TG_OP = 'DELETE' THEN
+        {_lock(_pairs_of("removed"))}
         {_apply(_moves("r", "d", -1) + " FROM removed r JOIN deals_deal d ON d.id = r.deal_id")};
     ELSE
+        {_lock(_pairs_of("removed") + " UNION " + _pairs_of("added"))}
         {_apply(
             _moves("r", "d", -1)
             + " FROM removed r JOIN added a ON a.id = r.id JOIN deals_deal d ON d.id = r.deal_id"
@@ -142,13 +171,20 @@ MOVED = f"""
 
 DEAL_MOVES = " FROM deals_stagechange c WHERE c.deal_id = {rec}.id"
 
+DEAL_PAIRS = """
+    SELECT {rec}.owner_id AS owner_id, c.to_stage_id AS stage_id
+    FROM deals_stagechange c WHERE c.deal_id = {rec}.id
+"""
+
 DEAL_CHANGED = f"""
     IF TG_OP = 'UPDATE' THEN
+        {_lock(DEAL_PAIRS.format(rec="OLD") + " UNION " + DEAL_PAIRS.format(rec="NEW"))}
         {_apply(
             _moves("c", "OLD", -1) + DEAL_MOVES.format(rec="OLD") + " UNION ALL "
             + _moves("c", "NEW", 1) + DEAL_MOVES.format(rec="NEW")
         )};
     ELSE
+        {_lock(DEAL_PAIRS.format(rec="OLD"))}
         {_apply(_moves("c", "OLD", -1) + DEAL_MOVES.format(rec="OLD"))};
     END IF;
     RETURN NULL;
@@ -274,7 +310,7 @@ class Migration(migrations.Migration):
                 ('stage', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='deals.stage')),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('pipeline', 'day', 'status', 'owner', 'currency', 'stage', 'lost_reason_id'), name='closed_day_key')],
+                'constraints': [models.UniqueConstraint(fields=('day', 'pipeline', 'status', 'owner', 'currency', 'stage', 'lost_reason_id'), name='closed_day_key')],
             },
         ),
         migrations.CreateModel(
