@@ -1,5 +1,6 @@
-"""Running counts behind the funnel and time in stage (StageFlowDay), kept by PostgreSQL
-triggers, so a funnel over 90 days reads some thousand day rows instead of a million moves.
+"""Running counts behind the funnel and time in stage (StageFlowDay) and its closed-deal figures
+(ClosedDay), kept by PostgreSQL triggers, so a funnel over 90 days reads some thousand day rows
+instead of a million moves.
 
 A stage change into a stage counts under (stage, its deal's pipeline, owner and currency, the
 local day of the move in the site's time zone): +1 entry, +1 advanced when the deal later went
@@ -11,6 +12,15 @@ stay's length (h0: under 0.1 day; hk: 0.1 day × 1.05^(k−1) up to × 1.05^k; h
 - After a deal's pipeline, owner or currency changes: its moves moved from the old key to the
   new one. Deleting a deal deletes its moves first (Django's cascade), which subtracts them; a
   deal row deleted with moves left subtracts them itself.
+- Two moves of one owner's deals write the same day rows in opposite orders: each statement
+  first takes a transaction advisory lock per (owner, stage) its deals have moves in, in key
+  order, so the second waits instead of deadlocking.
+- A closed (won or lost) deal counts in ClosedDay under (day of closing, pipeline, status,
+  owner, currency, stage, lost reason or 0): deals, amount, deals with an amount, and for won
+  deals the time from creation to won. Row triggers on the deals subtract the old row and add
+  the new one whenever one of those changes, and on insert and delete.
+- Two indexes: stagechange_reentry_idx (the few re-entries, which the funnel takes off) and
+  deal_stalled_owner_idx (the reps panel counts stalled deals per owner from it alone).
 - The time zone is read from forecasting_rollupsettings (one row, written from
   settings.TIME_ZONE here and on every migrate: `forecasting.apps`, which recounts everything
   when it changed). The histogram's three numbers are `forecasting.models`' FIRST_BUCKET_SECONDS,
