@@ -1,5 +1,6 @@
 """Quotas and daily forecast snapshots (SPEC §3, §6, §7), and who may see and set quotas."""
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any, Self
 
@@ -273,3 +274,103 @@ class MoveDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.move} owner {self.owner_id}: {self.deals} deals"
+
+
+# The stay-length histogram of StageFlowDay (and of migration 0004's triggers, which repeat these
+# three numbers): bucket 0 holds stays under 0.1 day; bucket k ≥ 1 those from
+# FIRST_BUCKET_SECONDS × BUCKET_RATIO^(k−1) up to × BUCKET_RATIO^k (5 % wide); the last one
+# everything from about 2.9 years on.
+FIRST_BUCKET_SECONDS = 8640
+BUCKET_RATIO = 1.05
+STAY_BUCKETS = 192
+
+
+class RollupSettings(models.Model):
+    """One row (id 1): the time zone whose local dates StageFlowDay's days are, written on
+    every migrate from settings.TIME_ZONE (see `forecasting.apps`), where the triggers read it."""
+
+    time_zone = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return self.time_zone
+
+
+class DayCounts(models.Model):
+    """What the running day counts are kept under: the stage, pipeline, owner and currency of
+    the deal, and the local day (site time zone) of the move or closing."""
+
+    stage = _kept_reference("deals.Stage")
+    pipeline = _kept_reference("deals.Pipeline")
+    owner = _kept_reference(settings.AUTH_USER_MODEL)
+    currency = models.CharField(max_length=3)
+    day = models.DateField()
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class StageFlowDay(DayCounts):
+    """Running counts behind the funnel and time in stage (PostgreSQL only): per stage entered,
+    the entering deal's pipeline, owner and currency, and local day of the entry: entries, of
+    which the deal later went further (`advanced`), completed stays, and those stays by length
+    (h0 … h191, see STAY_BUCKETS). Kept by triggers on the stage changes and the deals
+    (migration 0004) whatever writes them; `forecasting.analytics.flow_days` reads it instead of
+    the stage changes of the range. SQLite has no triggers: there the history is walked."""
+
+    entered = models.BigIntegerField(default=0)
+    advanced = models.BigIntegerField(default=0)
+    stays = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stage", "day", "owner", "currency", "pipeline"], name="stage_flow_day_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"stage {self.stage_id} {self.day} owner {self.owner_id}: {self.entered}"
+
+
+class ClosedDay(DayCounts):
+    """Running sums behind the closed-deal figures of the funnel (PostgreSQL only): per stage,
+    pipeline, owner, currency, local day of closing, status (won or lost) and lost reason (0:
+    none; always 0 for won deals): deals, their summed amount, how many had one, and for won
+    deals their summed time from creation to won. Kept by triggers on the deals (migration
+    0004); `forecasting.analytics.flow_days` reads it instead of the closed deals of the range."""
+
+    status = models.CharField(max_length=4)
+    lost_reason_id = models.BigIntegerField(default=0)
+    deals = models.BigIntegerField(default=0)
+    amount = models.DecimalField(max_digits=24, decimal_places=2, default=Decimal(0))
+    with_amount = models.BigIntegerField(default=0)
+    cycle = models.DurationField(default=dt.timedelta(0))
+
+    class Meta:
+        # Day first: the funnel (one pipeline) and the reps panel (every pipeline) read a range
+        # of days.
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "day",
+                    "pipeline",
+                    "status",
+                    "owner",
+                    "currency",
+                    "stage",
+                    "lost_reason_id",
+                ],
+                name="closed_day_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.day} stage {self.stage_id} owner {self.owner_id}: {self.deals}"
+
+
+# The histogram's columns, shortest stays first.
+STAY_BUCKET_COLUMNS = [f"h{k}" for k in range(STAY_BUCKETS)]
+for _name in STAY_BUCKET_COLUMNS:
+    StageFlowDay.add_to_class(_name, models.IntegerField(default=0))

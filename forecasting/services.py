@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import connection, connections, transaction
 from django.db.models import DateField, F, QuerySet, Value
 
 from accounts.models import Team, User
@@ -167,3 +168,43 @@ def compact_running_counts() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT forecasting_pipeline_days_compact()")
         cursor.execute("SELECT forecasting_move_days_compact()")
+
+
+# --- running counts ------------------------------------------------------------------------------
+
+
+def keep_rollup_time_zone(*, using: str = "default") -> bool:
+    """PostgreSQL: make the running counts' time zone (forecasting_rollupsettings, which the
+    triggers of migration 0004 bucket days by) settings.TIME_ZONE; when it was another, count
+    the days again from the whole history. Returns whether it did. Run after every migrate."""
+    db = connections[using]
+    if db.vendor != "postgresql":
+        return False
+    zone = str(settings.TIME_ZONE)
+    with transaction.atomic(using=using), db.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('forecasting_rollupsettings') IS NOT NULL")
+        row = cursor.fetchone()
+        if not (row and row[0]):
+            return False  # not migrated that far (yet)
+        cursor.execute(
+            "UPDATE forecasting_rollupsettings SET time_zone = %s WHERE id = 1 AND time_zone <> %s",
+            [zone, zone],
+        )
+        if cursor.rowcount == 0:
+            return False
+        cursor.execute("SELECT forecasting_rollups_rebuild()")
+    return True
+
+
+def rebuild_running_counts() -> tuple[int, int]:
+    """PostgreSQL: count the funnel's running day counts (StageFlowDay, ClosedDay) afresh from
+    the moves and deals, in one transaction; returns how many rows of each. Only needed after
+    something bypassed the triggers (a restore with triggers disabled)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT forecasting_rollups_rebuild()")
+        cursor.execute(
+            "SELECT (SELECT COUNT(*) FROM forecasting_stageflowday), "
+            "(SELECT COUNT(*) FROM forecasting_closedday)"
+        )
+        row = cursor.fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)

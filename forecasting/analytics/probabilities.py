@@ -77,6 +77,15 @@ def probability_expression(learned: LearnedModel | None = None) -> Coalesce:
     owner's figure where it differs from the pipeline's."""
     if learned is None:
         return effective_probability()
+    return effective_probability(stage_probability(learned))
+
+
+def stage_probability(learned: LearnedModel | None = None) -> Case | F:
+    """SQL for the probability in percent of a row with a stage and an owner (a deal without
+    an override, a board column's running total): its stage's configured one, or the learned
+    one, the owner's figure where it differs from the pipeline's."""
+    if learned is None:
+        return F("stage__probability")
     whens = []
     for stage_id, stage in learned.stages.items():
         pipeline = Value(learned.percent(stage_id=stage_id, owner_id=None), output_field=PERCENT)
@@ -87,9 +96,7 @@ def probability_expression(learned: LearnedModel | None = None) -> Coalesce:
         ]
         figure = Case(*owners, default=pipeline, output_field=PERCENT) if owners else pipeline
         whens.append(When(stage_id=stage_id, then=figure))
-    return effective_probability(
-        Case(*whens, default=F("stage__probability"), output_field=PERCENT)
-    )
+    return Case(*whens, default=F("stage__probability"), output_field=PERCENT)
 
 
 def category_filters() -> dict[str, Q]:

@@ -25,7 +25,7 @@ from currencies.selectors import (
     unconverted,
 )
 from deals.models import ColumnTotal, Deal
-from forecasting.models import ForecastSnapshot, MoveDay, PipelineDay
+from forecasting.models import ClosedDay, ForecastSnapshot, MoveDay, PipelineDay, StageFlowDay
 from pipeline_crm.db import is_postgresql, keeps_running_totals
 
 if TYPE_CHECKING:
@@ -111,13 +111,24 @@ def unconverted_in(scope: Scope) -> list[Unconverted]:
     return unconverted(_narrowed(Deal.objects.visible_to(scope.user), scope))
 
 
-def _narrowed[Owned: (Deal, ForecastSnapshot, PipelineDay, MoveDay, ColumnTotal)](
+# Records that have an owner and a currency, which a scope narrows.
+type Scoped = (
+    Deal | ForecastSnapshot | StageFlowDay | ClosedDay | ColumnTotal | PipelineDay | MoveDay
+)
+
+
+def _narrowed[Owned: Scoped](
     records: QuerySet[Owned], scope: Scope, *, pipeline: str = "pipeline"
 ) -> QuerySet[Owned]:
     """`records` (already visible to the viewer) in the scope's pipeline (reached through
     `pipeline`), team, owner."""
     if scope.pipeline is not None:
         records = records.filter(**{pipeline: scope.pipeline})
+    return _of_owners(records, scope)
+
+
+def _of_owners[Owned: Scoped](records: QuerySet[Owned], scope: Scope) -> QuerySet[Owned]:
+    """`records` (already visible to the viewer) of the scope's team and owner."""
     if scope.team is not None:
         records = records.filter(owner__in=scope.team.members.values("pk"))
     if scope.owner is not None:
@@ -125,26 +136,49 @@ def _narrowed[Owned: (Deal, ForecastSnapshot, PipelineDay, MoveDay, ColumnTotal)
     return records.order_by()
 
 
-def _counted[Owned: (Deal, ForecastSnapshot, PipelineDay, MoveDay)](
+def _counted[Owned: (Deal, ForecastSnapshot, ClosedDay, PipelineDay, MoveDay)](
     records: QuerySet[Owned], scope: Scope, **amounts: str
 ) -> QuerySet[Owned]:
     """`records` narrowed to the scope, in its currency (every currency with a rate when the
     scope is every currency: the others are left out whole, counts too, and reported by
     `unconverted_in`), with the amount the scope adds up annotated as `MONEY` (and each of
-    `amounts`, alias: field, likewise), today's rates read once."""
-    records = _narrowed(records, scope)
+    `amounts`, alias: field, likewise)."""
+    records = _in_currency(_narrowed(records, scope), scope)
     if scope.currency:
-        records = records.filter(currency=scope.currency)
         return records.annotate(**{MONEY: F("amount")}, **{a: F(f) for a, f in amounts.items()})
     rates = rates_in_effect()
-    records = records.filter(currency__in=list(rates.per_unit))
     converted = {alias: rates.expression(field) for alias, field in amounts.items()}
     return records.annotate(**{MONEY: rates.expression("amount")}, **converted)
+
+
+def _in_currency[Owned: Scoped](records: QuerySet[Owned], scope: Scope) -> QuerySet[Owned]:
+    """`records` of the scope's currency (of every currency with a rate when the scope is every
+    currency)."""
+    if scope.currency:
+        return records.filter(currency=scope.currency)
+    return records.filter(currency__in=list(rates_in_effect().per_unit))
 
 
 def scoped_deals(scope: Scope) -> QuerySet[Deal]:
     """Deals the viewer may see, narrowed by pipeline, team, owner and currency."""
     return _counted(Deal.objects.visible_to(scope.user), scope)
+
+
+def scoped_flow_days(scope: Scope) -> QuerySet[StageFlowDay]:
+    """The funnel's running counts under the same rule (the deals' current owner, pipeline and
+    currency: what the triggers keep them under)."""
+    return _in_currency(_narrowed(StageFlowDay.objects.visible_to(scope.user), scope), scope)
+
+
+def scoped_closed_days(scope: Scope) -> QuerySet[ClosedDay]:
+    """The closed deals' running sums under the same rule, their amount as `MONEY`."""
+    return _counted(ClosedDay.objects.visible_to(scope.user), scope)
+
+
+def scoped_column_totals(scope: Scope) -> QuerySet[ColumnTotal]:
+    """The board's running totals per stage (deals.ColumnTotal) of the scope's owners and
+    currencies; they have no pipeline: filter by its stages."""
+    return _in_currency(_of_owners(ColumnTotal.objects.visible_to(scope.user), scope), scope)
 
 
 def currencies_in_use(user: User) -> list[str]:

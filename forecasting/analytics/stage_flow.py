@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -15,8 +15,15 @@ from django.db.models import Count, QuerySet
 
 from deals.models import Deal, Pipeline, Stage, StageChange
 from forecasting.analytics.closed_deals import closed_figures_of, closed_scope
+from forecasting.analytics.flow_days import (
+    FlowRow,
+    closed_from_days,
+    counted_by_local_day,
+    stage_flow_from_days,
+)
 from forecasting.analytics.scope import (
     SECONDS_PER_DAY,
+    Row,
     Scope,
     day_bounds,
     money,
@@ -25,10 +32,6 @@ from forecasting.analytics.scope import (
     scoped_deals,
 )
 from pipeline_crm.db import is_postgresql
-
-# Per stage: stage id, deals that entered, of which advanced, median and 90th percentile of the
-# completed stays in seconds, completed stays.
-FlowRow = tuple[int, int, int, float | None, float | None, int]
 
 
 @dataclass
@@ -135,10 +138,14 @@ def funnel(
     if stages:
         stages[next(reversed(stages))].last = True
     deals = scoped_deals(scope).filter(pipeline=pipeline)
-    start, end = day_bounds(since, until)
-    _stage_flow(stages, pipeline, deals, start, end)
-    reasons, by_stage = _lost_by_stage_and_reason(stages, deals, start, end)
-    closed = closed_figures_of(deals, since, until, pipeline)
+    _stage_flow(stages, scope, pipeline, deals, (since, until))
+    lost_rows: Iterable[Row]
+    if is_postgresql() and counted_by_local_day() and pipeline is not None:
+        closed, lost_rows = closed_from_days(scope, pipeline, list(stages), (since, until))
+    else:
+        closed = closed_figures_of(deals, since, until, pipeline)
+        lost_rows = _lost_by_stage_and_reason(deals, *day_bounds(since, until))
+    reasons, by_stage = _lost_reasons(stages, lost_rows)
     for key in ("win_rate", "since", "until", "pipeline"):
         closed.pop(key)
     return Funnel(
@@ -154,17 +161,24 @@ def funnel(
 
 
 def _lost_by_stage_and_reason(
-    stages: dict[int, FunnelStage], deals: QuerySet[Deal], start: dt.datetime, end: dt.datetime
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Count the deals lost in the range on the stage they were lost in, per reason of the list
-    (one GROUP BY stage, reason in SQL). Returns the reasons overall, most frequent first, and
-    the reasons per stage, in stage order then most frequent first ("" when none was given)."""
-    lost_rows = (
+    deals: QuerySet[Deal], start: dt.datetime, end: dt.datetime
+) -> Iterable[Row]:
+    """The deals lost in the range per stage they were lost in and reason of the list (one
+    GROUP BY stage, reason in SQL): rows of stage, lost_reason__name, n."""
+    return (
         deals.filter(status=Deal.Status.LOST, lost_at__gte=start, lost_at__lt=end)
         .values("stage", "lost_reason__name")
         .annotate(n=Count("id"))
         .order_by()
     )
+
+
+def _lost_reasons(
+    stages: dict[int, FunnelStage], lost_rows: Iterable[Row]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Count the lost deals on their stages. Returns the reasons overall, most frequent first,
+    and the reasons per stage, in stage order then most frequent first ("" when none was
+    given)."""
     by_reason: dict[str, int] = defaultdict(int)
     per_stage: list[tuple[int, int, str, str, int]] = []
     for row in lost_rows:
@@ -200,17 +214,21 @@ def _days(value: float | None) -> float | None:
 
 def _stage_flow(
     stages: dict[int, FunnelStage],
+    scope: Scope,
     pipeline: Pipeline | None,
     deals: QuerySet[Deal],
-    start: dt.datetime,
-    end: dt.datetime,
+    days: tuple[dt.date, dt.date],
 ) -> None:
     """Per stage, over entries made in the range: deals that entered, deals that later reached
     a later stage, and the median and 90th percentile of completed stays (a stay ends with the
-    deal's next move, or when the deal was lost there)."""
+    deal's next move, or when the deal was lost there). PostgreSQL reads the running counts
+    (`flow_days`) unless the request's days are another time zone's than theirs."""
     if not stages or pipeline is None:
         return
-    if is_postgresql():
+    start, end = day_bounds(*days)
+    if is_postgresql() and counted_by_local_day():
+        rows = stage_flow_from_days(list(stages), scope, pipeline, deals, days)
+    elif is_postgresql():
         rows = _stage_flow_sql(list(stages), deals, start, end)
     else:
         rows = _stage_flow_python(stages, deals, start, end)

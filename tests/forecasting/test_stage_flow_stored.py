@@ -1,5 +1,6 @@
-"""The funnel read from the stored stay ends (StageChange.left_at, .advanced) equals the old
-window-function pass over the whole history, and the Python walk, on random histories."""
+"""The funnel read from the stored stay ends (StageChange.left_at, .advanced) and from the
+running day counts (StageFlowDay) equals the old window-function pass over the whole history,
+and the Python walk, on random histories."""
 
 import datetime as dt
 
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from deals import services
 from deals.models import Deal, Stage, StageChange
 from forecasting.analytics import Scope, day_bounds, scoped_deals
+from forecasting.analytics.flow_days import stage_flow_from_days
 from forecasting.analytics.stage_flow import (
     FunnelStage,
     _stage_flow_python,
@@ -134,12 +136,16 @@ def test_stored_stay_ends_give_the_window_functions_figures(
             s.pk: FunnelStage(s.pk, s.name, s.order, s.kind)
             for s in Stage.objects.filter(pipeline=pipeline).order_by("order")
         }
-        start, end = day_bounds(
-            TODAY + dt.timedelta(days=since), TODAY + dt.timedelta(days=since + days)
-        )
-        scoped = scoped_deals(Scope(user=admin_user, pipeline=pipeline))
+        first, last = TODAY + dt.timedelta(days=since), TODAY + dt.timedelta(days=since + days)
+        start, end = day_bounds(first, last)
+        scope = Scope(user=admin_user, pipeline=pipeline)
+        scoped = scoped_deals(scope)
         expected = window_rows(pipeline, list(funnel_stages), start, end)
         assert sorted(_stage_flow_sql(list(funnel_stages), scoped, start, end)) == expected
+        from_days = stage_flow_from_days(
+            list(funnel_stages), scope, pipeline, scoped, (first, last)
+        )
+        assert sorted(from_days) == expected
         walked = _stage_flow_python(funnel_stages, scoped, start, end)
         assert rounded(walked) == rounded(expected)
         transaction.set_rollback(True)
