@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from deals import services
 from deals.models import Deal, StageChange
-from deals.services.positions import POSITION_GAP
+from deals.services.positions import POSITION_GAP, RESPACE_REACH
 from pipeline_crm.errors import DomainError
 from tests.clients import htmx_post, signed_in
 from tests.factories import DealFactory, stage_named
@@ -156,6 +156,33 @@ def test_neighbours_without_a_gap_get_the_column_renumbered(rep, team_a, side):
     positions = list(
         Deal.objects.filter(stage=contact).order_by("position").values_list("position", flat=True)
     )
+    assert all(b - a > 1 for a, b in pairwise(positions))
+
+
+def test_a_crowded_spot_is_spread_out_without_renumbering_the_whole_column(rep, team_a):
+    contact = stage_named("Contact")
+    gap = POSITION_GAP
+    top = cards(contact, rep, [f"top {i}" for i in range(40)], start=0, step=gap)
+    first, _ = cards(contact, rep, ["first", "second"], start=100 * gap, step=1)  # no room
+    DealFactory(
+        owner=rep, stage=contact, title="lost", status=Deal.Status.LOST, position=100 * gap + 5
+    )
+    bottom = cards(contact, rep, [f"bottom {i}" for i in range(40)], start=200 * gap, step=gap)
+    before = dict(Deal.objects.filter(stage=contact).values_list("id", "position"))
+    moving = DealFactory(owner=rep, title="moved")
+
+    services.move_deal(deal=moving, by=rep, stage=contact, version=1, after_id=first.pk)
+
+    titles = column_titles(contact)
+    assert titles[38:45] == ["top 38", "top 39", "first", "moved", "second", "lost", "bottom 0"]
+    after = dict(Deal.objects.filter(stage=contact).values_list("id", "position"))
+    changed = [pk for pk, position in before.items() if after[pk] != position]
+    # Only the cards near the crowded spot got new keys (RESPACE_REACH on each side of it).
+    assert first.pk in changed
+    assert len(changed) <= 2 * RESPACE_REACH
+    assert after[top[0].pk] == 0
+    assert after[bottom[-1].pk] == before[bottom[-1].pk]
+    positions = sorted(after.values())
     assert all(b - a > 1 for a, b in pairwise(positions))
 
 
