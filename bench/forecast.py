@@ -181,6 +181,8 @@ def panel_figures(user: User, repeat: int) -> list[tuple[str, float, float, int]
     """Each panel: (label, median seconds, median seconds of its bare SQL, queries)."""
     figures = []
     for label, url in PANEL_URLS:
+        if args.skip and any(word in label for word in args.skip):
+            continue
         run = page(user, url, HX_Request="true")
         run()  # warm
         with CaptureQueriesContext(connection) as queries:
@@ -254,6 +256,14 @@ parser.add_argument("--deals", type=int, default=1_000_000)
 parser.add_argument("--repeat", type=int, default=15)
 parser.add_argument("--reseed", action="store_true", help="Throw the demo deals away first.")
 parser.add_argument("--seed-only", action="store_true", help="Seed, then stop (no measuring).")
+parser.add_argument(
+    "--skip",
+    action="append",
+    default=[],
+    metavar="PANEL",
+    help="Leave out the panels whose label holds this word (repeatable), e.g. --skip accuracy:"
+    " the backtest replays a year of months and takes minutes at 1,000,000 deals.",
+)
 args = parser.parse_args()
 
 if __name__ == "__main__":
