@@ -23,10 +23,8 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet, Sum
-from django.utils import timezone
 
 from deals.models import Deal, LostReason, StageChange
 from forecasting.analytics.closed_deals import closed_result
@@ -56,12 +54,6 @@ FlowRow = tuple[int, int, int, float | None, float | None, int]
 
 # Up to this many completed stays in the range (all stages together), exact percentiles.
 EXACT_STAYS_LIMIT = 20_000
-
-
-def counted_by_local_day() -> bool:
-    """Whether the running counts' days are this request's days: they are local days of
-    settings.TIME_ZONE (written on migrate), the usual current time zone."""
-    return timezone.get_current_timezone_name() == str(settings.TIME_ZONE)
 
 
 def bucket_bounds(k: int) -> tuple[float, float]:

@@ -16,7 +16,6 @@ from accounts.models import User
 from deals.models import Deal
 from forecasting import periods
 from forecasting.analytics.closed_deals import default_funnel_range
-from forecasting.analytics.flow_days import counted_by_local_day
 from forecasting.analytics.learning import LearnedModel, learn_model
 from forecasting.analytics.probabilities import probability_expression, stage_probability
 from forecasting.analytics.quotas import AgainstQuota, sum_quota
@@ -29,12 +28,12 @@ from forecasting.analytics.scope import (
     day_bounds,
     per_hundred,
     rate,
+    running_counts_kept,
     scoped_closed_days,
     scoped_column_totals,
     scoped_deals,
 )
 from forecasting.models import Quota
-from pipeline_crm.db import is_postgresql
 
 
 @dataclass
@@ -72,7 +71,7 @@ def rep_figures(
     current = periods.period_start(today, period)
     period_days = (current, periods.period_end(current, period))
     learned = learn_model(timing=False) if probabilities == "learned" else None
-    if is_postgresql() and counted_by_local_day():
+    if running_counts_kept():
         rows = _rows_from_running_totals(scope, learned, period_days, closed_days)
     else:
         rows = list(

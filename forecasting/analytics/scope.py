@@ -222,10 +222,10 @@ def scoped_move_days(scope: Scope) -> QuerySet[MoveDay]:
 
 
 def running_counts_kept() -> bool:
-    """Whether the database keeps the running counts of the pipeline on a day and of movement
-    (PostgreSQL, migrations forecasting 0004 and 0005; by the days of TIME_ZONE, which the
-    system check `forecasting.E001` compares)."""
-    return is_postgresql()
+    """Whether the running counts answer this request: PostgreSQL keeps them (the funnel's,
+    the pipeline on a day's and movement's: migrations forecasting 0004 and 0005) by the local
+    days of settings.TIME_ZONE, so they do when that is the request's time zone too."""
+    return is_postgresql() and timezone.get_current_timezone_name() == str(settings.TIME_ZONE)
 
 
 # --- days and periods ----------------------------------------------------------------------------

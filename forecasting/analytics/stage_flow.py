@@ -18,7 +18,6 @@ from forecasting.analytics.closed_deals import closed_figures_of, closed_scope
 from forecasting.analytics.flow_days import (
     FlowRow,
     closed_from_days,
-    counted_by_local_day,
     stage_flow_from_days,
 )
 from forecasting.analytics.scope import (
@@ -29,6 +28,7 @@ from forecasting.analytics.scope import (
     money,
     rate,
     roomy_sort,
+    running_counts_kept,
     scoped_deals,
 )
 from pipeline_crm.db import is_postgresql
@@ -140,7 +140,7 @@ def funnel(
     deals = scoped_deals(scope).filter(pipeline=pipeline)
     _stage_flow(stages, scope, pipeline, deals, (since, until))
     lost_rows: Iterable[Row]
-    if is_postgresql() and counted_by_local_day() and pipeline is not None:
+    if running_counts_kept() and pipeline is not None:
         closed, lost_rows = closed_from_days(scope, pipeline, list(stages), (since, until))
     else:
         closed = closed_figures_of(deals, since, until, pipeline)
@@ -226,7 +226,7 @@ def _stage_flow(
     if not stages or pipeline is None:
         return
     start, end = day_bounds(*days)
-    if is_postgresql() and counted_by_local_day():
+    if running_counts_kept():
         rows = stage_flow_from_days(list(stages), scope, pipeline, deals, days)
     elif is_postgresql():
         rows = _stage_flow_sql(list(stages), deals, start, end)

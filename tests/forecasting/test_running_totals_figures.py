@@ -58,7 +58,7 @@ def _both(read, monkeypatch, module):
     """`read()` from the running totals, then from the deals."""
     kept = read()
     with monkeypatch.context() as patch:
-        patch.setattr(module, "counted_by_local_day", lambda: False)
+        patch.setattr(module, "running_counts_kept", lambda: False)
         counted = read()
     return kept, counted
 
