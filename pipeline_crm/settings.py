@@ -299,10 +299,16 @@ def redis_cache(url: str) -> dict[str, object]:
     }
 
 
+# "cards": the board's drawn cards, shared by every process (deals.templatetags.card_cache).
+# Without Redis each process keeps its own anyway, so there is nothing to share.
+CARDS_CACHE: dict[str, object] = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
 if REDIS_URL:
-    CACHES = {"default": redis_cache(REDIS_URL)}
+    CACHES = {"default": redis_cache(REDIS_URL), "cards": redis_cache(REDIS_URL)}
 elif TESTING:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "cards": CARDS_CACHE,
+    }
 else:
     # Files, not per-process memory: web, worker and beat must share it (e.g. the beat tick
     # that /healthz reports) when development runs without Redis.
@@ -310,7 +316,8 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": env.str("CACHE_DIR", default=str(BASE_DIR / ".django-cache")),
-        }
+        },
+        "cards": CARDS_CACHE,
     }
 
 # --- REST framework ------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from deals.selectors import (
     parse_cursor,
     team_choices,
 )
+from deals.templatetags.card_cache import prepare_cards
 from pipeline_crm.htmx import (
     add_trigger,
 )
@@ -272,6 +273,7 @@ def _board_columns(
         decorate_cards(cards, writable=writable)
         quick_form = QuickAddForm(stage=stage, user=user)
         columns.append(BoardColumn(stage, totals[stage.pk], cards, has_more, quick_form))
+    prepare_cards(deal.card for column in columns for deal in column.cards)  # type: ignore[attr-defined]
     return columns
 
 
@@ -348,6 +350,7 @@ def column_cards(request: AuthedRequest, pipeline_id: int, stage_id: int) -> Htt
         viewer=request.user,
     )
     decorate_cards(cards, writable=writable_ids(request.user))
+    prepare_cards(deal.card for deal in cards)  # type: ignore[attr-defined]
     column = Column(stage=stage, totals=ColumnTotals(), cards=cards, has_more=has_more)
     context = scope.context(column=column, cards=cards, refresh=refresh)
     if refresh:

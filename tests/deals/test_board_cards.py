@@ -1,5 +1,6 @@
 """Board cards: drawn by the board template's `card` partial from a `CardView`, and reused by
-each process for an equal view (deals/templatetags/card_cache.py)."""
+each process for an equal view and shared between processes
+(deals/templatetags/card_cache.py)."""
 
 import datetime as dt
 import re
@@ -10,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from deals.models import Deal
+from deals.templatetags import card_cache
 from deals.templatetags.card_cache import render_card
 from deals.views.board import card_for
 from tests.clients import signed_in
@@ -152,3 +154,76 @@ def test_a_card_drawn_out_of_band_is_not_reused_in_a_column_or_the_reverse(rep, 
     assert out_of_band.count('hx-swap-oob="true"') == 1
     assert out_of_band.replace(' hx-swap-oob="true"', "") == in_column
     assert render_card(card, oob=False) == in_column
+
+
+# --- shared between processes -------------------------------------------------------------------
+
+SHARED_CARDS = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "cards": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cards"},
+}
+
+
+@pytest.fixture
+def drawings(monkeypatch, settings):
+    """The cards the template engine draws, in order; a shared "cards" cache and an empty
+    process cache (as in a freshly started worker)."""
+    settings.CACHES = SHARED_CARDS
+    card_cache._kept.clear()
+    drawn = []
+    draw = card_cache._draw
+
+    def counted(key):
+        drawn.append(key[0].pk)
+        return draw(key)
+
+    monkeypatch.setattr(card_cache, "_draw", counted)
+    yield drawn
+    card_cache._kept.clear()
+
+
+def test_a_card_another_worker_drew_is_not_drawn_again(rep, team_a, drawings):
+    deals = DealFactory.create_batch(3, owner=rep)
+
+    first = signed_in(rep).get(reverse("board")).content.decode()
+    card_cache._kept.clear()  # another worker: nothing of its own yet, the same shared cache
+    second = signed_in(rep).get(reverse("board")).content.decode()
+
+    assert sorted(drawings) == sorted(deal.pk for deal in deals)  # each drawn once, not twice
+    assert [card_html(second, deal) for deal in deals] == [card_html(first, deal) for deal in deals]
+
+
+def test_a_moved_card_is_drawn_anew_for_every_worker_once(rep, team_a, drawings):
+    deal = DealFactory(owner=rep)
+    signed_in(rep).get(reverse("board"))
+    Deal.objects.filter(pk=deal.pk).update(version=deal.version + 1, title="Renamed")
+
+    card_cache._kept.clear()
+    html = signed_in(rep).get(reverse("board")).content.decode()
+
+    assert drawings == [deal.pk, deal.pk]
+    assert "Renamed" in card_html(html, deal)
+    assert f'data-version="{deal.version + 1}"' in card_html(html, deal)
+
+
+def test_other_code_does_not_reuse_what_the_old_code_drew(rep, team_a, drawings, monkeypatch):
+    deal = DealFactory(owner=rep)
+    signed_in(rep).get(reverse("board"))
+
+    card_cache._kept.clear()
+    monkeypatch.setattr(card_cache, "code_digest", lambda: "after-a-deploy")
+    signed_in(rep).get(reverse("board"))
+
+    assert drawings == [deal.pk, deal.pk]
+
+
+def test_equal_views_have_one_shared_key_and_a_changed_one_another(rep, team_a):
+    deal = DealFactory(owner=rep)
+    card = card_for(deal.pk, viewer=rep, writable={rep.pk}).card
+    again = card_for(deal.pk, viewer=rep, writable={rep.pk}).card
+    read_only = card_for(deal.pk, viewer=rep, writable=set()).card
+
+    assert card is not again
+    assert card_cache.shared_key((card, False)) == card_cache.shared_key((again, False))
+    assert card_cache.shared_key((card, False)) != card_cache.shared_key((read_only, False))
+    assert card_cache.shared_key((card, False)) != card_cache.shared_key((card, True))
