@@ -250,11 +250,24 @@ class Server:
         return [line for line in lines if any(level in line for level in levels)]
 
 
+def forget_shared_cards(redis_url: str) -> None:
+    """Every run starts with no board card drawn (deals.templatetags.card_cache), as after a
+    deploy: an earlier run's cards would make this one look faster than it is."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    names = list(client.scan_iter(match="*:card:*", count=1000))
+    for start in range(0, len(names), 1000):
+        client.delete(*names[start : start + 1000])
+    print(f"Shared board cards forgotten: {len(names):,}")
+
+
 @contextmanager
 def gunicorn(url: str, port: int, workers: int) -> Iterator[Server]:
     """gunicorn starting (it boots while the database is prepared: `Server.wait_until_up`)."""
     redis = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     env = {**SERVER_ENV, "REDIS_URL": redis}
+    forget_shared_cards(redis)
     with tempfile.TemporaryFile() as log:
         server = start_gunicorn(url, port, workers=workers, env=env, log=log, wait=False)
         try:

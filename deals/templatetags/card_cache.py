@@ -100,8 +100,8 @@ def _draw(key: Key) -> SafeString:
 def prepare_cards(cards: Iterable[CardView], *, oob: bool = False) -> None:
     """Make sure this process holds the drawing of each card: fetch the missing ones from the
     shared cache in one round trip, draw the rest and share them in another."""
-    missing = {key: shared_key(key) for key in ((card, oob) for card in cards)}
-    missing = {key: name for key, name in missing.items() if _kept.get(key) is None}
+    keys = [(card, oob) for card in cards]
+    missing = {key: shared_key(key) for key in keys if _kept.get(key) is None}
     if not missing:
         return
     shared = caches[CACHE_ALIAS]

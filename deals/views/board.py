@@ -26,10 +26,7 @@ from accounts.models import Team, User
 from accounts.visibility import is_admin, writable_owner_ids
 from accounts.web import AuthedRequest
 from deals import live
-from deals.forms import (
-    BoardFilterForm,
-    QuickAddForm,
-)
+from deals.forms import BoardFilterForm
 from deals.models import Deal, Pipeline, Stage
 from deals.selectors import (
     BoardFilters,
@@ -231,13 +228,6 @@ def shows_on_board(deal: Deal, filters: BoardFilters) -> bool:
 # --- the board -------------------------------------------------------------------------------
 
 
-@dataclass
-class BoardColumn(Column):
-    """A column as the board draws it, with its quick-add form."""
-
-    quick_form: QuickAddForm | None = None
-
-
 def _pipeline_shown(pipelines: Sequence[Pipeline], pipeline_id: int | None) -> Pipeline | None:
     """The pipeline asked for (the default one when none is): 404 for an unknown id."""
     if pipeline_id is None:
@@ -250,7 +240,7 @@ def _pipeline_shown(pipelines: Sequence[Pipeline], pipeline_id: int | None) -> P
 
 def _board_columns(
     request: AuthedRequest, scope: BoardScope, owners: Sequence[OwnerChoice]
-) -> list[BoardColumn]:
+) -> list[Column]:
     """Every column with its header and first page of cards."""
     user = request.user
     admin = is_admin(user)
@@ -271,8 +261,7 @@ def _board_columns(
     for stage in scope.stages:
         cards, has_more = pages[stage.pk]
         decorate_cards(cards, writable=writable)
-        quick_form = QuickAddForm(stage=stage, user=user)
-        columns.append(BoardColumn(stage, totals[stage.pk], cards, has_more, quick_form))
+        columns.append(Column(stage, totals[stage.pk], cards, has_more))
     prepare_cards(deal.card for column in columns for deal in column.cards)  # type: ignore[attr-defined]
     return columns
 

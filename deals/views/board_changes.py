@@ -312,14 +312,17 @@ def _lost_form_again(
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def quick_add(request: AuthedRequest, pipeline_id: int, stage_id: int) -> HttpResponse:
-    """A new deal at the top of a column: title, amount, company by name (created if new)."""
+    """A new deal at the top of a column: title, amount, company by name (created if new).
+    GET: the column's form, as opening it on the board fetches it."""
     pipeline = get_object_or_404(Pipeline, pk=pipeline_id)
     scope = board_scope(request, pipeline)
     stage = scope.stage(stage_id)
     if stage is None:
         raise Http404("No such stage on this board.")
+    if request.method == "GET":
+        return _quick_add_form_response(request, scope, stage, None)
     form = QuickAddForm(request.POST, stage=stage, user=request.user)
     if not form.is_valid():
         return _quick_add_form_response(request, scope, stage, form)
@@ -338,21 +341,26 @@ def quick_add(request: AuthedRequest, pipeline_id: int, stage_id: int) -> HttpRe
             writable=None if is_admin(request.user) else {deal.owner_id},
         ),
         **headers_for(request, scope, [stage.pk]),
-        stage=stage,
-        quick_form=QuickAddForm(stage=stage, user=request.user),
     )
     response = render(request, f"{BOARD}#quick-added", context, status=201)
     return toast(response, f"“{deal.title}” added to {stage.name}.", "success")
 
 
 def _quick_add_form_response(
-    request: AuthedRequest, scope: BoardScope, stage: Stage, form: QuickAddForm
+    request: AuthedRequest, scope: BoardScope, stage: Stage, form: QuickAddForm | None
 ) -> HttpResponse:
+    """The column's quick-add form, open: blank (`form` None) when fetched, else refused with
+    what was wrong under its fields."""
+    blank = form is None
     response = render(
         request,
         f"{BOARD}#quick-add",
-        scope.context(stage=stage, quick_form=form, open=True),
-        status=422,
+        scope.context(
+            stage=stage,
+            quick_form=QuickAddForm(stage=stage, user=request.user) if blank else form,
+            open=True,
+        ),
+        status=200 if blank else 422,
     )
     retarget(response, f"#quick-add-{stage.pk}", "outerHTML")
     return response

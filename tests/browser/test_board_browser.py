@@ -242,6 +242,29 @@ def test_a_live_refresh_keeps_an_open_quick_add_form(open_page, team):
     assert page.input_value(f"#qa-{stage.pk}-title") == "Half-typed deal"
 
 
+def test_quick_add_opens_its_form_and_puts_the_new_deal_on_top(open_page, team):
+    rep, _ = team
+    stage = stage_named("Qualification")
+    DealFactory(owner=rep, stage=stage, title="Already here")
+    page = open_page(rep)
+
+    page.locator(f"#quick-add-{stage.pk} summary").click()
+    title = page.locator(f"#qa-{stage.pk}-title")
+    title.wait_for(timeout=6000)
+    focused = page.evaluate("() => document.activeElement.id")
+    title.fill("Typed on the board")
+    page.fill(f"#qa-{stage.pk}-amount", "1200")
+    title.press("Enter")
+
+    page.locator(f"#cards-{stage.pk} li.card", has_text="Typed on the board").wait_for(timeout=6000)
+    assert focused == f"qa-{stage.pk}-title"
+    added = Deal.objects.get(title="Typed on the board")
+    assert column_ids(page, stage)[0] == added.pk
+    assert added.amount == Decimal("1200")
+    assert added.owner == rep
+    assert page.input_value(f"#qa-{stage.pk}-title") == ""  # ready for the next one
+
+
 # --- keyboard only ------------------------------------------------------------------------------
 
 

@@ -491,14 +491,34 @@ def test_quick_add_asks_for_the_fields_the_stage_requires(rep, team_a):
     url = reverse("board-quick-add", args=[stage.pipeline_id, stage.pk])
     client = signed_in(rep)
 
-    board = client.get(reverse("board")).content.decode()
+    form = client.get(url).content.decode()
     refused = htmx_post(client, url, {"title": "Needs a date"})
     accepted = htmx_post(client, url, {"title": "Has a date", "expected_close_date": "2031-02-03"})
 
-    assert f'id="qa-{stage.pk}-expected_close_date"' in board
+    assert f'id="qa-{stage.pk}-expected_close_date"' in form
     assert refused.status_code == 422
     assert accepted.status_code == 201
     assert Deal.objects.get().title == "Has a date"
+
+
+def test_the_board_fetches_a_columns_quick_add_form_when_it_is_opened(rep, team_a):
+    stage = stage_named("Prospecting")
+    url = reverse("board-quick-add", args=[stage.pipeline_id, stage.pk])
+    client = signed_in(rep)
+
+    board = client.get(reverse("board")).content.decode()
+    fetched = client.get(url)
+
+    opener = re.search(rf'<details class="quick-add" id="quick-add-{stage.pk}"[^>]*>', board)
+    assert f'hx-get="{url}"' in opener.group(0)
+    assert 'hx-trigger="toggle once"' in opener.group(0)
+    assert f'id="qa-{stage.pk}-title"' not in board
+    assert fetched.status_code == 200
+    html = fetched.content.decode()
+    assert f'<details class="quick-add" id="quick-add-{stage.pk}" open>' in html
+    assert f'id="qa-{stage.pk}-title"' in html
+    assert f'hx-post="{url}"' in html
+    assert not Deal.objects.exists()
 
 
 def test_company_suggestions_list_matching_names_first_those_that_start_with_the_text(rep, team_a):

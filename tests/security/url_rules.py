@@ -311,7 +311,8 @@ RULES: dict[str, Rule] = {
     "board-live": Rule(methods={"GET": everyone(204)}, query="v=0"),
     "board-cards": Rule(methods={"GET": everyone(200)}),
     "board-quick-add": Rule(
-        methods={"POST": everyone(201)}, bodies={"POST": {"title": "Quick one", "amount": "5"}}
+        methods={"GET": everyone(200), "POST": everyone(201)},
+        bodies={"POST": {"title": "Quick one", "amount": "5"}},
     ),
     # --- a deal ---------------------------------------------------------------------------------
     "deal-detail": Rule(methods={"GET": team_reads()}),
