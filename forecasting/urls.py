@@ -12,4 +12,9 @@ urlpatterns = [
     path("forecast/movement/deals/", views.movement_deals, name="forecast-movement-deals"),
     path("forecast/quotas/", views.quotas, name="forecast-quotas"),
     path("forecast/quotas/<int:pk>/delete/", views.delete_quota, name="forecast-quota-delete"),
+    path(
+        "forecast/deals/<int:deal_id>/probability/",
+        views.deal_probability,
+        name="forecast-deal-probability",
+    ),
 ]

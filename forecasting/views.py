@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from deals.models import Deal
 from forecasting import analytics, services, tables
 from forecasting.forms import ForecastFilterForm, QuotaForm
 from forecasting.models import Quota, can_manage_quotas
@@ -367,3 +368,19 @@ def delete_quota(request: HttpRequest, pk: int) -> HttpResponse:
         return refusal(request, error)
     messages.success(request, "Quota deleted.")
     return redirect("forecast-quotas")
+
+
+@login_required
+@require_GET
+def deal_probability(request: HttpRequest, deal_id: int) -> HttpResponse:
+    """The deal page's note under its probability: what the learned forecast weighs this open
+    deal by, and the closed deals behind that figure (loaded by htmx: the deal page does not
+    wait for the learning)."""
+    deal = get_object_or_404(Deal.objects.visible_to(_user(request)), pk=deal_id)
+    learned = None
+    if deal.status == Deal.Status.OPEN:
+        learned = analytics.learned_for_deal(
+            stage_id=deal.stage_id, owner_id=deal.owner_id, pipeline=deal.pipeline
+        )
+    context = {"deal": deal, "learned": learned}
+    return render(request, "forecasting/deal_probability.html", context)

@@ -49,7 +49,9 @@ from forecasting.analytics.movement import MOVE_TITLES, Movement, movement_deals
 from forecasting.analytics.probabilities import (
     BEST_CASE_MIN_PROBABILITY,
     COMMIT_MIN_PROBABILITY,
+    LearnedForDeal,
     StageProbability,
+    learned_for_deal,
     probability_expression,
     stage_probabilities,
 )
@@ -99,6 +101,7 @@ __all__ = [
     "Forecast",
     "Funnel",
     "FunnelStage",
+    "LearnedForDeal",
     "Movement",
     "PeriodFigures",
     "PipelineAsOf",
@@ -117,6 +120,7 @@ __all__ = [
     "default_funnel_range",
     "forecast",
     "funnel",
+    "learned_for_deal",
     "money",
     "movement_deals",
     "movement_since",

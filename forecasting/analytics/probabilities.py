@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 
-from deals.models import Stage, effective_probability
+from deals.models import Pipeline, Stage, effective_probability
 from forecasting.analytics.learning import LearnedModel, learn_model
 from forecasting.analytics.scope import HUNDRED, PERCENT, Scope
 
@@ -69,6 +69,32 @@ def stage_probabilities(scope: Scope) -> list[StageProbability]:
             )
         )
     return result
+
+
+@dataclass(frozen=True)
+class LearnedForDeal:
+    """What the learned forecast weighs one open deal by, and the closed deals behind it."""
+
+    percent: Decimal  # the owner's figure for the stage (the pipeline's, shrunk toward theirs)
+    pipeline_percent: Decimal  # the stage's figure over the whole pipeline
+    own_closed: int  # the owner's closed deals that reached the stage
+    pipeline_closed: int  # every closed deal of the pipeline that reached it
+
+
+def learned_for_deal(*, stage_id: int, owner_id: int, pipeline: Pipeline) -> LearnedForDeal | None:
+    """The learned probability of a deal in this stage owned by `owner_id` (the same for every
+    viewer); None while no deal that reached the stage has closed (the configured one
+    stands)."""
+    model = learn_model(pipeline=pipeline, timing=False)
+    closed = model.behind(stage_id=stage_id, owner_id=None)
+    if not closed:
+        return None
+    return LearnedForDeal(
+        percent=model.percent(stage_id=stage_id, owner_id=owner_id),
+        pipeline_percent=model.percent(stage_id=stage_id, owner_id=None),
+        own_closed=model.behind(stage_id=stage_id, owner_id=owner_id),
+        pipeline_closed=closed,
+    )
 
 
 def probability_expression(learned: LearnedModel | None = None) -> Coalesce:

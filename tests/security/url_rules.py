@@ -415,6 +415,7 @@ RULES: dict[str, Rule] = {
     "forecast-panel": Rule(methods={"GET": everyone(200)}, kwargs={"name": "=funnel"}),
     "forecast-export": Rule(methods={"GET": everyone(200)}),
     "forecast-movement": Rule(methods={"GET": everyone(200)}),
+    "forecast-deal-probability": Rule(methods={"GET": team_reads()}),
     "forecast-movement-deals": Rule(methods={"GET": everyone(200)}, query="kind=won"),
     # Quotas are set by managers and admins; reps get 403 on the page.
     "forecast-quotas": Rule(
