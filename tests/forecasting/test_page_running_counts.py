@@ -22,14 +22,9 @@ from tests.factories import (
     default_pipeline,
     lost_reason_entry,
 )
-from tests.forecasting.conftest import TODAY, at, make_deal
+from tests.forecasting.conftest import RUNNING_COUNTS_ONLY, TODAY, at, make_deal
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="the running counts are PostgreSQL's"
-    ),
-]
+pytestmark = [pytest.mark.django_db, RUNNING_COUNTS_ONLY]
 
 CLOSED_RANGE = (dt.date(2026, 8, 1), TODAY)
 WINDOW = {"since": dt.date(2026, 7, 1), "until": dt.date(2026, 12, 31)}
