@@ -146,9 +146,10 @@ def won_day_groups(
     extra: dict[str, Aggregate],
     also: Q | None = None,
 ) -> QuerySet[Any, Row]:
-    """`won_deal_groups` from the closed deals' day sums of the scope (`running_counts_kept`):
-    the won day rows of `days` per period, and `also` these day rows for the `extra`
-    aggregates (their own periods' `won` too: only the periods of `days` are whole)."""
+    """`won_deal_groups` read from the closed deals' day sums of the scope (where
+    `running_counts_kept`): the won day rows of `days` per period, plus the day rows `also`
+    selects for the `extra` aggregates. Those add to `won` of their own periods too, so only
+    the periods inside `days` are whole: the callers read only those."""
     won = Q(status=Deal.Status.WON)
     rows = won & Q(day__gte=days[0], day__lte=days[1])
     return (
