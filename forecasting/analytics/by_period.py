@@ -13,16 +13,21 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, DateField, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from currencies.selectors import Unconverted
 from deals.models import Deal
 from forecasting import periods
 from forecasting.analytics.closed_deals import (
+    added_up,
     closed_aggregates,
+    closed_day_rows,
+    closed_day_sums,
     closed_result,
     count_lost_and_open,
+    won_day_groups,
+    won_deal_groups,
 )
 from forecasting.analytics.probabilities import category_filters, probability_expression
 from forecasting.analytics.quotas import AgainstQuota, quota_for, quota_rows
@@ -33,9 +38,9 @@ from forecasting.analytics.scope import (
     Row,
     Scope,
     as_date,
-    day_bounds,
     money,
     per_hundred,
+    running_counts_kept,
     scoped_deals,
     trunc_period,
     unconverted_in,
@@ -158,7 +163,7 @@ def forecast(
             _add_learned(learned, by_start, unscheduled)
         else:
             _add_open_figures(deals, by_start, unscheduled, (first, last, period))
-        closed = _add_won_figures(deals, by_start, period, closed_range, closed_pipeline)
+        closed = _add_won_figures(scope, deals, by_start, period, closed_range, closed_pipeline)
     totals = _add_quotas(scope, by_start, (first, last, period))
     if learned:
         totals.range, totals.not_yet_in_pipeline = learned.total, learned.not_yet_in_pipeline
@@ -232,54 +237,53 @@ def _add_learned(
 
 
 def _add_won_figures(
+    scope: Scope,
     deals: QuerySet[Deal],
     by_start: dict[dt.date, PeriodFigures],
     kind: str,
     closed_range: tuple[dt.date, dt.date] | None,
     closed_pipeline: Pipeline | None,
 ) -> dict[str, Any] | None:
-    """Won per period, plus (when asked) the closed-deal figures: one pass over the won deals
-    grouped by period (the closed-deal sums filtered per group, then added up), and a count of
-    the lost ones. Returns the closed-deal figures."""
+    """Won per period, plus (when asked) the closed-deal figures. Returns the latter.
+
+    Where the running counts answer (`running_counts_kept`), one grouped query over the
+    closed deals' day sums (ClosedDay): the won day rows of the periods and the closed range's
+    won and lost rows, each figure a sum filtered to its rows. Elsewhere one pass over the won
+    deals grouped by period (the closed-deal sums filtered per group, then added up), and a
+    count of the lost ones."""
     starts = list(by_start)
-    won_from, won_until = starts[0], periods.period_end(starts[-1], kind)
+    window = (starts[0], periods.period_end(starts[-1], kind))
+    if running_counts_kept():
+        also, extra = None, {}
+        if closed_range is not None:
+            also = closed_day_rows(*closed_range, closed_pipeline)
+            extra = closed_day_sums(*closed_range, closed_pipeline)
+        sums = _add_won_groups(won_day_groups(scope, kind, window, extra, also), by_start, extra)
+    elif closed_range is None:
+        _add_won_groups(won_deal_groups(deals, kind, window, {}), by_start, {})
+    else:
+        # The cards show no velocity: leave out the open deals it would need.
+        closed = closed_aggregates(*closed_range, closed_pipeline, with_open=False)
+        days = (min(window[0], closed_range[0]), max(window[1], closed_range[1]))
+        sums = _add_won_groups(won_deal_groups(deals, kind, days, closed.won), by_start, closed.won)
+        sums |= count_lost_and_open(deals, closed)
     if closed_range is None:
-        _won_groups(deals, by_start, kind, (won_from, won_until), {})
         return None
-    # The cards show no velocity: leave out the open deals it would need.
-    closed = closed_aggregates(closed_range[0], closed_range[1], closed_pipeline, with_open=False)
-    won_range = (min(won_from, closed_range[0]), max(won_until, closed_range[1]))
-    sums = _won_groups(deals, by_start, kind, won_range, closed.won)
-    return closed_result(sums | count_lost_and_open(deals, closed), closed_range, closed_pipeline)
+    return closed_result(sums, closed_range, closed_pipeline)
 
 
-def _won_groups(
-    deals: QuerySet[Deal],
-    by_start: dict[dt.date, PeriodFigures],
-    kind: str,
-    won_range: tuple[dt.date, dt.date],
-    closed_sums: dict[str, Any],
+def _add_won_groups(
+    groups: QuerySet[Any, Row], by_start: dict[dt.date, PeriodFigures], extra: dict[str, Any]
 ) -> dict[str, Any]:
-    """Add each period's won deals to its figures, and return the `closed_sums` added up over
-    every group (the won deals of the whole range)."""
-    won_from_at, won_until_at = day_bounds(*won_range)
-    groups: QuerySet[Any, Row] = (
-        deals.filter(status=Deal.Status.WON, won_at__gte=won_from_at, won_at__lt=won_until_at)
-        .annotate(bucket=trunc_period(kind)("won_at", output_field=DateField()))
-        .values("bucket")
-        .annotate(won=Sum(MONEY), won_deals=Count("id"), **closed_sums)
-        .order_by()
-    )
-    sums: dict[str, Any] = {}
-    for group in groups:
+    """Add each period's won deals (`won_deal_groups`' rows) to its figures, and return the
+    `extra` sums added up over every group."""
+    rows = list(groups)
+    for group in rows:
         bucket = as_date(group["bucket"])
         if bucket in by_start:
             by_start[bucket].won += group["won"] or Decimal(0)
-            by_start[bucket].won_deals += group["won_deals"]
-        for name in closed_sums:
-            if group[name] is not None:
-                sums[name] = group[name] if name not in sums else sums[name] + group[name]
-    return sums
+            by_start[bucket].won_deals += int(group["won_deals"] or 0)  # Σ bigint: numeric
+    return added_up(rows, extra)
 
 
 def _add_quotas(

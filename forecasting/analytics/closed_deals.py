@@ -4,22 +4,25 @@ the deals closed in a range (by default the last `DEFAULT_FUNNEL_DAYS` days)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, DurationField, F, Q, QuerySet, Sum
+from django.db.models import Aggregate, Count, DateField, DurationField, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from deals.models import Deal
 from forecasting.analytics.scope import (
     MONEY,
     SECONDS_PER_DAY,
+    Row,
     Scope,
     day_bounds,
     rate,
+    scoped_closed_days,
     scoped_deals,
+    trunc_period,
 )
 
 if TYPE_CHECKING:
@@ -82,6 +85,81 @@ def closed_aggregates(
         won_rows=won,
         lost_rows=in_pipeline & Q(status=Deal.Status.LOST, lost_at__gte=start, lost_at__lt=end),
         open_rows=in_pipeline & Q(status=Deal.Status.OPEN) if with_open else None,
+    )
+
+
+def closed_day_rows(since: dt.date, until: dt.date, pipeline: Pipeline | None) -> Q:
+    """The closed deals' day sums (ClosedDay) of the deals won or lost from `since` to `until`
+    (local days, inclusive) in `pipeline` (None: every pipeline)."""
+    in_pipeline = Q(pipeline=pipeline) if pipeline is not None else Q()
+    return in_pipeline & Q(day__gte=since, day__lte=until)
+
+
+def closed_day_sums(
+    since: dt.date, until: dt.date, pipeline: Pipeline | None
+) -> dict[str, Aggregate]:
+    """`closed_aggregates`' won sums and `count_lost_and_open`'s lost count (not the open
+    deals) over the closed deals' day sums instead of the deals, each filtered to its rows, so
+    they ride along any query over the day rows: a day row adds up its deals (amounts as
+    `MONEY`, converted per row: Σ rate × amount is rate × Σ amount, exactly)."""
+    rows = closed_day_rows(since, until, pipeline)
+    won = rows & Q(status=Deal.Status.WON)
+    return {
+        "c_won": Sum("deals", filter=won),
+        "c_won_amount": Sum(MONEY, filter=won),
+        "c_won_with_amount": Sum("with_amount", filter=won),
+        "c_cycle": Sum("cycle", filter=won),
+        "c_lost": Sum("deals", filter=rows & Q(status=Deal.Status.LOST)),
+    }
+
+
+def added_up(groups: Iterable[Row], names: Iterable[str]) -> dict[str, Any]:
+    """Each of `names` summed over the rows `groups` (NULL adds nothing; a name no row has a
+    value for is left out, as `closed_result` takes it)."""
+    sums: dict[str, Any] = {}
+    for group in groups:
+        for name in names:
+            if group[name] is not None:
+                sums[name] = group[name] if name not in sums else sums[name] + group[name]
+    return sums
+
+
+def won_deal_groups(
+    deals: QuerySet[Deal], kind: str, days: tuple[dt.date, dt.date], extra: dict[str, Any]
+) -> QuerySet[Any, Row]:
+    """The deals won in `days` (inclusive) per period of `kind` (`bucket`, its first day):
+    `won` (Σ MONEY), `won_deals`, and the `extra` aggregates."""
+    start, end = day_bounds(*days)
+    return (
+        deals.filter(status=Deal.Status.WON, won_at__gte=start, won_at__lt=end)
+        .annotate(bucket=trunc_period(kind)("won_at", output_field=DateField()))
+        .values("bucket")
+        .annotate(won=Sum(MONEY), won_deals=Count("id"), **extra)
+        .order_by()
+    )
+
+
+def won_day_groups(
+    scope: Scope,
+    kind: str,
+    days: tuple[dt.date, dt.date],
+    extra: dict[str, Aggregate],
+    also: Q | None = None,
+) -> QuerySet[Any, Row]:
+    """`won_deal_groups` read from the closed deals' day sums of the scope (where
+    `running_counts_kept`): the won day rows of `days` per period, plus the day rows `also`
+    selects for the `extra` aggregates. Those add to `won` of their own periods too, so only
+    the periods inside `days` are whole: the callers read only those."""
+    won = Q(status=Deal.Status.WON)
+    rows = won & Q(day__gte=days[0], day__lte=days[1])
+    return (
+        scoped_closed_days(scope)
+        .filter(rows | also if also is not None else rows)
+        .exclude(deals=0)  # a key whose deals all reopened (or left) keeps its row
+        .annotate(bucket=trunc_period(kind)("day"))
+        .values("bucket")
+        .annotate(won=Sum(MONEY, filter=won), won_deals=Sum("deals", filter=won), **extra)
+        .order_by()
     )
 
 

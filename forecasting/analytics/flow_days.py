@@ -27,9 +27,13 @@ from django.db import connection
 from django.db.models import QuerySet, Sum
 
 from deals.models import Deal, LostReason, StageChange
-from forecasting.analytics.closed_deals import closed_result
+from forecasting.analytics.closed_deals import (
+    added_up,
+    closed_day_rows,
+    closed_day_sums,
+    closed_result,
+)
 from forecasting.analytics.scope import (
-    MONEY,
     Row,
     Scope,
     day_bounds,
@@ -185,32 +189,23 @@ def closed_from_days(
 ) -> tuple[dict[str, Any], list[Row]]:
     """The funnel's closed-deal figures (`closed_deals.closed_result`) over the days `days`
     (inclusive), and its lost deals per stage and reason (rows of stage, lost_reason__name, n),
-    from the closed deals' day sums (one query) and the open deals of its stages from the
-    board's column totals (one query)."""
+    from the closed deals' day sums (one query: `closed_day_sums`, the page's rule too) and
+    the open deals of its stages from the board's column totals (one query)."""
+    aggregates = closed_day_sums(*days, pipeline)
     sums = (
         scoped_closed_days(scope)
-        .filter(pipeline=pipeline, day__gte=days[0], day__lte=days[1])
+        .filter(closed_day_rows(*days, pipeline))
         .values("status", "stage", "lost_reason_id")
-        .annotate(
-            n=Sum("deals"), money=Sum(MONEY), with_amount=Sum("with_amount"), cycle=Sum("cycle")
-        )
+        .annotate(n=Sum("deals"), **aggregates)
         .order_by()
     )
     rows = _with_reason_names(sums)
-    won = [row for row in rows if row["status"] == Deal.Status.WON]
     open_deals = (
         scoped_column_totals(scope)
         .filter(stage__in=stage_ids, status=Deal.Status.OPEN)
         .aggregate(n=Sum("deals"))["n"]
     )
-    figures = {
-        "c_won": sum(row["n"] for row in won),
-        "c_won_amount": sum(row["money"] or 0 for row in won),
-        "c_won_with_amount": sum(row["with_amount"] for row in won),
-        "c_cycle": sum((row["cycle"] for row in won), dt.timedelta(0)),
-        "c_lost": sum(row["n"] for row in rows if row["status"] == Deal.Status.LOST),
-        "c_open": open_deals or 0,
-    }
+    figures = added_up(rows, aggregates) | {"c_open": open_deals or 0}
     lost: list[Row] = [row for row in rows if row["status"] == Deal.Status.LOST and row["n"]]
     return closed_result(figures, days, pipeline), lost
 
@@ -231,5 +226,5 @@ def _with_reason_names(sums: QuerySet[Any]) -> list[dict[str, Any]]:
             dict(zip(names, row, strict=True)) for row in cursor.fetchall()
         ]
     for row in rows:  # sums of bigint columns come back as numeric
-        row["n"], row["with_amount"] = int(row["n"] or 0), int(row["with_amount"] or 0)
+        row["n"] = int(row["n"] or 0)
     return rows

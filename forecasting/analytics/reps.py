@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from deals.models import Deal
 from forecasting import periods
-from forecasting.analytics.closed_deals import default_funnel_range
+from forecasting.analytics.closed_deals import closed_day_sums, default_funnel_range
 from forecasting.analytics.learning import LearnedModel, learn_model
 from forecasting.analytics.probabilities import probability_expression, stage_probability
 from forecasting.analytics.quotas import AgainstQuota, sum_quota
@@ -167,9 +167,8 @@ def _closed_per_owner(
     scope: Scope, period: tuple[dt.date, dt.date], closed: tuple[dt.date, dt.date]
 ) -> dict[int, dict[str, Any]]:
     """Per owner: won amount and deals in the period, deals won and lost in the closed range."""
-    won = Q(status=Deal.Status.WON)
-    in_period = won & Q(day__gte=period[0], day__lte=period[1])
-    in_range = Q(day__gte=closed[0], day__lte=closed[1])
+    in_period = Q(status=Deal.Status.WON, day__gte=period[0], day__lte=period[1])
+    sums = closed_day_sums(*closed, None)  # the closed-deal cards' and the funnel's rule
     rows = (
         scoped_closed_days(scope)
         .filter(day__gte=min(period[0], closed[0]), day__lte=max(period[1], closed[1]))
@@ -177,8 +176,8 @@ def _closed_per_owner(
         .annotate(
             won=Sum(MONEY, filter=in_period),
             won_deals=Coalesce(Sum("deals", filter=in_period), 0),
-            closed_won=Coalesce(Sum("deals", filter=won & in_range), 0),
-            closed_lost=Coalesce(Sum("deals", filter=Q(status=Deal.Status.LOST) & in_range), 0),
+            closed_won=Coalesce(sums["c_won"], 0),
+            closed_lost=Coalesce(sums["c_lost"], 0),
         )
         .order_by()
     )

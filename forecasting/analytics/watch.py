@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from currencies.selectors import rates_in_effect
@@ -16,6 +16,17 @@ from forecasting.analytics.scope import MONEY, Scope, scoped_deals
 from pipeline_crm.db import objects_for_each
 
 WATCHLIST_LIMIT = 25
+# What the watchlist shows and reasons from: a deal's other columns (some thirty) are not read.
+WATCHED_FIELDS = (
+    "title",
+    "owner",
+    "stage",
+    "amount",
+    "currency",
+    "expected_close_date",
+    "close_date_pushes",
+    "stall_reasons",
+)
 AT_RISK_SOON_DAYS = 14
 AT_RISK_LOW_PROBABILITY = 50
 AT_RISK_PUSHES = 2
@@ -59,15 +70,15 @@ def watchlist(scope: Scope, *, today: dt.date | None = None) -> dict[str, list[W
 
 def _largest(scope: Scope, deals: QuerySet[Deal]) -> list[Deal]:
     """The `WATCHLIST_LIMIT` largest of `deals` by amount in the scope's currency, with their
-    owner, stage and company. A converted amount has no index to walk, but within one currency
-    the order is the amount's: each currency's largest are walked from the amount indexes
-    (migration deals 0016) and merged here."""
+    owner and stage. A converted amount has no index to walk, but within one currency the
+    order is the amount's: each currency's largest are walked from the amount indexes
+    (migration deals 0016) and merged here; only the kept ones fetch their owner and stage."""
     currencies = [scope.currency] if scope.currency else sorted(rates_in_effect().per_unit)
     found = objects_for_each(
         [(code,) for code in currencies],
         lambda code: (
             deals.filter(currency=code)
-            .select_related("owner", "stage", "company")
+            .only(*WATCHED_FIELDS)
             .order_by(F("amount").desc(nulls_last=True), "id")[:WATCHLIST_LIMIT]
         ),
     )
@@ -75,7 +86,9 @@ def _largest(scope: Scope, deals: QuerySet[Deal]) -> list[Deal]:
     found.sort(
         key=lambda deal: (getattr(deal, MONEY) is None, -(getattr(deal, MONEY) or 0), deal.pk)
     )
-    return found[:WATCHLIST_LIMIT]
+    kept = found[:WATCHLIST_LIMIT]
+    prefetch_related_objects(kept, "owner", "stage")
+    return kept
 
 
 def _prob(deal: Deal) -> int | Decimal:

@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from accounts.models import Team
 from deals.models import Deal, FieldChange, StageChange
@@ -12,6 +13,11 @@ from forecasting.services import take_snapshot
 from tests.factories import DealFactory, default_pipeline, lost_reason_entry, stage_named
 
 TODAY = dt.date(2026, 11, 15)
+
+# The running counts are kept by PostgreSQL triggers: tests of them skip elsewhere.
+RUNNING_COUNTS_ONLY = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the running counts are PostgreSQL's"
+)
 
 
 def at(day: str, hour: int = 9) -> dt.datetime:
