@@ -183,7 +183,8 @@ def create_deals(world: World, count: int, seed: int) -> None:
                     insert_batch(batch, world.now, mode)
         finally:
             # Also after a failure: the batches committed so far are counted.
-            recount(mode)
+            if mode is not TriggerMode.KEEP:
+                recount(mode)
 
 
 @contextmanager
