@@ -31,8 +31,9 @@ from pipeline_crm.db import bulk_insert, is_postgresql, relaxed_durability
 WRITE_IN_BACKGROUND = True  # bench/seed_demo.py --serial turns it off to measure each side
 DEAL_BATCH = 10_000  # deals per transaction, their history and activities included
 # From this many new deals on, the load runs without the running counts' triggers and counts
-# everything once afterwards (`demo.bulk_load`). The recount reads the whole database (~N s at
-# 100,000 deals), the triggers cost ~8 ms a deal: below this, a top-up keeps the triggers.
+# everything once afterwards (`demo.bulk_load`). The triggers cost ~10-16 ms a new deal; the
+# recount reads the whole database (49 s at 100,000 deals, busy 2 cores): a small top-up (the
+# 500 deals of `make run`, a test's few hundred) keeps the triggers and leaves the rest alone.
 BULK_LOAD_MIN_DEALS = 20_000
 
 
