@@ -128,6 +128,10 @@ def recount(mode: TriggerMode) -> None:
     with writes_without_triggers(mode):
         for model in (Deal, StageChange, FieldChange):
             lock_against_writes(model)
+        with connection.cursor() as cursor:
+            # As the migrations that counted the history first: the window functions over
+            # every move sort in memory instead of on disk.
+            cursor.execute("SET LOCAL work_mem = '256MB'")
         for pipeline in Pipeline.objects.order_by("pk"):
             refresh_stay_ends(pipeline=pipeline)
         rebuild_column_totals()
