@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Case, DateTimeField, F, Model, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -23,12 +23,18 @@ from django.utils import timezone
 from deals.models import Deal, FieldChange, Stage, StageChange
 from deals.services.positions import column_edge, positions_below
 from deals.stalls import WatchedStage, idle_condition, reasons_expression, watched_stages
+from demo.bulk_load import TriggerMode, recount, trigger_mode, writes_without_triggers
 from demo.demo_deals import DealPlan, DealWalk, Row, World
 from followups.models import Activity
 from pipeline_crm.db import bulk_insert, is_postgresql, relaxed_durability
 
 WRITE_IN_BACKGROUND = True  # bench/seed_demo.py --serial turns it off to measure each side
 DEAL_BATCH = 10_000  # deals per transaction, their history and activities included
+# From this many new deals on, the load runs without the running counts' triggers and counts
+# everything once afterwards (`demo.bulk_load`). The triggers cost ~10-16 ms a new deal; the
+# recount reads the whole database (49 s at 100,000 deals, busy 2 cores): a small top-up (the
+# 500 deals of `make run`, a test's few hundred) keeps the triggers and leaves the rest alone.
+BULK_LOAD_MIN_DEALS = 20_000
 
 
 class ColumnPositions:
@@ -92,9 +98,12 @@ def flag_stalled(deal_ids: Sequence[int], now: dt.datetime) -> None:
     )
 
 
-def insert_batch(plans: Sequence[DealPlan], now: dt.datetime) -> None:
-    """One transaction: a batch of deals with their history and activities."""
-    with transaction.atomic():
+def insert_batch(
+    plans: Sequence[DealPlan], now: dt.datetime, mode: TriggerMode = TriggerMode.KEEP
+) -> None:
+    """One transaction: a batch of deals with their history and activities (with `mode`, no
+    running-count trigger fires: `demo.bulk_load`)."""
+    with writes_without_triggers(mode):
         relaxed_durability()
         deal_ids = bulk_insert(Deal, [plan.deal for plan in plans], need_ids=True)
         children: dict[type[Model], list[Row]] = {StageChange: [], FieldChange: [], Activity: []}
@@ -122,7 +131,9 @@ def _batches(world: World, count: int, seed: int) -> Iterator[list[DealPlan]]:
         yield plans
 
 
-def _insert_in_background(batches: Iterator[list[DealPlan]], now: dt.datetime) -> None:
+def _insert_in_background(
+    batches: Iterator[list[DealPlan]], now: dt.datetime, mode: TriggerMode
+) -> None:
     """Generate the next batch here while a second thread (and connection) writes this one.
 
     On PostgreSQL the database does most of the work of an insert, so on two cores the walk and
@@ -137,7 +148,7 @@ def _insert_in_background(batches: Iterator[list[DealPlan]], now: dt.datetime) -
                 if errors:
                     continue  # keep draining so the producer never blocks
                 try:
-                    insert_batch(batch, now)
+                    insert_batch(batch, now, mode)
                 except BaseException as exc:
                     errors.append(exc)
         finally:
@@ -158,16 +169,23 @@ def _insert_in_background(batches: Iterator[list[DealPlan]], now: dt.datetime) -
 
 
 def create_deals(world: World, count: int, seed: int) -> None:
-    """Walk `count` deals and insert them with their history, batch by batch."""
+    """Walk `count` deals and insert them with their history, batch by batch; from
+    `BULK_LOAD_MIN_DEALS` on, without the running counts' triggers and then one recount."""
     batches = _batches(world, count, seed)
+    mode = trigger_mode() if count >= BULK_LOAD_MIN_DEALS else TriggerMode.KEEP
     with _cycle_collector_paused():
-        # A second connection cannot see an open transaction's rows (e.g. inside a test), and
-        # SQLite allows one writer at a time anyway: then everything runs on this thread.
-        if WRITE_IN_BACKGROUND and is_postgresql() and not connection.in_atomic_block:
-            _insert_in_background(batches, world.now)
-        else:
-            for batch in batches:
-                insert_batch(batch, world.now)
+        try:
+            # A second connection cannot see an open transaction's rows (e.g. inside a test),
+            # and SQLite allows one writer at a time anyway: then everything runs on this thread.
+            if WRITE_IN_BACKGROUND and is_postgresql() and not connection.in_atomic_block:
+                _insert_in_background(batches, world.now, mode)
+            else:
+                for batch in batches:
+                    insert_batch(batch, world.now, mode)
+        finally:
+            # Also after a failure: the batches committed so far are counted.
+            if mode is not TriggerMode.KEEP:
+                recount(mode)
 
 
 @contextmanager

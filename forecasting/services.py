@@ -23,6 +23,11 @@ from forecasting.models import (
     quota_people,
     quota_teams,
 )
+from forecasting.running_count_sql import (
+    MOVE_DAYS_REBUILD,
+    PIPELINE_DAYS_REBUILD,
+    STAGE_REACH_REBUILD,
+)
 from pipeline_crm.db import insert_from_select_sql, is_postgresql
 from pipeline_crm.errors import DomainError, NotAllowed
 
@@ -208,3 +213,17 @@ def rebuild_running_counts() -> tuple[int, int]:
         )
         row = cursor.fetchone()
     return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def rebuild_history_counts() -> None:
+    """PostgreSQL: count the stage reach (StageReach), the pipeline on a day (OpenStay,
+    PipelineDay) and movement (MoveDay) afresh from the whole history, in one transaction, with
+    the SQL their migrations counted the existing history with. Only needed after something
+    bypassed the triggers (`demo.bulk_load`); the deals' advanced_at and slipped_*_at must be
+    right first (MoveDay counts them: `deals.services.refresh_stay_ends`)."""
+    if not is_postgresql():
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        for statement in (*STAGE_REACH_REBUILD, *PIPELINE_DAYS_REBUILD, *MOVE_DAYS_REBUILD):
+            cursor.execute(statement)

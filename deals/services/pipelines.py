@@ -196,13 +196,15 @@ def _write_stage_order(pipeline: Pipeline, stage_ids: list[int], *, history: boo
     for i, pk in enumerate(stage_ids, start=1):
         Stage.objects.filter(pk=pk, pipeline=pipeline).update(order=i)
     if history and [pk for pk in before if pk in stage_ids] != stage_ids:
-        _refresh_stay_ends(pipeline)
+        refresh_stay_ends(pipeline=pipeline)
 
 
-def _refresh_stay_ends(pipeline: Pipeline) -> None:
-    """The moves into `pipeline`'s stages learn again whether their deal later reached a later
-    stage (StageChange.advanced; PostgreSQL keeps it, migration deals 0015; SQLite does not),
-    and its deals when they last advanced (Deal.advanced_at, migration deals 0018)."""
+def refresh_stay_ends(*, pipeline: Pipeline) -> None:
+    """The moves into `pipeline`'s stages learn again when their stay ended and whether their
+    deal later reached a later stage (StageChange.left_at, advanced, entered_before; PostgreSQL
+    keeps them, migration deals 0015; SQLite does not), and its deals when they last advanced or
+    slipped (Deal.advanced_at, slipped_*_at, migration deals 0018). After a reorder of stages,
+    and after a bulk load that ran without the triggers (`demo.bulk_load`)."""
     if is_postgresql():
         with connection.cursor() as cursor:
             cursor.execute("SELECT deals_stay_ends_refresh_pipeline(%s)", [pipeline.pk])

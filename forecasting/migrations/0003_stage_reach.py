@@ -19,6 +19,8 @@ The existing history is counted once. Nothing happens on SQLite, which counts ea
 
 from django.db import migrations, models
 
+from forecasting.running_count_sql import STAGE_REACH_REBUILD  # shared with the bulk load's rebuild
+
 
 ADD = """
     CREATE OR REPLACE FUNCTION forecasting_stage_reach_add(
@@ -92,13 +94,7 @@ CREATE = [
        FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status
                           OR OLD.owner_id IS DISTINCT FROM NEW.owner_id)
        EXECUTE FUNCTION forecasting_stage_reach_deal()""",
-    "DELETE FROM forecasting_stagereach",
-    """INSERT INTO forecasting_stagereach (stage_id, owner_id, status, deals)
-       SELECT to_stage_id, COALESCE(owner_id, 0), status, COUNT(*)
-       FROM (SELECT DISTINCT sc.deal_id, sc.to_stage_id, d.owner_id, d.status
-             FROM deals_stagechange sc JOIN deals_deal d ON d.id = sc.deal_id
-             WHERE d.status IN ('won', 'lost') AND sc.to_stage_id IS NOT NULL) pairs
-       GROUP BY 1, 2, 3""",
+    *STAGE_REACH_REBUILD,  # the existing history counted once
 ]
 
 DROP = [

@@ -30,89 +30,13 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+from forecasting.running_count_sql import (  # shared with the rebuild after a bulk load
+    NOT_ZERO,
+    add_pipeline_days as _add_days,
+    insert_stays as _stays,
+)
+
 ZONE = settings.TIME_ZONE
-
-EVENTS = """
-    SELECT c.deal_id, c.at, 0 AS kind, c.id, c.to_stage_id AS stage, NULL::varchar AS status
-    FROM deals_stagechange c WHERE {stage_changes}
-    UNION ALL
-    SELECT f.deal_id, f.at, 1, f.id, NULL::bigint, f.new_value::varchar
-    FROM deals_fieldchange f WHERE f.field = 'status' AND {status_changes}
-"""
-
-# Per deal, its events in order (moves and status changes); the last of each day gives the
-# stage and status the deal has from the next day on, until the day of its next event.
-RUNS = """
-    SELECT deal_id, day, next_day,
-           stages[cardinality(stages)] AS stage, statuses[cardinality(statuses)] AS status
-    FROM (
-        SELECT deal_id, forecasting_day_after(at) AS day,
-               LEAD(forecasting_day_after(at)) OVER w AS next_day,
-               ARRAY_AGG(stage) FILTER (WHERE kind = 0) OVER w AS stages,
-               ARRAY_AGG(status) FILTER (WHERE kind = 1) OVER w AS statuses
-        FROM ({events}) e
-        WINDOW w AS (PARTITION BY deal_id ORDER BY at, kind, id)
-    ) s
-    WHERE next_day IS DISTINCT FROM day
-"""
-
-STAYS = """
-    SELECT * FROM (
-        SELECT r.deal_id, d.pipeline_id, r.stage AS stage_id, d.owner_id, d.currency, d.amount,
-               d.probability_override,
-               GREATEST(r.day, forecasting_day_after(d.created_at)) AS first_day,
-               LEAST(r.next_day, forecasting_day_after(d.won_at), forecasting_day_after(d.lost_at))
-                   AS end_day
-        FROM ({runs}) r JOIN deals_deal d ON d.id = r.deal_id
-        WHERE r.stage IS NOT NULL AND r.status IS DISTINCT FROM 'lost'
-    ) stay
-    WHERE end_day IS NULL OR first_day < end_day
-"""
-
-STAY_COLUMNS = (
-    "deal_id, pipeline_id, stage_id, owner_id, currency, amount, probability_override, "
-    "first_day, end_day"
-)
-
-
-def _stays(deals: str) -> str:
-    """The INSERT of the runs of the deals matching `deals` (a condition on a deal id)."""
-    events = EVENTS.format(
-        stage_changes=deals.format(id="c.deal_id"), status_changes=deals.format(id="f.deal_id")
-    )
-    stays = STAYS.format(runs=RUNS.format(events=events))
-    return f"INSERT INTO forecasting_openstay ({STAY_COLUMNS}) {stays}"
-
-
-# The day rows of some runs (`stays`, a table of OpenStay rows), each counted `sign` times:
-# +1 on their first day, -1 on their end day.
-def _add_days(stays: str, sign: int) -> str:
-    row = (
-        "pipeline_id, stage_id, owner_id, currency, {day} AS day, {sign} AS deals, "
-        "{sign} * COALESCE(amount, 0) AS amount, "
-        "CASE WHEN probability_override IS NULL THEN {sign} * COALESCE(amount, 0) ELSE 0 END "
-        "AS amount_without_override, "
-        "{sign} * COALESCE(amount * probability_override, 0) AS override_weighted"
-    )
-    starts = row.format(day="first_day", sign=sign)
-    ends = row.format(day="end_day", sign=-sign)
-    return f"""
-        INSERT INTO forecasting_pipelineday (pipeline_id, stage_id, owner_id, currency, day,
-            deals, amount, amount_without_override, override_weighted)
-        SELECT pipeline_id, stage_id, owner_id, currency, day, SUM(deals), SUM(amount),
-               SUM(amount_without_override), SUM(override_weighted)
-        FROM (SELECT {starts} FROM {stays}
-              UNION ALL SELECT {ends} FROM {stays} WHERE end_day IS NOT NULL) d
-        GROUP BY 1, 2, 3, 4, 5
-        HAVING {NOT_ZERO}
-    """
-
-
-# Rows that change nothing are not written.
-NOT_ZERO = (
-    "(SUM(deals), SUM(amount), SUM(amount_without_override), SUM(override_weighted)) "
-    "<> (0, 0, 0, 0)"
-)
 
 # Each key's rows summed into one (rows other transactions add meanwhile are left for later).
 COMPACT = f"""

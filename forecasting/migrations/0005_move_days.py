@@ -18,37 +18,16 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
 
+from forecasting.running_count_sql import (  # shared with the rebuild after a bulk load
+    add_move_days as _add,
+    move_rows as _moves,
+)
+
 
 COUNTED = (
     "pipeline_id", "owner_id", "currency", "amount", "status", "created_at", "advanced_at",
     "slipped_month_at", "slipped_quarter_at", "won_at", "lost_at",
 )
-
-
-def _moves(rows: str, sign: int) -> str:
-    """Each move of the deals in `rows` as (key, day, deals, amount), counted `sign` times."""
-    return f"""
-        SELECT m.move, r.pipeline_id, r.owner_id, r.currency,
-               forecasting_day_after(m.at) - 1 AS day, {sign} AS deals,
-               {sign} * COALESCE(r.amount, 0) AS amount
-        FROM {rows} r
-        CROSS JOIN LATERAL (VALUES
-            ('new', r.created_at), ('advanced', r.advanced_at),
-            ('slipped_month', r.slipped_month_at), ('slipped_quarter', r.slipped_quarter_at),
-            ('won', CASE WHEN r.status = 'won' THEN r.won_at END),
-            ('lost', CASE WHEN r.status = 'lost' THEN r.lost_at END)
-        ) AS m(move, at)
-        WHERE m.at IS NOT NULL
-    """
-
-
-def _add(moves: str) -> str:
-    return f"""
-        INSERT INTO forecasting_moveday (move, pipeline_id, owner_id, currency, day, deals, amount)
-        SELECT move, pipeline_id, owner_id, currency, day, SUM(deals), SUM(amount)
-        FROM ({moves}) m
-        GROUP BY 1, 2, 3, 4, 5 HAVING (SUM(deals), SUM(amount)) <> (0, 0)
-    """
 
 
 # Each key's rows summed into one (rows other transactions add meanwhile are left for later).

@@ -12,9 +12,8 @@ when every word of every title is listed, so the deals' trigger now adds all of 
 
 from django.db import migrations
 
-TITLE_WORDS = """
-    SELECT DISTINCT (unnest(to_tsvector('simple'::regconfig, title))).lexeme FROM {rows}
-"""
+from search.word_list import ADD_DEAL_TITLE_WORDS, TITLE_WORDS  # shared with the bulk load's rebuild
+
 LETTERS_ONLY = "^[[:alpha:]]{3,}$"  # migration 0002's rule
 
 
@@ -32,11 +31,7 @@ def every_word(apps, schema_editor):
         return
     run = schema_editor.execute
     run(_function(TITLE_WORDS.format(rows="new_rows")))
-    run(
-        "INSERT INTO search_word (word) "
-        + TITLE_WORDS.format(rows='"deals_deal"')
-        + " ON CONFLICT DO NOTHING"
-    )
+    run(ADD_DEAL_TITLE_WORDS)
     run(
         "CREATE INDEX IF NOT EXISTS search_word_prefix ON search_word "
         "(word text_pattern_ops)"

@@ -1,4 +1,5 @@
-"""`manage.py seed_demo [--deals N] [--reset] [--once]`: demo people, companies, leads and deals.
+"""`manage.py seed_demo [--deals N] [--reset] [--once] [--recount]`: demo people, companies,
+leads and deals.
 
 Idempotent: users, teams, companies, contacts, leads and quotas are created only when missing,
 and deals are topped up until the demo users own N of them. Prints the demo logins (not with
@@ -13,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from demo import demo_data
+from demo import bulk_load, demo_data
 from demo.logins import login_lines
 
 DEFAULT_DEALS = 500
@@ -44,6 +45,14 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=2024, help="Random seed (default 2024).")
         parser.add_argument(
+            "--recount",
+            action="store_true",
+            help=(
+                "Only count every running count afresh (PostgreSQL), e.g. after a big load was "
+                "killed before its own recount."
+            ),
+        )
+        parser.add_argument(
             "--snapshot-days",
             type=int,
             default=None,
@@ -59,6 +68,10 @@ class Command(BaseCommand):
             raise CommandError("--deals must be 0 or more.")
         if (options["snapshot_days"] or 0) < 0:
             raise CommandError("--snapshot-days must be 0 or more.")
+        if options["recount"]:
+            bulk_load.recount(bulk_load.trigger_mode())
+            self.stdout.write("Running counts recounted.")
+            return
         if options["once"] and demo_data.demo_deals_queryset().exists():
             demo_data.ensure_people()
             self.stdout.write("Demo data already loaded (`seed_demo --deals N` tops it up).")
