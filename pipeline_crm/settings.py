@@ -302,8 +302,15 @@ def redis_cache(url: str) -> dict[str, object]:
 # "cards": the board's drawn cards, shared by every process (deals.templatetags.card_cache).
 # Without Redis each process keeps its own anyway, so there is nothing to share.
 CARDS_CACHE: dict[str, object] = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+
+
+def redis_caches(url: str) -> dict[str, dict[str, object]]:
+    """Every cache alias on the Redis at `url` (the fault tests point them at their own)."""
+    return {"default": redis_cache(url), "cards": redis_cache(url)}
+
+
 if REDIS_URL:
-    CACHES = {"default": redis_cache(REDIS_URL), "cards": redis_cache(REDIS_URL)}
+    CACHES = redis_caches(REDIS_URL)
 elif TESTING:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from pipeline_crm.celery import app as celery_app
-from pipeline_crm.settings import redis_cache
+from pipeline_crm.settings import redis_caches
 from tests.faults.redis_server import RedisServer
 
 
@@ -29,7 +29,7 @@ def _use_broker(url: str) -> None:
 @pytest.fixture
 def on_own_redis(settings, own_redis) -> Iterator[RedisServer]:
     """Cache (sessions, throttles, live board versions) and Celery broker on `own_redis`."""
-    settings.CACHES = {"default": redis_cache(own_redis.url())}
+    settings.CACHES = redis_caches(own_redis.url())
     previous = celery_app.conf.broker_url
     _use_broker(own_redis.url())
     try:

@@ -110,7 +110,9 @@ def wait_for_every_panel(page):
         "() => !document.querySelector("
         "'.fc-loading:not([data-panel=probabilities]), .fc-on-demand')"
     )
-    page.locator("[data-panel=probabilities]").scroll_into_view_if_needed()
+    # Scrolled by the page itself: the panel may arrive (and replace its placeholder) while
+    # Playwright is still scrolling to it, which detaches the element it holds.
+    page.evaluate("document.querySelector('[data-panel=probabilities]').scrollIntoView()")
     page.wait_for_function(
         "() => !document.querySelector('.fc-loading') && document.body.dataset.chartsReady === '5'"
     )
