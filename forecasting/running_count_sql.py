@@ -4,6 +4,10 @@ again after a bulk load ran without the triggers (`forecasting.services.rebuild_
 
 Three tables are rebuilt from here: StageReach (migration 0003), OpenStay + PipelineDay (0004),
 MoveDay (0005). The SQL functions the migrations install (`forecasting_day_after`, …) must exist.
+
+Those migrations import this module: a change here also changes what they run on a database
+migrated afresh. Keep each statement meaning what it meant when its migration was written; a
+new meaning needs a new migration.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 A statement trigger on the deals adds the words of every title written (migrations search 0002
 and 0004, which share `TITLE_WORDS` with this module). A bulk load that ran without the triggers
 (`demo.bulk_load`) adds the words of every title once afterwards.
+
+Those migrations import `TITLE_WORDS` from here: a change to it also changes what they run on a
+database migrated afresh, so a new meaning needs a new migration.
 """
 
 from __future__ import annotations
