@@ -30,6 +30,7 @@ from demo.demo_deals import HISTORY_DAYS
 from followups.models import Activity
 from forecasting.models import Quota
 from forecasting.services import snapshot_from_history
+from forecasting.tasks import store_forecast_backtests
 from pipeline_crm.db import bulk_insert, refresh_planner_statistics
 
 # Development only: printed on purpose, and set only on users the demo creates.
@@ -435,4 +436,6 @@ def seed(
         # Else the planner keeps the empty tables' row counts: at 1,000,000 deals a manager's
         # forecast dashboard took 1.7 s that way instead of 0.8 s.
         refresh_planner_statistics()
+        # What the nightly job would have stored: the accuracy panel reads it from the start.
+        store_forecast_backtests()
     return SeedResult(cast, demo_deals_queryset().count(), created, snapshots)

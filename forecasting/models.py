@@ -370,6 +370,72 @@ class ClosedDay(DayCounts):
         return f"{self.status} {self.day} stage {self.stage_id} owner {self.owner_id}: {self.deals}"
 
 
+class StoredBacktest(models.Model):
+    """The accuracy panel's backtest of one period, stored (`services.store_backtests`): the
+    forecast made at the period's start for one pipeline (None: every pipeline at once, with the
+    model learned from them all), split into `BacktestPart`s. A forecast made at a start reads
+    only what was known then, so it does not change afterwards; the Brier scores over the deals
+    closed since do, and are brought up to date by the nightly job (`scored_on`)."""
+
+    kind = models.CharField(max_length=7)  # "month" or "quarter"
+    start = models.DateField()
+    pipeline = models.ForeignKey(
+        "deals.Pipeline", on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    from_snapshot = models.BooleanField()  # the pipeline at the start: snapshot, else history
+    scored_on = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "start", "pipeline"],
+                condition=Q(pipeline__isnull=False),
+                name="stored_backtest_key",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "start"],
+                condition=Q(pipeline__isnull=True),
+                name="stored_backtest_all_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.start} pipeline {self.pipeline_id}"
+
+
+class BacktestPart(models.Model):
+    """One owner's and currency's share of a stored backtest: the deals open at the start that
+    the owner held then, in that currency. Figures add up across parts (money in `currency`);
+    the learned forecast's range does not, so each part keeps its simulated distribution as the
+    101 percentiles 0–100 and a scope's range is drawn from its parts' (`backtest.combined`)."""
+
+    backtest = models.ForeignKey(StoredBacktest, on_delete=models.CASCADE, related_name="parts")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    currency = models.CharField(max_length=3)
+    deals = models.IntegerField()
+    configured = models.FloatField()
+    learned = models.FloatField()  # the open deals' learned figure, without what is not yet in
+    not_yet_in_pipeline = models.FloatField()
+    percentiles = models.JSONField()
+    # Σ (probability − outcome)² over the deals open at the start and closed by `scored_on`.
+    brier_configured = models.FloatField()
+    brier_learned = models.FloatField()
+    brier_deals = models.IntegerField()
+
+    # Visible by the owner the deals had at the start, like every owned record.
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["backtest", "owner", "currency"], name="backtest_part_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.backtest} owner {self.owner_id} {self.currency}"
+
+
 # The histogram's columns, shortest stays first.
 STAY_BUCKET_COLUMNS = [f"h{k}" for k in range(STAY_BUCKETS)]
 for _name in STAY_BUCKET_COLUMNS:

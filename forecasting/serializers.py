@@ -217,3 +217,8 @@ class BacktestSerializer(serializers.Serializer[Any]):
     currency = serializers.CharField()
     rows = BacktestRowSerializer(many=True)
     summary = BacktestSummarySerializer()
+    scored_on = serializers.DateField(
+        allow_null=True,
+        help_text="Periods stored by the nightly job: their Brier scores count the deals closed "
+        "by this day (null: every period computed now).",
+    )

@@ -12,13 +12,16 @@ from django.db import connection, connections, transaction
 from django.db.models import DateField, F, QuerySet, Value
 
 from accounts.models import Team, User
-from deals.models import Deal, effective_probability
+from deals.models import Deal, Pipeline, effective_probability
 from forecasting import periods
 from forecasting.analytics.as_of import open_at_start_of
+from forecasting.analytics.backtest_parts import Part, period_parts
 from forecasting.analytics.scope import day_bounds
 from forecasting.models import (
+    BacktestPart,
     ForecastSnapshot,
     Quota,
+    StoredBacktest,
     can_manage_quotas,
     quota_people,
     quota_teams,
@@ -173,6 +176,60 @@ def compact_running_counts() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT forecasting_pipeline_days_compact()")
         cursor.execute("SELECT forecasting_move_days_compact()")
+
+
+# --- the stored backtest -------------------------------------------------------------------------
+
+
+def store_backtests(*, kind: str, starts: Sequence[dt.date], today: dt.date) -> int:
+    """Store the backtest of the periods of `kind` starting on `starts` (`StoredBacktest`,
+    `BacktestPart`) for every pipeline and for all of them at once, in place of what was stored
+    for them; one transaction per pipeline. Brier scores count the deals closed by `today`.
+    Returns how many parts were stored."""
+    stored = 0
+    for pipeline in [None, *Pipeline.objects.order_by("pk")]:
+        deals, snapshots = Deal.objects.all(), ForecastSnapshot.objects.all()
+        if pipeline is not None:
+            deals, snapshots = deals.filter(pipeline=pipeline), snapshots.filter(pipeline=pipeline)
+        computed = period_parts(deals, snapshots, pipeline=pipeline, kind=kind, starts=[*starts])
+        stored += _replace_backtests(kind, pipeline, computed, today)
+    return stored
+
+
+@transaction.atomic
+def _replace_backtests(
+    kind: str,
+    pipeline: Pipeline | None,
+    computed: dict[dt.date, tuple[bool, list[Part]]],
+    today: dt.date,
+) -> int:
+    old = StoredBacktest.objects.filter(kind=kind, start__in=list(computed))
+    old = old.filter(pipeline=pipeline) if pipeline else old.filter(pipeline__isnull=True)
+    old.delete()
+    parts: list[BacktestPart] = []
+    for start, (from_snapshot, found) in computed.items():
+        backtest = StoredBacktest.objects.create(
+            kind=kind, start=start, pipeline=pipeline, from_snapshot=from_snapshot, scored_on=today
+        )
+        parts += [_stored_part(backtest, part) for part in found]
+    BacktestPart.objects.bulk_create(parts, batch_size=500)
+    return len(parts)
+
+
+def _stored_part(backtest: StoredBacktest, part: Part) -> BacktestPart:
+    return BacktestPart(
+        backtest=backtest,
+        owner_id=part.owner,
+        currency=part.currency,
+        deals=part.deals,
+        configured=part.configured,
+        learned=part.learned,
+        not_yet_in_pipeline=part.not_yet_in_pipeline,
+        percentiles=part.percentiles,
+        brier_configured=part.brier_configured,
+        brier_learned=part.brier_learned,
+        brier_deals=part.brier_deals,
+    )
 
 
 # --- running counts ------------------------------------------------------------------------------

@@ -509,6 +509,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "forecasting.tasks.take_forecast_snapshot",
         "schedule": crontab(hour=0, minute=15),
     },
+    # After the snapshot: a period that starts today is backtested from it.
+    "forecast-backtests": {
+        "task": "forecasting.tasks.store_forecast_backtests",
+        "schedule": crontab(hour=0, minute=45),
+    },
 }
 
 # Absolute links in e-mails and the calendar feed (jobs have no request to build them from).

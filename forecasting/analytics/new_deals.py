@@ -186,14 +186,41 @@ def not_yet_in_pipeline(
     """The expected wins of `deals`' owners' deals yet to be created, per period of `starts`
     (none in a period already over), from what they created in the last full months (one
     query: `deals` is scoped and carries `MONEY`)."""
+    per_owner: dict[int, Decimal] = defaultdict(Decimal)
+    for owner, _, total in _created(rates, deals):
+        per_owner[owner] += total or 0
+    return _expected(rates, list(per_owner.items()), starts, kind)
+
+
+def not_yet_per_owner(
+    rates: NewDealRates, deals: QuerySet[Deal], *, starts: list[dt.date], kind: str
+) -> dict[tuple[int, str], NotYetInPipeline]:
+    """`not_yet_in_pipeline` for each owner and currency of `deals` on its own (one query;
+    `deals` carries `MONEY` in its own currency)."""
+    return {
+        (owner, currency): _expected(rates, [(owner, total)], starts, kind)
+        for owner, currency, total in _created(rates, deals)
+    }
+
+
+def _created(rates: NewDealRates, deals: QuerySet[Deal]) -> list[tuple[int, str, Decimal | None]]:
+    """Σ MONEY created in the last `CREATION_MONTHS` full months per owner and currency."""
     since, until = _month_start(rates.month - CREATION_MONTHS), _month_start(rates.month)
-    per_owner = (
+    return list(
         deals.filter(created_at__gte=since, created_at__lt=until)
-        .values("owner_id")
+        .values("owner_id", "currency")
         .annotate(total=Sum(MONEY))
-        .values_list("owner_id", "total")
+        .values_list("owner_id", "currency", "total")
         .order_by()
     )
+
+
+def _expected(
+    rates: NewDealRates,
+    per_owner: list[tuple[int, Decimal | None]],
+    starts: list[dt.date],
+    kind: str,
+) -> NotYetInPipeline:
     shares = np.zeros(HORIZON)
     evidence = 0.0
     for owner, amount in per_owner:

@@ -96,6 +96,31 @@ def simulate(
     groups' probabilities; with `not_yet`, adds the wins of deals not yet in the pipeline.
     Seeded: the same input gives the same ranges.
     """
+    won = simulated(
+        amounts=amounts,
+        probabilities=probabilities,
+        shares=shares,
+        draws=draws,
+        seed=seed,
+        uncertain=uncertain,
+        not_yet=not_yet,
+    )
+    return Ranges(
+        periods=[_range(won[:, j]) for j in range(won.shape[1])], total=_range(won.sum(axis=1))
+    )
+
+
+def simulated(
+    *,
+    amounts: np.ndarray,
+    probabilities: np.ndarray,
+    shares: np.ndarray,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = 0,
+    uncertain: Uncertain | None = None,
+    not_yet: NotYetInPipeline | None = None,
+) -> np.ndarray:
+    """What `simulate` draws: (draws, periods), the amount won in each period in each draw."""
     amounts = np.asarray(amounts, dtype=float)
     chances = np.asarray(probabilities, dtype=float)[:, None] * np.asarray(shares, dtype=float)
     n_periods = chances.shape[1] if chances.ndim == 2 else 0
@@ -118,10 +143,7 @@ def simulate(
             won += _shifted(factors, uncertain.groups[rest], amounts[rest], chances[rest])
     if not_yet is not None:
         won += _arrivals(rng, not_yet, draws)
-    won = np.maximum(won, 0.0)
-    return Ranges(
-        periods=[_range(won[:, j]) for j in range(n_periods)], total=_range(won.sum(axis=1))
-    )
+    return np.maximum(won, 0.0)
 
 
 def _scale(

@@ -25,7 +25,14 @@ from currencies.selectors import (
     unconverted,
 )
 from deals.models import ColumnTotal, Deal
-from forecasting.models import ClosedDay, ForecastSnapshot, MoveDay, PipelineDay, StageFlowDay
+from forecasting.models import (
+    BacktestPart,
+    ClosedDay,
+    ForecastSnapshot,
+    MoveDay,
+    PipelineDay,
+    StageFlowDay,
+)
 from pipeline_crm.db import is_postgresql, keeps_running_totals
 
 if TYPE_CHECKING:
@@ -113,7 +120,14 @@ def unconverted_in(scope: Scope) -> list[Unconverted]:
 
 # Records that have an owner and a currency, which a scope narrows.
 type Scoped = (
-    Deal | ForecastSnapshot | StageFlowDay | ClosedDay | ColumnTotal | PipelineDay | MoveDay
+    Deal
+    | ForecastSnapshot
+    | StageFlowDay
+    | ClosedDay
+    | ColumnTotal
+    | PipelineDay
+    | MoveDay
+    | BacktestPart
 )
 
 
@@ -157,6 +171,20 @@ def _in_currency[Owned: Scoped](records: QuerySet[Owned], scope: Scope) -> Query
     if scope.currency:
         return records.filter(currency=scope.currency)
     return records.filter(currency__in=list(rates_in_effect().per_unit))
+
+
+def narrowed_in_currency[Owned: (Deal, ForecastSnapshot)](
+    records: QuerySet[Owned], scope: Scope
+) -> QuerySet[Owned]:
+    """`records` (already visible to the viewer) narrowed to the scope and its currencies,
+    their amounts as they are, each in its own currency."""
+    return _in_currency(_narrowed(records, scope), scope)
+
+
+def scoped_backtest_parts(scope: Scope) -> QuerySet[BacktestPart]:
+    """The stored backtest's parts of the scope's owners (by the owner at the period's start)
+    and currencies; their backtest says the pipeline."""
+    return _in_currency(_of_owners(BacktestPart.objects.visible_to(scope.user), scope), scope)
 
 
 def scoped_deals(scope: Scope) -> QuerySet[Deal]:
