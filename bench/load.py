@@ -4,6 +4,7 @@ invariants checked in SQL.
     .venv/bin/python bench/load.py                     # 50 users, 2 minutes, 100,000 deals
     .venv/bin/python bench/load.py --users 20 --duration 60 --deals 10000
     .venv/bin/python bench/load.py --smoke             # 5 users, 10 s, 300 deals, throwaway DB
+    .venv/bin/python bench/load.py --ramp 5            # every user starts within 5 s
 
 Works in the PostgreSQL database `--database` (a name, on the server of BENCH_DATABASE_URL /
 DATABASE_URL or 127.0.0.1, or a postgres:// URL; its name must contain "bench", or start with
@@ -23,8 +24,13 @@ Each demo account signs in once; its simulated users share that session (so the 
 six password hashes, not fifty, and no failed login can trip django-axes). gunicorn runs with
 THROTTLE_USER raised to 1000000/minute: the run measures the app, not DRF's throttle.
 
+The users start over `--ramp` seconds (30 by default: people arriving at work over half a
+minute; `--ramp 5` is everyone opening the board and the dashboard at once, which on two cores
+shared with PostgreSQL and locust queues the first seconds' requests).
+
 Prints the environment (cores, load average, workers), a table per request type (count, 409s,
-failures, p50/p95/p99 in ms) and the checks: every move the clients saw succeed left exactly
+failures, p50/p95/p99 in ms), the same from 10 s after the last user started (the ramp left
+out), and the checks: every move the clients saw succeed left exactly
 one stage-history row, no deal sits in another pipeline's stage, no two deals share a position
 in a column, notification keys are unique, the running column totals match the deals. Exits
 non-zero when a check fails or any request failed.
@@ -101,6 +107,11 @@ def arguments() -> argparse.Namespace:
         help="think times: brisk (people working fast, the default) or stress (the smoke's)",
     )
     parser.add_argument(
+        "--ramp",
+        type=float,
+        help="seconds over which the users start, opening their first page (30; smoke 1)",
+    )
+    parser.add_argument(
         "--reuse-database",
         action="store_true",
         help="use --database as it is: existing and migrated (e.g. pytest's), never dropped",
@@ -113,6 +124,7 @@ def arguments() -> argparse.Namespace:
     args.duration = args.duration or (10.0 if small else 120.0)
     args.deals = args.deals or (300 if small else 100_000)
     args.pace = args.pace or ("stress" if small else "brisk")
+    args.ramp = args.ramp or (1.0 if small else 30.0)
     cores = 1 if small else os.cpu_count() or 2  # one worker starts faster for a smoke run
     args.workers = args.workers or int(os.environ.get("WEB_CONCURRENCY") or cores)
     return args
@@ -277,7 +289,7 @@ def gunicorn(url: str, port: int, workers: int) -> Iterator[Server]:
             server.wait(timeout=30)
 
 
-def run(base: str, users: int, duration: float, pace: str) -> float:
+def run(base: str, users: int, duration: float, pace: str, ramp: float) -> float:
     """`users` simulated people at `pace` for `duration` seconds (all started within the first
     5 s); returns the seconds the run took."""
     Manager.fixed_count = max(1, users // 5)
@@ -295,7 +307,10 @@ def run(base: str, users: int, duration: float, pace: str) -> float:
     environment.events.request.add_listener(record)
     runner = environment.create_local_runner()
     started = time.perf_counter()
-    runner.start(users, spawn_rate=max(1.0, users / 5))
+    environment.events.spawning_complete.add_listener(
+        lambda **_: setattr(TALLY, "all_running_at", time.monotonic())
+    )
+    runner.start(users, spawn_rate=max(1.0, users / ramp))
     gevent.spawn_later(duration, runner.quit)
     runner.greenlet.join()
     return time.perf_counter() - started
@@ -362,7 +377,8 @@ def print_environment(args: argparse.Namespace, url: str, load_before: str, cpu:
         f"Environment: {os.cpu_count()} cores, load average {load_before} before the run, "
         f"{load_average()} after (1, 5, 15 min); Python {platform.python_version()}, "
         f"PostgreSQL {pg}, locust {locust.__version__} on the same machine\n"
-        f"Run: {args.users} users ({Manager.fixed_count} managers) for {args.duration:.0f} s "
+        f"Run: {args.users} users ({Manager.fixed_count} managers) starting over "
+        f"{args.ramp:.0f} s, for {args.duration:.0f} s "
         f"(pace {args.pace}: reps act every {rep_wait[0]}-{rep_wait[1]} s, managers every "
         f"{manager_wait[0]}-{manager_wait[1]} s) against gunicorn ({args.workers} workers x "
         f"{threads} threads, gunicorn.conf.py), "
@@ -374,8 +390,13 @@ def print_environment(args: argparse.Namespace, url: str, load_before: str, cpu:
     )
 
 
+# After the last user has started, its first requests (the board, the dashboard) still come.
+SETTLE_SECONDS = 10.0
+
+
 def print_table(seconds: float) -> tuple[int, int]:
-    """The figures per request type; returns (requests, failures)."""
+    """The figures per request type, then the same once every user has been running for a
+    while (the ramp's burst left out); returns (requests, failures)."""
     header = f"{'request':<28} {'count':>7} {'409':>6} {'failed':>6} {'p50 ms':>8} {'p95 ms':>8}"
     print(f"\n{header} {'p99 ms':>8}")
     for name in sorted(TALLY.samples):
@@ -385,6 +406,16 @@ def print_table(seconds: float) -> tuple[int, int]:
             f"{name:<28} {len(samples):>7} {TALLY.conflicts[name]:>6}"
             f" {TALLY.failures[name]:>6} {figures}"
         )
+    steady = {name: samples for name, samples in TALLY.steady(SETTLE_SECONDS).items() if samples}
+    if steady:
+        print(
+            f"\nThe same from {SETTLE_SECONDS:.0f} s after the last user started (the whole "
+            "run above includes the ramp, when every user opens its first page):"
+        )
+        print(f"{'request':<28} {'count':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+        for name in sorted(steady):
+            figures = " ".join(f"{percentile(steady[name], p):8.1f}" for p in (50, 95, 99))
+            print(f"{name:<28} {len(steady[name]):>7} {figures}")
     total = sum(len(s) for s in TALLY.samples.values())
     failed, conflicts = sum(TALLY.failures.values()), sum(TALLY.conflicts.values())
     share = 100 / max(total, 1)
@@ -479,7 +510,7 @@ def main() -> None:
             print(f"gunicorn up and accounts signed in after {time.perf_counter() - begun:.1f} s")
             load_before = load_average()
             cpu = Cpu(server, urlparse(url).path.lstrip("/"))
-            seconds = run(server.base, args.users, args.duration, args.pace)
+            seconds = run(server.base, args.users, args.duration, args.pace, args.ramp)
             cpu.stop()
             server_errors = server.errors()
         print_environment(args, url, load_before, cpu)

@@ -19,6 +19,7 @@ import itertools
 import json
 import random
 import re
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from http.cookiejar import Cookie
@@ -82,15 +83,29 @@ class Tally:
     failures: Counter[str] = field(default_factory=Counter)
     examples: list[str] = field(default_factory=list)
     moved: Counter[int] = field(default_factory=Counter)  # deal -> moves seen to succeed
+    # When each sample came in (time.monotonic()), and when the last user had started.
+    arrived: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    all_running_at: float | None = None
 
     def on_request(
         self, name: str, response_time: float, response: Any = None, exception: Any = None
     ) -> None:
         self.samples[name].append(response_time)
+        self.arrived[name].append(time.monotonic())
         if exception is not None:
             self.fail(name, f"{name}: {exception}")
         elif response is not None and response.status_code == 409:
             self.conflicts[name] += 1
+
+    def steady(self, settle: float) -> dict[str, list[float]]:
+        """The samples that came in `settle` seconds or more after every user was running."""
+        if self.all_running_at is None:
+            return {}
+        since = self.all_running_at + settle
+        return {
+            name: [ms for ms, at in zip(samples, self.arrived[name], strict=True) if at >= since]
+            for name, samples in self.samples.items()
+        }
 
     def fail(self, name: str, example: str) -> None:
         self.failures[name] += 1

@@ -176,3 +176,5 @@ def test_gunicorn_in_production_mode_serves_healthz_over_http_and_pages_over_htt
     finally:
         process.terminate()
         process.wait(timeout=10)
+    # Each worker loaded the URL configuration and compiled the templates before serving.
+    assert "Warmed up: URL configuration and" in (process.stdout.read() if process.stdout else "")
