@@ -420,13 +420,16 @@ def _share_matrix(model: LearnedModel, deals: _OpenDeals, n_periods: int, kind: 
     result = np.zeros((len(deals.stages), n_periods))
     if not len(deals.stages) or count <= 0:
         return result
-    keys, rows = np.unique(
-        np.column_stack([deals.stages, deals.starts - deals.now]), axis=0, return_inverse=True
-    )
+    # One integer per (stage, periods ahead): a 1-D unique is many times faster than one of
+    # rows (axis=0), which sorts them as records (80 ms for 140,000 deals).
+    ahead = deals.starts - deals.now  # never negative: an overdue deal lands from now
+    keys, rows = np.unique(deals.stages * 2**32 + ahead, return_inverse=True)
     table = np.array(
         [
-            model.landing_shares(stage_id=int(s), kind=kind, ahead=int(a), count=count)
-            for s, a in keys
+            model.landing_shares(
+                stage_id=int(k >> 32), kind=kind, ahead=int(k & 0xFFFFFFFF), count=count
+            )
+            for k in keys
         ]
     )
     skip = max(0, -deals.now)  # the periods from now before the window's first

@@ -6,12 +6,14 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from django.utils import timezone
 
 from deals.models import Deal, FieldChange
 from forecasting import analytics
 from forecasting.analytics import Scope
 from forecasting.analytics.learning import learn_model
 from forecasting.analytics.ranges import EXACT_DEALS, simulate
+from forecasting.analytics.scope import day_bounds
 from tests.factories import stage_named
 from tests.forecasting.conftest import TODAY, at, history, make_deal
 from tests.forecasting.simulated import history_with_early_wins, history_with_slips
@@ -163,3 +165,22 @@ def _learned(rep, since, until):
     return analytics.forecast(
         Scope(user=rep), probabilities="learned", today=TODAY, since=since, until=until
     )
+
+
+def test_the_live_forecast_learns_timing_from_the_deals_won_before_today_and_keeps_it(
+    people, django_assert_max_num_queries
+):
+    proposal = stage_named("Proposal").pk
+    now, today = timezone.now(), timezone.localdate()
+    # Won now, a month or more after the close date it had when it entered Proposal.
+    deal = make_deal(
+        people["rep"], "Closed", status=Deal.Status.WON, close="2026-10-20", won_at=now
+    )
+    history(deal, ("Proposal", "2026-09-25"), ("Closed", today.isoformat()))
+    tomorrow = day_bounds(today, today)[1]
+    # The live model learns from before today: the win counts from tomorrow's model on.
+    assert learn_model().slips["month"].get(proposal) is None
+    assert sum(learn_model(as_of=tomorrow).slips["month"][proposal]) == 1
+    # The same day's model comes back from the cache: no timing query is read again.
+    with django_assert_max_num_queries(3):
+        learn_model()
