@@ -146,14 +146,18 @@ class CardView(NamedTuple):
         )
 
 
-def decorate_cards(cards: Iterable[Deal], *, writable: set[int] | None) -> None:
-    """Give each deal its `card` (`CardView`); `writable`: owners whose deals the viewer may
-    change (None: everyone's)."""
+def decorate_cards(cards: Iterable[Deal], *, writable: set[int] | None) -> list[CardView]:
+    """Give each deal its `card` (`CardView`), which the template draws; `writable`: owners
+    whose deals the viewer may change (None: everyone's). Returns the views, in order."""
     now = timezone.now()
     today = timezone.localdate(now)
+    views = []
     for deal in cards:
         can_write = writable is None or deal.owner_id in writable
-        deal.card = CardView.of(deal, writable=can_write, now=now, today=today)  # type: ignore[attr-defined]
+        view = CardView.of(deal, writable=can_write, now=now, today=today)
+        deal.card = view  # type: ignore[attr-defined]
+        views.append(view)
+    return views
 
 
 @dataclass
@@ -257,12 +261,12 @@ def _board_columns(
         deals, stage_ids, board_page_size(), statuses, viewer=user, known_owners=known
     )
     writable = None if admin else {o.pk for o in owners if o.writable}
-    columns = []
+    columns, views = [], []
     for stage in scope.stages:
         cards, has_more = pages[stage.pk]
-        decorate_cards(cards, writable=writable)
+        views += decorate_cards(cards, writable=writable)
         columns.append(Column(stage, totals[stage.pk], cards, has_more))
-    prepare_cards(deal.card for column in columns for deal in column.cards)  # type: ignore[attr-defined]
+    prepare_cards(views)
     return columns
 
 
@@ -338,8 +342,7 @@ def column_cards(request: AuthedRequest, pipeline_id: int, stage_id: int) -> Htt
         limit=limit,
         viewer=request.user,
     )
-    decorate_cards(cards, writable=writable_ids(request.user))
-    prepare_cards(deal.card for deal in cards)  # type: ignore[attr-defined]
+    prepare_cards(decorate_cards(cards, writable=writable_ids(request.user)))
     column = Column(stage=stage, totals=ColumnTotals(), cards=cards, has_more=has_more)
     context = scope.context(column=column, cards=cards, refresh=refresh)
     if refresh:
