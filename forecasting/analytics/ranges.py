@@ -168,7 +168,8 @@ def _exact(
     cumulative = np.cumsum(chances, axis=1)
     picks = rng.random((draws, n))
     if scale is not None:  # p·scale·cumulative share ≤ pick  ⇔  cumulative ≤ pick / scale
-        with np.errstate(divide="ignore"):
+        # A scale of 0 or next to it makes the pick infinite: that draw does not win the deal.
+        with np.errstate(divide="ignore", over="ignore"):
             picks /= scale
     period = np.zeros((draws, n), dtype=np.int64)  # n_periods: not won
     for j in range(n_periods):
