@@ -9,12 +9,13 @@ invariants checked in SQL.
 Works in the PostgreSQL database `--database` (a name, on the server of BENCH_DATABASE_URL /
 DATABASE_URL or 127.0.0.1, or a postgres:// URL; its name must contain "bench", or start with
 "test_" for pytest's): creates and migrates it, tops the demo data up to `--deals` with
-`manage.py seed_demo`, runs VACUUM (ANALYZE) (the bulk load leaves no statistics, and
-autovacuum may be off), then starts gunicorn with the repository's gunicorn.conf.py on `--port`
-(`--workers`, default WEB_CONCURRENCY or the cores) and Redis (REDIS_URL, else db 0 on
-127.0.0.1). `--smoke` works in a database of its own (`<database>_smoke_<pid>`), dropped
-afterwards; with `--reuse-database` in `--database` as it is (tests/infra/test_load_smoke.py
-passes pytest's test database).
+`manage.py seed_demo`, stores the nightly backtests (`manage.py store_backtests`), runs
+VACUUM (ANALYZE) (the bulk load leaves no statistics, and autovacuum may be off), then starts
+gunicorn with the repository's gunicorn.conf.py on `--port` (`--workers`, default
+WEB_CONCURRENCY or the cores) and Redis (REDIS_URL, else db 0 on 127.0.0.1). `--smoke` works
+in a database of its own (`<database>_smoke_<pid>`), dropped afterwards; with
+`--reuse-database` in `--database` as it is (tests/infra/test_load_smoke.py passes pytest's
+test database).
 
 The simulated people (bench/load_users.py, locust): four in five are reps on the board
 (open it, page columns, follow the live poll and refresh changed columns, move deals, some of
@@ -162,9 +163,13 @@ def prepare(url: str, deals: int, *, reuse: bool) -> None:
         manage(url, "migrate", "--verbosity", "0")
     started = time.perf_counter()
     manage(url, "seed_demo", "--deals", str(deals))
+    manage(url, "store_backtests")  # what the nightly job keeps for the accuracy panel
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE)")
-    print(f"Database ready (seed + VACUUM (ANALYZE)) in {time.perf_counter() - started:.1f} s")
+    print(
+        f"Database ready (seed, backtests, VACUUM (ANALYZE)) in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
 
 
 def drop_database(url: str) -> None:

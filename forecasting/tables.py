@@ -325,6 +325,14 @@ def backtest_result(form: ForecastFilterForm) -> analytics.Backtest:
     )
 
 
+def backtest_stored(form: ForecastFilterForm) -> bool:
+    """Whether the backtest of the dashboard's filters is stored (`analytics.is_stored`)."""
+    options = form.options()
+    return analytics.is_stored(
+        form.scope(), period=options["period"], since=options["since"], until=options["until"]
+    )
+
+
 def _accuracy(form: ForecastFilterForm) -> Table:
     return accuracy_table(backtest_result(form))
 

@@ -174,7 +174,15 @@ def _funnel_panel(form: ForecastFilterForm) -> dict[str, Any]:
     }
 
 
+# The accuracy panel's request that asks for the backtest even where it was not stored.
+COMPUTE = "compute"
+
+
 def _accuracy_panel(form: ForecastFilterForm) -> dict[str, Any]:
+    """The backtest where the nightly job stored it (or when asked for: `COMPUTE`); else the
+    button that computes it from the history (seconds on a large database)."""
+    if not (form.data.get(COMPUTE) or tables.backtest_stored(form)):
+        return {"pending": True, "compute": COMPUTE}
     result = tables.backtest_result(form)
     return {
         "backtest": result,

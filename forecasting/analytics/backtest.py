@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from currencies.selectors import rates_in_effect
@@ -155,16 +156,34 @@ def backtest(
     return Backtest(period, scope.currency_code, rows, _summary(rows), scored_on)
 
 
+def is_stored(
+    scope: Scope,
+    *,
+    period: str = "month",
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    today: dt.date | None = None,
+) -> bool:
+    """Whether the nightly job has stored every period `backtest` would cover (two queries):
+    then it reads them in two more, else it replays the history of each (seconds at a
+    million deals)."""
+    starts = _past_starts(scope, period, since, until, today or timezone.localdate())
+    return _stored_backtests(scope, period, starts).count() == len(starts)
+
+
+def _stored_backtests(scope: Scope, kind: str, starts: list[dt.date]) -> QuerySet[StoredBacktest]:
+    backtests = StoredBacktest.objects.filter(kind=kind, start__in=starts)
+    if scope.pipeline is None:
+        return backtests.filter(pipeline__isnull=True)
+    return backtests.filter(pipeline=scope.pipeline)
+
+
 def _stored(
     scope: Scope, kind: str, starts: list[dt.date]
 ) -> tuple[dict[dt.date, tuple[bool, list[Part]]], dt.date | None]:
     """The stored periods among `starts`, with the parts of them the scope covers (two
     queries), and the day the oldest was scored."""
-    backtests = StoredBacktest.objects.filter(kind=kind, start__in=starts)
-    if scope.pipeline is None:
-        backtests = backtests.filter(pipeline__isnull=True)
-    else:
-        backtests = backtests.filter(pipeline=scope.pipeline)
+    backtests = _stored_backtests(scope, kind, starts)
     found = {pk: (start, snap, day) for pk, start, snap, day in backtests.values_list(
         "pk", "start", "from_snapshot", "scored_on"
     )}  # fmt: skip

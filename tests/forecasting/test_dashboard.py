@@ -452,14 +452,9 @@ def test_reps_cannot_open_the_quota_page(client, rep):
     assert client.get(reverse("forecast-quotas")).status_code == 403
 
 
-def test_the_backtest_panel_waits_for_its_button_while_the_others_load_with_the_page(
-    client, manager
-):
+def test_every_panel_but_the_stage_probabilities_loads_with_the_page(client, manager):
     client.force_login(manager)
     html = client.get(reverse("forecast")).content.decode()
     panels = dict(re.findall(r'data-panel="(\w+)"\s+hx-get="[^"]+"\s+hx-trigger="(\w+)"', html))
-    assert panels["accuracy"] == "click"
-    assert panels["funnel"] == panels["reps"] == panels["watchlist"] == "load"
-    accuracy = html.split('data-panel="accuracy"', 1)[1].split("</section>", 1)[0]
-    assert "<button" in accuracy
-    assert "Backtest" in accuracy
+    assert panels["funnel"] == panels["accuracy"] == panels["reps"] == panels["watchlist"] == "load"
+    assert panels["probabilities"] == "revealed"

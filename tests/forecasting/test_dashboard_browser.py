@@ -101,11 +101,13 @@ def days_ago(today, days):
 
 
 def wait_for_every_panel(page):
-    """Until every lazily loaded panel has arrived and every chart of this body is drawn: the
-    backtest loads when its button is pressed, the stage probabilities when scrolled to — once
-    the panels above have arrived, so that none of them pushes it out of sight again before
-    htmx sees it revealed."""
-    page.click("[data-panel=accuracy] button")
+    """Until every lazily loaded panel has arrived and every chart of this body is drawn: a
+    backtest the nightly job has not stored is computed when its button is pressed, the stage
+    probabilities load when scrolled to — once the panels above have arrived, so that none of
+    them pushes it out of sight again before htmx sees it revealed."""
+    page.wait_for_selector("[data-panel=accuracy]:not(.fc-loading)")
+    if page.query_selector("[data-panel=accuracy].fc-on-demand"):
+        page.click("[data-panel=accuracy] button")
     page.wait_for_function(
         "() => !document.querySelector("
         "'.fc-loading:not([data-panel=probabilities]), .fc-on-demand')"

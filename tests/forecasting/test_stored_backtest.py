@@ -5,9 +5,11 @@ queries, under the same sight rule; its Brier scores count the deals closed by t
 
 import datetime as dt
 from decimal import Decimal
+from io import StringIO
 
 import numpy as np
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -196,7 +198,7 @@ def test_the_panel_and_the_api_say_when_the_stored_scores_were_counted(
 ):
     url = "/forecast/panel/accuracy/?since=2026-09-01&until=2026-10-31"
     client.force_login(people["rep"])
-    assert "nightly backtest" not in client.get(url).content.decode()
+    assert "the nightly backtest)" not in client.get(url + "&compute=1").content.decode()
     api = api_for(people["rep"]).get("/api/forecast/accuracy/?since=2026-09-01&until=2026-10-31")
     assert api.json()["scored_on"] is None
     store()
@@ -206,3 +208,32 @@ def test_the_panel_and_the_api_say_when_the_stored_scores_were_counted(
     api = api_for(people["rep"]).get("/api/forecast/accuracy/?since=2026-09-01&until=2026-10-31")
     assert api.json()["scored_on"] == "2026-11-15"
     assert api.json()["rows"][0]["configured"] == "2275.00"
+
+
+def test_the_panel_offers_a_button_where_the_backtest_is_not_stored_and_computes_on_it(
+    client, people, backtest_world
+):
+    client.force_login(people["rep"])
+    url = "/forecast/panel/accuracy/?since=2026-09-01&until=2026-10-31"
+    with CaptureQueriesContext(connection) as asked:
+        pending = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "<button" in pending
+    assert "compute=1" in pending
+    assert 'data-table="accuracy"' not in pending
+    assert not any("deals_stagechange" in q["sql"] for q in asked)  # no history replayed
+    computed = client.get(url + "&compute=1", HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-table="accuracy"' in computed
+    assert "$2,275" in computed
+    store()
+    stored = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-table="accuracy"' in stored
+    assert "<button" not in stored
+
+
+def test_the_command_stores_what_the_nightly_job_stores(people, backtest_world):
+    out = StringIO()
+    call_command("store_backtests", "--day", TODAY.isoformat(), stdout=out)
+    parts = BacktestPart.objects.count()
+    assert parts > 0
+    assert f"Backtests stored: {parts} parts" in out.getvalue()
+    assert StoredBacktest.objects.filter(scored_on=TODAY).count() == 32
