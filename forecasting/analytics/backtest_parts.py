@@ -37,7 +37,7 @@ from forecasting.analytics.new_deals import (
     learn_new_deals,
     not_yet_per_owner,
 )
-from forecasting.analytics.ranges import Uncertain, simulated
+from forecasting.analytics.ranges import Uncertain, simulate
 from forecasting.analytics.scope import MONEY, as_date, day_bounds
 from forecasting.models import ForecastSnapshot
 
@@ -295,7 +295,7 @@ class _Figures:
     def _percentiles(self) -> list[float]:
         if not len(self.amount) and not self.not_yet.expected.any():
             return [0.0] * len(PERCENTILES)
-        won = simulated(
+        ranges = simulate(
             amounts=self.amount,
             probabilities=self.learned,
             shares=self.share.reshape(-1, 1),
@@ -303,7 +303,7 @@ class _Figures:
             uncertain=self.uncertain,
             not_yet=self.not_yet,
         )
-        return [float(v) for v in np.percentile(won[:, 0], PERCENTILES)]
+        return [float(v) for v in np.percentile(ranges.won[:, 0], PERCENTILES)]
 
 
 class _Cached:

@@ -13,7 +13,7 @@ deals are simulated exactly, and 100,000 deals take a fraction of a second.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
@@ -51,6 +51,8 @@ class Range:
 class Ranges:
     periods: list[Range]
     total: Range
+    # What each draw won in each period, (draws, periods): what the ranges are read from.
+    won: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), compare=False, repr=False)
 
 
 @dataclass
@@ -96,31 +98,6 @@ def simulate(
     groups' probabilities; with `not_yet`, adds the wins of deals not yet in the pipeline.
     Seeded: the same input gives the same ranges.
     """
-    won = simulated(
-        amounts=amounts,
-        probabilities=probabilities,
-        shares=shares,
-        draws=draws,
-        seed=seed,
-        uncertain=uncertain,
-        not_yet=not_yet,
-    )
-    return Ranges(
-        periods=[_range(won[:, j]) for j in range(won.shape[1])], total=_range(won.sum(axis=1))
-    )
-
-
-def simulated(
-    *,
-    amounts: np.ndarray,
-    probabilities: np.ndarray,
-    shares: np.ndarray,
-    draws: int = DEFAULT_DRAWS,
-    seed: int = 0,
-    uncertain: Uncertain | None = None,
-    not_yet: NotYetInPipeline | None = None,
-) -> np.ndarray:
-    """What `simulate` draws: (draws, periods), the amount won in each period in each draw."""
     amounts = np.asarray(amounts, dtype=float)
     chances = np.asarray(probabilities, dtype=float)[:, None] * np.asarray(shares, dtype=float)
     n_periods = chances.shape[1] if chances.ndim == 2 else 0
@@ -143,7 +120,12 @@ def simulated(
             won += _shifted(factors, uncertain.groups[rest], amounts[rest], chances[rest])
     if not_yet is not None:
         won += _arrivals(rng, not_yet, draws)
-    return np.maximum(won, 0.0)
+    won = np.maximum(won, 0.0)
+    return Ranges(
+        periods=[_range(won[:, j]) for j in range(n_periods)],
+        total=_range(won.sum(axis=1)),
+        won=won,
+    )
 
 
 def _scale(
