@@ -319,18 +319,17 @@ def _funnel_result(form: ForecastFilterForm) -> analytics.Funnel:
 
 def backtest_result(form: ForecastFilterForm) -> analytics.Backtest:
     """The backtest of the dashboard's filters (the accuracy panel, its CSV and the API)."""
-    options = form.options()
-    return analytics.backtest(
-        form.scope(), period=options["period"], since=options["since"], until=options["until"]
-    )
+    return analytics.backtest(form.scope(), **_backtest_range(form))
 
 
-def backtest_stored(form: ForecastFilterForm) -> bool:
-    """Whether the backtest of the dashboard's filters is stored (`analytics.is_stored`)."""
+def stored_backtest_result(form: ForecastFilterForm) -> analytics.Backtest | None:
+    """The same where the nightly job stored it, else None (`analytics.stored_backtest`)."""
+    return analytics.stored_backtest(form.scope(), **_backtest_range(form))
+
+
+def _backtest_range(form: ForecastFilterForm) -> dict[str, Any]:
     options = form.options()
-    return analytics.is_stored(
-        form.scope(), period=options["period"], since=options["since"], until=options["until"]
-    )
+    return {key: options[key] for key in ("period", "since", "until")}
 
 
 def _accuracy(form: ForecastFilterForm) -> Table:

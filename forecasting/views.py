@@ -181,9 +181,12 @@ COMPUTE = "compute"
 def _accuracy_panel(form: ForecastFilterForm) -> dict[str, Any]:
     """The backtest where the nightly job stored it (or when asked for: `COMPUTE`); else the
     button that computes it from the history (seconds on a large database)."""
-    if not (form.data.get(COMPUTE) or tables.backtest_stored(form)):
+    if form.data.get(COMPUTE):
+        result: analytics.Backtest | None = tables.backtest_result(form)
+    else:
+        result = tables.stored_backtest_result(form)
+    if result is None:
         return {"pending": True, "compute": COMPUTE}
-    result = tables.backtest_result(form)
     return {
         "backtest": result,
         "table": tables.accuracy_table(result),

@@ -37,7 +37,7 @@ One module a subject, each importing only those before it:
 """
 
 from forecasting.analytics.as_of import PipelineAsOf, StageSnapshot, pipeline_as_of
-from forecasting.analytics.backtest import Backtest, BacktestRow, backtest, is_stored
+from forecasting.analytics.backtest import Backtest, BacktestRow, backtest, stored_backtest
 from forecasting.analytics.by_period import Forecast, PeriodFigures, forecast
 from forecasting.analytics.closed_deals import (
     DEFAULT_FUNNEL_DAYS,
@@ -120,7 +120,6 @@ __all__ = [
     "default_funnel_range",
     "forecast",
     "funnel",
-    "is_stored",
     "learned_for_deal",
     "money",
     "movement_deals",
@@ -134,5 +133,6 @@ __all__ = [
     "scoped_deals",
     "scoped_snapshots",
     "stage_probabilities",
+    "stored_backtest",
     "watchlist",
 ]

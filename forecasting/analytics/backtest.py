@@ -27,7 +27,6 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from currencies.selectors import rates_in_effect
@@ -136,46 +135,52 @@ def backtest(
     """Every past period of the range (default: the last 12 months or 4 quarters with deals,
     the current one left out: it is not over), forecast at its start beside what was won."""
     starts = _past_starts(scope, period, since, until, today or timezone.localdate())
-    if not starts:
-        return Backtest(period, scope.currency_code, [], _summary([]))
-    won = won_by_period(scope, starts[0], periods.period_end(starts[-1], period), period)
-    stored, scored_on = _stored(scope, period, starts)
-    computed = _computed(scope, period, [start for start in starts if start not in stored])
-    factors = _factors(scope)
-    rows = []
-    for start in starts:
-        from_snapshot, parts = stored.get(start) or computed[start]
-        row = combined(parts, factors)
-        row.update(
-            period=periods.label(start, period),
-            start=start,
-            pipeline_from="snapshot" if from_snapshot else "history",
-            won=money(won.get(start, Decimal(0))),
-        )
-        rows.append(BacktestRow(**row))
-    return Backtest(period, scope.currency_code, rows, _summary(rows), scored_on)
+    return _assembled(scope, period, starts, *_stored(scope, period, starts))
 
 
-def is_stored(
+def stored_backtest(
     scope: Scope,
     *,
     period: str = "month",
     since: dt.date | None = None,
     until: dt.date | None = None,
     today: dt.date | None = None,
-) -> bool:
-    """Whether the nightly job has stored every period `backtest` would cover (two queries):
-    then it reads them in two more, else it replays the history of each (seconds at a
-    million deals)."""
+) -> Backtest | None:
+    """`backtest` where the nightly job has stored every period it covers (read in a few
+    queries), else None: nothing is replayed (that takes seconds at a million deals)."""
     starts = _past_starts(scope, period, since, until, today or timezone.localdate())
-    return _stored_backtests(scope, period, starts).count() == len(starts)
+    stored, scored_on = _stored(scope, period, starts)
+    if len(stored) < len(starts):
+        return None
+    return _assembled(scope, period, starts, stored, scored_on)
 
 
-def _stored_backtests(scope: Scope, kind: str, starts: list[dt.date]) -> QuerySet[StoredBacktest]:
-    backtests = StoredBacktest.objects.filter(kind=kind, start__in=starts)
-    if scope.pipeline is None:
-        return backtests.filter(pipeline__isnull=True)
-    return backtests.filter(pipeline=scope.pipeline)
+def _assembled(
+    scope: Scope,
+    kind: str,
+    starts: list[dt.date],
+    stored: dict[dt.date, tuple[bool, list[Part]]],
+    scored_on: dt.date | None,
+) -> Backtest:
+    """The rows of `starts` from their stored parts, the others' computed from history, and
+    what was won in each period."""
+    if not starts:
+        return Backtest(kind, scope.currency_code, [], _summary([]))
+    won = won_by_period(scope, starts[0], periods.period_end(starts[-1], kind), kind)
+    computed = _computed(scope, kind, [start for start in starts if start not in stored])
+    factors = _factors(scope)
+    rows = []
+    for start in starts:
+        from_snapshot, parts = stored.get(start) or computed[start]
+        row = combined(parts, factors)
+        row.update(
+            period=periods.label(start, kind),
+            start=start,
+            pipeline_from="snapshot" if from_snapshot else "history",
+            won=money(won.get(start, Decimal(0))),
+        )
+        rows.append(BacktestRow(**row))
+    return Backtest(kind, scope.currency_code, rows, _summary(rows), scored_on)
 
 
 def _stored(
@@ -183,7 +188,11 @@ def _stored(
 ) -> tuple[dict[dt.date, tuple[bool, list[Part]]], dt.date | None]:
     """The stored periods among `starts`, with the parts of them the scope covers (two
     queries), and the day the oldest was scored."""
-    backtests = _stored_backtests(scope, kind, starts)
+    backtests = StoredBacktest.objects.filter(kind=kind, start__in=starts)
+    if scope.pipeline is None:
+        backtests = backtests.filter(pipeline__isnull=True)
+    else:
+        backtests = backtests.filter(pipeline=scope.pipeline)
     found = {pk: (start, snap, day) for pk, start, snap, day in backtests.values_list(
         "pk", "start", "from_snapshot", "scored_on"
     )}  # fmt: skip

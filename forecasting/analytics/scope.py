@@ -157,7 +157,7 @@ def _counted[Owned: (Deal, ForecastSnapshot, ClosedDay, PipelineDay, MoveDay)](
     scope is every currency: the others are left out whole, counts too, and reported by
     `unconverted_in`), with the amount the scope adds up annotated as `MONEY` (and each of
     `amounts`, alias: field, likewise)."""
-    records = _in_currency(_narrowed(records, scope), scope)
+    records = narrowed_in_currency(records, scope)
     if scope.currency:
         return records.annotate(**{MONEY: F("amount")}, **{a: F(f) for a, f in amounts.items()})
     rates = rates_in_effect()
@@ -173,9 +173,7 @@ def _in_currency[Owned: Scoped](records: QuerySet[Owned], scope: Scope) -> Query
     return records.filter(currency__in=list(rates_in_effect().per_unit))
 
 
-def narrowed_in_currency[Owned: (Deal, ForecastSnapshot)](
-    records: QuerySet[Owned], scope: Scope
-) -> QuerySet[Owned]:
+def narrowed_in_currency[Owned: Scoped](records: QuerySet[Owned], scope: Scope) -> QuerySet[Owned]:
     """`records` (already visible to the viewer) narrowed to the scope and its currencies,
     their amounts as they are, each in its own currency."""
     return _in_currency(_narrowed(records, scope), scope)
@@ -195,7 +193,7 @@ def scoped_deals(scope: Scope) -> QuerySet[Deal]:
 def scoped_flow_days(scope: Scope) -> QuerySet[StageFlowDay]:
     """The funnel's running counts under the same rule (the deals' current owner, pipeline and
     currency: what the triggers keep them under)."""
-    return _in_currency(_narrowed(StageFlowDay.objects.visible_to(scope.user), scope), scope)
+    return narrowed_in_currency(StageFlowDay.objects.visible_to(scope.user), scope)
 
 
 def scoped_closed_days(scope: Scope) -> QuerySet[ClosedDay]:
