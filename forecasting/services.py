@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
@@ -217,19 +218,7 @@ def _replace_backtests(
 
 
 def _stored_part(backtest: StoredBacktest, part: Part) -> BacktestPart:
-    return BacktestPart(
-        backtest=backtest,
-        owner_id=part.owner,
-        currency=part.currency,
-        deals=part.deals,
-        configured=part.configured,
-        learned=part.learned,
-        not_yet_in_pipeline=part.not_yet_in_pipeline,
-        percentiles=part.percentiles,
-        brier_configured=part.brier_configured,
-        brier_learned=part.brier_learned,
-        brier_deals=part.brier_deals,
-    )
+    return BacktestPart(backtest=backtest, **asdict(part))
 
 
 # --- running counts ------------------------------------------------------------------------------

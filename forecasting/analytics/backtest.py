@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from decimal import Decimal
 from typing import Any
 
@@ -207,18 +207,7 @@ def _stored(
 
 
 def _part_of(stored: BacktestPart) -> Part:
-    return Part(
-        owner=stored.owner_id,
-        currency=stored.currency,
-        deals=stored.deals,
-        configured=stored.configured,
-        learned=stored.learned,
-        not_yet_in_pipeline=stored.not_yet_in_pipeline,
-        percentiles=stored.percentiles,
-        brier_configured=stored.brier_configured,
-        brier_learned=stored.brier_learned,
-        brier_deals=stored.brier_deals,
-    )
+    return Part(**{field.name: getattr(stored, field.name) for field in fields(Part)})
 
 
 def _computed(
@@ -244,7 +233,7 @@ def combined(parts: list[Part], factors: dict[str, float]) -> dict[str, Any]:
     drawn from the parts' distributions (one part: its own percentiles), Brier sums pooled."""
     # In one order, however they were read: the same parts draw the same range.
     parts = sorted(
-        (part for part in parts if part.currency in factors), key=lambda p: (p.owner, p.currency)
+        (part for part in parts if part.currency in factors), key=lambda p: (p.owner_id, p.currency)
     )
     factor = np.array([factors[part.currency] for part in parts])
     configured, learned, later = (

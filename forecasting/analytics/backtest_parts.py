@@ -69,7 +69,7 @@ SnapshotRow = tuple[
 class Part:
     """One owner's deals in one currency at a period's start, forecast (money in `currency`)."""
 
-    owner: int
+    owner_id: int  # named as `BacktestPart` stores it: a part and its row share their fields
     currency: str
     deals: int
     configured: float
@@ -142,7 +142,7 @@ def parts_at(inputs: Inputs, start: dt.date, kind: str, *, from_snapshot: bool) 
     nothing = NotYetInPipeline(expected=np.zeros(1))
     return [
         _Figures.of(groups.get(key, []), inputs.model, start, kind, later.get(key, nothing)).part(
-            owner=key[0], currency=key[1]
+            owner_id=key[0], currency=key[1]
         )
         for key in sorted(keys)
     ]
@@ -276,11 +276,11 @@ class _Figures:
             amount, configured, probability, due, share, outcome, learned.uncertain(groups), not_yet
         )
 
-    def part(self, *, owner: int, currency: str) -> Part:
+    def part(self, *, owner_id: int, currency: str) -> Part:
         closed = ~np.isnan(self.outcome)
         outcome = self.outcome[closed]
         return Part(
-            owner=owner,
+            owner_id=owner_id,
             currency=currency,
             deals=len(self.amount),
             configured=float(np.sum(self.amount * self.configured * self.due)),
