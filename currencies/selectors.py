@@ -45,6 +45,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from currencies.models import ExchangeRate
+from pipeline_crm.request_context import forget_for_request, kept_for_request
 
 # An amount (14 digits, 2 places) times a rate (6 places).
 CONVERTED = DecimalField(max_digits=30, decimal_places=8)
@@ -127,7 +128,13 @@ def rates_on(day: dt.date) -> Rates:
 
 
 def rates_in_effect() -> Rates:
-    """Today's rates, from the cache when they were read today and no rate changed since."""
+    """Today's rates, from the cache when they were read today and no rate changed since; read
+    once per request, so that every total of a page converts at the same rates (and a
+    dashboard does not fetch them from the cache for each of its figures)."""
+    return kept_for_request(CACHE_KEY, _cached_rates)
+
+
+def _cached_rates() -> Rates:
     today = timezone.localdate()
     cached = cache.get(CACHE_KEY)
     if (
@@ -187,6 +194,7 @@ def merged(groups: Iterable[Iterable[Unconverted]]) -> list[Unconverted]:
 def forget_rates(**_: Any) -> None:
     """Empty the cached rates now and, should the change be rolled back or land later, at
     the end of its transaction."""
+    forget_for_request(CACHE_KEY)
     cache.delete(CACHE_KEY)
     transaction.on_commit(lambda: cache.delete(CACHE_KEY))
 

@@ -259,20 +259,19 @@ def watch_table(name: str, title: str, deals: list[analytics.WatchedDeal], curre
     columns += [("Expected close", "date"), ("Why", "text")]
     rows: list[list[Any]] = []
     links: list[str | None] = []
-    for watched in deals:
-        deal = watched.deal
+    for deal in deals:
         rows.append(
             [
                 deal.title,
-                str(deal.owner),
-                deal.stage.name,
-                watched.amount,
-                int(watched.probability),
+                deal.owner,
+                deal.stage,
+                deal.amount,
+                int(deal.probability),
                 deal.expected_close_date,
-                "; ".join(r.replace("_", " ") for r in watched.reasons),
+                "; ".join(r.replace("_", " ") for r in deal.reasons),
             ]
         )
-        links.append(f"/deals/{deal.pk}/")
+        links.append(f"/deals/{deal.deal_id}/")
     return Table(name, title, columns, rows, currency=currency, links=links)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import connection, models, transaction
 from django.db.models import Expression, QuerySet, prefetch_related_objects
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
 
@@ -111,8 +112,9 @@ def _sql_type(value: Any) -> tuple[str, type[models.Field[Any, Any]]]:
 
 def _lateral(
     rows: Sequence[tuple[Any, ...]], build: Callable[..., QuerySet[Any, Any]]
-) -> tuple[QuerySet[Any, Any], str, list[Any]]:
-    """The query `build` makes, joined LATERAL to a VALUES list of `rows`: (query, SQL, params).
+) -> tuple[QuerySet[Any, Any], SQLCompiler, str, list[Any]]:
+    """The query `build` makes, joined LATERAL to a VALUES list of `rows`: (query, its compiler,
+    SQL, params).
 
     Each column of the rows has one type (int or str), taken from the first row."""
     kinds = [_sql_type(value) for value in rows[0]]
@@ -122,7 +124,8 @@ def _lateral(
     )
     # A raw statement cannot hand joined objects back: `objects_for_each` fetches them after.
     unjoined = queryset.select_related(None) if queryset.query.select_related else queryset
-    sql, params = unjoined.query.sql_with_params()
+    compiler = unjoined.query.get_compiler(using=unjoined.db)
+    sql, params = compiler.as_sql()
     # Only constants are interpolated (the alias, column names and types above) and the ORM's
     # compiled SQL, whose values stay parameters.
     row_sql = "(" + ", ".join(f"%s::{sql_type}" for sql_type, _ in kinds) + ")"
@@ -134,7 +137,7 @@ def _lateral(
             f"CROSS JOIN LATERAL ({sql}) AS page",
         ]
     )
-    return queryset, statement, [*(value for row in rows for value in row), *params]
+    return queryset, compiler, statement, [*(value for row in rows for value in row), *params]
 
 
 def objects_for_each[M: models.Model](
@@ -153,7 +156,7 @@ def objects_for_each[M: models.Model](
         return []
     if not is_postgresql():
         return [item for row in rows for item in build(*row)]
-    queryset, statement, params = _lateral(rows, build)
+    queryset, _, statement, params = _lateral(rows, build)
     found = list(queryset.model._default_manager.raw(statement, params))
     # What the query would have joined (`select_related`), one query per relation for all.
     prefetch_related_objects(found, *_joined_relations(queryset))
@@ -177,15 +180,16 @@ def _joined_relations(queryset: QuerySet[Any, Any]) -> list[str]:
 def values_for_each(
     rows: Sequence[tuple[Any, ...]], build: Callable[..., QuerySet[Any, tuple[Any, ...]]]
 ) -> list[tuple[Any, ...]]:
-    """`objects_for_each` for a `values_list` query: its tuples for every row."""
+    """`objects_for_each` for a `values_list` query: its tuples for every row, each value as
+    the query would give it (JSON decoded, say)."""
     if not rows:
         return []
     if not is_postgresql():
         return [item for row in rows for item in build(*row)]
-    _, statement, params = _lateral(rows, build)
+    _, compiler, statement, params = _lateral(rows, build)
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
-        return list(cursor.fetchall())
+        return [tuple(row) for row in compiler.results_iter(results=[cursor.fetchall()])]
 
 
 # --- deals: locks and settings for one transaction ------------------------------------------------

@@ -43,6 +43,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     When,
 )
@@ -265,17 +266,45 @@ def _reached_counts(
     from the history."""
     if as_of is not None or not is_postgresql():
         return _counted_reach(pipeline, as_of)
-    reach = StageReach.objects.exclude(deals=0)
-    if pipeline is not None:
-        reach = reach.filter(stage_id__in=Stage.objects.filter(pipeline=pipeline).values("pk"))
     result: dict[int, dict[int, Counts]] = defaultdict(dict)
-    for stage_id, owner_id, status, deals in reach.values_list(
+    for stage_id, owner_id, status, deals in _reach(pipeline).values_list(
         "stage_id", "owner_id", "status", "deals"
     ):
         closed, won = result[stage_id].get(owner_id, (0, 0))
         won_here = deals if status == Deal.Status.WON else 0
         result[stage_id][owner_id] = (closed + deals, won + won_here)
     return result
+
+
+def reached_totals(pipeline: Pipeline | None) -> dict[int, Counts]:
+    """{stage id: (closed, won)}: every closed deal of the pipeline (every pipeline when None)
+    that reached the stage, whoever owns it: what the learned model's pipeline-wide figure of
+    the stage stands on (`_fit_stage`), added up in SQL from the running counts on
+    PostgreSQL. One query."""
+    if not is_postgresql():
+        counts = _counted_reach(pipeline, None)
+        return {stage_id: _added_up(by_owner) for stage_id, by_owner in counts.items()}
+    rows = (
+        _reach(pipeline)
+        .order_by()
+        .values("stage_id")
+        .annotate(closed=Sum("deals"), won=Sum("deals", filter=Q(status=Deal.Status.WON)))
+        .values_list("stage_id", "closed", "won")
+    )
+    return {stage_id: (int(closed), int(won or 0)) for stage_id, closed, won in rows}
+
+
+def _reach(pipeline: Pipeline | None) -> QuerySet[StageReach]:
+    """The running counts of the pipeline's stages (every pipeline's when None)."""
+    reach = StageReach.objects.exclude(deals=0)
+    if pipeline is not None:
+        reach = reach.filter(stage_id__in=Stage.objects.filter(pipeline=pipeline).values("pk"))
+    return reach
+
+
+def _added_up(by_owner: Mapping[int, Counts]) -> Counts:
+    """(closed, won) over every owner."""
+    return sum(n for n, _ in by_owner.values()), sum(w for _, w in by_owner.values())
 
 
 def _counted_reach(
@@ -384,8 +413,7 @@ def _fit_stage(
     stage: StageModel, by_owner: dict[int, Counts], owner_teams: dict[int, frozenset[int]]
 ) -> None:
     """Fill a stage's rates from its (closed, won) counts per owner."""
-    stage.closed = sum(n for n, _ in by_owner.values())
-    stage.won = sum(w for _, w in by_owner.values())
+    stage.closed, stage.won = _added_up(by_owner)
     stage.rep_counts = by_owner
     if not stage.closed:
         return

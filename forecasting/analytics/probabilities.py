@@ -14,7 +14,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 
 from deals.models import Pipeline, Stage, effective_probability
-from forecasting.analytics.learning import LearnedModel, learn_model
+from forecasting.analytics.learning import LearnedModel, learn_model, reached_totals
 from forecasting.analytics.scope import HUNDRED, PERCENT, Scope
 
 COMMIT_MIN_PROBABILITY = 70
@@ -53,10 +53,10 @@ def stage_probabilities(scope: Scope) -> list[StageProbability]:
     stages = Stage.objects.select_related("pipeline").order_by("pipeline__name", "order")
     if scope.pipeline is not None:
         stages = stages.filter(pipeline=scope.pipeline)
-    model = learn_model(pipeline=scope.pipeline, timing=False)
+    totals = reached_totals(scope.pipeline)
     result = []
     for stage in stages:
-        learned = model.stages.get(stage.pk)
+        closed, won = totals.get(stage.pk, (0, 0))
         result.append(
             StageProbability(
                 stage_id=stage.pk,
@@ -64,8 +64,8 @@ def stage_probabilities(scope: Scope) -> list[StageProbability]:
                 pipeline=stage.pipeline.name,
                 order=stage.order,
                 configured=stage.probability,
-                closed=learned.closed if learned else 0,
-                won=learned.won if learned else 0,
+                closed=closed,
+                won=won,
             )
         )
     return result

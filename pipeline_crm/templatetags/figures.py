@@ -9,11 +9,12 @@ reads "—". CSV files never come through here: they keep the raw figures.
 
 from __future__ import annotations
 
+import functools
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django import template
-from django.utils.formats import number_format
+from django.utils.formats import get_format, number_format
 from django.utils.translation import get_language
 
 register = template.Library()
@@ -37,7 +38,26 @@ def grouped(value: Decimal, places: int) -> str:
     """`value` rounded half up to `places` decimals, with the active language's separators and
     grouping."""
     rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    return number_format(rounded, decimal_pos=places, force_grouping=True)
+    separators = _thousands_separators(get_language())
+    if separators is None:
+        return number_format(rounded, decimal_pos=places, force_grouping=True)
+    # Python's own grouping ("1,234.5"), its separators then swapped for the language's: what
+    # `number_format` gives for groups of three, in a fraction of its time (a table of fifty
+    # deals formats a hundred figures).
+    return f"{rounded:,.{places}f}".translate(separators)
+
+
+@functools.cache
+def _thousands_separators(language: str | None) -> dict[int, str] | None:
+    """For a language that groups digits by three: the `str.translate` table from Python's
+    separators to its own; None for another grouping (none, or uneven groups), left to
+    `number_format`."""
+    if get_format("NUMBER_GROUPING", language) != 3:
+        return None
+    decimal, thousands = (
+        get_format(name, language) for name in ("DECIMAL_SEPARATOR", "THOUSAND_SEPARATOR")
+    )
+    return str.maketrans({",": str(thousands), ".": str(decimal)})
 
 
 def _symbol(currency: str | None) -> str:

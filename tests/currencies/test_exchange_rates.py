@@ -116,6 +116,72 @@ def test_a_new_rate_takes_effect_at_once_despite_the_cache(admin_user):
     assert "EUR" not in rates_in_effect().per_unit
 
 
+def in_a_request(view):
+    """`view()` run the way a request runs it (inside the project's middleware)."""
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from pipeline_crm.request_context import RequestContextMiddleware
+
+    answers = []
+
+    def respond(_request):
+        answers.append(view())
+        return HttpResponse()
+
+    RequestContextMiddleware(respond)(RequestFactory().get("/"))
+    return answers[0]
+
+
+def test_a_rate_set_during_a_request_takes_effect_in_it_at_once(admin_user):
+    today = dt.date.today()
+
+    def read_twice_with_a_rate_set_between():
+        before = rates_in_effect()
+        services.set_rate(by=admin_user, currency="EUR", rate="1.2", valid_from=today)
+        return before, rates_in_effect()
+
+    before, after = in_a_request(read_twice_with_a_rate_set_between)
+    assert "EUR" not in before.per_unit
+    assert after.per_unit["EUR"] == Decimal("1.2")
+
+
+def test_a_rate_set_by_another_process_waits_for_the_next_request(db):
+    from currencies import selectors
+
+    def read_twice_with_the_cache_emptied_between():
+        before = rates_in_effect()
+        # Another process saves a rate (no signal here) and empties the shared cache.
+        ExchangeRate.objects.bulk_create(
+            [ExchangeRate(currency="EUR", rate="1.2", valid_from=dt.date.today())]
+        )
+        selectors.cache.delete(selectors.CACHE_KEY)
+        return before, rates_in_effect()
+
+    before, during = in_a_request(read_twice_with_the_cache_emptied_between)
+
+    assert "EUR" not in before.per_unit
+    assert during is before  # every total of the page at the same rates
+    assert in_a_request(rates_in_effect).per_unit["EUR"] == Decimal("1.2")
+
+
+def test_a_dashboard_reads_the_rates_from_the_cache_once(rep, monkeypatch):
+    from currencies import selectors
+
+    reads = []
+    real_get = selectors.cache.get
+
+    def counted_get(key, *args, **kwargs):
+        reads.append(key)
+        return real_get(key, *args, **kwargs)
+
+    monkeypatch.setattr(selectors.cache, "get", counted_get)
+    response = signed_in(rep).get(reverse("forecast"))
+
+    assert response.status_code == 200
+    assert reads.count(selectors.CACHE_KEY) == 1
+
+
 # --- the settings page ----------------------------------------------------------------------
 
 

@@ -5,7 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from forecasting import analytics
+from deals.models import Deal
+from forecasting import analytics, tables
 from forecasting.analytics import Scope
 from forecasting.models import Quota
 from tests.factories import UserFactory, lost_reason_entry
@@ -380,6 +381,19 @@ def test_a_quarter_uses_its_own_quota_else_adds_up_its_months(people, manager):
     assert quota_of(scope, "2027-Q1", "quarter") is None
 
 
+def test_watchlist_gives_a_stalled_deals_reasons(people):
+    stalled = make_deal(people["rep"], "Proposal", amount="9000.00", close="2026-11-14")
+    Deal.objects.filter(pk=stalled.pk).update(stalled=True, stall_reasons=["idle", "no_next_step"])
+
+    result = analytics.watchlist(Scope(user=people["rep"]), today=TODAY)
+
+    assert [(w.deal_id, w.reasons) for w in result["stalled"]] == [
+        (stalled.pk, ["idle", "no_next_step"])
+    ]
+    table = tables.watch_table("stalled", "Stalled deals", result["stalled"], "USD")
+    assert table.values[0][-1] == "idle; no next step"
+
+
 def test_watchlist_lists_stalled_and_each_kind_of_risk(people):
     rep = people["rep"]
     stalled = make_deal(rep, "Proposal", amount="9000.00", close="2026-11-14", stalled=True)
@@ -391,9 +405,9 @@ def test_watchlist_lists_stalled_and_each_kind_of_risk(people):
     make_deal(rep, "Negotiation", amount="2000.00", close="2026-11-20")  # soon but 75 %: fine
     make_deal(rep, "Qualification", amount="1000.00", close="2027-02-01")  # far off: fine
     result = analytics.watchlist(Scope(user=rep), today=TODAY)
-    assert [w.deal for w in result["stalled"]] == [stalled]
-    assert [(w.deal, w.reasons) for w in result["at_risk"]] == [
-        (overdue, ["close date passed"]),
-        (pushed, ["close date pushed 2×"]),
-        (soon_low, ["closing soon at low probability"]),
+    assert [w.deal_id for w in result["stalled"]] == [stalled.pk]
+    assert [(w.deal_id, w.reasons) for w in result["at_risk"]] == [
+        (overdue.pk, ["close date passed"]),
+        (pushed.pk, ["close date pushed 2×"]),
+        (soon_low.pk, ["closing soon at low probability"]),
     ]

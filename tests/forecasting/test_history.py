@@ -8,6 +8,7 @@ import pytest
 from deals.models import Deal, FieldChange
 from forecasting import analytics
 from forecasting.analytics import Scope
+from forecasting.analytics.learning import learn_model
 from forecasting.models import ForecastSnapshot
 from forecasting.services import take_snapshot
 from forecasting.tasks import take_forecast_snapshot
@@ -32,6 +33,25 @@ def test_learned_probability_is_the_share_won_with_no_minimum_sample(people):
     # a stage no closed deal reached has none.
     assert (stages["Closed"].closed, stages["Closed"].learned) == (12, Decimal("1.0000"))
     assert (stages["Negotiation"].closed, stages["Negotiation"].learned) == (0, None)
+
+
+def test_stage_probabilities_add_up_every_owners_deals_alike_for_every_viewer(people):
+    closed_deals_through(people["rep"], "Proposal", won=3, lost=2)
+    closed_deals_through(people["outsider"], "Proposal", won=1, lost=4)  # another team
+
+    seen_by = {
+        who: {p.stage: (p.closed, p.won) for p in analytics.stage_probabilities(Scope(user=user))}
+        for who, user in people.items()
+    }
+    model = learn_model(timing=False)  # what the learned forecast weighs deals by
+
+    assert seen_by["rep"]["Proposal"] == (10, 4)  # the outsider's five count too
+    assert seen_by["rep"]["Closed"] == (4, 4)
+    assert all(seen == seen_by["rep"] for seen in seen_by.values())
+    assert {
+        p.stage_id: (p.closed, p.won)
+        for p in analytics.stage_probabilities(Scope(user=people["rep"]))
+    } == {pk: (stage.closed, stage.won) for pk, stage in model.stages.items()}
 
 
 def test_forecast_with_learned_probabilities_uses_them_where_known(people):

@@ -72,6 +72,20 @@ def test_values_for_each_row_match_the_same_aggregate_run_alone(deals):
     ]  # the empty column has no row
 
 
+def test_values_for_each_gives_each_value_as_the_query_alone_would(rep):
+    """A JSON column comes back decoded, not as its text (the statement is run raw)."""
+    stage = stage_named("Prospecting")
+    DealFactory(owner=rep, stage=stage, stall_reasons=["idle", "no_next_step"])
+
+    def reasons(stage_id):
+        return Deal.objects.filter(stage_id=stage_id).values_list("stall_reasons", "amount")
+
+    found = values_for_each([(stage.pk,)], reasons)
+
+    assert found == list(reasons(stage.pk))
+    assert found[0][0] == ["idle", "no_next_step"]
+
+
 def test_on_postgresql_all_the_rows_are_one_statement(deals, django_assert_num_queries):
     rows = [(stage_named(name).pk, status) for name, status in deals]
     expected = 1 if is_postgresql() else len(rows)

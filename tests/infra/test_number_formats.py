@@ -1,12 +1,15 @@
 """The one way numbers read on every page: `{% load figures %}` (pipeline_crm/templatetags)."""
 
-from decimal import Decimal
+import itertools
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from django.conf import settings
 from django.template import Context, Template
 from django.utils import translation
+from django.utils.formats import number_format
 
-from pipeline_crm.templatetags.figures import count, days, money, money_short, percent
+from pipeline_crm.templatetags.figures import count, days, grouped, money, money_short, percent
 
 
 @pytest.mark.parametrize(
@@ -65,6 +68,19 @@ def test_other_languages_use_their_own_separators():
         assert money(Decimal("1234567.5"), "EUR") == "€1.234.567,50"
         assert percent(0.2593) == "25,9 %"
         assert days(12.5) == "12,5 days"
+
+
+@pytest.mark.parametrize("language", [code for code, _ in settings.LANGUAGES])
+def test_every_language_groups_as_djangos_number_format_does(language):
+    """`grouped` formats groups of three itself (fast) and leaves the others (some languages
+    do not group) to `number_format`: the same text either way."""
+    values = [Decimal(0), Decimal("-0.5"), Decimal("999.995"), Decimal("-1234567.891")]
+    values += [Decimal(10) ** n + Decimal("0.25") for n in range(13)]
+    with translation.override(language):
+        for value, places in itertools.product(values, (0, 1, 2)):
+            rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+            expected = number_format(rounded, decimal_pos=places, force_grouping=True)
+            assert grouped(value, places) == expected, (value, places)
 
 
 def test_templates_load_the_filters_and_the_locale_for_charts():
