@@ -46,9 +46,9 @@ CLOSE = {"Connection": "close"}
 # ceiling.
 PACES = {"brisk": ((2.0, 6.0), (5.0, 15.0)), "stress": ((0.5, 1.5), (2.0, 5.0))}
 REP_WAIT, MANAGER_WAIT = PACES["brisk"]
-# What the dashboard loads by itself after the page (the stage probabilities wait until
-# scrolled to).
-PANELS = ("funnel", "accuracy", "reps", "watchlist")
+# What the dashboard loads by itself after the page (the watchlist and the stage
+# probabilities come with it).
+PANELS = ("funnel", "accuracy", "reps")
 
 
 @dataclass

@@ -32,7 +32,7 @@ from forecasting.running_count_sql import (
     PIPELINE_DAYS_REBUILD,
     STAGE_REACH_REBUILD,
 )
-from pipeline_crm.db import insert_from_select_sql, is_postgresql
+from pipeline_crm.db import insert_from_select_sql, is_postgresql, serialize_on
 from pipeline_crm.errors import DomainError, NotAllowed
 
 # --- quotas --------------------------------------------------------------------------------------
@@ -204,6 +204,9 @@ def _replace_backtests(
     computed: dict[dt.date, tuple[bool, list[Part]]],
     today: dt.date,
 ) -> int:
+    # Another run replacing the same periods (a rerun by hand during the nightly job) waits
+    # for this one: else both delete the old rows, and the second's insert meets the first's.
+    serialize_on("stored-backtest", kind, pipeline.pk if pipeline else "all")
     old = StoredBacktest.objects.filter(kind=kind, start__in=list(computed))
     old = old.filter(pipeline=pipeline) if pipeline else old.filter(pipeline__isnull=True)
     old.delete()

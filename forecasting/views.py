@@ -108,8 +108,10 @@ def _range_hint(current: analytics.PeriodFigures, money: Callable[[Any], str]) -
 
 
 def dashboard_context(form: ForecastFilterForm) -> dict[str, Any]:
-    """The page itself: headline cards and the forecast by period (the main figure), in a fixed
-    number of queries. The other panels load on their own (`panel_context`)."""
+    """The page itself, in a fixed number of queries: headline cards, the forecast by period
+    (the main figure), and the two tables that read a few rows by index (the watchlist, the
+    stage probabilities from their running counts): a request of their own would cost more
+    than their work. The history panels load on their own (`panel`)."""
     scope, options = form.scope(), form.options()
     pipeline, since, until = analytics.closed_scope(scope, *form.history())
     forecast = analytics.forecast(
@@ -142,6 +144,16 @@ def dashboard_context(form: ForecastFilterForm) -> dict[str, Any]:
         ],
         "forecast_table": tables.forecast_table(forecast),
         "charts": {"forecast": _forecast_chart(forecast)},
+        "watch": _watch_tables(scope),
+        "probabilities_table": tables.probabilities_table(analytics.stage_probabilities(scope)),
+    }
+
+
+def _watch_tables(scope: analytics.Scope) -> dict[str, tables.Table]:
+    watch, currency = analytics.watchlist(scope), scope.currency_code
+    return {
+        "stalled": tables.watch_table("stalled", "Stalled deals", watch["stalled"], currency),
+        "at_risk": tables.watch_table("at_risk", "At-risk deals", watch["at_risk"], currency),
     }
 
 
@@ -198,25 +210,10 @@ def _reps_panel(form: ForecastFilterForm) -> dict[str, Any]:
     return {"table": tables.BUILDERS["reps"](form)}
 
 
-def _watchlist_panel(form: ForecastFilterForm) -> dict[str, Any]:
-    scope = form.scope()
-    watch, currency = analytics.watchlist(scope), scope.currency_code
-    return {
-        "stalled": tables.watch_table("stalled", "Stalled deals", watch["stalled"], currency),
-        "at_risk": tables.watch_table("at_risk", "At-risk deals", watch["at_risk"], currency),
-    }
-
-
-def _probabilities_panel(form: ForecastFilterForm) -> dict[str, Any]:
-    return {"table": tables.probabilities_table(analytics.stage_probabilities(form.scope()))}
-
-
 PANELS: dict[str, Callable[[ForecastFilterForm], dict[str, Any]]] = {
     "funnel": _funnel_panel,
     "accuracy": _accuracy_panel,
     "reps": _reps_panel,
-    "watchlist": _watchlist_panel,
-    "probabilities": _probabilities_panel,
 }
 
 
@@ -234,8 +231,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def panel(request: HttpRequest, name: str) -> HttpResponse:
-    """One panel of the dashboard (funnel, accuracy, reps, watchlist, probabilities), loaded by
-    htmx after the page so the main figure never waits for the history-heavy ones."""
+    """One panel of the dashboard (funnel, accuracy, reps), loaded by htmx after the page so
+    the main figure never waits for the history-heavy ones."""
     build = PANELS.get(name)
     if build is None:
         raise Http404("No such panel.")

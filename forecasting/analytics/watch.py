@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
@@ -103,17 +104,10 @@ def _largest(scope: Scope, deals: QuerySet[Deal]) -> list[_Row]:
 
 
 def _watched(row: _Row, reasons: list[str]) -> WatchedDeal:
-    # The owner's name as everywhere else (`User.__str__`), from the columns read.
-    owner = User(
-        pk=row.owner_id,
-        first_name=row.owner__first_name,
-        last_name=row.owner__last_name,
-        username=row.owner__username,
-    )
     return WatchedDeal(
         deal_id=row.pk,
         title=row.title,
-        owner=str(owner),
+        owner=_owner_name(row.owner__first_name, row.owner__last_name, row.owner__username),
         stage=row.stage__name,
         amount=row.money,
         currency=row.currency,
@@ -121,6 +115,13 @@ def _watched(row: _Row, reasons: list[str]) -> WatchedDeal:
         probability=row.prob,
         reasons=reasons,
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _owner_name(first_name: str, last_name: str, username: str) -> str:
+    """The owner's name as everywhere else (`User.__str__`), from the columns read (kept by
+    the columns themselves, so a renamed user reads anew: a few owners fill a list of 50)."""
+    return str(User(first_name=first_name, last_name=last_name, username=username))
 
 
 def _risk_reasons(deal: _Row, today: dt.date, soon: dt.date) -> list[str]:

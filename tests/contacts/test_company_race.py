@@ -2,8 +2,6 @@
 create are serialized per name or e-mail domain (`pipeline_crm.db.serialize_on`), because a
 company name is not unique and no database constraint could settle the race."""
 
-import threading
-
 import pytest
 from django.db import connection
 
@@ -11,6 +9,7 @@ from contacts.models import Company, Contact
 from deals.models import Deal
 from people.services import convert_lead
 from tests.clients import htmx_post, signed_in
+from tests.concurrency import all_at_once
 from tests.factories import LeadFactory, stage_named
 
 # serialized_rollback comes from tests/conftest.py for every transactional test.
@@ -23,32 +22,6 @@ def postgresql_only():
         pytest.skip(
             "SQLite runs one write transaction at a time: no race to lose (set DATABASE_URL)"
         )
-
-
-def all_at_once(attempts):
-    """Run each attempt in a thread of its own (its own connection and transaction), all let go
-    at the same moment; returns what each returned, or the exception it raised."""
-    barrier = threading.Barrier(len(attempts))
-    outcomes = [None] * len(attempts)
-
-    def run(index, attempt):
-        from django.db import connection as thread_connection
-
-        try:
-            thread_connection.ensure_connection()
-            barrier.wait(timeout=60)
-            outcomes[index] = attempt()
-        except Exception as exc:  # reported by the test's assertions
-            outcomes[index] = exc
-        finally:
-            thread_connection.close()
-
-    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(attempts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=180)
-    return outcomes
 
 
 def test_fifty_quick_adds_naming_the_same_new_company_at_once_make_one_company(rep, team_a):

@@ -33,6 +33,6 @@ def test_a_page_shows_the_unread_count_in_one_query(client, rep):
 def test_an_htmx_panel_does_not_count_notifications(client, manager):
     client.force_login(manager)
     with CaptureQueriesContext(connection) as queries:
-        response = client.get("/forecast/panel/probabilities/", HTTP_HX_REQUEST="true")
+        response = client.get("/forecast/panel/reps/", HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert counted_notifications(queries) == 0

@@ -57,9 +57,13 @@ def test_dashboard_shows_headline_cards_the_forecast_chart_and_its_table(
     assert 'data-table="forecast"' in html
     assert reverse("forecast-export", args=["forecast"]) in html
     assert "static/vendor/chart.umd.min.js" in html
-    # The other panels load by themselves, with the same filters.
-    for name in ("funnel", "accuracy", "reps", "watchlist", "probabilities"):
+    # The history panels load by themselves, with the same filters; the watchlist and the
+    # stage probabilities come with the page.
+    for name in ("funnel", "accuracy", "reps"):
         assert f'hx-get="{reverse("forecast-panel", args=[name])}"' in html
+    for table in ("stalled", "at_risk", "probabilities"):
+        assert f'data-table="{table}"' in html
+        assert reverse("forecast-export", args=[table]) in html
 
 
 PANEL_CONTENT = {
@@ -69,8 +73,6 @@ PANEL_CONTENT = {
     ),
     "accuracy": (["chart-accuracy"], ["accuracy"]),
     "reps": ([], ["reps"]),
-    "watchlist": ([], ["stalled", "at_risk"]),
-    "probabilities": ([], ["probabilities"]),
 }
 
 
@@ -303,7 +305,7 @@ def test_stalled_and_at_risk_deals_link_to_the_deal(client, manager, people):
     stalled = make_deal(people["rep"], "Proposal", close="2027-01-10", stalled=True)
     overdue = make_deal(people["teammate"], "Contact", close="2020-01-01")
     client.force_login(manager)
-    html = client.get(reverse("forecast-panel", args=["watchlist"])).content.decode()
+    html = client.get(reverse("forecast")).content.decode()
     assert f'href="/deals/{stalled.pk}/"' in html
     assert f'href="/deals/{overdue.pk}/"' in html
     assert "close date passed" in html
@@ -452,9 +454,14 @@ def test_reps_cannot_open_the_quota_page(client, rep):
     assert client.get(reverse("forecast-quotas")).status_code == 403
 
 
-def test_every_panel_but_the_stage_probabilities_loads_with_the_page(client, manager):
+def test_the_history_panels_load_right_after_the_page_and_the_cheap_tables_come_with_it(
+    client, manager
+):
     client.force_login(manager)
     html = client.get(reverse("forecast")).content.decode()
     panels = dict(re.findall(r'data-panel="(\w+)"\s+hx-get="[^"]+"\s+hx-trigger="(\w+)"', html))
-    assert panels["funnel"] == panels["accuracy"] == panels["reps"] == panels["watchlist"] == "load"
-    assert panels["probabilities"] == "revealed"
+    assert panels == {"funnel": "load", "accuracy": "load", "reps": "load"}
+    assert 'data-panel="watchlist"' in html
+    assert 'data-panel="probabilities"' in html
+    assert "/forecast/panel/watchlist/" not in html
+    assert client.get("/forecast/panel/probabilities/").status_code == 404

@@ -33,7 +33,7 @@ def test_watchlist_cells_are_formatted_in_the_deals_currency_and_raw_in_csv(
     make_deal(people["rep"], "Proposal", amount="98600.00", close="2020-01-01", currency="EUR")
     client.force_login(manager)
 
-    html = client.get(reverse("forecast-panel", args=["watchlist"]) + "?currency=EUR")
+    html = client.get(reverse("forecast") + "?currency=EUR")
     rows = table_rows(html.content.decode(), "at_risk")
     assert rows[0][3:6] == ["€98,600", "55 %", "2020-01-01"]
     assert "close date passed" in rows[0][6]
