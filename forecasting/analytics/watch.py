@@ -29,7 +29,6 @@ class _Row(NamedTuple):
 
     pk: int
     title: str
-    owner_id: int
     owner__first_name: str
     owner__last_name: str
     owner__username: str
