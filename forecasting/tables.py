@@ -347,10 +347,20 @@ def _reps(form: ForecastFilterForm) -> Table:
     return reps_table(analytics.rep_figures(scope, **options), scope.currency_code)
 
 
-def _watch(key: str, title: str) -> Callable[[ForecastFilterForm], Table]:
+WATCH_TITLES = {"stalled": "Stalled deals", "at_risk": "At-risk deals"}
+
+
+def watch_tables(scope: analytics.Scope) -> dict[str, Table]:
+    """The stalled and the at-risk table of the scope, from one read of the watchlist."""
+    watch, currency = analytics.watchlist(scope), scope.currency_code
+    return {
+        key: watch_table(key, title, watch[key], currency) for key, title in WATCH_TITLES.items()
+    }
+
+
+def _watch(key: str) -> Callable[[ForecastFilterForm], Table]:
     def build(form: ForecastFilterForm) -> Table:
-        scope = form.scope()
-        return watch_table(key, title, analytics.watchlist(scope)[key], scope.currency_code)
+        return watch_tables(form.scope())[key]
 
     return build
 
@@ -388,8 +398,8 @@ BUILDERS: dict[str, Callable[[ForecastFilterForm], Table]] = {
     "lost_by_stage": lambda form: lost_by_stage_table(_funnel_result(form)),
     "accuracy": _accuracy,
     "reps": _reps,
-    "stalled": _watch("stalled", "Stalled deals"),
-    "at_risk": _watch("at_risk", "At-risk deals"),
+    "stalled": _watch("stalled"),
+    "at_risk": _watch("at_risk"),
     "probabilities": lambda form: probabilities_table(analytics.stage_probabilities(form.scope())),
     "movement": _movement,
     "as_of": _as_of,

@@ -144,16 +144,8 @@ def dashboard_context(form: ForecastFilterForm) -> dict[str, Any]:
         ],
         "forecast_table": tables.forecast_table(forecast),
         "charts": {"forecast": _forecast_chart(forecast)},
-        "watch": _watch_tables(scope),
+        "watch": tables.watch_tables(scope),
         "probabilities_table": tables.probabilities_table(analytics.stage_probabilities(scope)),
-    }
-
-
-def _watch_tables(scope: analytics.Scope) -> dict[str, tables.Table]:
-    watch, currency = analytics.watchlist(scope), scope.currency_code
-    return {
-        "stalled": tables.watch_table("stalled", "Stalled deals", watch["stalled"], currency),
-        "at_risk": tables.watch_table("at_risk", "At-risk deals", watch["at_risk"], currency),
     }
 
 
