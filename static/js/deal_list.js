@@ -1,6 +1,6 @@
 /* The deals list: ticking rows, "select all on the page" and "all matching the filter", the bulk
-   toolbar's arguments, the delete confirmation and the Undo toast. Everything else (filters,
-   sorting, pages, the bulk POST) is plain htmx with the filters in the URL. */
+   toolbar's arguments, the delete confirmation, the Undo toast and sorting by a column heading.
+   Everything else (filters, pages, the bulk POST) is plain htmx with the filters in the URL. */
 (function () {
   "use strict";
 
@@ -85,8 +85,22 @@
       refresh();
     } else if (target.closest(".undo-toast .toast-close")) {
       target.closest(".undo-toast").remove();
+    } else if (target.closest("#deal-results a[data-sort]")) {
+      sortByHeading(e, target.closest("a[data-sort]"));
     }
   });
+
+  // A column heading sorts through the filter form: the sort and a search still being typed go
+  // in one request, and the form's hx-sync keeps only the latest, so neither undoes the other.
+  // A modified click (new tab) follows the heading's own link.
+  function sortByHeading(e, link) {
+    const form = document.getElementById("deal-filters");
+    const sort = document.querySelector('input[name="sort"][form="deal-filters"]');
+    if (!form || !sort || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    sort.value = link.dataset.sortValue;
+    htmx.trigger(form, "submit");
+  }
 
   // Deleting asks first; the other actions are undone as easily as they are made.
   document.addEventListener("htmx:confirm", (e) => {

@@ -94,3 +94,21 @@ def screenshot():
         page.screenshot(path=str(SCREENSHOTS / name))
 
     return save
+
+
+@pytest.fixture
+def gets_sent():
+    """gets_sent(page, "/deals/") -> the list, filled as they go, of the GETs with a query string
+    the page sends to that path from now on (a filter form's requests, not its scripts')."""
+
+    def watch(page, path):
+        sent = []
+
+        def note(request):
+            if request.method == "GET" and f"{path}?" in request.url:
+                sent.append(request.url)
+
+        page.on("request", note)
+        return sent
+
+    return watch

@@ -210,6 +210,26 @@ def test_filters_go_into_the_url_and_the_back_button_undoes_them(open_page, team
     assert shared.input_value("#f-owner") == "me"
 
 
+def test_the_search_box_filters_once_and_its_clear_button_brings_every_deal_back(
+    open_page, team, gets_sent
+):
+    rep, _ = team
+    acme, other = DealFactory(owner=rep, title="Acme"), DealFactory(owner=rep, title="Globex")
+    page = open_page(rep)
+    sent = gets_sent(page, f"/board/{acme.stage.pipeline_id}/")
+
+    page.fill("#f-q", "acme")
+    page.locator(f"#deal-{other.pk}").wait_for(state="detached")
+    page.locator("#f-q").blur()  # its change event is not a second search
+    page.wait_for_load_state("networkidle")
+    assert len(sent) == 1, sent
+    assert "q=acme" in sent[0]
+    page.fill("#f-q", "")  # what the box's own clear button does
+    page.locator(f"#deal-{other.pk}").wait_for()
+    assert page.locator(f"#deal-{acme.pk}").is_visible()
+    assert "q=acme" not in page.url
+
+
 # --- live updates ----------------------------------------------------------------------------
 
 

@@ -76,25 +76,54 @@ def test_a_deleted_deal_comes_back_with_undo(open_page, team):
     assert page.errors == []
 
 
-def test_filters_and_sort_go_into_the_url_and_select_all_offers_every_match(open_page, team):
+def test_select_all_offers_every_deal_the_filter_matches(open_page, team):
     rep, _, _ = team
     for i in range(55):
         DealFactory(owner=rep, title=f"Acme {i:02}")
     DealFactory(owner=rep, title="Globex")
-    page = open_page(rep, "/deals/")
-
-    page.fill("#f-q", "acme")
-    page.wait_for_function("() => location.search.includes('q=acme')")
-    page.wait_for_load_state("networkidle")  # the filtered table has settled: its sort links
-    page.click('th a[data-sort="title"]')
-    page.wait_for_function("() => location.search.includes('sort=title')")
-    assert "q=acme" in page.url  # the filter stays when the sort changes
-    assert page.locator("tbody tr").first.locator(".col-title a").inner_text() == "Acme 00"
+    page = open_page(rep, "/deals/?q=acme")
 
     page.check("#select-page")
     page.click("#select-all-matching")
     assert page.locator("#selected-count").inner_text() == "55 deals selected"
     assert page.input_value("#bulk-all-matching") == "1"
+    assert page.errors == []
+
+
+def test_sorting_while_a_search_is_still_pending_keeps_the_search_and_the_sort(open_page, team):
+    rep, _, _ = team
+    for i in range(3):
+        DealFactory(owner=rep, title=f"Acme {i}")
+    DealFactory(owner=rep, title="Aardvark")
+    page = open_page(rep, "/deals/?sort=-title")
+
+    page.fill("#f-q", "acme")  # the search waits 350 ms for more typing ...
+    page.click('th a[data-sort="title"]')  # ... and the heading is clicked before it goes
+    page.wait_for_function("() => /q=acme.*sort=title/.test(location.search)")
+    page.wait_for_load_state("networkidle")
+    assert "q=acme" in page.url  # neither request undid the other
+    assert "sort=title" in page.url
+    titles = page.locator("tbody .col-title a").all_inner_texts()
+    assert titles == ["Acme 0", "Acme 1", "Acme 2"]
+    assert page.get_attribute("th.col-title", "aria-sort") == "ascending"
+    assert page.errors == []
+
+
+def test_leaving_the_search_box_sends_no_second_request(open_page, team, gets_sent):
+    rep, _, _ = team
+    DealFactory(owner=rep, title="Acme")
+    page = open_page(rep, "/deals/")
+    sent = gets_sent(page, "/deals/")
+
+    page.fill("#f-q", "acme")
+    page.wait_for_function("() => location.search.includes('q=acme')")
+    page.wait_for_load_state("networkidle")
+    page.locator("#f-q").blur()  # fires the search box's change event
+    page.select_option("#f-status", "won")
+    page.wait_for_function("() => location.search.includes('status=won')")
+    page.wait_for_load_state("networkidle")
+    assert len(sent) == 2, sent  # the search, then the status: none for the blur
+    assert "q=acme" in sent[1]
     assert page.errors == []
 
 
