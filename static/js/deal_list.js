@@ -92,15 +92,28 @@
 
   // A column heading sorts through the filter form: the sort and a search still being typed go
   // in one request, and the form's hx-sync keeps only the latest, so neither undoes the other.
+  // The chosen sort rides on the form's requests until the new results (and their hidden sort
+  // input) arrive; the input itself is left alone, since htmx's history snapshot is taken from
+  // the page before the swap and Back must restore the sort that page showed.
   // A modified click (new tab) follows the heading's own link.
+  let pendingSort = null;
+
   function sortByHeading(e, link) {
     const form = document.getElementById("deal-filters");
-    const sort = document.querySelector('input[name="sort"][form="deal-filters"]');
-    if (!form || !sort || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+    if (!form || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
     e.preventDefault();
-    sort.value = link.dataset.sortValue;
+    pendingSort = link.dataset.sortValue;
     htmx.trigger(form, "submit");
   }
+
+  document.addEventListener("htmx:configRequest", (e) => {
+    if (pendingSort !== null && e.target instanceof HTMLFormElement && e.target.id === "deal-filters") {
+      e.detail.parameters.sort = pendingSort;
+    }
+  });
+  document.addEventListener("htmx:afterSwap", (e) => {
+    if (e.target instanceof Element && e.target.id === "deal-results") pendingSort = null;
+  });
 
   // Deleting asks first; the other actions are undone as easily as they are made.
   document.addEventListener("htmx:confirm", (e) => {

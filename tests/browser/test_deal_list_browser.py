@@ -1,5 +1,5 @@
 """The deals list in Chromium: a manager ticks three deals and reassigns them; a delete is
-undone from its toast; the filter and the sort live in the URL."""
+undone from its toast; the filter and the sort live in the URL, and neither undoes the other."""
 
 import pytest
 
@@ -149,4 +149,19 @@ def test_deleting_from_the_deal_page_asks_then_lands_on_the_list_with_undo(open_
     page.click("#toasts .undo-button")
     row(page, deal).wait_for()
     assert Deal.objects.filter(pk=deal.pk).exists()
+    assert page.errors == []
+
+
+def test_after_back_a_filter_change_keeps_the_sort_the_page_shows(open_page, team):
+    rep, _, _ = team
+    DealFactory(owner=rep, title="Acme")
+    page = open_page(rep, "/deals/?sort=-title")
+
+    page.click('th a[data-sort="title"]')
+    page.wait_for_function("() => /sort=title/.test(location.search)")
+    page.go_back()
+    page.wait_for_function("() => /sort=-title/.test(location.search)")
+    page.select_option("#f-status", "won")
+    page.wait_for_function("() => location.search.includes('status=won')")
+    assert "sort=-title" in page.url
     assert page.errors == []
