@@ -1,55 +1,24 @@
 """The people pages in a real browser: search as you type, inline edit, logging a call,
 converting a lead, the company autocomplete (Playwright driving Debian's Chromium)."""
 
-import os
 import re
 
 import pytest
-from django.db import connections
 
 from contacts.models import Lead
 from deals.models import Deal
-from tests.factories import PASSWORD, CompanyFactory, LeadFactory, TeamFactory, UserFactory
+from tests.browser.conftest import (  # noqa: F401 - the browser fixtures, shared
+    chromium,
+    open_page,
+    seed_data,
+)
+from tests.factories import CompanyFactory, LeadFactory, TeamFactory, UserFactory
 
 # serialized_rollback: the flush after each test must bring back the migrations' roles and pipeline.
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def orm_beside_playwright(monkeypatch):
-    """Playwright's sync API runs an event loop in the test thread; the ORM calls the tests
-    make are still plain blocking calls, so Django's async guard does not apply to them."""
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    # The live server answers each request in a new thread: persistent connections would
-    # outlive their threads and keep the test database busy at teardown.
-    monkeypatch.setitem(connections["default"].settings_dict, "CONN_MAX_AGE", 0)
-
-
-@pytest.fixture
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
-        # ORM calls made while Playwright's loop runs get their own connection (Django keys
-        # connections by async context); close it so the test database can be dropped.
-        connections.close_all()
 
 
 @pytest.fixture
@@ -60,17 +29,11 @@ def seller(db):
 
 
 @pytest.fixture
-def page(browser, live_server, seller):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    tab = context.new_page()
+def page(request, seller):
+    """A page signed in as `seller` (through tests/browser's `open_page`)."""
+    tab = request.getfixturevalue("open_page")(seller, "/board/", height=900)
     tab.set_default_timeout(10_000)
-    tab.goto(f"{live_server.url}/accounts/login/")
-    tab.fill("input[name=username]", "seller")
-    tab.fill("input[name=password]", PASSWORD)
-    tab.click("button[type=submit]")
-    tab.wait_for_load_state()
-    yield tab
-    context.close()
+    return tab
 
 
 def _mark_page(tab) -> None:

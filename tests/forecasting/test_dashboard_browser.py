@@ -4,46 +4,27 @@ Also saves docs/screenshots/forecast.png for the README.
 """
 
 import datetime as dt
-import os
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from forecasting import periods
 from forecasting.models import Quota
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-from playwright.sync_api import expect, sync_playwright
-
-from tests.factories import PASSWORD, lost_reason_entry
+from tests.browser.conftest import (  # noqa: F401 - the browser fixtures, shared
+    SCREENSHOTS,
+    chromium,
+    open_page,
+    seed_data,
+)
+from tests.factories import lost_reason_entry
 from tests.forecasting.conftest import history, make_deal
-
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "forecast.png"
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian chromium"),
 ]
-
-
-@pytest.fixture
-def browser_page():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(
-            accept_downloads=True, viewport={"width": 1400, "height": 900}
-        )
-        yield context.new_page()
-        context.close()
-        browser.close()
 
 
 @pytest.fixture
@@ -101,24 +82,15 @@ def days_ago(today, days):
 
 
 def wait_for_every_panel(page):
-    """Until every lazily loaded panel has arrived and every chart of this body is drawn: a
-    backtest the nightly job has not stored is computed when its button is pressed, the stage
-    probabilities load when scrolled to — once the panels above have arrived, so that none of
-    them pushes it out of sight again before htmx sees it revealed."""
+    """Until every panel loaded after the page has arrived and every chart of this body is
+    drawn: a backtest the nightly job has not stored is computed when its button is pressed."""
     page.wait_for_selector("[data-panel=accuracy]:not(.fc-loading)")
     if page.query_selector("[data-panel=accuracy].fc-on-demand"):
         page.click("[data-panel=accuracy] button")
     page.wait_for_function(
-        "() => !document.querySelector("
-        "'.fc-loading:not([data-panel=probabilities]), .fc-on-demand')"
+        "() => !document.querySelector('.fc-loading, .fc-on-demand')"
+        " && document.body.dataset.chartsReady === '5'"
     )
-    # Scrolled by the page itself: the panel may arrive (and replace its placeholder) while
-    # Playwright is still scrolling to it, which detaches the element it holds.
-    page.evaluate("document.querySelector('[data-panel=probabilities]').scrollIntoView()")
-    page.wait_for_function(
-        "() => !document.querySelector('.fc-loading') && document.body.dataset.chartsReady === '5'"
-    )
-    page.evaluate("window.scrollTo(0, 0)")
 
 
 def assert_lines_drawn_at(page, period, expected):
@@ -148,14 +120,10 @@ def assert_lines_drawn_at(page, period, expected):
 
 
 def test_manager_reads_the_dashboard_changes_a_filter_and_downloads_csv(
-    live_server, browser_page, pipeline_of_team_a, tmp_path
+    request, pipeline_of_team_a, tmp_path
 ):
-    page = browser_page
-    page.goto(f"{live_server.url}/accounts/login/?next=/forecast/")
-    page.fill("#id_username", "manager")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/forecast/")
+    manager = pipeline_of_team_a["manager"]
+    page = request.getfixturevalue("open_page")(manager, "/forecast/", width=1400, height=900)
 
     # 12000 × 55 % + 8000 × 75 % + 5000 × 20 % = 13,600 this month.
     expect(page.locator("[data-card=weighted] strong")).to_have_text("$13,600")
@@ -181,8 +149,8 @@ def test_manager_reads_the_dashboard_changes_a_filter_and_downloads_csv(
     assert_lines_drawn_at(page, this_quarter, {"Weighted": 13600, "Quota": 30000})
     expect(page.locator("[data-card=weighted] strong")).to_have_text("$13,600")
     expect(page.locator("[data-table=probabilities]")).to_contain_text("Proposal")
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "forecast.png"), full_page=True)
 
     with page.expect_download() as download_info:
         page.click("a[data-csv=forecast]")

@@ -4,13 +4,15 @@ import pytest
 
 from contacts.models import Contact
 from deals.models import Deal
+from tests.browser.conftest import (  # noqa: F401 - the browser fixtures, shared
+    chromium,
+    open_page,
+    seed_data,
+)
 from tests.contacts import test_pages_browser as people_pages
 from tests.factories import ContactFactory, DealFactory
 
-# The people pages' browser set-up: Chromium, a signed-in `page` of the rep `seller`.
-browser = people_pages.browser
-fast_password_hashing = people_pages.fast_password_hashing
-orm_beside_playwright = people_pages.orm_beside_playwright
+# The people pages' browser set-up: a signed-in `page` of the rep `seller`.
 page = people_pages.page
 seller = people_pages.seller
 
