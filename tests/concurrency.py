@@ -28,3 +28,8 @@ def all_at_once(attempts):
     for thread in threads:
         thread.join(timeout=180)
     return outcomes
+
+
+def raised(outcomes):
+    """The exceptions among all_at_once's outcomes."""
+    return [outcome for outcome in outcomes if isinstance(outcome, Exception)]

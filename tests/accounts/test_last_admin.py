@@ -13,6 +13,7 @@ from accounts.models import Role, User
 from pipeline_crm.errors import DomainError, NotAllowed
 from tests.admin_forms import change_form_data, staff_client
 from tests.clients import signed_in
+from tests.concurrency import all_at_once
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -121,27 +122,13 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(monkeypatch):
         keep_one_admin(user, field=field)
 
     monkeypatch.setattr(services, "_keep_one_admin", after_both_wrote)
-    outcomes = []
 
     def demote(user, by):
-        from django.db import connection as thread_connection
+        services.update_user(user=user, by=by, changes={"role": Role.REP})
+        return "demoted"
 
-        try:
-            services.update_user(user=user, by=by, changes={"role": Role.REP})
-            outcomes.append("demoted")
-        except DomainError:
-            outcomes.append("refused")
-        finally:
-            thread_connection.close()
-
-    threads = [
-        threading.Thread(target=demote, args=(first, second)),
-        threading.Thread(target=demote, args=(second, first)),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = all_at_once([lambda: demote(first, second), lambda: demote(second, first)])
+    outcomes = ["refused" if isinstance(o, DomainError) else o for o in outcomes]
 
     assert sorted(outcomes) == ["demoted", "refused"]
     assert [u.role for u in (fresh(first), fresh(second))].count(Role.ADMIN) == 1

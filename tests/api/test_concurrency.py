@@ -1,12 +1,11 @@
 """20 clients move one deal with the same version at once: exactly one wins (real PostgreSQL)."""
 
-import threading
-
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
 from deals.models import Deal, StageChange
+from tests.concurrency import all_at_once, raised
 from tests.factories import DealFactory, stage_named
 
 THREADS = 20
@@ -21,31 +20,17 @@ def test_twenty_simultaneous_api_moves_give_one_200_and_nineteen_409(rep, team_a
     deal = DealFactory(owner=rep)
     target = stage_named("Contact")
     history_before = StageChange.objects.filter(deal=deal).count()
-    barrier = threading.Barrier(THREADS)
-    answers: list[tuple[int, dict]] = []
-    record = threading.Lock()
 
-    def attempt() -> None:
-        from django.db import connection as thread_connection
-
+    def attempt() -> tuple[int, dict]:
         client = APIClient()
         client.force_authenticate(user=rep)
-        try:
-            barrier.wait(timeout=30)
-            response = client.post(
-                f"/api/deals/{deal.pk}/move/", {"stage": target.pk, "version": 1}, format="json"
-            )
-            with record:
-                answers.append((response.status_code, response.json()))
-        finally:
-            thread_connection.close()
+        response = client.post(
+            f"/api/deals/{deal.pk}/move/", {"stage": target.pk, "version": 1}, format="json"
+        )
+        return response.status_code, response.json()
 
-    threads = [threading.Thread(target=attempt) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-
+    answers = all_at_once([attempt] * THREADS)
+    assert raised(answers) == []
     codes = sorted(code for code, _ in answers)
     assert codes == [200] + [409] * (THREADS - 1)
     for code, body in answers:

@@ -3,7 +3,6 @@ migration deals 0010) must always equal what counting the deals gives, whatever 
 
 import datetime as dt
 import io
-import threading
 from decimal import Decimal
 
 import pytest
@@ -14,6 +13,7 @@ from django.db.models import Count, F, Q, Sum
 from deals import services, stalls
 from deals.models import ColumnTotal, Deal
 from deals.selectors import BoardFilters, board_deals, column_totals, stored_column_totals
+from tests.concurrency import all_at_once, raised
 from tests.factories import DealFactory, default_pipeline, lost_reason_entry, stage_named
 
 pytestmark = pytest.mark.skipif(
@@ -134,33 +134,16 @@ def test_opposite_moves_of_one_owners_deals_never_deadlock(rep, team_a):
     left, right = stage_named("Prospecting"), stage_named("Contact")
     a = DealFactory(owner=rep, stage=left)
     b = DealFactory(owner=rep, stage=right)
-    errors: list[Exception] = []
-    barrier = threading.Barrier(2)
 
     def shuttle(deal_id: int, there: object, back: object) -> None:
-        from django.db import connection as thread_connection
+        for i in range(15):
+            deal = Deal.objects.get(pk=deal_id)
+            target = there if i % 2 == 0 else back
+            services.move_deal(deal=deal, by=rep, stage=target, version=deal.version)
 
-        try:
-            barrier.wait()
-            for i in range(15):
-                deal = Deal.objects.get(pk=deal_id)
-                target = there if i % 2 == 0 else back
-                services.move_deal(deal=deal, by=rep, stage=target, version=deal.version)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            thread_connection.close()
+    outcomes = all_at_once([lambda: shuttle(a.pk, right, left), lambda: shuttle(b.pk, left, right)])
 
-    threads = [
-        threading.Thread(target=shuttle, args=(a.pk, right, left)),
-        threading.Thread(target=shuttle, args=(b.pk, left, right)),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert errors == []
+    assert raised(outcomes) == []
     assert stored() == counted()
 
 

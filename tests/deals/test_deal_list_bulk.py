@@ -17,6 +17,7 @@ from deals.services import bulk
 from followups.models import Notification
 from pipeline_crm import events
 from tests.clients import signed_in
+from tests.concurrency import all_at_once, raised
 from tests.deals.test_column_totals import counted, stored
 from tests.factories import (
     DealFactory,
@@ -398,20 +399,6 @@ def test_overlapping_bulk_actions_queue_instead_of_deadlocking(manager, rep, tea
     same deals, ticked in opposite orders, run one after the other."""
     deals = [DealFactory(owner=rep) for _ in range(8)]
     contact, proposal = stage_named("Contact"), stage_named("Proposal")
-    errors: list[Exception] = []
-    barrier = threading.Barrier(2)
-
-    def run(action) -> None:
-        from django.db import connection as thread_connection
-
-        try:
-            barrier.wait()
-            for i in range(4):
-                action(i)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            thread_connection.close()
 
     def reassign(i: int) -> None:
         owner = teammate if i % 2 == 0 else rep
@@ -422,13 +409,13 @@ def test_overlapping_bulk_actions_queue_instead_of_deadlocking(manager, rep, tea
         stage = contact if i % 2 == 0 else proposal
         bulk.bulk_move(deals=Deal.objects.filter(pk__in=ids(deals)), by=manager, stage=stage)
 
-    threads = [threading.Thread(target=run, args=(a,)) for a in (reassign, move)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    def four_times(action) -> None:
+        for i in range(4):
+            action(i)
 
-    assert errors == []
+    outcomes = all_at_once([lambda: four_times(reassign), lambda: four_times(move)])
+
+    assert raised(outcomes) == []
     assert {d.stage_id for d in refreshed(deals)} == {proposal.pk}
     assert {d.owner_id for d in refreshed(deals)} == {rep.pk}
 
@@ -443,26 +430,16 @@ def test_a_bulk_action_and_single_moves_beside_it_never_deadlock(manager, rep, t
     low, high = stage_named("Prospecting"), stage_named("Negotiation")
     selected = [DealFactory(owner=rep, stage=high), DealFactory(owner=rep, stage=low)]
     other = DealFactory(owner=rep, stage=low)
-    errors: list[Exception] = []
     done = threading.Event()
-    barrier = threading.Barrier(2)
-
-    def run(action) -> None:
-        from django.db import connection as thread_connection
-
-        try:
-            barrier.wait()
-            action()
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            done.set()
-            thread_connection.close()
 
     def reassign() -> None:
-        for i in range(30):
-            chosen = Deal.objects.filter(pk__in=ids(selected))
-            bulk.bulk_reassign(deals=chosen, by=manager, owner=teammate if i % 2 == 0 else rep)
+        try:
+            for i in range(30):
+                chosen = Deal.objects.filter(pk__in=ids(selected))
+                owner = teammate if i % 2 == 0 else rep
+                bulk.bulk_reassign(deals=chosen, by=manager, owner=owner)
+        finally:
+            done.set()  # the moves beside it stop too
 
     def shuttle() -> None:
         while not done.is_set():
@@ -470,11 +447,7 @@ def test_a_bulk_action_and_single_moves_beside_it_never_deadlock(manager, rep, t
             target = high if current.stage_id == low.pk else low
             services.move_deal(deal=current, by=manager, stage=target, version=current.version)
 
-    threads = [threading.Thread(target=run, args=(a,)) for a in (reassign, shuttle)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=90)
+    outcomes = all_at_once([reassign, shuttle])
 
-    assert errors == []
+    assert raised(outcomes) == []
     assert stored() == counted()

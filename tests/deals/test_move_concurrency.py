@@ -9,6 +9,7 @@ from deals import services
 from deals.models import Deal, StageChange
 from deals.services.positions import renumber_column
 from pipeline_crm.errors import StaleVersion
+from tests.concurrency import all_at_once
 from tests.factories import DealFactory, stage_named
 
 THREADS = 20
@@ -20,29 +21,13 @@ def test_twenty_simultaneous_moves_with_one_version_let_exactly_one_through(rep,
         pytest.skip("row locks are only real on PostgreSQL (set DATABASE_URL)")
     deal = DealFactory(owner=rep)
     target = stage_named("Contact")
-    barrier = threading.Barrier(THREADS)
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def attempt() -> None:
-        from django.db import connection as thread_connection
+    def attempt() -> str:
+        services.move_deal(deal=Deal.objects.get(pk=deal.pk), by=rep, stage=target, version=1)
+        return "moved"
 
-        try:
-            barrier.wait()
-            services.move_deal(deal=Deal.objects.get(pk=deal.pk), by=rep, stage=target, version=1)
-            result = "moved"
-        except StaleVersion:
-            result = "conflict"
-        finally:
-            thread_connection.close()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=attempt) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = all_at_once([attempt] * THREADS)
+    outcomes = ["conflict" if isinstance(o, StaleVersion) else o for o in outcomes]
 
     assert sorted(outcomes) == ["conflict"] * (THREADS - 1) + ["moved"]
     deal.refresh_from_db()

@@ -1,7 +1,6 @@
 """Merging duplicates (SPEC §9 Merge): everything linked moves to the record kept, its empty
 fields are filled, the other is gone, and the merge is on the timeline and in the audit log."""
 
-import threading
 from decimal import Decimal
 
 import pytest
@@ -14,6 +13,7 @@ from followups.models import Activity, Notification
 from imports.models import Import, ImportedRecord
 from people.merge import RecordGone, merge_companies, merge_contacts, merge_leads
 from pipeline_crm.errors import DomainError, NotAllowed
+from tests.concurrency import all_at_once
 from tests.factories import (
     ActivityFactory,
     CompanyFactory,
@@ -226,29 +226,13 @@ def test_two_merges_of_the_same_record_at_once_let_one_through_whole(rep):
     first, second, other = (ContactFactory(owner=rep) for _ in range(3))
     DealFactory.create_batch(3, owner=rep, contact=other)
     ActivityFactory.create_batch(5, owner=rep, contact=other)
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def attempt(survivor: Contact) -> None:
-        from django.db import connection as thread_connection
+    def attempt(survivor: Contact) -> str:
+        merge_contacts(survivor=survivor, other=Contact.objects.get(pk=other.pk), by=rep)
+        return f"merged into {survivor.pk}"
 
-        try:
-            barrier.wait()
-            merge_contacts(survivor=survivor, other=Contact.objects.get(pk=other.pk), by=rep)
-            result = f"merged into {survivor.pk}"
-        except RecordGone:
-            result = "gone"
-        finally:
-            thread_connection.close()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=attempt, args=(s,)) for s in (first, second)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = all_at_once([lambda: attempt(first), lambda: attempt(second)])
+    outcomes = ["gone" if isinstance(o, RecordGone) else o for o in outcomes]
 
     assert sorted(outcomes)[0] == "gone"
     assert sorted(outcomes)[1].startswith("merged into")
